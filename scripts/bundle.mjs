@@ -1,0 +1,29 @@
+// Bundles the two bins with esbuild (code splitting, so each command's
+// run.ts and its heavy imports stay in chunks loaded only when used).
+// Type checking is tsc's job (`npm run build` runs `tsc -b` first).
+import { build } from 'esbuild';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url).pathname;
+const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+rmSync(`${root}dist`, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { cli: 'src/cli/main.ts', mlt: 'src/agent/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  sourcemap: 'linked',
+  metafile: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { MLTOOLBOX_VERSION: JSON.stringify(version) },
+  // Native or dynamically-required packages load from node_modules at run time.
+  external: ['@napi-rs/keyring', 'dockerode', 'ssh2', 'cpu-features'],
+  // Some CJS deps call require(); give ESM chunks a real one.
+  banner: { js: "import { createRequire as __mltCreateRequire } from 'node:module'; const require = __mltCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+writeFileSync(`${root}dist/meta.json`, JSON.stringify(result.metafile));

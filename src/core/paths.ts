@@ -1,0 +1,25 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** Where mltoolbox keeps its files; every path can be moved by env for tests and odd setups. */
+export interface AppPaths {
+  /** `$XDG_CONFIG_HOME/mltoolbox` (user config.yaml, profiles). */
+  configDir: string;
+  /** `$XDG_STATE_HOME/mltoolbox` (state database, encrypted secrets, logs). */
+  stateDir: string;
+  /** `/etc/mltoolbox/config.yaml`, or MLTOOLBOX_SYSTEM_CONFIG. */
+  systemConfigFile: string;
+  homeDir: string;
+}
+
+export function resolvePaths(env: NodeJS.ProcessEnv): AppPaths {
+  const homeDir = env.HOME || homedir();
+  const configHome = env.XDG_CONFIG_HOME || join(homeDir, '.config');
+  const stateHome = env.XDG_STATE_HOME || join(homeDir, '.local', 'state');
+  return {
+    configDir: env.MLTOOLBOX_CONFIG_DIR || join(configHome, 'mltoolbox'),
+    stateDir: env.MLTOOLBOX_STATE_DIR || join(stateHome, 'mltoolbox'),
+    systemConfigFile: env.MLTOOLBOX_SYSTEM_CONFIG || '/etc/mltoolbox/config.yaml',
+    homeDir,
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * A configuration layer: one source's contribution (defaults, a YAML file,
+ * a devcontainer.json, env vars, flags) in the mltoolbox.yaml shape, plus
+ * where each value came from. The loader merges layers lowest-first and
+ * keeps the origin of every resolved key (`config show --origin`).
+ */
+export type OriginKind = 'default' | 'system' | 'user' | 'project' | 'local' | 'devcontainer' | 'dockerfile' | 'env' | 'flag';
+
+export interface Origin {
+  kind: OriginKind;
+  /** Absolute file path for file layers. */
+  file?: string;
+  /** 1-based position of the value in that file. */
+  line?: number;
+  column?: number;
+  /** The env var (MLTOOLBOX_REMOTE_HOST) or flag (--host) that set it. */
+  name?: string;
+}
+
+/** A key path such as ['environment', 'ports', 0] */
+export type KeyPath = readonly (string | number)[];
+
+export interface ConfigLayer {
+  kind: OriginKind;
+  /** File the layer was read from, if any. */
+  file?: string;
+  /** The raw values, in mltoolbox.yaml's shape (not yet validated). */
+  value: Record<string, unknown>;
+  /** Origin of each leaf (and each container) value, keyed by keyPathToString(path). */
+  origins: Map<string, Origin>;
+}
+
+/** `environment.ports[0]` style keys: what --origin prints and what tests assert. */
+export function keyPathToString(path: KeyPath): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out;
+}
+
+export function formatOrigin(origin: Origin): string {
+  if (origin.file) return `${origin.file}${origin.line ? `:${origin.line}${origin.column ? `:${origin.column}` : ''}` : ''}`;
+  if (origin.kind === 'env') return `env ${origin.name}`;
+  if (origin.kind === 'flag') return `flag ${origin.name}`;
+  return origin.kind;
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { describe, it } from 'node:test';
+
+/**
+ * The layering rule, as data. tsc -b enforces the same through project
+ * references (src/<layer>/tsconfig.json); this test names the offending
+ * import in plain words, and also covers type-only and dynamic imports.
+ */
+const ALLOWED: Record<string, readonly string[]> = {
+  core: [],
+  db: ['core'],
+  infrastructure: ['core'],
+  services: ['infrastructure', 'core'],
+  orchestrators: ['services', 'db', 'infrastructure', 'core'],
+  app: ['orchestrators', 'services', 'db', 'infrastructure', 'core'],
+  cli: ['app', 'orchestrators', 'core'],
+  agent: ['core'],
+};
+
+const SRC = new URL('../../src/', import.meta.url).pathname;
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sourceFiles(path);
+    else if (entry.name.endsWith('.ts')) yield path;
+  }
+}
+
+const IMPORT = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+describe('architecture', () => {
+  it('every layer folder is known', () => {
+    const layers = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    for (const layer of layers) assert.ok(layer in ALLOWED, `src/${layer} is not in the layer table; add it here and to tsconfig references`);
+  });
+
+  it('imports only go down the layers', () => {
+    const violations: string[] = [];
+    for (const file of sourceFiles(SRC)) {
+      const layer = relative(SRC, file).split(sep)[0]!;
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(IMPORT)) {
+        const specifier = match[1] ?? match[2]!;
+        if (!specifier.startsWith('.')) continue;
+        const target = relative(SRC, join(file, '..', specifier)).split(sep)[0]!;
+        if (target !== layer && !ALLOWED[layer]!.includes(target)) {
+          violations.push(`${relative(SRC, file)} imports ${specifier} (${layer} -> ${target})`);
+        }
+      }
+    }
+    assert.deepEqual(violations, []);
+  });
+
+  it('no module-level singletons: services are created by the app factory', () => {
+    const offenders: string[] = [];
+    for (const file of sourceFiles(SRC)) {
+      const text = readFileSync(file, 'utf8');
+      // A top-level `export const x = new Something(` or `let` holding state.
+      if (/^export const \w+ = new \w+\(/m.test(text) || /^let \w+/m.test(text)) offenders.push(relative(SRC, file));
+    }
+    assert.deepEqual(offenders, []);
+  });
+});

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import type { CommandSpec } from '../../../src/cli/command.ts';
+import { runCli } from '../../../src/cli/main.ts';
+
+function capture() {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { stream, text: () => text };
+}
+
+const echo: CommandSpec = {
+  name: 'demo echo',
+  summary: 'Echo',
+  group: 'Start here',
+  args: [{ name: 'word', description: 'a word', required: true }],
+  options: { loud: { type: 'boolean', description: 'shout' }, tag: { type: 'string', multiple: true, description: 'tags' } },
+  acceptsRest: true,
+  load: async () => ({
+    run: async (_context, input) => ({
+      result: { word: input.args.word, loud: input.options.loud === true, tags: input.options.tag ?? [], rest: input.rest },
+      human: () => String(input.args.word),
+    }),
+  }),
+};
+
+async function run(argv: string[]) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await runCli({ argv, env: { NO_COLOR: '1' }, cwd: process.cwd(), stdin: new PassThrough(), stdout: stdout.stream, stderr: stderr.stream }, [echo]);
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe('runCli', () => {
+  it('routes two-word commands, options anywhere, and -- rest arguments', async () => {
+    const { code, stdout } = await run(['--json', 'demo', 'echo', 'hi', '--loud', '--tag', 'a', '--tag', 'b', '--', '--not-an-option', 'x']);
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(stdout), { ok: true, command: 'demo echo', result: { word: 'hi', loud: true, tags: ['a', 'b'], rest: ['--not-an-option', 'x'] }, error: null });
+  });
+  it('prints results on stdout only', async () => {
+    const { stdout, stderr } = await run(['demo', 'echo', 'hi']);
+    assert.equal(stdout, 'hi\n');
+    assert.equal(stderr, '');
+  });
+  it('unknown options are usage errors with a suggestion', async () => {
+    const { code, stderr } = await run(['demo', 'echo', 'hi', '--lod']);
+    assert.equal(code, 2);
+    assert.match(stderr, /unknown option --lod/);
+    assert.match(stderr, /did you mean --loud/);
+  });
+  it('unknown commands suggest the closest', async () => {
+    const { code, stderr } = await run(['demo', 'ecko']);
+    assert.equal(code, 2);
+    assert.match(stderr, /UNKNOWN_COMMAND/);
+  });
+  it('a missing required argument names it', async () => {
+    const { code, stderr } = await run(['demo', 'echo']);
+    assert.equal(code, 2);
+    assert.match(stderr, /needs WORD/);
+  });
+  it('--json errors are one envelope on stdout', async () => {
+    const { stdout } = await run(['--json', 'nope']);
+    const envelope = JSON.parse(stdout);
+    assert.equal(envelope.ok, false);
+    assert.equal(envelope.error.code, 'UNKNOWN_COMMAND');
+  });
+  it('help for a group and a command', async () => {
+    assert.match((await run(['demo'])).stdout, /demo echo/);
+    const help = await run(['demo', 'echo', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: mltoolbox demo echo WORD \[options\] \[-- ARGS\.\.\.\]/);
+  });
+});
