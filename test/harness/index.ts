@@ -1,0 +1,4 @@
+export { startHarness, useHarness, type Harness, type HarnessInfo } from './harness.ts';
+export { createSandbox, type Sandbox } from './sandbox.ts';
+export { runMltoolbox } from './run-mltoolbox.ts';
+export { run, runOk, freePort, waitFor, type RunResult } from './process.ts';
