@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+
+/**
+ * `--help` and `--version` must not load SSH, Docker, SQLite or YAML code.
+ * esbuild's metafile says which inputs the start-up chunks hold: everything
+ * cli.js imports statically. Heavy code must sit behind dynamic import().
+ */
+const META = new URL('../../../dist/meta.json', import.meta.url);
+const FORBIDDEN = [/src\/services\//, /src\/infrastructure\//, /src\/db\//, /src\/orchestrators\//, /node_modules\/(zod|yaml|dockerode|jsonc-parser|ssh2)\//, /node:sqlite/];
+
+describe('start-up stays lazy', { skip: !existsSync(META) && 'run the build first (npm run build)' }, () => {
+  it('the chunks cli.js loads eagerly contain no services, YAML, zod, Docker or SQLite', () => {
+    const meta = JSON.parse(readFileSync(META, 'utf8')) as {
+      outputs: Record<string, { imports: { path: string; kind: string }[]; inputs: Record<string, unknown> }>;
+    };
+    const eager = new Set<string>();
+    const visit = (output: string) => {
+      if (eager.has(output)) return;
+      eager.add(output);
+      for (const imported of meta.outputs[output]?.imports ?? []) {
+        if (imported.kind === 'import-statement' && meta.outputs[imported.path]) visit(imported.path);
+      }
+    };
+    visit('dist/cli.js');
+    const offenders: string[] = [];
+    for (const output of eager) {
+      for (const input of Object.keys(meta.outputs[output]!.inputs)) {
+        if (FORBIDDEN.some((pattern) => pattern.test(input))) offenders.push(`${output} <- ${input}`);
+      }
+    }
+    assert.deepEqual(offenders, []);
+  });
+});
