@@ -22,6 +22,8 @@ const result = await build({
   define: { MLTOOLBOX_VERSION: JSON.stringify(version) },
   // Native or dynamically-required packages load from node_modules at run time.
   external: ['@napi-rs/keyring', 'dockerode', 'ssh2', 'cpu-features'],
+  // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; use its ESM build.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   // Some CJS deps call require(); give ESM chunks a real one.
   banner: { js: "import { createRequire as __mltCreateRequire } from 'node:module'; const require = __mltCreateRequire(import.meta.url);" },
   logLevel: 'warning',

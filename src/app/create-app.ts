@@ -1,5 +1,11 @@
 import { resolvePaths, type AppPaths } from '../core/paths.ts';
 import type { Reporter } from '../core/reporter.ts';
+import { lazy } from '../core/lazy.ts';
+import type { SecretStore } from '../services/secrets/types.ts';
+import type { StateStore } from '../db/index.ts';
+import type { ConfigOrchestrator } from '../orchestrators/config/config-orchestrator.ts';
+import type { SshService } from '../services/ssh/types.ts';
+import type { Doctor } from '../orchestrators/doctor/doctor.ts';
 
 /**
  * The one place where mltoolbox is wired together. Every service and
@@ -18,14 +24,32 @@ export interface AppEnvironment {
   reporter: Reporter;
   /** May we prompt? False under CI, with no TTY, or with --json. */
   interactive: boolean;
+  /** Asks for a line without echoing it (passphrases); the CLI provides it. */
+  askHidden?: (question: string) => Promise<string>;
 }
 
 export interface App {
   readonly environment: AppEnvironment;
   readonly paths: AppPaths;
+  secretStore(): Promise<SecretStore>;
+  config(): Promise<ConfigOrchestrator>;
+  /** The state database (saved remotes, projects, containers, forwards); opened and migrated on first use. */
+  state(): Promise<StateStore>;
+  /** The SSH service (one shared OpenSSH connection per host). */
+  ssh(): Promise<SshService>;
+  doctor(): Promise<Doctor>;
 }
 
 export function createApp(environment: AppEnvironment): App {
   const paths = resolvePaths(environment.env);
-  return { environment, paths };
+  const app: App = {
+    environment,
+    paths,
+    secretStore: lazy(() => import('./secrets-deps.ts').then((m) => m.createSecretStore(environment, paths))),
+    config: lazy(() => import('./config-deps.ts').then((m) => m.createConfigOrchestrator(environment, paths, () => app.secretStore()))),
+    state: lazy(() => import('./state-deps.ts').then((m) => m.openAppStateStore(paths))),
+    ssh: lazy(() => import('./ssh-deps.ts').then((m) => m.createSsh(environment, paths))),
+    doctor: lazy(() => import('./ssh-deps.ts').then((m) => m.createDoctorOrchestrator(app))),
+  };
+  return app;
 }

@@ -32,6 +32,8 @@ export interface CommandSpec {
   description?: string;
   args?: readonly ArgSpec[];
   options?: Readonly<Record<string, OptionSpec>>;
+  /** Never echo stray positionals back (a user may have typed a secret value there). */
+  sensitiveArgs?: boolean;
   /** Accept arguments after `--` (passed through untouched as `rest`). */
   acceptsRest?: boolean;
   examples?: readonly string[];

@@ -71,6 +71,7 @@ export async function runCli(io: CliIo, commands: readonly CommandSpec[] = allCo
       projectDir: globals.projectDir,
       reporter,
       interactive: Boolean(io.stdin.isTTY) && !io.env.CI && !globals.json,
+      askHidden: async (question) => (await import('./ui/passphrase.ts')).readHidden({ question, stdin: io.stdin, stderr: io.stderr }),
     });
     const context: CommandContext = { app, reporter, globals, style, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr };
     const { run } = await parsed.command.load();

@@ -116,7 +116,8 @@ function bindArgs(command: CommandSpec, positionals: string[], helpRequested: bo
     args[spec.name] = value;
   }
   if (i < positionals.length && !helpRequested) {
-    throw new UserError('USAGE', `unexpected argument '${positionals[i]}' for '${command.name}'`, `usage: mltoolbox ${command.name} ${usageLine(command)}`);
+    const shown = command.sensitiveArgs ? `${positionals.length - i} unexpected argument(s)` : `unexpected argument '${positionals[i]}'`;
+    throw new UserError('USAGE', `${shown} for '${command.name}'`, `usage: mltoolbox ${command.name} ${usageLine(command)}`);
   }
   return args;
 }

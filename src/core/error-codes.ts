@@ -48,6 +48,46 @@ export const ErrorCodes = {
   SECRET_PASSPHRASE_WRONG: { exit: ExitCode.userError },
   SECRET_STORE_CORRUPT: { exit: ExitCode.userError },
   SECRET_STORE_UNAVAILABLE: { exit: ExitCode.userError },
+
+  // --- state ----------------------------------------------------------------
+  STATE_DB_TOO_NEW: { exit: ExitCode.userError },
+  STATE_DB_CORRUPT: { exit: ExitCode.userError },
+  STATE_DB_BUSY: { exit: ExitCode.userError },
+  STATE_DB_UNAVAILABLE: { exit: ExitCode.userError },
+  STATE_MIGRATION_FAILED: { exit: ExitCode.userError },
+  REMOTE_NOT_FOUND: { exit: ExitCode.userError },
+  REMOTE_ALIAS_INVALID: { exit: ExitCode.usage },
+  REMOTE_TARGET_INVALID: { exit: ExitCode.usage },
+
+  // --- containers -----------------------------------------------------------
+  DOCKER_UNREACHABLE: { exit: ExitCode.unreachable },
+  DOCKER_PERMISSION_DENIED: { exit: ExitCode.unreachable },
+  DOCKER_ENGINE_ERROR: { exit: ExitCode.userError },
+  IMAGE_NOT_FOUND: { exit: ExitCode.userError },
+  IMAGE_BUILD_FAILED: { exit: ExitCode.userError },
+  BUILD_CONTEXT_INVALID: { exit: ExitCode.config },
+  CONTAINER_SPEC_INVALID: { exit: ExitCode.config },
+  CONTAINER_NAME_CONFLICT: { exit: ExitCode.userError },
+  CONTAINER_START_FAILED: { exit: ExitCode.userError },
+  CONTAINER_EXITED: { exit: ExitCode.userError },
+  CONTAINER_NOT_FOUND: { exit: ExitCode.userError },
+  CONTAINER_NOT_RUNNING: { exit: ExitCode.userError },
+  PORT_BUSY: { exit: ExitCode.userError },
+  GPU_RUNTIME_MISSING: { exit: ExitCode.userError },
+
+  // --- sync -----------------------------------------------------------------
+  SYNC_RSYNC_NOT_INSTALLED: { exit: ExitCode.userError },
+  SYNC_RSYNC_TOO_OLD: { exit: ExitCode.userError },
+  SYNC_RSYNC_MISSING_ON_HOST: { exit: ExitCode.userError },
+  SYNC_CONNECTION_FAILED: { exit: ExitCode.unreachable },
+  SYNC_SHELL_NOT_CLEAN: { exit: ExitCode.userError },
+  SYNC_UNSAFE_REMOTE_DIR: { exit: ExitCode.userError },
+  SYNC_PATTERN_INVALID: { exit: ExitCode.userError },
+  SYNC_PATH_NOT_FOUND: { exit: ExitCode.userError },
+  SYNC_DISK_FULL: { exit: ExitCode.userError },
+  SYNC_PARTIAL_TRANSFER: { exit: ExitCode.remoteCommandFailed },
+  SYNC_WATCH_LIMIT: { exit: ExitCode.userError },
+  SYNC_FAILED: { exit: ExitCode.remoteCommandFailed },
 } as const satisfies Record<string, { exit: ExitCodeValue }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

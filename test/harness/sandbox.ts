@@ -36,6 +36,7 @@ export async function createSandbox(options: { harness?: HarnessInfo; env?: Node
     HOME: dirs.home,
     XDG_CONFIG_HOME: dirs.config,
     XDG_STATE_HOME: dirs.state,
+    XDG_DATA_HOME: join(root, 'data'),
     XDG_CACHE_HOME: dirs.cache,
     NO_COLOR: '1',
     // No system config from the machine running the tests.

@@ -1,4 +1,9 @@
 import type { CommandSpec } from '../command.ts';
+import { configSchemaSpec, configShowSpec, configValidateSpec } from './config/spec.ts';
+import { initSpec } from './init/spec.ts';
+import { doctorSpec } from './doctor/spec.ts';
+import { secretGetSpec, secretListSpec, secretRmSpec, secretSetSpec } from './secret/spec.ts';
+import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.ts';
 
 /**
  * Every command's spec, in help order. Specs are tiny; their `load()` pulls
@@ -6,4 +11,9 @@ import type { CommandSpec } from '../command.ts';
  * commands/<name>/spec.ts + run.ts and listing the spec here.
  */
 export const commands: readonly CommandSpec[] = [
+  initSpec,
+  configValidateSpec, configShowSpec, configSchemaSpec,
+  secretSetSpec, secretGetSpec, secretListSpec, secretRmSpec,
+  remoteAddSpec, remoteListSpec, remoteRemoveSpec,
+  doctorSpec,
 ];

@@ -4,7 +4,12 @@
  * where each value came from. The loader merges layers lowest-first and
  * keeps the origin of every resolved key (`config show --origin`).
  */
-export type OriginKind = 'default' | 'system' | 'user' | 'project' | 'local' | 'devcontainer' | 'dockerfile' | 'env' | 'flag';
+export type OriginKind =
+  | 'default' | 'system' | 'user' | 'project' | 'local' | 'devcontainer' | 'dockerfile' | 'env' | 'flag'
+  /** A variable read from environment.env_file (file/line point into the dotenv file). */
+  | 'env-file'
+  /** A variable a profile passed through from the local environment (name = profile name). */
+  | 'profile';
 
 export interface Origin {
   kind: OriginKind;
@@ -28,6 +33,10 @@ export interface ConfigLayer {
   value: Record<string, unknown>;
   /** Origin of each leaf (and each container) value, keyed by keyPathToString(path). */
   origins: Map<string, Origin>;
+  /** Where each mapping key itself is written (unknown-key errors point here); optional. */
+  keyOrigins?: Map<string, Origin>;
+  /** The file's text, so errors can show the offending line with a caret. */
+  source?: string;
 }
 
 /** `environment.ports[0]` style keys: what --origin prints and what tests assert. */
@@ -41,5 +50,6 @@ export function formatOrigin(origin: Origin): string {
   if (origin.file) return `${origin.file}${origin.line ? `:${origin.line}${origin.column ? `:${origin.column}` : ''}` : ''}`;
   if (origin.kind === 'env') return `env ${origin.name}`;
   if (origin.kind === 'flag') return `flag ${origin.name}`;
+  if (origin.kind === 'profile') return `profile ${origin.name}`;
   return origin.kind;
 }

@@ -60,6 +60,14 @@ describe('runCli', () => {
     assert.equal(code, 2);
     assert.match(stderr, /needs WORD/);
   });
+  it('never echoes stray arguments of a command that reads secrets', async () => {
+    const secretish: CommandSpec = { ...echo, name: 'demo secret', sensitiveArgs: true };
+    const stderr = capture();
+    const code = await runCli({ argv: ['demo', 'secret', 'NAME', 'hunter2'], env: { NO_COLOR: '1' }, cwd: process.cwd(), stdin: new PassThrough(), stdout: new PassThrough(), stderr: stderr.stream }, [secretish]);
+    assert.equal(code, 2);
+    assert.doesNotMatch(stderr.text(), /hunter2/);
+    assert.match(stderr.text(), /1 unexpected argument/);
+  });
   it('--json errors are one envelope on stdout', async () => {
     const { stdout } = await run(['--json', 'nope']);
     const envelope = JSON.parse(stdout);

@@ -1,0 +1,27 @@
+import { flagOption, stringArg, stringOption, type CommandRun } from '../../command.ts';
+
+/** Strings print bare unless that would hide something (empty, edge spaces, newlines). */
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return value === '' || value.trim() !== value || /[\n\r"]/.test(value) ? JSON.stringify(value) : value;
+  if (Array.isArray(value)) return '[]';
+  if (value !== null && typeof value === 'object') return '{}';
+  return String(value);
+}
+
+export const run: CommandRun = async (context, input) => {
+  const config = await context.app.config();
+  const key = stringArg(input, 'KEY');
+  const devcontainer = stringOption(input, 'devcontainer');
+  const withOrigin = flagOption(input, 'origin');
+  const shown = await config.show({ ...(key !== undefined ? { key } : {}), ...(devcontainer ? { devcontainer } : {}) });
+  if (key !== undefined && shown.entries.length === 0) context.reporter.info(`${key} is not set`);
+  return {
+    result: { ...(shown.key !== undefined ? { key: shown.key } : {}), config: shown.config, origins: shown.origins, projectSource: shown.projectSource },
+    human: () => {
+      const lines = shown.entries.map((entry) => `${entry.key} = ${formatValue(entry.value)}`);
+      if (!withOrigin) return lines.join('\n');
+      const width = Math.min(60, Math.max(0, ...lines.map((l) => l.length)));
+      return lines.map((line, i) => `${line.padEnd(width)}  ${context.style.dim(`# ${shown.entries[i]!.origin.where}`)}`).join('\n');
+    },
+  };
+};

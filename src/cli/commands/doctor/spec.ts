@@ -1,0 +1,17 @@
+import type { CommandSpec } from '../../command.ts';
+
+export const doctorSpec: CommandSpec = {
+  name: 'doctor',
+  summary: 'Check a GPU host (or this machine) is ready: ssh, Docker, rsync, disk, NVIDIA driver and container runtime',
+  description: 'Runs every check in one ssh round trip and prints each result with the command that fixes it. '
+    + 'TARGET is a saved remote, an ssh config alias, [user@]host[:port], ssh://user@host:port, or `local` for this machine '
+    + '(default: remote.host from the configuration, else `local`). Exits 5 when a check fails; warnings do not fail. '
+    + 'See docs/doctor.md.',
+  group: 'Hosts',
+  args: [{ name: 'TARGET', description: 'the host to check (default: remote.host, else local)' }],
+  options: {
+    'no-gpu': { type: 'boolean', description: 'Skip the NVIDIA driver and container runtime checks' },
+  },
+  examples: ['mltoolbox doctor gpu-box', 'mltoolbox doctor alice@10.0.0.5:2222 --no-gpu', 'mltoolbox doctor local', 'mltoolbox doctor --json'],
+  load: () => import('./run.ts'),
+};

@@ -1,0 +1,10 @@
+import { stringArg, type CommandRun } from '../../command.ts';
+import { openRemotes } from './open-remotes.ts';
+import { formatTarget } from './render.ts';
+
+export const run: CommandRun = async (context, input) => {
+  const remotes = await openRemotes(context);
+  const removed = remotes.remove(stringArg(input, 'ALIAS')!);
+  context.reporter.success(`removed remote ${removed.alias} (${formatTarget(removed)})`);
+  return { result: { removed } };
+};

@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+
+/**
+ * The one way mltoolbox runs another program: argv straight to execve
+ * (never through a local shell, so nothing in an argument is parsed),
+ * output captured, bounded by a timeout, cancellable by an AbortSignal.
+ */
+
+export interface RunProcessOptions {
+  /** Written to the child's stdin, which is then closed. Without it stdin is closed at once. */
+  input?: string | Uint8Array;
+  /** Kill the child (SIGTERM, then SIGKILL after `killGraceMs`) when it runs longer. */
+  timeoutMs?: number;
+  /** The child's full environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Aborting kills the child and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Time between SIGTERM and SIGKILL on timeout or abort (default 2 s). */
+  killGraceMs?: number;
+  /** Keep at most this many bytes of each stream (default 32 MiB); the rest is dropped, not buffered. */
+  maxOutputBytes?: number;
+  /** Live output, e.g. for progress; the text is still captured. */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+}
+
+export interface ProcessResult {
+  /** Exit status, or null when the child was ended by a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** True when we killed the child because `timeoutMs` passed. */
+  timedOut: boolean;
+}
+
+/** The signature services take by injection, so unit tests can pass a fake. */
+export type ProcessRunner = (command: string, args: readonly string[], options?: RunProcessOptions) => Promise<ProcessResult>;
+
+const DEFAULT_MAX_OUTPUT = 32 * 1024 * 1024;
+/**
+ * After the child exits, how long we wait for its pipes to close. A
+ * grandchild that inherited them (ssh's ControlPersist master, a daemon)
+ * could keep them open for minutes; its output is not ours to wait for.
+ */
+const PIPE_DRAIN_MS = 500;
+
+/** The program is not installed (or not on PATH): spawn failed with ENOENT. */
+export function isCommandNotFound(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+export const runProcess: ProcessRunner = (command, args, options = {}) => {
+  const { input, timeoutMs, env, cwd, signal, killGraceMs = 2000, maxOutputBytes = DEFAULT_MAX_OUTPUT } = options;
+  return new Promise<ProcessResult>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const child = spawn(command, [...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'], shell: false, windowsHide: true });
+
+    const stdout = collector(maxOutputBytes, options.onStdout);
+    const stderr = collector(maxOutputBytes, options.onStderr);
+    child.stdout.on('data', stdout.push);
+    child.stderr.on('data', stderr.push);
+
+    let timedOut = false;
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+    const terminate = (): void => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), killGraceMs);
+      killTimer.unref();
+    };
+    const timeoutTimer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            terminate();
+          }, timeoutMs);
+    const onAbort = (): void => {
+      terminate();
+      finish(() => reject(signal!.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    function finish(settle: () => void): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeoutTimer);
+      clearTimeout(drainTimer);
+      if (exit) clearTimeout(killTimer);
+      signal?.removeEventListener('abort', onAbort);
+      settle();
+    }
+    const resolveWithExit = (): void => {
+      if (!exit) return;
+      const result = { code: exit.code, signal: exit.signal, stdout: stdout.text(), stderr: stderr.text(), timedOut };
+      finish(() => resolve(result));
+    };
+
+    child.on('error', (error) => {
+      // Spawn failures (ENOENT, EACCES) arrive here; kill failures are harmless.
+      if (child.pid === undefined) finish(() => reject(error));
+    });
+    child.on('exit', (code, exitSignal) => {
+      exit = { code, signal: exitSignal };
+      drainTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolveWithExit();
+      }, PIPE_DRAIN_MS);
+    });
+    child.on('close', resolveWithExit);
+
+    child.stdin.on('error', () => {}); // the child may exit (EPIPE) before reading all its input
+    if (input === undefined) child.stdin.end();
+    else child.stdin.end(input);
+  });
+};
+
+function collector(maxBytes: number, onChunk: ((chunk: string) => void) | undefined) {
+  const chunks: Buffer[] = [];
+  const decoder = new StringDecoder('utf8'); // a UTF-8 character may straddle two chunks
+  let size = 0;
+  return {
+    push: (chunk: Buffer): void => {
+      if (onChunk) {
+        const text = decoder.write(chunk);
+        if (text !== '') onChunk(text);
+      }
+      if (size >= maxBytes) return;
+      const kept = size + chunk.length > maxBytes ? chunk.subarray(0, maxBytes - size) : chunk;
+      chunks.push(kept);
+      size += kept.length;
+    },
+    text: (): string => Buffer.concat(chunks).toString('utf8'),
+  };
+}

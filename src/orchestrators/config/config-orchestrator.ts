@@ -1,0 +1,208 @@
+import { UserError } from '../../core/errors.ts';
+import type { Reporter } from '../../core/reporter.ts';
+import type { SecretResolver } from '../../services/config/interpolate.ts';
+import { keyPathToString, type ConfigLayer, type KeyPath, type Origin } from '../../services/config/layer.ts';
+import { loadConfig, type ConfigFileStatus, type LoadedConfig, type ProjectConfigSource } from '../../services/config/loader.ts';
+import { valueAt } from '../../services/config/merge.ts';
+import { displayOrigin, displayPath } from '../../services/config/problems.ts';
+import { configJsonSchema, configSchema, createConfigSchema, type PluginSections } from '../../services/config/schema.ts';
+import { allowedKeysAt, suggestKey } from '../../services/config/validate.ts';
+
+export interface ConfigOrchestratorDeps {
+  projectDir: string;
+  env: NodeJS.ProcessEnv;
+  paths: { configDir: string; systemConfigFile: string; homeDir: string };
+  reporter: Reporter;
+  projectSource?: ProjectConfigSource;
+  /** Opened only when a command needs real secret values (mode 'resolve'). */
+  secrets?: () => Promise<SecretResolver>;
+  pluginSections?: PluginSections;
+}
+
+export interface LoadOptions {
+  flags?: ConfigLayer;
+  devcontainer?: string;
+  mode?: 'resolve' | 'redact';
+}
+
+export interface OriginView {
+  kind: Origin['kind'];
+  /** `mltoolbox.yaml:3:9`, `env MLTOOLBOX_REMOTE_HOST`, `default`. */
+  where: string;
+  file?: string;
+  line?: number;
+  column?: number;
+  name?: string;
+}
+
+export interface ConfigEntry {
+  key: string;
+  value: unknown;
+  origin: OriginView;
+}
+
+export interface ValidateResult {
+  valid: true;
+  projectSource: LoadedConfig['projectSource'];
+  files: ConfigFileStatus[];
+  envVars: string[];
+  warnings: string[];
+}
+
+export interface ShowResult {
+  key?: string;
+  config: unknown;
+  origins: Record<string, OriginView>;
+  entries: ConfigEntry[];
+  projectSource: LoadedConfig['projectSource'];
+  files: ConfigFileStatus[];
+}
+
+/** `environment.ports[0]` -> ['environment', 'ports', 0] */
+export function parseKey(key: string): KeyPath {
+  const path: (string | number)[] = [];
+  for (const match of key.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) path.push(match[2] !== undefined ? Number(match[2]) : match[1]!);
+  return path;
+}
+
+function isUnder(candidate: string, prefix: string): boolean {
+  if (!candidate.startsWith(prefix)) return false;
+  const next = candidate[prefix.length];
+  return next === undefined || next === '.' || next === '[';
+}
+
+/** Leaves of the config (scalars, empty lists and maps) with their key paths. */
+export function flatten(value: unknown, path: KeyPath = []): { path: KeyPath; value: unknown }[] {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return [{ path, value }];
+    return value.flatMap((item, i) => flatten(item, [...path, i]));
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 0 && path.length > 0) return [{ path, value }];
+    return entries.flatMap(([k, v]) => flatten(v, [...path, k]));
+  }
+  return [{ path, value }];
+}
+
+/** Use-cases behind `config validate|show|schema`, and the loader other commands call. */
+export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
+  const schema = deps.pluginSections ? createConfigSchema(deps.pluginSections) : configSchema;
+
+  const originView = (origin: Origin | undefined): OriginView => {
+    const o = origin ?? { kind: 'default' as const };
+    return {
+      kind: o.kind,
+      where: shortenHome(displayOrigin(o, deps.projectDir), deps.paths.homeDir),
+      ...(o.file ? { file: o.file } : {}),
+      ...(o.line ? { line: o.line, column: o.column ?? 1 } : {}),
+      ...(o.name ? { name: o.name } : {}),
+    };
+  };
+
+  const nearestOrigin = (origins: Map<string, Origin>, path: KeyPath): Origin | undefined => {
+    for (let n = path.length; n >= 0; n--) {
+      const found = origins.get(keyPathToString(path.slice(0, n)));
+      if (found) return found;
+    }
+    return undefined;
+  };
+
+  async function load(options: LoadOptions = {}): Promise<LoadedConfig> {
+    const mode = options.mode ?? 'resolve';
+    const loaded = await loadConfig({
+      projectDir: deps.projectDir,
+      env: deps.env,
+      paths: deps.paths,
+      mode,
+      ...(options.flags ? { flags: options.flags } : {}),
+      ...(options.devcontainer ? { devcontainer: options.devcontainer } : {}),
+      ...(deps.projectSource ? { projectSource: deps.projectSource } : {}),
+      ...(mode === 'resolve' && deps.secrets ? { secrets: lazyResolver(deps.secrets) } : {}),
+      ...(deps.pluginSections ? { pluginSections: deps.pluginSections } : {}),
+    });
+    for (const warning of loaded.warnings) deps.reporter.warn(warning);
+    deps.reporter.debug(`config: ${loaded.projectSource.description}`);
+    return loaded;
+  }
+
+  async function validate(options: LoadOptions = {}): Promise<ValidateResult> {
+    // Never reads secret values: validation must not unlock a store or print one.
+    const loaded = await load({ ...options, mode: 'redact' });
+    const envVars = [...new Set([...loaded.origins.values()].filter((o) => o.kind === 'env' && o.name).map((o) => o.name!))].sort();
+    return { valid: true, projectSource: loaded.projectSource, files: loaded.files, envVars, warnings: loaded.warnings };
+  }
+
+  async function show(options: LoadOptions & { key?: string } = {}): Promise<ShowResult> {
+    const loaded = await load({ ...options, mode: 'redact' });
+    const all = flatten(loaded.config).map(({ path, value }) => {
+      const key = keyPathToString(path);
+      return { key, value, origin: originView(nearestOrigin(loaded.origins, path)) };
+    });
+    let entries = all;
+    let config: unknown = loaded.config;
+    if (options.key !== undefined) {
+      const path = parseKey(options.key);
+      const key = keyPathToString(path);
+      entries = all.filter((e) => isUnder(e.key, key));
+      config = valueAt(loaded.config, path);
+      if (entries.length === 0 && !isKnownKey(path)) {
+        const guess = suggestKey(key, [...new Set(all.flatMap((e) => prefixes(e.key)))]);
+        throw new UserError('CONFIG_KEY_UNKNOWN', `no config key '${options.key}'`,
+          guess ? `did you mean '${guess}'? Run 'mltoolbox config show' for every key` : `run 'mltoolbox config show' for every key`,
+          { data: { key: options.key } });
+      }
+    }
+    const origins: Record<string, OriginView> = {};
+    for (const entry of entries) origins[entry.key] = entry.origin;
+    return {
+      ...(options.key !== undefined ? { key: options.key } : {}),
+      config: config ?? null,
+      origins,
+      entries,
+      projectSource: loaded.projectSource,
+      files: loaded.files,
+    };
+  }
+
+  /** A key the schema allows (so "not set" rather than "unknown"). */
+  function isKnownKey(path: KeyPath): boolean {
+    if (path.length === 0) return true;
+    const last = path[path.length - 1]!;
+    const parent = path.slice(0, -1);
+    if (typeof last === 'number') return true;
+    if (allowedKeysAt(schema, parent).includes(last)) return true;
+    // Maps with free keys: environment.env.NAME, profiles.NAME, dockerfile.args.NAME.
+    const parentKey = keyPathToString(parent);
+    return /^(environment\.env|environment\.dockerfile\.args|profiles(\.[^.]+\.env)?)$/.test(parentKey);
+  }
+
+  return {
+    load,
+    validate,
+    show,
+    schema: () => configJsonSchema(schema),
+    /** A file path as validate/show print it. */
+    display: (file: string) => shortenHome(displayPath(file, deps.projectDir), deps.paths.homeDir),
+  };
+}
+
+export type ConfigOrchestrator = ReturnType<typeof createConfigOrchestrator>;
+
+function prefixes(key: string): string[] {
+  const out: string[] = [];
+  for (const match of key.matchAll(/[.[]/g)) out.push(key.slice(0, match.index));
+  out.push(key);
+  return out;
+}
+
+function shortenHome(text: string, home: string): string {
+  return home && home !== '/' && text.startsWith(`${home}/`) ? `~${text.slice(home.length)}` : text;
+}
+
+function lazyResolver(open: () => Promise<SecretResolver>): SecretResolver {
+  let resolver: Promise<SecretResolver> | undefined;
+  return {
+    get: async (name) => (await (resolver ??= open())).get(name),
+  };
+}

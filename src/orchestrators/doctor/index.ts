@@ -1,0 +1,2 @@
+export { createDoctor, summarize, LOCAL_TARGET, type Doctor, type DoctorDeps, type DoctorRequest, type DoctorSettings, type SavedRemote } from './doctor.ts';
+export type { Check, CheckStatus, DoctorReport } from '../../services/diagnostics/types.ts';

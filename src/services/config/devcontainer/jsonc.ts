@@ -1,0 +1,67 @@
+import { type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import type { Origin } from '../layer.ts';
+import { type ConfigProblem, displayPath, problemsError } from '../problems.ts';
+
+/** Line and column, both 1-based, as editors and `file:line:col` links count them. */
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/** Maps character offsets to positions; built once per file (offsets are looked up many times). */
+export function createPositionLookup(text: string): (offset: number) => Position {
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  return (offset) => {
+    let low = 0;
+    let high = lineStarts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (lineStarts[mid]! <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, column: offset - lineStarts[low]! + 1 };
+  };
+}
+
+/**
+ * Parses devcontainer.json the way VS Code does (comments and trailing commas
+ * allowed) but keeps the syntax tree, so every value can be traced back to its
+ * position. Syntax errors are CONFIG_UNREADABLE at file:line:col.
+ */
+export function parseJsoncTree(text: string, file: string, baseDir?: string): Node {
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  const position = createPositionLookup(text);
+  const origin = (offset: number): Origin => ({ kind: 'devcontainer', file, ...position(offset) });
+  const unreadable = (problems: ConfigProblem[]) =>
+    problemsError('CONFIG_UNREADABLE', `cannot parse ${displayPath(file, baseDir)}`, 'fix the JSON syntax at the position shown (comments and trailing commas are fine)',
+      problems, new Map([[file, text]]), baseDir);
+  if (errors.length > 0 || !tree) {
+    // Later errors are usually echoes of the first (a missing comma cascades).
+    const problems = errors.slice(0, 1).map((e) => ({ message: describeParseError(e), origin: origin(e.offset) }));
+    throw unreadable(problems.length > 0 ? problems : [{ message: 'the file is empty', origin: origin(0) }]);
+  }
+  if (tree.type !== 'object') throw unreadable([{ message: 'devcontainer.json must hold a JSON object ({ … })', origin: origin(tree.offset) }]);
+  return tree;
+}
+
+function describeParseError(error: ParseError): string {
+  // InvalidSymbol -> "invalid symbol"
+  return printParseErrorCode(error.error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+}
+
+/** The property nodes of an object node, as [key, keyNode, valueNode]. */
+export function objectEntries(node: Node): Array<{ key: string; keyNode: Node; value: Node }> {
+  const out: Array<{ key: string; keyNode: Node; value: Node }> = [];
+  if (node.type !== 'object') return out;
+  for (const property of node.children ?? []) {
+    const [keyNode, value] = property.children ?? [];
+    if (keyNode && value && typeof keyNode.value === 'string') out.push({ key: keyNode.value, keyNode, value });
+  }
+  return out;
+}
+
+export function property(node: Node, key: string): Node | undefined {
+  return objectEntries(node).find((entry) => entry.key === key)?.value;
+}

@@ -1,0 +1,193 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../../core/errors.ts';
+import { defaultsLayer } from './defaults.ts';
+import { envLayer } from './env-layer.ts';
+import { interpolateTree, type SecretReference, type SecretResolver } from './interpolate.ts';
+import type { ConfigLayer, Origin, OriginKind } from './layer.ts';
+import { mergeLayers, setOwn } from './merge.ts';
+import { problemsError, type ConfigProblem } from './problems.ts';
+import { resolveContainerEnv } from './resolve-env.ts';
+import { createConfigSchema, type MltoolboxConfig, type PluginSections } from './schema.ts';
+import { issuesToProblems, sortProblems } from './validate.ts';
+import { parseYamlLayer } from './yaml-layer.ts';
+
+export const PROJECT_CONFIG_FILE = 'mltoolbox.yaml';
+export const LOCAL_CONFIG_FILE = 'mltoolbox.local.yaml';
+export const USER_CONFIG_FILE = 'config.yaml';
+
+export interface ProjectConfigSourceOptions {
+  env: NodeJS.ProcessEnv;
+  /** `--devcontainer NAME` when a command passes it. */
+  devcontainer?: string;
+}
+
+/**
+ * Supplies the project layer when there is no mltoolbox.yaml: the detector
+ * (detect.ts) reads .devcontainer/devcontainer.json or a Dockerfile and
+ * returns a layer of kind 'devcontainer' or 'dockerfile'; undefined means
+ * "nothing found, use the defaults".
+ */
+export type ProjectConfigSource = (projectDir: string, options: ProjectConfigSourceOptions) => Promise<ConfigLayer | DetectedProjectConfig | undefined>;
+
+export interface DetectedProjectConfig {
+  layer: ConfigLayer;
+  /** "using .devcontainer/devcontainer.json", shown by config validate. */
+  description?: string;
+  /** Import warnings (settings dropped or partly kept). */
+  warnings?: string[];
+}
+
+export interface LoadConfigOptions {
+  projectDir: string;
+  /** The local environment: MLTOOLBOX_* layer, ${env:…}, profiles. */
+  env: NodeJS.ProcessEnv;
+  paths: { configDir: string; systemConfigFile: string };
+  /** The command-line layer (highest); build it with flagLayer(). */
+  flags?: ConfigLayer;
+  projectSource?: ProjectConfigSource;
+  devcontainer?: string;
+  secrets?: SecretResolver;
+  /** 'redact' (config show/validate) never opens the secret store. Default: resolve. */
+  mode?: 'resolve' | 'redact';
+  pluginSections?: PluginSections;
+}
+
+/** Every file the loader looked at, in precedence order, and whether it was there. */
+export interface ConfigFileStatus {
+  kind: OriginKind;
+  file: string;
+  found: boolean;
+}
+
+export type ProjectSourceKind = 'mltoolbox.yaml' | 'devcontainer' | 'dockerfile' | 'defaults';
+
+export type ResolvedConfig = MltoolboxConfig & {
+  environment: NonNullable<MltoolboxConfig['environment']> & { env: Record<string, string> };
+};
+
+export interface LoadedConfig {
+  config: ResolvedConfig;
+  /** Origin of every key path of `config`. */
+  origins: Map<string, Origin>;
+  files: ConfigFileStatus[];
+  /** Where the project's settings came from (mltoolbox.yaml, devcontainer.json, a Dockerfile, nothing). */
+  projectSource: { kind: ProjectSourceKind; file?: string; description: string };
+  /** Things worth a warning line (e.g. a misspelt MLTOOLBOX_ variable). */
+  warnings: string[];
+  /** Which keys used which ${secret:…} (names only). */
+  secretRefs: SecretReference[];
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new UserError('CONFIG_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`,
+      code === 'EISDIR' ? `${file} is a folder; it must be a YAML file` : `check the file's permissions (ls -l ${file})`,
+      { cause: error, data: { file } });
+  }
+}
+
+/**
+ * Loads the configuration: reads every layer (defaults < system < user <
+ * project < local < MLTOOLBOX_* env < flags), merges them keeping each
+ * value's origin, expands ${…}, validates the result against the schema,
+ * and resolves the container's variables (profile, env_file, env).
+ * Every problem is reported at once, each with file:line:column.
+ */
+export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
+  const { projectDir } = options;
+  const files: ConfigFileStatus[] = [];
+  const layers: ConfigLayer[] = [defaultsLayer(projectDir)];
+
+  const addFile = async (kind: OriginKind, file: string): Promise<boolean> => {
+    const text = await readOptional(file);
+    files.push({ kind, file, found: text !== undefined });
+    if (text !== undefined) layers.push(parseYamlLayer(text, file, kind, projectDir));
+    return text !== undefined;
+  };
+
+  await addFile('system', options.paths.systemConfigFile);
+  await addFile('user', join(options.paths.configDir, USER_CONFIG_FILE));
+  const projectFile = join(projectDir, PROJECT_CONFIG_FILE);
+  let projectSource: LoadedConfig['projectSource'] = {
+    kind: 'defaults',
+    description: options.projectSource ? 'no mltoolbox.yaml, devcontainer.json or Dockerfile: using the defaults' : 'no mltoolbox.yaml: using the defaults',
+  };
+  const warnings: string[] = [];
+  const useDetected = async (): Promise<boolean> => {
+    const found = await options.projectSource?.(projectDir, { env: options.env, ...(options.devcontainer ? { devcontainer: options.devcontainer } : {}) });
+    if (!found) return false;
+    const detected = 'layer' in found && !('value' in found) ? found : { layer: found as ConfigLayer };
+    const { layer } = detected;
+    layers.push(layer);
+    const kind = layer.kind === 'devcontainer' || layer.kind === 'dockerfile' ? layer.kind : 'mltoolbox.yaml';
+    projectSource = { kind, ...(layer.file ? { file: layer.file } : {}), description: detected.description ?? `using ${layer.file ?? layer.kind}` };
+    warnings.push(...(detected.warnings ?? []));
+    if (layer.file) files.push({ kind: layer.kind, file: layer.file, found: true });
+    return true;
+  };
+  // An explicit --devcontainer wins over mltoolbox.yaml; otherwise mltoolbox.yaml wins over detection.
+  if (options.devcontainer && options.projectSource && (await useDetected())) {
+    files.push({ kind: 'project', file: projectFile, found: false });
+  } else if (await addFile('project', projectFile)) {
+    projectSource = { kind: 'mltoolbox.yaml', file: projectFile, description: `using ${PROJECT_CONFIG_FILE}` };
+  } else {
+    await useDetected();
+  }
+  await addFile('local', join(projectDir, LOCAL_CONFIG_FILE));
+  const fromEnv = envLayer(options.env);
+  layers.push(fromEnv.layer);
+  if (options.flags) layers.push(options.flags);
+
+  const sources = new Map<string, string>();
+  for (const layer of layers) if (layer.file && layer.source !== undefined) sources.set(layer.file, layer.source);
+
+  const merged = mergeLayers(layers);
+  const interpolated = await interpolateTree(merged.value, merged.origins, {
+    env: options.env,
+    mode: options.mode ?? 'resolve',
+    ...(options.secrets ? { secrets: options.secrets } : {}),
+  });
+
+  const schema = createConfigSchema(options.pluginSections ?? {});
+  const parsed = schema.safeParse(interpolated.value);
+  if (!parsed.success) {
+    const problems = sortProblems([...issuesToProblems(parsed.error.issues, { ...merged, value: interpolated.value }, schema), ...interpolated.problems]);
+    throw problemsError('CONFIG_INVALID', 'the configuration is invalid', 'fix each key listed above; `mltoolbox config schema` prints every allowed key', problems, sources, projectDir);
+  }
+  if (interpolated.problems.length > 0) {
+    throw problemsError('INTERPOLATION_FAILED', 'cannot expand ${…} in the configuration', 'set the missing variables or secrets, or give a default: ${env:NAME:-default}', interpolated.problems, sources, projectDir);
+  }
+
+  const config = parsed.data as MltoolboxConfig;
+  const resolvedEnv = await resolveContainerEnv(config, merged.origins, options.env, projectDir, { redact: (options.mode ?? 'resolve') === 'redact' });
+  for (const [file, text] of resolvedEnv.sources) sources.set(file, text);
+  for (const code of ['PROFILE_UNKNOWN', 'ENV_FILE_UNREADABLE'] as const) {
+    const problems: ConfigProblem[] = resolvedEnv.problems.filter((p) => p.code === code).map((p) => p.problem);
+    if (problems.length === 0) continue;
+    throw code === 'PROFILE_UNKNOWN'
+      ? problemsError(code, 'unknown profile', 'use ml-research or define the profile under `profiles:` in your user config', problems, sources, projectDir)
+      : problemsError(code, 'cannot use environment.env_file', 'fix the path (relative to the config file that names it) or the line shown', problems, sources, projectDir);
+  }
+
+  const origins = new Map(merged.origins);
+  for (const key of [...origins.keys()]) if (key.startsWith('environment.env.')) origins.delete(key);
+  for (const [key, origin] of resolvedEnv.origins) origins.set(key, origin);
+  const environment = { ...(config.environment ?? {}) };
+  setOwn(environment, 'env', resolvedEnv.env);
+  if (!origins.has('environment.env')) origins.set('environment.env', { kind: 'default' });
+
+  return {
+    config: { ...config, environment } as ResolvedConfig,
+    origins,
+    files,
+    projectSource,
+    warnings: [...warnings, ...fromEnv.warnings],
+    secretRefs: interpolated.secretRefs,
+  };
+}
+

@@ -1,0 +1,114 @@
+import { IMAGE_SOURCE_KEYS } from './schema.ts';
+import { keyPathToString, type ConfigLayer, type KeyPath, type Origin } from './layer.ts';
+
+export interface MergedConfig {
+  value: Record<string, unknown>;
+  /** Origin of every key path in `value` (leaves and containers). */
+  origins: Map<string, Origin>;
+  /** Where each key was written, for unknown-key errors. */
+  keyOrigins: Map<string, Origin>;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The origin recorded for a path, else its nearest ancestor's, else the layer itself. */
+export function originIn(layer: ConfigLayer, path: KeyPath): Origin {
+  for (let n = path.length; n >= 0; n--) {
+    const found = layer.origins.get(keyPathToString(path.slice(0, n)));
+    if (found) return found;
+  }
+  return { kind: layer.kind, ...(layer.file ? { file: layer.file } : {}) };
+}
+
+function isUnder(candidate: string, prefix: string): boolean {
+  if (prefix === '') return true;
+  if (!candidate.startsWith(prefix)) return false;
+  const next = candidate[prefix.length];
+  return next === undefined || next === '.' || next === '[';
+}
+
+function dropUnder(map: Map<string, Origin>, prefix: string): void {
+  for (const key of [...map.keys()]) if (isUnder(key, prefix)) map.delete(key);
+}
+
+function copyUnder(from: ConfigLayer, to: MergedConfig, path: KeyPath, value: unknown): void {
+  const prefix = keyPathToString(path);
+  // Every nested path gets an origin, even from layers that only record some (flags, detectors).
+  const mark = (node: unknown, at: KeyPath) => {
+    to.origins.set(keyPathToString(at), originIn(from, at));
+    if (Array.isArray(node)) node.forEach((item, i) => mark(item, [...at, i]));
+    else if (isPlainObject(node)) for (const [k, v] of Object.entries(node)) mark(v, [...at, k]);
+  };
+  mark(value, path);
+  for (const [key, origin] of from.origins) if (isUnder(key, prefix)) to.origins.set(key, origin);
+  for (const [key, origin] of from.keyOrigins ?? []) if (isUnder(key, prefix)) to.keyOrigins.set(key, origin);
+}
+
+/**
+ * Merges layers lowest-first: objects merge key by key, arrays and scalars
+ * replace, and a null/empty value means "not set here". The image source
+ * (base_image / dockerfile / devcontainer) is one choice: a layer that sets
+ * any of them replaces whichever a lower layer set.
+ */
+export function mergeLayers(layers: readonly ConfigLayer[]): MergedConfig {
+  const merged: MergedConfig = { value: {}, origins: new Map(), keyOrigins: new Map() };
+  for (const layer of layers) mergeObject(merged, merged.value, layer, layer.value, []);
+  return merged;
+}
+
+function mergeObject(merged: MergedConfig, target: Record<string, unknown>, layer: ConfigLayer, source: Record<string, unknown>, path: KeyPath): void {
+  if (path.length === 1 && path[0] === 'environment' && IMAGE_SOURCE_KEYS.some((k) => source[k] !== undefined && source[k] !== null)) {
+    for (const key of IMAGE_SOURCE_KEYS) {
+      if (key in target && (source[key] === undefined || source[key] === null)) {
+        delete target[key];
+        dropUnder(merged.origins, keyPathToString([...path, key]));
+        dropUnder(merged.keyOrigins, keyPathToString([...path, key]));
+      }
+    }
+  }
+  for (const [key, value] of Object.entries(source)) {
+    if (value === null || value === undefined) continue;
+    const childPath = [...path, key];
+    // Own properties only: `__proto__` must never reach Object.prototype.
+    const existing = Object.hasOwn(target, key) ? target[key] : undefined;
+    if (isPlainObject(value) && isPlainObject(existing)) {
+      merged.origins.set(keyPathToString(childPath), originIn(layer, childPath));
+      const keyOrigin = layer.keyOrigins?.get(keyPathToString(childPath));
+      if (keyOrigin) merged.keyOrigins.set(keyPathToString(childPath), keyOrigin);
+      mergeObject(merged, existing, layer, value, childPath);
+      continue;
+    }
+    const prefix = keyPathToString(childPath);
+    dropUnder(merged.origins, prefix);
+    dropUnder(merged.keyOrigins, prefix);
+    const copy = cloneWithoutNulls(value);
+    setOwn(target, key, copy);
+    copyUnder(layer, merged, childPath, copy);
+  }
+}
+
+/** Sets a property even when the key is `__proto__` (YAML may contain any key). */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function cloneWithoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(cloneWithoutNulls);
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) if (child !== null && child !== undefined) setOwn(out, key, cloneWithoutNulls(child));
+  return out;
+}
+
+/** The value at a key path, or undefined. */
+export function valueAt(root: unknown, path: KeyPath): unknown {
+  let current = root;
+  for (const part of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    if (!Object.hasOwn(current, part)) return undefined;
+    current = (current as Record<string | number, unknown>)[part];
+  }
+  return current;
+}

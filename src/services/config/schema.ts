@@ -1,0 +1,172 @@
+import * as z from 'zod';
+
+/**
+ * The one source of truth for mltoolbox.yaml: the TypeScript types (z.infer),
+ * validation, and the JSON Schema editors use (`mltoolbox config schema`).
+ * Every object is strict so a typo is an error, never a silently ignored key.
+ * Defaults live in defaults.ts (a layer, so `config show --origin` can say
+ * "default"); the schema only describes them.
+ */
+
+const commandLine = z.union([z.string(), z.array(z.string())], {
+  error: 'expected a command string or a list of arguments',
+});
+
+/** devcontainer.json's lifecycle command shape: string, argv list, or named parallel commands. */
+const lifecycleCommand = z
+  .union([commandLine, z.record(z.string(), commandLine)], {
+    error: 'expected a command string, a list of arguments, or a map of named commands',
+  })
+  .describe('A shell command string, an argv list, or a map of named commands run in parallel.');
+
+const portNumber = z.number().int().min(1).max(65535);
+const PORT_MAPPING = /^(?:(?:\d{1,3}\.){3}\d{1,3}:)?\d{1,5}(?::\d{1,5})?(?:\/(?:tcp|udp))?$/;
+
+const port = z.union([portNumber, z.string().regex(PORT_MAPPING, { error: 'expected a port number (8888) or a mapping string ("8888:8888", "127.0.0.1:6006:6006/tcp")' })], {
+  error: 'expected a port number (8888) or a mapping string ("8888:8888", "127.0.0.1:6006:6006/tcp")',
+});
+
+const dockerfile = z
+  .strictObject({
+    path: z.string().min(1).describe('Dockerfile path, relative to the config file. Example: docker/Dockerfile'),
+    context: z.string().optional().describe('Build context folder, relative to the config file. Default: the Dockerfile\'s folder.'),
+    args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Build arguments (--build-arg).'),
+    target: z.string().optional().describe('Multi-stage build target.'),
+  })
+  .describe('Build the container image from a Dockerfile.');
+
+const envValue = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
+
+export const IMAGE_SOURCE_KEYS = ['base_image', 'dockerfile', 'devcontainer'] as const;
+
+const environment = z
+  .strictObject({
+    base_image: z.string().min(1).optional().describe('Image to run, e.g. pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime. Exactly one of base_image, dockerfile, devcontainer.'),
+    dockerfile: dockerfile.optional(),
+    devcontainer: z.string().min(1).optional().describe('Path to a devcontainer.json, relative to the config file.'),
+    env: z.record(z.string(), envValue).optional().describe('Environment variables for the container. Values may use ${env:NAME}, ${env:NAME:-default}, ${secret:name}.'),
+    env_file: z.union([z.string(), z.array(z.string())]).optional().describe('dotenv file(s), relative to the config file that names them. Later files win; `env` wins over files.'),
+    profile: z.string().min(1).optional().describe('A named set of variables passed through from your machine: built-in ml-research, or one from `profiles:`.'),
+    volumes: z.array(z.string()).optional().describe('Extra mounts, docker -v syntax: SOURCE:TARGET[:ro].'),
+    ports: z.array(port).optional().describe('Ports to publish/forward: 8888 or "8888:8888".'),
+    gpu_count: z.union([z.number().int().min(0), z.literal('all')], { error: 'expected a whole number of GPUs or "all"' }).optional().describe('How many GPUs to give the container. Default: all.'),
+    gpus: z.enum(['optional', 'required', 'none']).optional().describe('required: fail without GPUs; optional: use them if present; none: never. Default: optional.'),
+    network_mode: z.string().optional().describe('Docker network mode, e.g. host. Default: docker\'s bridge.'),
+    shm_size: z.union([z.string().regex(/^\d+(?:\.\d+)?[bkmgBKMG]?$/, { error: 'expected a size such as "16g" or a number of bytes' }), z.number().int().min(0)], { error: 'expected a size such as "16g" or a number of bytes' }).optional().describe('Shared memory for PyTorch data loaders, e.g. 16g. Default: 8g.'),
+    user: z.string().optional().describe('User to run as inside the container (name or uid[:gid]).'),
+    initialize_command: lifecycleCommand.optional().describe('Runs on the host before the container is created.'),
+    on_create_command: lifecycleCommand.optional().describe('Runs in the container once, after it is created.'),
+    post_create_command: lifecycleCommand.optional().describe('Runs in the container once, after on_create_command.'),
+    post_start_command: lifecycleCommand.optional().describe('Runs in the container every time it starts.'),
+    post_attach_command: lifecycleCommand.optional().describe('Runs in the container every time you attach.'),
+  })
+  .superRefine((value, context) => {
+    const set = IMAGE_SOURCE_KEYS.filter((key) => value[key] !== undefined);
+    if (set.length > 1) {
+      for (const key of set.slice(1)) {
+        context.addIssue({ code: 'custom', path: [key], message: `set only one of base_image, dockerfile, devcontainer (found ${set.join(' and ')})` });
+      }
+    } else if (set.length === 0) {
+      context.addIssue({ code: 'custom', path: [], message: 'set one of environment.base_image, environment.dockerfile or environment.devcontainer' });
+    }
+  })
+  .describe('The container: its image, variables, mounts, ports, GPUs and lifecycle commands.');
+
+const sync = z
+  .strictObject({
+    exclude: z.array(z.string()).optional().describe('rsync-style patterns never copied to the host.'),
+    include_overrides: z.array(z.string()).optional().describe('Patterns copied even when excluded or git-ignored.'),
+    respect_gitignore: z.boolean().optional().describe('Skip files your .gitignore ignores. Default: true.'),
+    strategy: z.enum(['rsync', 'rclone']).optional().describe('Transfer tool. Default: rsync.'),
+    watch: z
+      .strictObject({
+        enabled: z.boolean().optional().describe('Re-sync when local files change. Default: false.'),
+        debounce_ms: z.number().int().min(0).max(60_000).optional().describe('Wait this long after the last change. Default: 300.'),
+      })
+      .optional()
+      .describe('Continuous sync.'),
+  })
+  .describe('How the project folder is copied to the host.');
+
+const remote = z
+  .strictObject({
+    host: z.string().min(1).optional().describe('Default host: an ~/.ssh/config alias or hostname.'),
+    user: z.string().min(1).optional().describe('SSH user. Default: from your ssh config.'),
+    port: portNumber.optional().describe('SSH port. Default: from your ssh config (22).'),
+    identity_file: z.string().min(1).optional().describe('Private key file. Default: ssh-agent and your ssh config.'),
+    ssh_config: z.string().min(1).optional().describe('ssh config file to use instead of ~/.ssh/config.'),
+    connect_timeout: z.number().int().min(1).max(600).optional().describe('Seconds to wait for the SSH connection. Default: 10.'),
+  })
+  .describe('Defaults for the GPU host.');
+
+const ray = z
+  .strictObject({
+    enabled: z.boolean().optional().describe('Start a Ray head node in the container. Default: false.'),
+    port: portNumber.optional().describe('Ray GCS port. Default: 6379.'),
+    dashboard_port: portNumber.optional().describe('Ray dashboard port (forwarded). Default: 8265.'),
+  })
+  .describe('Ray cluster settings (ray plugin).');
+
+const provision = z
+  .strictObject({
+    backend: z.string().min(1).optional().describe('Provisioning backend, e.g. lambda.'),
+    instance_type: z.string().optional().describe('Instance type, e.g. gpu_1x_a100.'),
+    region: z.string().optional().describe('Region, e.g. us-east-1.'),
+    disk_gb: z.number().int().min(1).optional().describe('Disk size in GB.'),
+    idle_timeout_minutes: z.number().int().min(0).optional().describe('Stop the instance after this many idle minutes (0: never).'),
+  })
+  .describe('Cloud GPU provisioning.');
+
+const hooks = z
+  .strictObject({
+    pre_sync: lifecycleCommand.optional().describe('Runs locally in the project folder before each sync.'),
+    post_sync: lifecycleCommand.optional().describe('Runs locally after each sync.'),
+    post_connect: lifecycleCommand.optional().describe('Runs locally after the container is ready.'),
+    pre_disconnect: lifecycleCommand.optional().describe('Runs locally before disconnecting.'),
+  })
+  .describe('Commands mltoolbox runs at points of its own workflow.');
+
+const profile = z
+  .strictObject({
+    pass_through: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })).optional().describe('Variables copied from your machine\'s environment when set.'),
+    env: z.record(z.string(), envValue).optional().describe('Fixed variables this profile sets.'),
+  })
+  .describe('A named set of container variables.');
+
+/** What a plugin contributes: its own top-level section, validated like the rest. */
+export type PluginSections = Record<string, z.ZodType>;
+
+export function createConfigSchema<S extends PluginSections = Record<never, never>>(pluginSections: S = {} as S) {
+  return z
+    .strictObject({
+      version: z.literal(1, { error: 'expected version: 1 (the only config format so far)' }).optional().describe('Config format version. Always 1.'),
+      project: z
+        .strictObject({
+          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'use letters, digits, _, . and -, starting with a letter or digit' }).optional().describe('Project name, used for container and folder names. Default: the folder name.'),
+          workdir: z.string().regex(/^\//, { error: 'expected an absolute path inside the container' }).optional().describe('Where the project lives in the container. Default: /workspace.'),
+        })
+        .optional()
+        .describe('The project itself.'),
+      environment: environment.optional(),
+      sync: sync.optional(),
+      remote: remote.optional(),
+      ray: ray.optional(),
+      provision: provision.optional(),
+      hooks: hooks.optional(),
+      plugins: z.array(z.string().min(1)).optional().describe('Plugins to enable, e.g. [ray, wandb].'),
+      profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'profile names use letters, digits, _, . and -' }), profile).optional().describe('Your own profiles (usually in the user config), used by environment.profile.'),
+      ...pluginSections,
+    })
+    .describe('mltoolbox project configuration (mltoolbox.yaml)');
+}
+
+export const configSchema = createConfigSchema();
+
+/** A validated configuration, with every value as written (before defaults were known to be set). */
+export type MltoolboxConfig = z.infer<typeof configSchema>;
+
+/** The JSON Schema for editors (yaml-language-server) and `mltoolbox config schema`. */
+export function configJsonSchema(schema: z.ZodType = configSchema): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...json, title: 'mltoolbox.yaml' };
+}

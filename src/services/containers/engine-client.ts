@@ -1,0 +1,137 @@
+import type { Duplex, Readable } from 'node:stream';
+
+/**
+ * The few Docker Engine API calls the manager needs, in the API's own
+ * vocabulary (request and response bodies as the engine defines them).
+ * dockerode-client.ts adapts dockerode to it; unit tests pass a fake, which
+ * is how the exact request bodies (GPU DeviceRequests, port bindings, …) are
+ * checked without an engine or a GPU.
+ *
+ * Errors: a failed call rejects with an EngineError (statusCode set for API
+ * answers, errno-style code for connection failures).
+ */
+export interface EngineClient {
+  version(): Promise<{ Version: string; ApiVersion: string }>;
+  info(): Promise<EngineInfoBody>;
+  inspectImage(reference: string): Promise<{ Id: string }>;
+  removeImage(reference: string, options: { force: boolean }): Promise<void>;
+  /** POST /build: the context is an uncompressed tar stream; resolves with the JSON progress stream. */
+  build(context: Readable, options: BuildQuery): Promise<Readable>;
+  listContainers(options: { all: boolean; filters: { label: string[] } }): Promise<ContainerSummaryBody[]>;
+  createContainer(name: string, body: CreateContainerBody): Promise<{ Id: string; Warnings?: string[] }>;
+  inspectContainer(id: string): Promise<ContainerInspectBody>;
+  startContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  removeContainer(id: string, options: { force: boolean }): Promise<void>;
+  /** GET /containers/{id}/logs as a stream (multiplexed unless the container has a TTY). */
+  containerLogs(id: string, options: { follow: boolean; tail?: number; timestamps: boolean }): Promise<Readable>;
+  createExec(id: string, body: ExecCreateBody): Promise<string>;
+  /** Starts an exec and returns the hijacked connection (multiplexed unless Tty). */
+  startExec(execId: string, options: { tty: boolean; stdin: boolean }): Promise<Duplex>;
+  inspectExec(execId: string): Promise<{ Running: boolean; ExitCode: number | null }>;
+  resizeExec(execId: string, size: { h: number; w: number }): Promise<void>;
+}
+
+export class EngineError extends Error {
+  /** HTTP status of an API answer (404, 409, 500, …). */
+  readonly statusCode: number | undefined;
+  /** Connection failures: ENOENT, EACCES, ECONNREFUSED, ECONNRESET, ETIMEDOUT. */
+  readonly errno: string | undefined;
+
+  constructor(message: string, options: { statusCode?: number; errno?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EngineError';
+    this.statusCode = options.statusCode;
+    this.errno = options.errno;
+  }
+}
+
+export function isEngineError(error: unknown, statusCode?: number): error is EngineError {
+  return error instanceof EngineError && (statusCode === undefined || error.statusCode === statusCode);
+}
+
+export interface EngineInfoBody {
+  Runtimes?: Record<string, unknown>;
+  DefaultRuntime?: string;
+  /** Docker >= 25 with CDI enabled: folders holding CDI specs. */
+  CDISpecDirs?: string[];
+}
+
+export interface BuildQuery {
+  t: string;
+  dockerfile: string;
+  buildargs?: Record<string, string>;
+  target?: string;
+  labels?: Record<string, string>;
+  nocache?: boolean;
+  rm: boolean;
+  forcerm: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ContainerSummaryBody {
+  Id: string;
+  Names: string[];
+  Image: string;
+  State: string;
+  Status: string;
+  Labels: Record<string, string> | null;
+}
+
+export interface DeviceRequest {
+  Driver: string;
+  Count: number;
+  DeviceIDs?: string[];
+  Capabilities: string[][];
+}
+
+export interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+
+export interface HostConfigBody {
+  Binds?: string[];
+  Mounts?: { Type: 'bind' | 'volume' | 'tmpfs'; Source?: string; Target: string; ReadOnly?: boolean }[];
+  PortBindings?: Record<string, PortBinding[]>;
+  NetworkMode?: string;
+  ShmSize?: number;
+  IpcMode?: string;
+  Init?: boolean;
+  DeviceRequests?: DeviceRequest[];
+}
+
+export interface CreateContainerBody {
+  Image: string;
+  Cmd?: string[];
+  Entrypoint?: string[];
+  Env?: string[];
+  Labels: Record<string, string>;
+  User?: string;
+  WorkingDir?: string;
+  Hostname?: string;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  HostConfig: HostConfigBody;
+}
+
+export interface ContainerInspectBody {
+  Id: string;
+  Name: string;
+  Image: string;
+  Config: { Image: string; Labels: Record<string, string> | null; Tty?: boolean };
+  State: { Status: string; Running: boolean; Paused?: boolean; ExitCode: number; StartedAt: string; FinishedAt: string; Error?: string };
+  NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
+}
+
+export interface ExecCreateBody {
+  Cmd: string[];
+  Env?: string[];
+  User?: string;
+  WorkingDir?: string;
+  Tty: boolean;
+  AttachStdin: boolean;
+  AttachStdout: true;
+  AttachStderr: true;
+  ConsoleSize?: [number, number];
+}

@@ -1,0 +1,220 @@
+import { describeGpus, parseNvidiaSmi } from '../gpu/nvidia-smi.ts';
+import { DOCKER_TIMEOUT_S, NVIDIA_SMI_TIMEOUT_S, type ProbeSection, type ProbeSections } from './probe.ts';
+import type { Check, CheckStatus } from './types.ts';
+
+/**
+ * Turns raw findings into checks: each one a status, a one-line detail and,
+ * for a warning or failure, the fix (a command to run where one exists).
+ * Pure functions: the probe and the client commands are run elsewhere.
+ */
+
+export const DISK_WARN_GIB = 10;
+export const DISK_FAIL_GIB = 1;
+const MIN_OPENSSH: readonly [number, number] = [7, 6]; // StrictHostKeyChecking=accept-new
+
+export const FIXES = {
+  installSsh: 'install the OpenSSH client: sudo apt-get install openssh-client (Debian/Ubuntu), sudo dnf install openssh-clients (Fedora)',
+  upgradeSsh: 'upgrade the OpenSSH client to 7.6 or newer (e.g. sudo apt-get install --only-upgrade openssh-client)',
+  installRsyncLocal: 'install rsync 3: sudo apt-get install rsync (Debian/Ubuntu), brew install rsync (macOS)',
+  installRsyncHost: 'on the host: sudo apt-get install rsync (Debian/Ubuntu) or sudo dnf install rsync (Fedora)',
+  installDocker: 'on the host: install Docker Engine (https://docs.docker.com/engine/install/), e.g. curl -fsSL https://get.docker.com | sudo sh',
+  startDocker: 'on the host: sudo systemctl enable --now docker',
+  restartDocker: 'on the host: sudo systemctl restart docker (see journalctl -u docker for why it hangs)',
+  installDriver: 'install the NVIDIA driver on the host: sudo ubuntu-drivers install (Ubuntu), or see https://docs.nvidia.com/datacenter/tesla/driver-installation-guide/',
+  loadDriver: 'on the host: load the driver (sudo modprobe nvidia) or reboot; dmesg | grep -i nvidia shows why it failed',
+  rebootAfterDriverUpgrade: 'reboot the host: the NVIDIA driver was upgraded but the old kernel module is still loaded',
+  installToolkit:
+    'install the NVIDIA Container Toolkit on the host (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html), then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker',
+  freeDisk: 'free space on the host: docker system prune (unused images and build cache), or put the work folder on a larger disk',
+} as const;
+
+function check(id: string, title: string, status: CheckStatus, detail: string, fix: string | null = null): Check {
+  return { id, title, status, detail, fix: status === 'ok' || status === 'skip' ? null : fix };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+}
+
+// --- client (this machine) -------------------------------------------------
+
+export function checkSshClient(versionOutput: string | undefined): Check {
+  const title = 'SSH client';
+  if (versionOutput === undefined) return check('client.ssh', title, 'fail', 'ssh is not installed or not on PATH', FIXES.installSsh);
+  const match = /OpenSSH_(?:for_Windows_)?(\d+)\.(\d+)(p\d+)?/.exec(versionOutput);
+  if (!match) return check('client.ssh', title, 'warn', `not OpenSSH: ${firstLine(versionOutput)}`, 'mltoolbox needs the OpenSSH client (ControlMaster, accept-new); ' + FIXES.installSsh);
+  const version = `${match[1]}.${match[2]}${match[3] ?? ''}`;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  if (major < MIN_OPENSSH[0] || (major === MIN_OPENSSH[0] && minor < MIN_OPENSSH[1])) {
+    return check('client.ssh', title, 'fail', `OpenSSH ${version} is older than 7.6`, FIXES.upgradeSsh);
+  }
+  return check('client.ssh', title, 'ok', `OpenSSH ${version}`);
+}
+
+function rsyncVersion(output: string): { version?: string; openrsync: boolean } {
+  const match = /rsync\s+version\s+v?(\d+\.\d+(?:\.\d+)?)/.exec(output);
+  return { ...(match ? { version: match[1]! } : {}), openrsync: /openrsync/i.test(output) };
+}
+
+export function checkLocalRsync(versionOutput: string | undefined): Check {
+  const title = 'rsync (this machine)';
+  if (versionOutput === undefined) return check('client.rsync', title, 'fail', 'rsync is not installed', FIXES.installRsyncLocal);
+  const { version, openrsync } = rsyncVersion(versionOutput);
+  if (openrsync) return check('client.rsync', title, 'warn', 'openrsync (macOS) lacks options mltoolbox uses', FIXES.installRsyncLocal);
+  if (!version) return check('client.rsync', title, 'warn', `unrecognised rsync: ${firstLine(versionOutput)}`, FIXES.installRsyncLocal);
+  if (Number(version.split('.')[0]) < 3) return check('client.rsync', title, 'warn', `rsync ${version} is older than 3.0`, FIXES.installRsyncLocal);
+  return check('client.rsync', title, 'ok', `rsync ${version}`);
+}
+
+// --- host (the probe) ------------------------------------------------------
+
+export interface HostCheckOptions {
+  /** How we reached the host: "root@10.0.0.5:22 over ssh" or "this machine". */
+  connection: string;
+  local: boolean;
+  /** False: GPU checks are reported as skipped, with `gpuSkipReason`. */
+  gpu: boolean;
+  gpuSkipReason?: string;
+  /** environment.gpus: required — a missing GPU stack fails instead of warning. */
+  gpusRequired: boolean;
+}
+
+export function evaluateHost(sections: ProbeSections, options: HostCheckOptions): Check[] {
+  const user = sections.get('user')?.output.split('\n')[0]?.trim() || 'USER';
+  const checks: Check[] = [
+    check('host.connect', options.local ? 'Host' : 'SSH connection', 'ok', options.connection),
+    checkOs(sections.get('os')),
+    ...checkDocker(sections.get('docker_cli'), sections.get('docker_daemon'), user),
+    checkHostRsync(sections.get('rsync')),
+    checkDisk(sections.get('disk'), sections.get('home')?.output),
+  ];
+  if (!options.gpu) {
+    const reason = options.gpuSkipReason ?? 'skipped (--no-gpu)';
+    checks.push(check('gpu.driver', 'NVIDIA driver', 'skip', reason), check('gpu.container-runtime', 'NVIDIA container runtime', 'skip', reason));
+  } else {
+    const missing: CheckStatus = options.gpusRequired ? 'fail' : 'warn';
+    checks.push(checkDriver(sections.get('nvidia_smi'), missing), checkContainerRuntime(sections.get('nvidia_toolkit'), sections.get('docker_daemon'), missing));
+  }
+  return checks;
+}
+
+function missingSection(id: string, title: string): Check {
+  return check(id, title, 'fail', 'the probe did not report this (the host shell stopped early?)', 'run mltoolbox doctor --verbose to see the probe output');
+}
+
+function checkOs(section: ProbeSection | undefined): Check {
+  if (!section) return missingSection('host.os', 'Operating system');
+  const [uname = '', pretty] = section.output.split('\n').map((l) => l.trim());
+  const [kernel, release, arch] = uname.split(/\s+/);
+  const detail = `${pretty ? `${pretty}, ` : ''}${[kernel, release, arch].filter(Boolean).join(' ')}`;
+  if (kernel !== 'Linux') {
+    return check('host.os', 'Operating system', 'warn', `${detail}: GPU dev containers need a Linux host`, 'use a Linux host for GPU containers (Docker Desktop on macOS/Windows has no NVIDIA GPUs)');
+  }
+  return check('host.os', 'Operating system', 'ok', detail);
+}
+
+const DOCKER_TIMED_OUT = new Set([124, 137, 143]);
+
+function checkDocker(cli: ProbeSection | undefined, daemon: ProbeSection | undefined, user: string): Check[] {
+  if (!cli) return [missingSection('host.docker-cli', 'Docker CLI'), missingSection('host.docker-daemon', 'Docker daemon')];
+  if (cli.code === 127) {
+    return [
+      check('host.docker-cli', 'Docker CLI', 'fail', 'docker is not installed (not on PATH)', FIXES.installDocker),
+      check('host.docker-daemon', 'Docker daemon', 'skip', 'needs the Docker CLI'),
+    ];
+  }
+  const cliCheck = check('host.docker-cli', 'Docker CLI', 'ok', firstLine(cli.output).replace(/^Docker version /, 'docker '));
+  if (!daemon) return [cliCheck, missingSection('host.docker-daemon', 'Docker daemon')];
+  return [cliCheck, checkDockerDaemon(daemon, user)];
+}
+
+export function checkDockerDaemon(daemon: ProbeSection, user: string): Check {
+  const title = 'Docker daemon';
+  const out = daemon.output;
+  if (daemon.code === 0) {
+    const version = out.split('\n').map((l) => l.trim()).find((l) => /^\d+\.\d+/.test(l));
+    return check('host.docker-daemon', title, 'ok', version ? `Docker Engine ${version}` : 'answers');
+  }
+  if (DOCKER_TIMED_OUT.has(daemon.code)) {
+    return check('host.docker-daemon', title, 'fail', `the daemon did not answer within ${DOCKER_TIMEOUT_S} s`, FIXES.restartDocker);
+  }
+  if (/permission denied/i.test(out)) {
+    return check('host.docker-daemon', title, 'fail', `permission denied on the Docker socket for user ${user}`,
+      `on the host: sudo usermod -aG docker ${user}, then log in again (doctor closes its shared ssh connection so the next run uses the new group)`);
+  }
+  if (/Cannot connect to the Docker daemon|Is the docker daemon running|no such file or directory|connection refused/i.test(out)) {
+    return check('host.docker-daemon', title, 'fail', 'the Docker daemon is not running', FIXES.startDocker);
+  }
+  return check('host.docker-daemon', title, 'fail', firstLine(out) || `docker info exited with ${daemon.code}`, FIXES.startDocker);
+}
+
+function checkHostRsync(section: ProbeSection | undefined): Check {
+  const title = 'rsync (host)';
+  if (!section) return missingSection('host.rsync', title);
+  if (section.code === 127) return check('host.rsync', title, 'fail', 'rsync is not installed on the host', FIXES.installRsyncHost);
+  const { version } = rsyncVersion(section.output);
+  return check('host.rsync', title, 'ok', version ? `rsync ${version}` : firstLine(section.output));
+}
+
+export function checkDisk(section: ProbeSection | undefined, home: string | undefined): Check {
+  const title = 'Free disk space';
+  if (!section || section.code !== 0) {
+    return check('host.disk', title, 'warn', `could not read free space${section ? `: ${firstLine(section.output)}` : ''}`, `on the host: df -h ${home ?? '$HOME'}`);
+  }
+  // df -P: Filesystem 1024-blocks Used Available Capacity Mounted-on (the mount point may hold spaces).
+  const fields = section.output.split('\n').pop()!.trim().split(/\s+/);
+  const availableKiB = Number(fields[3]);
+  const mount = fields.slice(5).join(' ');
+  if (!Number.isFinite(availableKiB)) return check('host.disk', title, 'warn', `could not read free space: ${firstLine(section.output)}`, `on the host: df -h ${home ?? '$HOME'}`);
+  const gib = availableKiB / 1024 / 1024;
+  const detail = `${gib >= 10 ? Math.floor(gib) : gib.toFixed(1)} GiB free on ${mount || '?'}${home ? ` (home ${home})` : ''}`;
+  if (gib < DISK_FAIL_GIB) return check('host.disk', title, 'fail', detail, FIXES.freeDisk);
+  if (gib < DISK_WARN_GIB) return check('host.disk', title, 'warn', `${detail}; images and datasets need more than ${DISK_WARN_GIB} GiB`, FIXES.freeDisk);
+  return check('host.disk', title, 'ok', detail);
+}
+
+export function checkDriver(section: ProbeSection | undefined, missing: CheckStatus): Check {
+  const title = 'NVIDIA driver';
+  if (!section) return missingSection('gpu.driver', title);
+  if (DOCKER_TIMED_OUT.has(section.code)) {
+    return check('gpu.driver', title, 'fail', `nvidia-smi did not answer within ${NVIDIA_SMI_TIMEOUT_S} s (a GPU may be hung)`, 'on the host: check dmesg for Xid errors; a reboot usually clears a hung GPU');
+  }
+  const report = parseNvidiaSmi(section.output, section.code);
+  switch (report.kind) {
+    case 'gpus': {
+      const driver = report.gpus.find((g) => g.driverVersion)?.driverVersion;
+      return check('gpu.driver', title, 'ok', `${describeGpus(report.gpus)}${driver ? `, driver ${driver}` : ''}`);
+    }
+    case 'not-installed':
+      return check('gpu.driver', title, missing, 'no NVIDIA driver (nvidia-smi not found)', FIXES.installDriver);
+    case 'no-driver':
+      return check('gpu.driver', title, 'fail', `nvidia-smi cannot talk to the driver: ${report.message}`, FIXES.loadDriver);
+    case 'version-mismatch':
+      return check('gpu.driver', title, 'fail', `driver/library version mismatch: ${report.message}`, FIXES.rebootAfterDriverUpgrade);
+    case 'error':
+      return check('gpu.driver', title, 'fail', `nvidia-smi failed: ${report.message}`, 'run nvidia-smi on the host to see the full error');
+  }
+}
+
+export function checkContainerRuntime(toolkit: ProbeSection | undefined, daemon: ProbeSection | undefined, missing: CheckStatus): Check {
+  const title = 'NVIDIA container runtime';
+  const found: string[] = [];
+  const runtimesLine = daemon?.code === 0 ? daemon.output.split('\n').find((l) => l.trim().startsWith('{')) : undefined;
+  if (runtimesLine) {
+    try {
+      const runtimes = Object.keys(JSON.parse(runtimesLine) as Record<string, unknown>);
+      if (runtimes.some((r) => r.startsWith('nvidia'))) found.push('nvidia runtime registered in Docker');
+    } catch {
+      // not JSON: the daemon check reports daemon problems
+    }
+  }
+  const lines = toolkit?.output.split('\n').map((l) => l.trim()) ?? [];
+  const bins = lines.filter((l) => l.startsWith('bin ')).map((l) => l.slice(4).split('/').pop());
+  const cdi = lines.filter((l) => l.startsWith('cdi ')).map((l) => l.slice(4));
+  if (bins.length) found.push(`toolkit: ${bins.join(', ')}`);
+  if (cdi.length) found.push(`CDI spec ${cdi.join(', ')}`);
+  if (found.length === 0) {
+    return check('gpu.container-runtime', title, missing, 'no NVIDIA runtime: nvidia-container-toolkit is not installed and no CDI spec exists', FIXES.installToolkit);
+  }
+  return check('gpu.container-runtime', title, 'ok', found.join('; '));
+}

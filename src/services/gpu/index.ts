@@ -1,0 +1,1 @@
+export { describeGpus, nvidiaSmiQueryArgs, parseNvidiaSmi, QUERY_FIELDS, type GpuInfo, type NvidiaSmiReport } from './nvidia-smi.ts';

@@ -1,0 +1,3 @@
+export type { SecretBackendName, SecretResolver, SecretStore } from './types.ts';
+export { assertSecretName, assertSecretValue, isValidSecretName } from './names.ts';
+export { createSecretResolver } from './resolver.ts';

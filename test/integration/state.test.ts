@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, it } from 'node:test';
+import { createSandbox, runMltoolbox, type Sandbox } from '../harness/index.ts';
+
+/** The state database needs no host: these run the built binary in a sandbox only. */
+const mlt = (sandbox: Sandbox, args: string[]) => runMltoolbox(args, { env: sandbox.env, cwd: sandbox.projectDir });
+const dbFile = (sandbox: Sandbox) => join(sandbox.env.XDG_DATA_HOME!, 'mltoolbox', 'state.db');
+
+function json(stdout: string) {
+  return JSON.parse(stdout) as { ok: boolean; command: string; result: any; error: { code: string; message: string; hint: string; data?: any } | null };
+}
+
+describe('state database and remote commands', () => {
+  it('remote add / list / remove, in text and --json', async () => {
+    const sandbox = await createSandbox();
+    const empty = await mlt(sandbox, ['remote', 'list']);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.equal(empty.stdout, '');
+    assert.match(empty.stderr, /no remotes saved yet/);
+    assert.doesNotMatch(empty.stderr, /ExperimentalWarning/);
+    assert.ok(existsSync(dbFile(sandbox)), 'the database lives under $XDG_DATA_HOME/mltoolbox');
+
+    const added = await mlt(sandbox, ['remote', 'add', 'gpu', 'alice@gpu-box:2222', '--identity-file', '~/.ssh/id_gpu', '--json']);
+    assert.equal(added.code, 0, added.stderr);
+    const addedJson = json(added.stdout);
+    assert.equal(addedJson.ok, true);
+    assert.equal(addedJson.command, 'remote add');
+    assert.equal(addedJson.result.action, 'added');
+    assert.deepEqual({ ...addedJson.result.remote, createdAt: typeof addedJson.result.remote.createdAt }, {
+      alias: 'gpu', host: 'gpu-box', user: 'alice', port: 2222, identityFile: join(sandbox.home, '.ssh/id_gpu'), createdAt: 'string', lastUsedAt: null,
+    });
+    assert.match(addedJson.result.warnings[0], /does not exist/);
+
+    const lab = await mlt(sandbox, ['remote', 'add', 'lab', '10.0.0.5', '--port', '2200']);
+    assert.equal(lab.code, 0, lab.stderr);
+    assert.match(lab.stderr, /added remote lab -> 10\.0\.0\.5:2200/);
+    const updated = await mlt(sandbox, ['remote', 'add', 'lab', 'bob@10.0.0.6']);
+    assert.match(updated.stderr, /updated remote lab -> bob@10\.0\.0\.6/);
+
+    const table = await mlt(sandbox, ['remote', 'list']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.deepEqual(table.stdout.trimEnd().split('\n').map((line) => line.split(/\s{2,}/)), [
+      ['ALIAS', 'TARGET', 'IDENTITY', 'LAST USED'],
+      ['gpu', 'alice@gpu-box:2222', '~/.ssh/id_gpu', 'never'],
+      ['lab', 'bob@10.0.0.6', '-', 'never'],
+    ]);
+
+    const listed = json((await mlt(sandbox, ['remote', 'list', '--json'])).stdout);
+    assert.deepEqual(listed.result.remotes.map((r: { alias: string; port: number | null }) => [r.alias, r.port]), [['gpu', 2222], ['lab', null]]);
+
+    const removed = await mlt(sandbox, ['remote', 'remove', 'gpu', '--json']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(json(removed.stdout).result.removed.alias, 'gpu');
+    assert.deepEqual(json((await mlt(sandbox, ['remote', 'list', '--json'])).stdout).result.remotes.map((r: { alias: string }) => r.alias), ['lab']);
+  });
+
+  it('remove of an unknown alias fails with a suggestion; bad input is a usage error', async () => {
+    const sandbox = await createSandbox();
+    await mlt(sandbox, ['remote', 'add', 'gpu-box', 'h']);
+    const unknown = await mlt(sandbox, ['remote', 'remove', 'gpu-bx']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no saved remote named 'gpu-bx' \[REMOTE_NOT_FOUND\]/);
+    assert.match(unknown.stderr, /hint: did you mean 'gpu-box'\?/);
+    const unknownJson = json((await mlt(sandbox, ['remote', 'remove', 'gpu-bx', '--json'])).stdout);
+    assert.equal(unknownJson.ok, false);
+    assert.equal(unknownJson.error?.code, 'REMOTE_NOT_FOUND');
+
+    const badAlias = await mlt(sandbox, ['remote', 'add', 'my/gpu', 'h']);
+    assert.equal(badAlias.code, 2);
+    assert.match(badAlias.stderr, /REMOTE_ALIAS_INVALID/);
+    const badTarget = await mlt(sandbox, ['remote', 'add', 'x', 'alice@gpu box']);
+    assert.equal(badTarget.code, 2);
+    assert.match(badTarget.stderr, /REMOTE_TARGET_INVALID/);
+  });
+
+  it('two concurrent `remote add` processes on a new database both succeed', async () => {
+    const sandbox = await createSandbox();
+    const [a, b] = await Promise.all([mlt(sandbox, ['remote', 'add', 'one', 'host-1']), mlt(sandbox, ['remote', 'add', 'two', 'host-2'])]);
+    assert.equal(a!.code, 0, a!.stderr);
+    assert.equal(b!.code, 0, b!.stderr);
+    const listed = json((await mlt(sandbox, ['remote', 'list', '--json'])).stdout);
+    assert.deepEqual(listed.result.remotes.map((r: { alias: string }) => r.alias), ['one', 'two']);
+  });
+
+  it('a database from a newer mltoolbox gives the upgrade error and is left byte-identical', async () => {
+    const sandbox = await createSandbox();
+    assert.equal((await mlt(sandbox, ['remote', 'add', 'gpu', 'h'])).code, 0);
+    const db = new DatabaseSync(dbFile(sandbox));
+    db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(999, 'from the future', new Date().toISOString());
+    db.close();
+    const before = readFileSync(dbFile(sandbox));
+
+    const result = await mlt(sandbox, ['remote', 'list']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /schema version 999.*\[STATE_DB_TOO_NEW\]/);
+    assert.match(result.stderr, /hint: .*upgrade mltoolbox/);
+    const asJson = json((await mlt(sandbox, ['remote', 'add', 'x', 'h', '--json'])).stdout);
+    assert.equal(asJson.error?.code, 'STATE_DB_TOO_NEW');
+    assert.deepEqual(readFileSync(dbFile(sandbox)), before);
+  });
+
+  it('MLTOOLBOX_DATA_DIR moves the database', async () => {
+    const sandbox = await createSandbox();
+    const dataDir = sandbox.path('elsewhere');
+    const result = await runMltoolbox(['remote', 'add', 'gpu', 'h'], { env: { ...sandbox.env, MLTOOLBOX_DATA_DIR: dataDir }, cwd: sandbox.projectDir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(existsSync(join(dataDir, 'state.db')));
+    assert.equal(existsSync(dbFile(sandbox)), false);
+  });
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { isCommandNotFound, runProcess } from '../../../src/infrastructure/process.ts';
+
+const node = process.execPath;
+
+describe('runProcess', () => {
+  it('captures stdout, stderr and the exit code', async () => {
+    const r = await runProcess(node, ['-e', 'process.stdout.write("out"); process.stderr.write("err"); process.exit(3)']);
+    assert.deepEqual(r, { code: 3, signal: null, stdout: 'out', stderr: 'err', timedOut: false });
+  });
+
+  it('passes arguments verbatim, never through a shell', async () => {
+    const hostile = ['$(touch /tmp/pwned)', '; echo hi', "it's", 'a b', '`id`', '*'];
+    const r = await runProcess(node, ['-e', 'process.stdout.write(JSON.stringify(process.argv.slice(1)))', ...hostile]);
+    assert.deepEqual(JSON.parse(r.stdout), hostile);
+  });
+
+  it('writes input to stdin and closes it', async () => {
+    const r = await runProcess(node, ['-e', 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(s.toUpperCase()))'], {
+      input: 'hello\nworld',
+    });
+    assert.equal(r.stdout, 'HELLO\nWORLD');
+  });
+
+  it('closes stdin when there is no input (a reader does not hang)', async () => {
+    const r = await runProcess(node, ['-e', 'process.stdin.resume().on("end",()=>process.stdout.write("eof"))'], { timeoutMs: 5000 });
+    assert.equal(r.stdout, 'eof');
+  });
+
+  it('survives a child that exits without reading its input', async () => {
+    const r = await runProcess(node, ['-e', 'process.exit(0)'], { input: 'x'.repeat(4 * 1024 * 1024) });
+    assert.equal(r.code, 0);
+  });
+
+  it('kills the child on timeout and says so', async () => {
+    const started = Date.now();
+    const r = await runProcess(node, ['-e', 'setTimeout(()=>{}, 60000)'], { timeoutMs: 200 });
+    assert.equal(r.timedOut, true);
+    assert.equal(r.signal, 'SIGTERM');
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  it('escalates to SIGKILL when SIGTERM is ignored', async () => {
+    const r = await runProcess(node, ['-e', 'process.on("SIGTERM",()=>{}); process.stdout.write("ready"); setInterval(()=>{}, 1000)'], {
+      timeoutMs: 300,
+      killGraceMs: 200,
+    });
+    assert.equal(r.timedOut, true);
+    assert.equal(r.signal, 'SIGKILL');
+  });
+
+  it('rejects with the abort reason and kills the child', async () => {
+    const controller = new AbortController();
+    const promise = runProcess(node, ['-e', 'setTimeout(()=>{}, 60000)'], { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stop')), 100);
+    await assert.rejects(promise, /stop/);
+  });
+
+  it('rejects at once when the signal is already aborted', async () => {
+    await assert.rejects(runProcess(node, ['-e', ''], { signal: AbortSignal.abort(new Error('early')) }), /early/);
+  });
+
+  it('reports a missing program as command-not-found', async () => {
+    const error = await runProcess('mltoolbox-no-such-program', []).catch((e: unknown) => e);
+    assert.ok(isCommandNotFound(error));
+    assert.ok(!isCommandNotFound(new Error('other')));
+  });
+
+  it('uses env and cwd', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlt-proc-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const r = await runProcess(node, ['-e', 'process.stdout.write(process.cwd() + "|" + process.env.MLT_X + "|" + (process.env.HOME ?? "none"))'], {
+      cwd: dir,
+      env: { MLT_X: 'y' },
+    });
+    assert.equal(r.stdout, `${dir}|y|none`);
+  });
+
+  it('does not wait for a grandchild that keeps the pipes open', async () => {
+    const script = `require("child_process").spawn(process.execPath, ["-e", "setTimeout(()=>{}, 3000)"], { stdio: "inherit", detached: true }).unref(); process.stdout.write("parent")`;
+    const started = Date.now();
+    const r = await runProcess(node, ['-e', script]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, 'parent');
+    assert.ok(Date.now() - started < 5000, 'resolved soon after the child exited');
+  });
+
+  it('bounds captured output and streams chunks to callbacks', async () => {
+    let streamed = '';
+    const r = await runProcess(node, ['-e', 'process.stdout.write("é".repeat(1000))'], {
+      maxOutputBytes: 10,
+      onStdout: (chunk) => (streamed += chunk),
+    });
+    assert.equal(Buffer.byteLength(r.stdout), 10);
+    assert.equal(streamed, 'é'.repeat(1000));
+  });
+});
