@@ -6,6 +6,7 @@ import type { StateStore } from '../db/index.ts';
 import type { ConfigOrchestrator } from '../orchestrators/config/config-orchestrator.ts';
 import type { SshService } from '../services/ssh/types.ts';
 import type { Doctor } from '../orchestrators/doctor/doctor.ts';
+import type { ConnectionOrchestrator } from '../orchestrators/connection/connection-orchestrator.ts';
 
 /**
  * The one place where mltoolbox is wired together. Every service and
@@ -38,6 +39,8 @@ export interface App {
   /** The SSH service (one shared OpenSSH connection per host). */
   ssh(): Promise<SshService>;
   doctor(): Promise<Doctor>;
+  /** connect and the project commands (sync, fetch, exec, shell, logs, status, stop, down). */
+  connection(): Promise<ConnectionOrchestrator>;
 }
 
 export function createApp(environment: AppEnvironment): App {
@@ -50,6 +53,7 @@ export function createApp(environment: AppEnvironment): App {
     state: lazy(() => import('./state-deps.ts').then((m) => m.openAppStateStore(paths))),
     ssh: lazy(() => import('./ssh-deps.ts').then((m) => m.createSsh(environment, paths))),
     doctor: lazy(() => import('./ssh-deps.ts').then((m) => m.createDoctorOrchestrator(app))),
+    connection: lazy(() => import('./connection-deps.ts').then((m) => m.createConnection(app))),
   };
   return app;
 }

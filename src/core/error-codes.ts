@@ -88,6 +88,9 @@ export const ErrorCodes = {
   SYNC_PARTIAL_TRANSFER: { exit: ExitCode.remoteCommandFailed },
   SYNC_WATCH_LIMIT: { exit: ExitCode.userError },
   SYNC_FAILED: { exit: ExitCode.remoteCommandFailed },
+
+  // --- connect --------------------------------------------------------------
+  NOT_CONNECTED: { exit: ExitCode.userError },
 } as const satisfies Record<string, { exit: ExitCodeValue }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

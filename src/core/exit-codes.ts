@@ -12,7 +12,7 @@ export const ExitCode = {
   config: 3,
   /** A host could not be reached or refused us (ssh, docker daemon, cloud API). */
   unreachable: 4,
-  /** A check-style command (doctor, config validate) found problems. */
+  /** A check-style command (doctor) found failing checks. */
   checksFailed: 5,
   /** A command we ran on the host or in the container failed; its own output explains. */
   remoteCommandFailed: 6,

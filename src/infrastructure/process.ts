@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 
 /**
@@ -143,4 +144,33 @@ function collector(maxBytes: number, onChunk: ((chunk: string) => void) | undefi
     },
     text: (): string => Buffer.concat(chunks).toString('utf8'),
   };
+}
+
+/**
+ * Runs a program on the user's own terminal (stdin, stdout, stderr inherited):
+ * interactive shells, where the program owns the TTY (raw mode, resize,
+ * Ctrl-C). Resolves with its exit code; a signal death maps to 128+n.
+ */
+export function runInteractive(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'inherit', ...(options.env ? { env: options.env } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
+    // Ctrl-C belongs to the program in the foreground, not to us: park our
+    // own SIGINT handlers (the CLI's "interrupted" exit) until it ends.
+    const parked = process.listeners('SIGINT');
+    process.removeAllListeners('SIGINT');
+    const ignore = () => {};
+    process.on('SIGINT', ignore);
+    const restore = () => {
+      process.off('SIGINT', ignore);
+      for (const listener of parked) process.on('SIGINT', listener);
+    };
+    child.once('error', (error) => {
+      restore();
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      restore();
+      resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 1) : 1));
+    });
+  });
 }

@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../command.ts';
 import { configSchemaSpec, configShowSpec, configValidateSpec } from './config/spec.ts';
 import { initSpec } from './init/spec.ts';
+import { attachSpec, connectSpec, downSpec, execSpec, fetchSpec, logsSpec, shellSpec, statusSpec, stopSpec, syncSpec } from './connect/spec.ts';
 import { doctorSpec } from './doctor/spec.ts';
 import { secretGetSpec, secretListSpec, secretRmSpec, secretSetSpec } from './secret/spec.ts';
 import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.ts';
@@ -11,6 +12,7 @@ import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.t
  * commands/<name>/spec.ts + run.ts and listing the spec here.
  */
 export const commands: readonly CommandSpec[] = [
+  connectSpec, syncSpec, fetchSpec, shellSpec, attachSpec, execSpec, logsSpec, statusSpec, stopSpec, downSpec,
   initSpec,
   configValidateSpec, configShowSpec, configSchemaSpec,
   secretSetSpec, secretGetSpec, secretListSpec, secretRmSpec,

@@ -14,7 +14,8 @@ export const NVIDIA_SMI_TIMEOUT_S = 20;
 
 export interface ProbeOptions {
   gpu: boolean;
-  marker?: string;
+  /** Bound on each Docker daemon request (default DOCKER_TIMEOUT_S). */
+  dockerTimeoutS?: number;
 }
 
 export interface ProbeSection {
@@ -54,7 +55,7 @@ export function buildProbeScript(options: ProbeOptions & { marker: string }): st
     `if mlt_has docker; then`,
     `  mlt_run docker_cli docker --version`,
     // One daemon round trip: version, then the registered runtimes.
-    `  mlt_run docker_daemon mlt_timeout ${DOCKER_TIMEOUT_S} docker info --format '{{.ServerVersion}}{{"\\n"}}{{json .Runtimes}}'`,
+    `  mlt_run docker_daemon mlt_timeout ${options.dockerTimeoutS ?? DOCKER_TIMEOUT_S} docker info --format '{{.ServerVersion}}{{"\\n"}}{{json .Runtimes}}'`,
     `else mlt_missing docker_cli docker; fi`,
     `if mlt_has rsync; then mlt_run rsync rsync --version; else mlt_missing rsync rsync; fi`,
     `mlt_run disk mlt_disk`,

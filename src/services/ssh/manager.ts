@@ -85,7 +85,8 @@ class SshManager implements SshService {
       if (this.controlDir === null) this.options.reporter?.debug('ssh: no private short folder for control sockets; not multiplexing');
     }
     if (this.controlDir === null) return undefined;
-    const name = controlSocketName([target.host, target.user ?? '', target.port ?? 0, target.identityFile ?? '', this.configFile(target) ?? '']);
+    // Everything that changes who we connect to, or how the host is verified, gets its own master.
+    const name = controlSocketName([target.host, target.user ?? '', target.port ?? 0, target.identityFile ?? '', this.configFile(target) ?? '', this.knownHostsFile ?? '']);
     return join(this.controlDir, name);
   }
 

@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import type { App } from './create-app.ts';
+import type { ConnectionOrchestrator } from '../orchestrators/connection/connection-orchestrator.ts';
+
+declare const MLTOOLBOX_VERSION: string | undefined;
+
+/** The version stored on containers as a label (a container from another version is recreated). */
+function toolVersion(env: NodeJS.ProcessEnv): string {
+  if (typeof MLTOOLBOX_VERSION === 'string') return MLTOOLBOX_VERSION;
+  return env.npm_package_version ?? 'dev';
+}
+
+/**
+ * Wires connect and the project commands: config, state, SSH, rsync and the
+ * Docker API, each imported only now (the CLI's start-up never sees them).
+ */
+export async function createConnection(app: App): Promise<ConnectionOrchestrator> {
+  const [{ createConnectionOrchestrator }, { localDockerSocket }, { createDockerContainerManager }, { RsyncSyncManager }, { parseTarget }] = await Promise.all([
+    import('../orchestrators/connection/connection-orchestrator.ts'),
+    import('../orchestrators/connection/place.ts'),
+    import('../services/containers/index.ts'),
+    import('../services/sync/rsync-sync-manager.ts'),
+    import('../services/ssh/target.ts'),
+  ]);
+  const { environment, paths } = app;
+  const version = toolVersion(environment.env);
+  return createConnectionOrchestrator({
+    projectDir: environment.projectDir,
+    env: environment.env,
+    reporter: environment.reporter,
+    toolVersion: version,
+    socketDir: join(paths.stateDir, 'sockets'),
+    localDockerSocket: localDockerSocket(environment.env),
+    createContainers: (options) =>
+      createDockerContainerManager({ ...options, toolVersion: version, reporter: environment.reporter }),
+    loadConfig: async () => (await app.config()).load({ mode: 'resolve' }),
+    state: () => app.state(),
+    ssh: () => app.ssh(),
+    sync: async () => new RsyncSyncManager({ env: environment.env, debug: (m: string) => environment.reporter.debug(m) }),
+    parseTarget: (text, config) =>
+      parseTarget(text, {
+        ...(config.remote?.user ? { user: config.remote.user } : {}),
+        ...(config.remote?.port ? { port: config.remote.port } : {}),
+        ...(config.remote?.identity_file ? { identityFile: config.remote.identity_file } : {}),
+        ...(config.remote?.connect_timeout ? { connectTimeout: config.remote.connect_timeout } : {}),
+        ...(config.remote?.ssh_config ? { sshConfigFile: config.remote.ssh_config } : {}),
+      }),
+  });
+}

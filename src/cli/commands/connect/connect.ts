@@ -1,0 +1,25 @@
+import { flagOption, listOption, stringArg, type CommandRun } from '../../command.ts';
+
+export const run: CommandRun = async (context, input) => {
+  const connection = await context.app.connection();
+  const result = await connection.connect({
+    ...(stringArg(input, 'target') ? { target: stringArg(input, 'target')! } : {}),
+    skipSync: flagOption(input, 'skip-sync'),
+    forceRebuild: flagOption(input, 'force-rebuild'),
+    ports: listOption(input, 'port'),
+  });
+  const { style } = context;
+  const lines = [
+    `${style.green('✔')} ${result.container.name} on ${result.target} (${result.container.action}${result.container.reason ? `: ${result.container.reason}` : ''})`,
+    `  image    ${result.image}${result.imageAction === 'built' ? ' (built)' : ''}`,
+    ...(result.remoteDir ? [`  files    ${result.target}:${result.remoteDir} -> ${result.workdir}`] : [`  files    ${context.globals.projectDir} -> ${result.workdir}`]),
+    ...(result.sync ? [`  sync     ${result.sync.filesTransferred} file(s), ${result.sync.deleted} deleted`] : []),
+    ...result.forwards.map((f) => `  port     http://127.0.0.1:${f.local} -> container :${f.container}`),
+  ];
+  if (flagOption(input, 'no-attach') || context.globals.json) {
+    return { result, human: () => lines.join('\n') };
+  }
+  context.stderr.write(`${lines.join('\n')}\n`);
+  const exitCode = await connection.shell(result.target, Boolean(context.stdin.isTTY));
+  return { result, exitCode };
+};

@@ -1,0 +1,413 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../../core/errors.ts';
+import { joinShellCommand } from '../../core/shell-quote.ts';
+import { runInteractive } from '../../infrastructure/process.ts';
+import type { Reporter } from '../../core/reporter.ts';
+import type { StateStore } from '../../db/index.ts';
+import type { LoadedConfig } from '../../services/config/loader.ts';
+import type { ContainerManager, EnsureResult } from '../../services/containers/types.ts';
+import { isLocalPortFree, nextFreeLocalPort } from '../../services/ports/local-ports.ts';
+import { parsePortSpec } from '../../services/ports/port-spec.ts';
+import type { SshTarget } from '../../services/ssh/target.ts';
+import type { SshService } from '../../services/ssh/types.ts';
+import { rulesFromConfig } from '../../services/sync/config-rules.ts';
+import type { RemoteShell, SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
+import { planContainer, type ContainerPlan } from './container-plan.ts';
+import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
+import { defaultRemoteDir, projectIdentity, type ProjectIdentity } from './project-identity.ts';
+
+export interface ConnectionDeps extends PlaceDeps {
+  projectDir: string;
+  env: NodeJS.ProcessEnv;
+  loadConfig(): Promise<LoadedConfig>;
+  state(): Promise<StateStore>;
+  ssh(): Promise<SshService>;
+  sync(): Promise<SyncManager>;
+  /** Parses `[user@]host[:port]` with the config's remote.* defaults. */
+  parseTarget(text: string, config: LoadedConfig['config']): SshTarget;
+}
+
+export interface ConnectOptions {
+  target?: string;
+  skipSync?: boolean;
+  forceRebuild?: boolean;
+  /** `-p` values as typed: `8888`, `9000:8888`. */
+  ports?: readonly string[];
+}
+
+export interface ForwardView {
+  local: number;
+  container: number;
+}
+
+export interface ConnectResult {
+  target: string;
+  project: string;
+  remoteDir?: string;
+  image: string;
+  imageAction: 'used' | 'built' | 'reused-build';
+  container: { id: string; name: string; action: EnsureResult['action']; reason?: string };
+  sync?: SyncSummary;
+  forwards: ForwardView[];
+  warnings: string[];
+  workdir: string;
+}
+
+/** Everything a command needs once the project's place is open. */
+export interface ProjectSession {
+  place: Place;
+  loaded: LoadedConfig;
+  identity: ProjectIdentity;
+  projectId: number;
+  state: StateStore;
+  /** The project's folder on the engine's host (absolute). */
+  workspaceSource: string;
+  remoteShell?: RemoteShell;
+}
+
+/** bash when the image has it, else sh: busybox and slim images have no bash. */
+const LOGIN_SHELL = 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi';
+
+const progressText = (p: SyncProgress) => `${p.percent}% · ${p.files} files · ${p.rate}`;
+
+/**
+ * connect: ssh → remote folder → sync → image → container → ports, each step
+ * skipped when already satisfied, each failure naming its step. Also the
+ * other project commands (sync, fetch, exec, shell, logs, status, stop, down),
+ * which share how a project's place and container are found.
+ */
+export function createConnectionOrchestrator(deps: ConnectionDeps) {
+  const { reporter } = deps;
+
+  async function resolveTargetName(state: StateStore, loaded: LoadedConfig, explicit: string | undefined): Promise<string> {
+    if (explicit) return explicit;
+    const project = state.getProjectByPath(deps.projectDir);
+    if (project?.lastRemote) return project.lastRemote;
+    return loaded.config.remote?.host ?? 'local';
+  }
+
+  function sshTargetFor(state: StateStore, loaded: LoadedConfig, name: string): SshTarget {
+    const saved = state.getRemote(name);
+    if (saved) {
+      return {
+        ...deps.parseTarget(saved.host, loaded.config),
+        ...(saved.user ? { user: saved.user } : {}),
+        ...(saved.port ? { port: saved.port } : {}),
+        ...(saved.identityFile ? { identityFile: saved.identityFile } : {}),
+      };
+    }
+    return deps.parseTarget(name, loaded.config);
+  }
+
+  /** Opens the project's place: loads config, records the project, reaches the engine. */
+  async function open(targetText: string | undefined): Promise<ProjectSession> {
+    const loaded = await deps.loadConfig();
+    const state = await deps.state();
+    const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
+    const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
+    const name = await resolveTargetName(state, loaded, targetText);
+    if (name === 'local') {
+      const place = await openLocalPlace(deps);
+      return { place, loaded, identity, projectId: project.id, state, workspaceSource: deps.projectDir };
+    }
+    const ssh = await deps.ssh();
+    const target = sshTargetFor(state, loaded, name);
+    const place = await openRemotePlace(deps, name, ssh, target);
+    try {
+      const known = state.getProjectRemote(project.id, name)?.remoteDir;
+      const workspaceSource = known?.startsWith('/') ? known : await remoteHomeDir(ssh, target, defaultRemoteDir(identity));
+      return {
+        place, loaded, identity, projectId: project.id, state, workspaceSource,
+        remoteShell: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, '') },
+      };
+    } catch (error) {
+      await place.close();
+      throw error;
+    }
+  }
+
+  async function remoteHomeDir(ssh: SshService, target: SshTarget, relative: string): Promise<string> {
+    const { stdout } = await ssh.execScript(target, 'printf "%s\\n" "$HOME"');
+    const home = stdout.trim().split('\n').pop() ?? '';
+    if (!home.startsWith('/')) {
+      throw new UserError('REMOTE_COMMAND_FAILED', 'could not read the home folder on the host', 'check that the remote user has a home folder: ssh HOST \'echo $HOME\'');
+    }
+    return `${home.replace(/\/$/, '')}/${relative}`;
+  }
+
+  async function pushProject(session: ProjectSession, options: { dryRun?: boolean } = {}): Promise<SyncSummary> {
+    const sync = await deps.sync();
+    const summary = await reporter.task(options.dryRun ? 'Checking what would sync' : `Syncing to ${session.place.name}:${session.workspaceSource}`, (task) =>
+      sync.push({
+        remote: session.remoteShell!,
+        localDir: deps.projectDir,
+        remoteDir: session.workspaceSource,
+        rules: rulesFromConfig(session.loaded.config.sync),
+        ...(options.dryRun ? { dryRun: true } : {}),
+        onProgress: (p) => task.update(progressText(p)),
+      }),
+    );
+    if (!options.dryRun) {
+      session.state.recordSync({
+        projectId: session.projectId,
+        remote: session.place.name,
+        remoteDir: session.workspaceSource,
+        summary: { files: summary.filesTransferred, bytes: summary.bytes, deleted: summary.deleted, durationMs: summary.durationMs },
+      });
+    }
+    return summary;
+  }
+
+  async function ensureImage(containers: ContainerManager, plan: ContainerPlan, force: boolean): Promise<{ image: string; action: ConnectResult['imageAction'] }> {
+    if (plan.image.kind === 'image') {
+      const reference = plan.image.reference;
+      if (!(await containers.imageId(reference))) {
+        throw new UserError('IMAGE_NOT_FOUND', `the image ${reference} is not on the Docker host`,
+          `pull it once on the host (docker pull ${reference}), or build one: set environment.dockerfile in mltoolbox.yaml`);
+      }
+      return { image: reference, action: 'used' };
+    }
+    const { build, fingerprint } = plan.image;
+    const dockerfileText = await readFile(build.dockerfile ?? join(build.context, 'Dockerfile')).catch(() => undefined);
+    if (dockerfileText === undefined) {
+      throw new UserError('CONFIG_INVALID', `the Dockerfile ${build.dockerfile} does not exist`, 'fix environment.dockerfile.path in mltoolbox.yaml (relative to the project folder)');
+    }
+    const tag = build.tag.replace(/:pending$/, `:${createHash('sha256').update(fingerprint).update(dockerfileText).digest('hex').slice(0, 12)}`);
+    if (!force && (await containers.imageId(tag))) return { image: tag, action: 'reused-build' };
+    await reporter.task(`Building image ${tag}`, (task) => containers.build({ ...build, tag }, (line) => task.update(line.slice(0, 60))));
+    return { image: tag, action: 'built' };
+  }
+
+  async function runLifecycle(session: ProjectSession, id: string, key: 'on_create_command' | 'post_create_command' | 'post_start_command'): Promise<void> {
+    const command = session.loaded.config.environment[key];
+    if (command === undefined) return;
+    const commands = typeof command === 'string' || Array.isArray(command) ? [command] : Object.values(command);
+    for (const one of commands) {
+      const argv = typeof one === 'string' ? ['sh', '-c', one] : one;
+      const result = await reporter.task(`Running ${key}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project?.workdir ?? '/workspace' }));
+      if (result.exitCode !== 0) {
+        throw new UserError('REMOTE_COMMAND_FAILED', `${key} failed with exit code ${result.exitCode}`,
+          `fix the command in your configuration, then run 'mltoolbox connect' again. Its output:\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`,
+          { data: { exitCode: result.exitCode, step: key } });
+      }
+    }
+  }
+
+  async function forwardPorts(session: ProjectSession, plan: ContainerPlan, ensured: EnsureResult): Promise<ForwardView[]> {
+    const views: ForwardView[] = [];
+    const { state, place } = session;
+    for (const stale of state.listForwards({ projectId: session.projectId, remote: place.name })) state.removeForward(stale.id);
+    for (const wanted of plan.forwards) {
+      const published = ensured.ports.find((p) => p.container === wanted.remote);
+      if (!published) continue;
+      if (place.kind === 'local') {
+        views.push({ local: published.host, container: wanted.remote });
+        state.addForward({ projectId: session.projectId, remote: place.name, localPort: published.host, remotePort: wanted.remote });
+        continue;
+      }
+      if (!(await isLocalPortFree(wanted.local))) {
+        const next = await nextFreeLocalPort(wanted.local + 1);
+        throw new UserError('PORT_BUSY', `local port ${wanted.local} is already in use`,
+          next ? `forward to another port: -p ${next}:${wanted.remote} (port ${next} is free)` : `free port ${wanted.local} or pick another with -p LOCAL:${wanted.remote}`);
+      }
+      const { ssh, target } = place.remote!;
+      await ssh.forward(target, { local: { port: wanted.local }, remote: { port: published.host, host: '127.0.0.1' } });
+      state.addForward({ projectId: session.projectId, remote: place.name, localPort: wanted.local, remotePort: wanted.remote });
+      views.push({ local: wanted.local, container: wanted.remote });
+    }
+    return views;
+  }
+
+  async function connect(options: ConnectOptions): Promise<ConnectResult> {
+    const session = await open(options.target);
+    try {
+      const { place, loaded, identity, state } = session;
+      let syncSummary: SyncSummary | undefined;
+      if (place.kind === 'remote' && !options.skipSync) syncSummary = await pushProject(session);
+      const plan = planContainer({
+        config: loaded.config,
+        identity,
+        workspaceSource: session.workspaceSource,
+        secretRefs: loaded.secretRefs,
+        extraPorts: (options.ports ?? []).map(parsePortSpec),
+        projectDir: deps.projectDir,
+      });
+      if (place.kind === 'local') {
+        // Locally the published port is the one the user asked for: no tunnel in between.
+        plan.spec.ports = plan.forwards.map((f) => ({ container: f.remote, host: f.local }));
+      }
+      const image = await ensureImage(place.containers, plan, options.forceRebuild ?? false);
+      const ensured = await reporter.task('Starting the dev container', () =>
+        place.containers.ensureContainer({ ...plan.spec, image: image.image }, { force: options.forceRebuild ?? false }));
+      for (const warning of ensured.warnings) reporter.warn(warning);
+      if (ensured.action === 'created' || ensured.action === 'recreated') {
+        await runLifecycle(session, ensured.id, 'on_create_command');
+        await runLifecycle(session, ensured.id, 'post_create_command');
+      }
+      if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command');
+      state.upsertContainer({
+        projectId: session.projectId, remote: place.name, containerId: ensured.id, name: ensured.name,
+        image: image.image, configHash: ensured.configHash, status: 'running',
+      });
+      const forwards = await forwardPorts(session, plan, ensured);
+      state.setLastRemote(session.projectId, place.name);
+      if (place.kind === 'remote') state.touchRemote(place.name);
+      return {
+        target: place.name,
+        project: identity.slug,
+        ...(place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
+        image: image.image,
+        imageAction: image.action,
+        container: { id: ensured.id, name: ensured.name, action: ensured.action, ...(ensured.reason ? { reason: ensured.reason } : {}) },
+        ...(syncSummary ? { sync: syncSummary } : {}),
+        forwards,
+        warnings: ensured.warnings,
+        workdir: plan.workdir,
+      };
+    } finally {
+      await session.place.close();
+    }
+  }
+
+  /** Runs work with the project's session, closing it after. */
+  async function withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>): Promise<T> {
+    const session = await open(target);
+    try {
+      return await work(session);
+    } finally {
+      await session.place.close();
+    }
+  }
+
+  /** The project's running container on its place, or a NOT_CONNECTED error saying what to run. */
+  async function requireContainer(session: ProjectSession): Promise<string> {
+    const record = session.state.getContainer(session.projectId, session.place.name);
+    const info = record ? await session.place.containers.inspect(record.containerId) : undefined;
+    if (!record || !info) {
+      throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `start it with: mltoolbox connect ${session.place.name} --no-attach`);
+    }
+    if (!info.running) {
+      throw new UserError('CONTAINER_NOT_RUNNING', `the dev container ${info.name} on ${session.place.name} is ${info.state}`, `start it again with: mltoolbox connect ${session.place.name} --no-attach`);
+    }
+    return info.id;
+  }
+
+  function requireRemote(session: ProjectSession, what: string): asserts session is ProjectSession & { remoteShell: RemoteShell } {
+    if (session.place.kind !== 'remote' || !session.remoteShell) {
+      throw new UserError('USAGE', `${what} needs a remote host; the local target uses your project folder directly`, `name a host: mltoolbox ${what} HOST`);
+    }
+  }
+
+  /**
+   * Runs argv in the dev container on the user's terminal: `docker exec`
+   * locally, or through the shared SSH connection (`ssh -t host docker exec -it`)
+   * so a shell gets a real TTY with resize and Ctrl-C. Returns the exit code.
+   */
+  async function execInContainer(target: string | undefined, argv: readonly string[], options: { tty: boolean; interactive: boolean }): Promise<number> {
+    const { command, args } = await withSession(target, async (session) => {
+      const id = await requireContainer(session);
+      const workdir = session.loaded.config.project?.workdir ?? '/workspace';
+      const flags = [...(options.interactive ? ['-i'] : []), ...(options.tty ? ['-t'] : [])];
+      const docker = ['docker', 'exec', ...flags, '-w', workdir, id, ...argv];
+      if (session.place.kind === 'local') return { command: 'docker', args: docker.slice(1) };
+      const { ssh, target: sshTarget } = session.place.remote!;
+      return { command: 'ssh', args: [options.tty ? '-t' : '-T', ...ssh.sshArgs(sshTarget), joinShellCommand(docker)] };
+    });
+    return runInteractive(command, args, { env: deps.env });
+  }
+
+  return {
+    connect,
+    open,
+    execInContainer,
+    shell: (target: string | undefined, tty: boolean) => execInContainer(target, ['sh', '-c', LOGIN_SHELL], { tty, interactive: true }),
+    withSession,
+    requireContainer,
+
+    sync: (target: string | undefined, options: { dryRun?: boolean }) =>
+      withSession(target, async (session) => {
+        requireRemote(session, 'sync');
+        const summary = await pushProject(session, options);
+        session.state.setLastRemote(session.projectId, session.place.name);
+        return { target: session.place.name, remoteDir: session.workspaceSource, summary };
+      }),
+
+    watch: (target: string | undefined, signal: AbortSignal, onEvent: (event: WatchEvent) => void) =>
+      withSession(target, async (session) => {
+        requireRemote(session, 'sync');
+        await (await deps.sync()).watch({
+          remote: session.remoteShell,
+          localDir: deps.projectDir,
+          remoteDir: session.workspaceSource,
+          rules: rulesFromConfig(session.loaded.config.sync),
+          signal,
+          debounceMs: session.loaded.config.sync?.watch?.debounce_ms ?? 150,
+        }, onEvent);
+        return { target: session.place.name };
+      }),
+
+    fetch: (target: string | undefined, remotePath: string, localPath: string | undefined) =>
+      withSession(target, async (session) => {
+        requireRemote(session, 'fetch');
+        const summary = await reporter.task(`Fetching ${remotePath} from ${session.place.name}`, async (task) =>
+          (await deps.sync()).fetch({
+            remote: session.remoteShell!,
+            remoteDir: session.workspaceSource,
+            localDir: localPath ? join(deps.projectDir, localPath) : deps.projectDir,
+            paths: [remotePath],
+            onProgress: (p) => task.update(progressText(p)),
+          }));
+        return { target: session.place.name, summary };
+      }),
+
+    logs: (target: string | undefined, options: { follow: boolean; tail?: number; signal?: AbortSignal }, write: (stream: 'stdout' | 'stderr', data: Buffer) => void) =>
+      withSession(target, async (session) => {
+        const id = await requireContainer(session).catch(async (error: unknown) => {
+          // Logs of a stopped container are still worth reading.
+          const record = session.state.getContainer(session.projectId, session.place.name);
+          if (record && error instanceof UserError && error.code === 'CONTAINER_NOT_RUNNING') return record.containerId;
+          throw error;
+        });
+        await session.place.containers.logs(id, { follow: options.follow, ...(options.tail ? { tail: options.tail } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+          (chunk) => write(chunk.stream, chunk.data));
+      }),
+
+    status: (target: string | undefined) =>
+      withSession(target, async (session) => {
+        const record = session.state.getContainer(session.projectId, session.place.name);
+        const info = record ? await session.place.containers.inspect(record.containerId) : undefined;
+        const projectRemote = session.state.getProjectRemote(session.projectId, session.place.name);
+        return {
+          target: session.place.name,
+          project: session.identity.slug,
+          ...(session.place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
+          container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status } : null,
+          forwards: session.state.listForwards({ projectId: session.projectId, remote: session.place.name }).map((f) => ({ local: f.localPort, container: f.remotePort })),
+          lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
+        };
+      }),
+
+    stop: (target: string | undefined) =>
+      withSession(target, async (session) => {
+        const record = session.state.getContainer(session.projectId, session.place.name);
+        if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, 'nothing to stop');
+        await reporter.task(`Stopping ${record.name}`, () => session.place.containers.stop(record.containerId));
+        session.state.upsertContainer({ ...record, status: 'stopped' });
+        return { target: session.place.name, container: record.name, action: 'stopped' };
+      }),
+
+    down: (target: string | undefined) =>
+      withSession(target, async (session) => {
+        const record = session.state.getContainer(session.projectId, session.place.name);
+        if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, 'nothing to remove');
+        await reporter.task(`Removing ${record.name} (your files stay)`, () => session.place.containers.remove(record.containerId));
+        session.state.removeContainer(session.projectId, session.place.name);
+        for (const forward of session.state.listForwards({ projectId: session.projectId, remote: session.place.name })) session.state.removeForward(forward.id);
+        return { target: session.place.name, container: record.name, action: 'removed', filesKept: session.workspaceSource };
+      }),
+  };
+}
+
+export type ConnectionOrchestrator = ReturnType<typeof createConnectionOrchestrator>;

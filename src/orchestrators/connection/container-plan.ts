@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
+import type { ResolvedConfig } from '../../services/config/loader.ts';
+import type { SecretReference } from '../../services/config/interpolate.ts';
+import type { BuildSpec, ContainerSpec, GpuMode, MountSpec, PortSpec as ContainerPortSpec } from '../../services/containers/types.ts';
+import { mergePortSpecs, parsePortSpec, type PortSpec } from '../../services/ports/port-spec.ts';
+import { containerName, type ProjectIdentity } from './project-identity.ts';
+
+/** Where the image comes from: an existing reference, or a Dockerfile build. */
+export type ImagePlan = { kind: 'image'; reference: string } | { kind: 'build'; build: BuildSpec; fingerprint: string };
+
+export interface ContainerPlan {
+  image: ImagePlan;
+  spec: Omit<ContainerSpec, 'image'>;
+  /** Container ports to reach from this machine, with the local port wanted for each. */
+  forwards: PortSpec[];
+  workdir: string;
+}
+
+export interface PlanInput {
+  config: ResolvedConfig;
+  identity: ProjectIdentity;
+  /** Folder holding the project files on the engine's host (bind-mounted at workdir). */
+  workspaceSource: string;
+  /** Keys of environment.env whose value came from ${secret:…}: sent as secret env. */
+  secretRefs: readonly SecretReference[];
+  /** Extra `-p` forwards from the command line (win over config for the same container port). */
+  extraPorts: readonly PortSpec[];
+  /** The project folder on this machine (Dockerfile paths are relative to it). */
+  projectDir: string;
+}
+
+/**
+ * Turns the resolved configuration into what the container engine needs.
+ * Pure: the orchestrator does the I/O, this decides.
+ */
+export function planContainer(input: PlanInput): ContainerPlan {
+  const { config, identity } = input;
+  const environment = config.environment;
+  const workdir = config.project?.workdir ?? '/workspace';
+
+  const secretKeys = new Set(input.secretRefs.map((ref) => envKeyOf(ref)).filter((key): key is string => key !== undefined));
+  const env: Record<string, string> = {};
+  const secretEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(environment.env ?? {})) (secretKeys.has(key) ? secretEnv : env)[key] = String(value);
+
+  const forwards = mergePortSpecs((environment.ports ?? []).map((p) => parsePortSpec(typeof p === 'string' ? p.replace(/\/(tcp|udp)$/, '') : p)), [...input.extraPorts]);
+  const ports: ContainerPortSpec[] = forwards.map((f) => ({ container: f.remote }));
+
+  const mounts: MountSpec[] = [{ type: 'bind', source: input.workspaceSource, target: workdir }];
+  for (const volume of environment.volumes ?? []) mounts.push(parseVolumeString(volume, input.workspaceSource));
+
+  const gpus: GpuMode = environment.gpus ?? 'optional';
+  const spec: Omit<ContainerSpec, 'image'> = {
+    project: identity.slug,
+    name: containerName(identity),
+    command: ['sleep', 'infinity'],
+    labels: { 'dev.mltoolbox.project-path': identity.localPath },
+    env,
+    secretEnv,
+    mounts,
+    ports: environment.network_mode === 'host' ? [] : ports,
+    workdir,
+    init: true,
+    ...(environment.network_mode ? { networkMode: environment.network_mode } : {}),
+    ...(environment.shm_size !== undefined ? { shmSize: environment.shm_size } : {}),
+    ...(environment.user ? { user: environment.user } : {}),
+    gpus: { mode: gpus, count: environment.gpu_count ?? 'all' },
+  };
+  return { image: planImage(config, identity, input.projectDir), spec, forwards, workdir };
+}
+
+function planImage(config: ResolvedConfig, identity: ProjectIdentity, projectDir: string): ImagePlan {
+  const dockerfile = config.environment.dockerfile;
+  if (!dockerfile) return { kind: 'image', reference: config.environment.base_image ?? 'ubuntu:24.04' };
+  const path = isAbsolute(dockerfile.path) ? dockerfile.path : join(projectDir, dockerfile.path);
+  const context = dockerfile.context ? (isAbsolute(dockerfile.context) ? dockerfile.context : join(projectDir, dockerfile.context)) : join(path, '..');
+  const args = Object.fromEntries(Object.entries(dockerfile.args ?? {}).map(([k, v]) => [k, String(v)]));
+  const fingerprint = createHash('sha256').update(JSON.stringify({ path, context, args, target: dockerfile.target ?? null })).digest('hex');
+  return {
+    kind: 'build',
+    fingerprint,
+    build: {
+      context,
+      dockerfile: path,
+      tag: `mltoolbox/${identity.slug}:pending`,
+      args,
+      ...(dockerfile.target ? { target: dockerfile.target } : {}),
+      labels: { 'dev.mltoolbox.project': identity.slug },
+    },
+  };
+}
+
+/** `environment.env.WANDB_API_KEY` -> `WANDB_API_KEY`. */
+function envKeyOf(ref: SecretReference): string | undefined {
+  const match = /^environment\.env\.(.+)$/.exec(ref.key);
+  return match?.[1];
+}
+
+/** docker -v syntax: SOURCE:TARGET[:ro]; a relative SOURCE is inside the project folder on the host. */
+export function parseVolumeString(volume: string, workspaceSource: string): MountSpec {
+  const parts = volume.split(':');
+  const readOnly = parts.length === 3 && parts[2] === 'ro';
+  const [source, target] = parts.length >= 2 ? [parts[0]!, parts[1]!] : [undefined, parts[0]!];
+  if (source === undefined) return { type: 'volume', target };
+  if (source.startsWith('/')) return { type: 'bind', source, target, readOnly };
+  if (source.startsWith('.')) return { type: 'bind', source: join(workspaceSource, source), target, readOnly };
+  return { type: 'volume', source, target, readOnly };
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Reporter } from '../../core/reporter.ts';
+import type { ContainerManager } from '../../services/containers/types.ts';
+import type { SshTarget } from '../../services/ssh/target.ts';
+import type { Forward, SshService } from '../../services/ssh/types.ts';
+
+/**
+ * Where the dev container lives: this machine's Docker engine (`local`), or a
+ * host's engine reached through the shared SSH connection: its unix socket is
+ * forwarded to a private local socket, so every Docker API call rides the one
+ * multiplexed connection instead of an `ssh docker …` round trip each.
+ */
+export interface Place {
+  /** The name state is kept under: `local`, a saved alias, or the target as typed. */
+  name: string;
+  kind: 'local' | 'remote';
+  remote?: { ssh: SshService; target: SshTarget };
+  containers: ContainerManager;
+  /** Ends what this run opened (the socket forward); the SSH master stays for the next run. */
+  close(): Promise<void>;
+}
+
+export interface PlaceDeps {
+  reporter: Reporter;
+  toolVersion: string;
+  /** A private (0700) folder for forwarded sockets. */
+  socketDir: string;
+  /** The local engine's socket (DOCKER_HOST=unix://… or the default). */
+  localDockerSocket: string;
+  createContainers(options: { socketPath: string; host?: string }): Promise<ContainerManager>;
+}
+
+export const REMOTE_DOCKER_SOCKET = '/var/run/docker.sock';
+
+export async function openLocalPlace(deps: PlaceDeps): Promise<Place> {
+  const containers = await deps.createContainers({ socketPath: deps.localDockerSocket });
+  return { name: 'local', kind: 'local', containers, close: async () => {} };
+}
+
+export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget): Promise<Place> {
+  await deps.reporter.task(`Connecting to ${name}`, () => ssh.connect(target));
+  await mkdir(deps.socketDir, { recursive: true, mode: 0o700 });
+  // Unique per run: two commands at once must not fight over one socket file.
+  const socket = join(deps.socketDir, `d-${randomBytes(4).toString('hex')}.sock`);
+  let forward: Forward | undefined;
+  const containers = await deps.createContainers({
+    socketPath: socket,
+    host: name,
+  });
+  forward = await ssh.forward(target, { local: { socket }, remote: { socket: REMOTE_DOCKER_SOCKET } });
+  return {
+    name,
+    kind: 'remote',
+    remote: { ssh, target },
+    containers,
+    async close() {
+      await forward?.close().catch(() => {});
+      forward = undefined;
+    },
+  };
+}
+
+/** `unix:///run/docker.sock` -> `/run/docker.sock`; anything else: the default socket. */
+export function localDockerSocket(env: NodeJS.ProcessEnv): string {
+  const host = env.DOCKER_HOST;
+  if (host?.startsWith('unix://')) return host.slice('unix://'.length);
+  return REMOTE_DOCKER_SOCKET;
+}

@@ -1,0 +1,160 @@
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UserError } from '../../core/errors.ts';
+import { isCommandNotFound, runProcess, type ProcessRunner } from '../../infrastructure/process.ts';
+import { buildFilterRules, resolveRules, type FilterRule } from './filters.ts';
+import { normalizeFetchPath, normalizeRemoteDir } from './remote-path.ts';
+import { buildFetchArgs, buildPushArgs, type MakeRemoteDir } from './rsync-args.ts';
+import { classifyRsyncFailure, isMkpathUnsupported, VANISHED_EXIT } from './rsync-errors.ts';
+import { RsyncOutputParser } from './rsync-output.ts';
+import { capabilitiesOf, type RsyncCapabilities } from './rsync-version.ts';
+import type { FetchRequest, PushRequest, SyncManager, SyncSummary, TransferOptions, WatchEvent, WatchRequest } from './types.ts';
+import { runWatch } from './watch.ts';
+
+export interface RsyncSyncManagerOptions {
+  /** Injected for tests; default runs real processes. */
+  runProcess?: ProcessRunner;
+  /** The rsync program. Default: `rsync` from PATH. */
+  rsync?: string;
+  /** Environment for rsync (and the ssh it starts). Default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Streams rsync's full argv for --verbose. */
+  debug?: (message: string) => void;
+}
+
+const DEFAULT_IO_TIMEOUT_SECONDS = 120;
+
+export class RsyncSyncManager implements SyncManager {
+  private readonly run: ProcessRunner;
+  private readonly rsync: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly debug: (message: string) => void;
+  private capabilitiesPromise: Promise<RsyncCapabilities> | undefined;
+  /** Hosts whose rsync rejected --mkpath (older than 3.2.3). */
+  private readonly hostsWithoutMkpath = new Set<string>();
+
+  constructor(options: RsyncSyncManagerOptions = {}) {
+    this.run = options.runProcess ?? runProcess;
+    this.rsync = options.rsync ?? 'rsync';
+    this.debug = options.debug ?? (() => {});
+    // These would bring back rsync's old shell-split remote args (names with spaces or $() break).
+    const { RSYNC_OLD_ARGS: _old, RSYNC_PROTECT_ARGS: _protect, ...env } = options.env ?? process.env;
+    this.env = env;
+  }
+
+  async push(request: PushRequest): Promise<SyncSummary> {
+    const remoteDir = normalizeRemoteDir(request.remoteDir);
+    const localDir = existingFolder(request.localDir);
+    const filters = loadFilters(localDir, request);
+    const capabilities = await this.capabilities();
+    const host = request.remote.destination;
+    const makeRemoteDir: MakeRemoteDir = capabilities.mkpath && !this.hostsWithoutMkpath.has(host) ? 'mkpath' : 'rsync-path';
+    const args = (make: MakeRemoteDir): string[] =>
+      buildPushArgs({ ...transfer(request, capabilities), remote: request.remote, localDir, remoteDir, filters, delete: request.delete ?? true, makeRemoteDir: make });
+    try {
+      return await this.transfer(args(makeRemoteDir), request, 'push');
+    } catch (error) {
+      if (!(error instanceof MkpathUnsupported)) throw error;
+      this.hostsWithoutMkpath.add(host);
+      return this.transfer(args('rsync-path'), request, 'push');
+    }
+  }
+
+  async fetch(request: FetchRequest): Promise<SyncSummary> {
+    const remoteDir = normalizeFetchRoot(request.remoteDir);
+    const paths = (request.paths ?? ['.']).map(normalizeFetchPath);
+    const localDir = resolve(request.localDir);
+    const exclude = resolveRules({ exclude: request.exclude ?? [] }).exclude;
+    const capabilities = await this.capabilities();
+    if (!request.dryRun) await mkdir(localDir, { recursive: true });
+    const args = buildFetchArgs({ ...transfer(request, capabilities), remote: request.remote, remoteDir, paths, localDir, exclude });
+    return this.transfer(args, request, 'fetch');
+  }
+
+  watch(request: WatchRequest, onEvent: (event: WatchEvent) => void): Promise<void> {
+    return runWatch({ push: (push) => this.push(push), loadFilters: (localDir) => loadFilters(localDir, request) }, request, onEvent);
+  }
+
+  private capabilities(): Promise<RsyncCapabilities> {
+    this.capabilitiesPromise ??= this.run(this.rsync, ['--version'], { env: this.env, timeoutMs: 10_000 })
+      .then((result) => capabilitiesOf(result.stdout))
+      .catch((error: unknown) => {
+        this.capabilitiesPromise = undefined;
+        throw isCommandNotFound(error) ? rsyncNotInstalled(this.rsync, error) : error;
+      });
+    return this.capabilitiesPromise;
+  }
+
+  private async transfer(args: string[], request: TransferOptions & { remote: { destination: string } }, direction: 'push' | 'fetch'): Promise<SyncSummary> {
+    this.debug(`${this.rsync} ${args.join(' ')}`);
+    const parser = new RsyncOutputParser(request.onProgress);
+    const started = Date.now();
+    let result;
+    try {
+      result = await this.run(this.rsync, args, { env: this.env, signal: request.signal, onStdout: (chunk) => parser.push(chunk), maxOutputBytes: 1024 * 1024 });
+    } catch (error) {
+      throw isCommandNotFound(error) ? rsyncNotInstalled(this.rsync, error) : error;
+    }
+    const failure = { code: result.code, signal: result.signal, stderr: result.stderr, direction, host: request.remote.destination };
+    const warnings: string[] = [];
+    if (result.code === VANISHED_EXIT) {
+      warnings.push('some files changed or vanished while being copied; sync again to catch up');
+    } else if (result.code !== 0) {
+      if (isMkpathUnsupported(failure)) throw new MkpathUnsupported();
+      throw classifyRsyncFailure(failure);
+    }
+    const { changes, stats } = parser.finish();
+    return { dryRun: request.dryRun ?? false, ...stats, durationMs: Date.now() - started, changes, warnings };
+  }
+}
+
+class MkpathUnsupported extends Error {}
+
+function transfer(request: TransferOptions, capabilities: RsyncCapabilities) {
+  return {
+    capabilities,
+    dryRun: request.dryRun ?? false,
+    progress: request.onProgress !== undefined,
+    ioTimeoutSeconds: request.ioTimeoutSeconds ?? DEFAULT_IO_TIMEOUT_SECONDS,
+  };
+}
+
+function rsyncNotInstalled(rsync: string, cause: unknown): UserError {
+  return new UserError('SYNC_RSYNC_NOT_INSTALLED', `${rsync} is not installed on this machine`, 'install rsync: sudo apt-get install rsync, or brew install rsync on macOS', { cause });
+}
+
+function existingFolder(path: string): string {
+  const absolute = resolve(path);
+  let isFolder = false;
+  try {
+    isFolder = statSync(absolute).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isFolder) throw new UserError('SYNC_PATH_NOT_FOUND', `the folder to sync does not exist: ${absolute}`, 'run from the project folder, or pass -C DIR', { data: { path: absolute } });
+  return absolute;
+}
+
+/** Fetch never deletes, so any non-empty folder is fine as its root. */
+function normalizeFetchRoot(remoteDir: string): string {
+  if (remoteDir.trim() === '' || /[\0\n\r]/.test(remoteDir)) {
+    throw new UserError('SYNC_PATH_NOT_FOUND', `cannot fetch from ${JSON.stringify(remoteDir)}`, 'name the project folder on the host, e.g. ~/projects/NAME', { data: { remoteDir } });
+  }
+  if (remoteDir === '~') return '.';
+  const trimmed = remoteDir.startsWith('~/') ? remoteDir.slice(2) : remoteDir;
+  return trimmed.length > 1 ? trimmed.replace(/\/+$/, '') || '/' : trimmed;
+}
+
+function loadFilters(localDir: string, request: Pick<PushRequest, 'rules'>): FilterRule[] {
+  const rules = resolveRules(request.rules);
+  let dockerignore: string | undefined;
+  if (rules.respectDockerignore) {
+    try {
+      dockerignore = readFileSync(join(localDir, '.dockerignore'), 'utf8');
+    } catch {
+      // none
+    }
+  }
+  return buildFilterRules(rules, dockerignore);
+}
