@@ -39,6 +39,8 @@ export async function createSandbox(options: { harness?: HarnessInfo; env?: Node
     XDG_DATA_HOME: join(root, 'data'),
     XDG_CACHE_HOME: dirs.cache,
     NO_COLOR: '1',
+    // Masters the binary leaves behind for the next command go away soon after the tests.
+    MLTOOLBOX_SSH_PERSIST: '30s',
     // No system config from the machine running the tests.
     MLTOOLBOX_SYSTEM_CONFIG: join(root, 'etc-mltoolbox-config.yaml'),
     ...(options.harness

@@ -76,6 +76,9 @@ export async function startSshd(dir: string): Promise<RunningSshd> {
     throw new Error(`${error.message}\nsshd said:\n${log}`);
   });
 
+  // Never keep a test process alive: a file run alone stops its private harness on beforeExit.
+  child.unref();
+  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
   const hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
   const knownHostsFile = join(dir, 'known_hosts');
   await writeFile(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`);

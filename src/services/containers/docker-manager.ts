@@ -249,6 +249,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
       stdout,
       stderr,
       resize: (size) => resizeExec(execId, size),
+      detach: () => connection.destroy(),
       done,
     };
   }
@@ -279,14 +280,19 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     const err: Buffer[] = [];
     session.stdout.on('data', (d: Buffer) => out.push(d));
     session.stderr.on('data', (d: Buffer) => err.push(d));
-    const onAbort = () => {
-      session.stdout.destroy();
-      session.stdin?.destroy();
-    };
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        session.detach();
+        reject(new UserError('INTERRUPTED', `stopped waiting for ${argv[0]} in ${id}`, 'it may still run in the container; run the command again to see its result'));
+      };
+    });
+    aborted.catch(() => {});
+    if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (session.stdin) session.stdin.end(opts.stdin);
     try {
-      const { exitCode } = await session.done;
+      const { exitCode } = await Promise.race([session.done, aborted]);
       return { exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);

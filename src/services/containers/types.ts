@@ -180,6 +180,8 @@ export interface ExecSession {
   stdout: Readable;
   stderr: Readable;
   resize(size: { columns: number; rows: number }): Promise<void>;
+  /** Drops the connection; the command may keep running in the container. */
+  detach(): void;
   /** Settles when the command exits. */
   done: Promise<{ exitCode: number }>;
 }

@@ -31,6 +31,7 @@ class ChangeQueue {
   private readonly debounceMs: number;
   private timer: NodeJS.Timeout | undefined;
   private quiet = false;
+  private closed = false;
   private waiter: ((paths: string[] | undefined) => void) | undefined;
 
   constructor(debounceMs: number) {
@@ -38,6 +39,7 @@ class ChangeQueue {
   }
 
   add(path: string): void {
+    if (this.closed) return;
     this.paths.add(path);
     this.quiet = false;
     clearTimeout(this.timer);
@@ -55,6 +57,7 @@ class ChangeQueue {
   }
 
   next(): Promise<string[] | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
     return new Promise((resolvePaths) => {
       this.waiter = resolvePaths;
       this.flush();
@@ -62,6 +65,7 @@ class ChangeQueue {
   }
 
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
     this.waiter?.(undefined);
     this.waiter = undefined;

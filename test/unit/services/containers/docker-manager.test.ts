@@ -266,6 +266,17 @@ describe('exec, logs, stop, remove, list', () => {
     });
   });
 
+  it('an aborted exec stops waiting and drops the connection', async () => {
+    const engine = createFakeEngine();
+    engine.hooks.execHangs = true;
+    const { manager: m } = manager(engine);
+    const { id } = await m.ensureContainer(spec());
+    const controller = new AbortController();
+    const pending = m.exec(id, ['sleep', '1000'], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    await assert.rejects(pending, hasCode('INTERRUPTED'));
+  });
+
   it('exec in a missing or stopped container says so', async () => {
     const engine = createFakeEngine();
     const { manager: m } = manager(engine);

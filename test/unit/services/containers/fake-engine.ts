@@ -41,6 +41,8 @@ export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; 
     /** Every call throws this (connection-level failures). */
     connectionError?: EngineError;
     exec?: (cmd: string[], stdin: string) => FakeExec | { stdout: string; stderr: string; exitCode: number };
+    /** Execs never finish (until the connection is dropped). */
+    execHangs?: boolean;
   } = {};
 
   const info: EngineInfoBody = {
@@ -174,7 +176,7 @@ export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; 
         if (result.stderr && !exec.tty) output.push(frame(2, result.stderr));
         output.push(null);
       };
-      if (!query.stdin) setImmediate(respond);
+      if (!query.stdin && !hooks.execHangs) setImmediate(respond);
       return duplex;
     },
     async inspectExec(execId) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../../../src/core/errors.ts';
 import { buildFilterRules, resolveRules } from '../../../../src/services/sync/filters.ts';
@@ -14,7 +14,8 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 const SUMMARY: SyncSummary = { dryRun: false, filesTransferred: 0, bytes: 0, bytesSent: 0, bytesReceived: 0, deleted: 0, durationMs: 1, changes: { added: [], changed: [], deleted: [] }, warnings: [] };
 
-async function until(what: string, condition: () => boolean, timeoutMs = 3000): Promise<void> {
+// Generous: the full suite runs Docker builds beside these tests on 2 cores.
+async function until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -31,8 +32,15 @@ function project(): string {
 }
 
 /** Starts a watch whose pushes are recorded (and can be made slow or failing). */
+// A failed assertion must not leave a watcher running (it would hold the process until the test timeout).
+const live: AbortController[] = [];
+afterEach(() => {
+  for (const controller of live.splice(0)) controller.abort();
+});
+
 function start(localDir: string, push: (request: PushRequest) => Promise<SyncSummary>, options: { debounceMs?: number; maxBackoffMs?: number } = {}) {
   const controller = new AbortController();
+  live.push(controller);
   const events: WatchEvent[] = [];
   const pushes: PushRequest[] = [];
   const done = runWatch(
@@ -66,6 +74,18 @@ describe('watch', () => {
     w.controller.abort();
     await w.done;
     assert.equal(w.events.at(-1)?.type, 'stopped');
+  });
+
+  it('sees files in folders created after the watch started', async () => {
+    const dir = project();
+    const w = start(dir, async () => SUMMARY);
+    await until('initial push', () => w.events.some((e) => e.type === 'sync-complete'));
+    mkdirSync(join(dir, 'new', 'deeper'), { recursive: true });
+    await sleep(100);
+    writeFileSync(join(dir, 'new', 'deeper', 'x.py'), 'x');
+    await until('push for the new file', () => w.starts().some((e) => e.type === 'sync-start' && e.paths.includes('new/deeper/x.py')));
+    w.controller.abort();
+    await w.done;
   });
 
   it('ignores changes rsync would not copy (gitignored, .git)', async () => {
