@@ -47,7 +47,7 @@ export interface ConnectResult {
   project: string;
   remoteDir?: string;
   image: string;
-  imageAction: 'used' | 'built' | 'reused-build';
+  imageAction: 'used' | 'pulled' | 'built' | 'reused-build';
   container: { id: string; name: string; action: EnsureResult['action']; reason?: string };
   sync?: SyncSummary;
   forwards: ForwardView[];
@@ -163,11 +163,10 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   async function ensureImage(containers: ContainerManager, plan: ContainerPlan, force: boolean): Promise<{ image: string; action: ConnectResult['imageAction'] }> {
     if (plan.image.kind === 'image') {
       const reference = plan.image.reference;
-      if (!(await containers.imageId(reference))) {
-        throw new UserError('IMAGE_NOT_FOUND', `the image ${reference} is not on the Docker host`,
-          `pull it once on the host (docker pull ${reference}), or build one: set environment.dockerfile in mltoolbox.yaml`);
-      }
-      return { image: reference, action: 'used' };
+      if (await containers.imageId(reference)) return { image: reference, action: 'used' };
+      // First use of a base image on this host: pull it once (later connects find it).
+      await reporter.task(`Pulling ${reference}`, (task) => containers.pull(reference, (line) => task.update(line.slice(0, 60))));
+      return { image: reference, action: 'pulled' };
     }
     const { build, fingerprint } = plan.image;
     const dockerfileText = await readFile(build.dockerfile ?? join(build.context, 'Dockerfile')).catch(() => undefined);

@@ -37,6 +37,11 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
   const debug = (message: string) => options.reporter?.debug(message);
 
   /** Runs one engine call, turning connection failures into user errors. */
+  function pullFailed(reference: string, reason: string): UserError {
+    return new UserError('IMAGE_NOT_FOUND', `could not pull ${reference} ${endpoint.where}: ${reason.trim().split('\n')[0]}`,
+      `check the image name, or log in to its registry on that host (docker login); or build your own: environment.dockerfile in mltoolbox.yaml`);
+  }
+
   async function call<T>(doing: string, work: () => Promise<T>, handle?: (error: EngineError) => { value: T } | undefined): Promise<T> {
     try {
       return await work();
@@ -359,6 +364,44 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     },
 
     imageId,
+
+    async pull(reference, onProgress) {
+      const stream = await call(`pulling ${reference}`, () => client.pullImage(reference), (error) => {
+        if (error.statusCode === 404 || error.statusCode === 401 || error.statusCode === 403) throw pullFailed(reference, error.message);
+        return undefined;
+      });
+      let failure: string | undefined;
+      let buffered = '';
+      const consume = (text: string) => {
+        for (const line of text.split('\n')) {
+          if (!line.trim()) continue;
+          try {
+            const event = JSON.parse(line) as { status?: string; id?: string; progress?: string; error?: string };
+            if (event.error) failure = event.error;
+            else if (event.status) onProgress?.([event.id, event.status, event.progress].filter(Boolean).join(' '));
+          } catch {
+            // A partial line: the next chunk completes it.
+          }
+        }
+      };
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (data: Buffer) => {
+          buffered += data.toString();
+          const end = buffered.lastIndexOf('\n');
+          if (end >= 0) {
+            consume(buffered.slice(0, end));
+            buffered = buffered.slice(end + 1);
+          }
+        });
+        stream.once('error', (error) => reject(toUserError(error, endpoint, `pulling ${reference}`)));
+        stream.once('end', () => resolve());
+      });
+      consume(buffered);
+      if (failure) throw pullFailed(reference, failure);
+      const id = await imageId(reference);
+      if (!id) throw pullFailed(reference, 'the engine reported no image after the pull');
+      return { imageId: id };
+    },
 
     async removeImage(reference, removeOptions = {}) {
       await call(`removing image ${reference}`, () => client.removeImage(reference, { force: removeOptions.force === true }), (e) => {

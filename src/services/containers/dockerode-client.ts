@@ -18,6 +18,7 @@ export async function createDockerodeClient(socketPath: string): Promise<EngineC
     info: () => wrap(async () => (await docker.info()) as EngineInfoBody),
     inspectImage: (reference) => wrap(async () => ({ Id: (await docker.getImage(reference).inspect()).Id })),
     removeImage: (reference, options) => wrap(async () => void (await docker.getImage(reference).remove({ force: options.force }))),
+    pullImage: (reference) => wrap(async () => (await docker.pull(reference)) as Readable),
     build: (context, query: BuildQuery) =>
       wrap(async () => {
         const { signal, ...rest } = query;

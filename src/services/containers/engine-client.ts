@@ -15,6 +15,8 @@ export interface EngineClient {
   info(): Promise<EngineInfoBody>;
   inspectImage(reference: string): Promise<{ Id: string }>;
   removeImage(reference: string, options: { force: boolean }): Promise<void>;
+  /** POST /images/create: resolves with the JSON progress stream (an `error` field on failure). */
+  pullImage(reference: string): Promise<Readable>;
   /** POST /build: the context is an uncompressed tar stream; resolves with the JSON progress stream. */
   build(context: Readable, options: BuildQuery): Promise<Readable>;
   listContainers(options: { all: boolean; filters: { label: string[] } }): Promise<ContainerSummaryBody[]>;

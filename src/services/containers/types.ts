@@ -10,6 +10,8 @@ export interface ContainerManager {
   ping(): Promise<EngineInfo>;
   /** Builds an image from a local folder; progress lines go to onProgress. */
   build(spec: BuildSpec, onProgress?: (line: string) => void): Promise<BuildResult>;
+  /** Pulls an image from its registry (explicitly asked for: nothing else ever pulls). */
+  pull(reference: string, onProgress?: (line: string) => void): Promise<{ imageId: string }>;
   /** The image's id when it exists locally, else undefined. Never pulls. */
   imageId(reference: string): Promise<string | undefined>;
   /** Removes an image (a tag); missing is fine. */

@@ -81,3 +81,13 @@ describe('runCli', () => {
     assert.match(help.stdout, /Usage: mltoolbox demo echo WORD \[options\] \[-- ARGS\.\.\.\]/);
   });
 });
+
+describe('docs/cli.md', () => {
+  it('documents every command', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { commands } = await import('../../../src/cli/commands/index.ts');
+    const doc = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');
+    const missing = commands.filter((c) => !doc.includes(`### ${c.name}\n`)).map((c) => c.name);
+    assert.deepEqual(missing, [], 'add these commands to docs/cli.md');
+  });
+});

@@ -81,6 +81,12 @@ export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; 
       record('removeImage', reference);
       if (!images.delete(reference)) throw new EngineError(`No such image: ${reference}`, { statusCode: 404 });
     },
+    async pullImage(reference) {
+      record('pullImage', reference);
+      if (reference.includes('missing')) return Readable.from([`{"error":"pull access denied for ${reference}"}\r\n`]);
+      images.set(reference, 'sha256:pulled');
+      return Readable.from([`{"status":"Pulling from library/x"}\r\n`, `{"status":"Download complete","id":"abc"}\r\n`]);
+    },
     async build(context, query) {
       record('build', query);
       context.resume();
