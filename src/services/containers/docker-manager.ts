@@ -39,7 +39,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
   /** Runs one engine call, turning connection failures into user errors. */
   function pullFailed(reference: string, reason: string): UserError {
     return new UserError('IMAGE_NOT_FOUND', `could not pull ${reference} ${endpoint.where}: ${reason.trim().split('\n')[0]}`,
-      `check the image name, or log in to its registry on that host (docker login); or build your own: environment.dockerfile in mltoolbox.yaml`);
+      `check the image name and that the host reaches its registry (docker pull ${reference} there shows the same), log in if it is private (docker login), or build your own: environment.dockerfile in mltoolbox.yaml`);
   }
 
   async function call<T>(doing: string, work: () => Promise<T>, handle?: (error: EngineError) => { value: T } | undefined): Promise<T> {
@@ -367,7 +367,8 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
 
     async pull(reference, onProgress) {
       const stream = await call(`pulling ${reference}`, () => client.pullImage(reference), (error) => {
-        if (error.statusCode === 404 || error.statusCode === 401 || error.statusCode === 403) throw pullFailed(reference, error.message);
+        // Any engine answer (unknown image, denied, registry unreachable) is about the pull itself.
+        if (error.statusCode !== undefined) throw pullFailed(reference, error.message);
         return undefined;
       });
       let failure: string | undefined;

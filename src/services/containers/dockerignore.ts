@@ -1,3 +1,5 @@
+import { globToRegexSource } from '../../core/glob.ts';
+
 /**
  * .dockerignore, with Docker's rules (moby/patternmatcher):
  * - one pattern a line; `#` starts a comment line; paths are relative to the
@@ -64,43 +66,5 @@ export function cleanPath(path: string): string {
 }
 
 function patternToRegex(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        i++;
-        // '**/' may also match nothing ('**/a' matches 'a'); a bare '**' matches anything.
-        if (pattern[i + 1] === '/') {
-          i++;
-          re += '(?:.*/)?';
-        } else {
-          re += '.*';
-        }
-      } else {
-        re += '[^/]*';
-      }
-    } else if (c === '?') {
-      re += '[^/]';
-    } else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end === -1) {
-        re += '\\[';
-      } else {
-        let body = pattern.slice(i + 1, end);
-        if (body.startsWith('^') || body.startsWith('!')) body = `^${body.slice(1)}`;
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else if (c === '\\' && i + 1 < pattern.length) {
-      re += escapeRegex(pattern[++i]!);
-    } else {
-      re += escapeRegex(c);
-    }
-  }
-  return new RegExp(`^${re}$`);
-}
-
-function escapeRegex(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
+  return new RegExp(`^${globToRegexSource(pattern, { globstarMatchesNoFolder: true })}$`);
 }

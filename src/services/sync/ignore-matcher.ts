@@ -1,6 +1,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FilterRule } from './filters.ts';
+import { globToRegexSource } from '../../core/glob.ts';
 
 /**
  * Decides, like rsync will, whether a changed local path is left out of a
@@ -34,39 +35,7 @@ export function compileRsyncPattern(pattern: string): PathTest {
 }
 
 function globToRegex(glob: string): string {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') {
-      if (glob[i + 1] === '*') {
-        while (glob[i + 1] === '*') i++;
-        re += '.*';
-      } else {
-        re += '[^/]*';
-      }
-    } else if (c === '?') {
-      re += '[^/]';
-    } else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end === -1) {
-        re += '\\[';
-      } else {
-        let set = glob.slice(i + 1, end);
-        if (set.startsWith('!')) set = `^${set.slice(1)}`;
-        re += `[${set.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else if (c === '\\' && i + 1 < glob.length) {
-      re += escapeRegex(glob[++i]!);
-    } else {
-      re += escapeRegex(c);
-    }
-  }
-  return re;
-}
-
-function escapeRegex(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
+  return globToRegexSource(glob, { globstarMatchesNoFolder: false });
 }
 
 interface StaticRule {
