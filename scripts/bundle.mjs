@@ -2,7 +2,7 @@
 // run.ts and its heavy imports stay in chunks loaded only when used).
 // Type checking is tsc's job (`npm run build` runs `tsc -b` first).
 import { build } from 'esbuild';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
@@ -29,3 +29,19 @@ const result = await build({
   logLevel: 'warning',
 });
 writeFileSync(`${root}dist/meta.json`, JSON.stringify(result.metafile));
+
+// `import … from "mltoolbox/plugin"`: the public plugin API as its own small
+// file (no chunks, no banner), with the declarations tsc -b emitted for it.
+await build({
+  absWorkingDir: root,
+  entryPoints: { plugin: 'src/plugin-api/index.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  logLevel: 'warning',
+});
+const pluginTypes = `${root}.tsbuild/src/plugin-api/index.d.ts`;
+if (existsSync(pluginTypes)) copyFileSync(pluginTypes, `${root}dist/plugin.d.ts`);
+else console.warn('bundle: no .tsbuild/src/plugin-api/index.d.ts; run tsc -b first for dist/plugin.d.ts');

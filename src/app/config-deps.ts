@@ -2,6 +2,7 @@ import type { AppPaths } from '../core/paths.ts';
 import type { ConfigOrchestrator } from '../orchestrators/config/config-orchestrator.ts';
 import type { SecretResolver } from '../services/config/interpolate.ts';
 import type { ProjectConfigSource } from '../services/config/loader.ts';
+import type { PluginHostService } from '../orchestrators/plugins/plugin-host.ts';
 import type { AppEnvironment } from './create-app.ts';
 
 /**
@@ -13,6 +14,7 @@ export async function createConfigOrchestrator(
   environment: AppEnvironment,
   paths: AppPaths,
   secrets: () => Promise<SecretResolver>,
+  plugins?: () => Promise<PluginHostService>,
 ): Promise<ConfigOrchestrator> {
   const { createConfigOrchestrator: create } = await import('../orchestrators/config/config-orchestrator.ts');
   return create({
@@ -22,6 +24,8 @@ export async function createConfigOrchestrator(
     reporter: environment.reporter,
     projectSource: detectedProjectSource(environment),
     secrets,
+    // Plugins enabled in `plugins:` add their sections, validated with the rest.
+    ...(plugins ? { pluginSections: async (config, context) => (await plugins()).configSections(config, context) } : {}),
   });
 }
 

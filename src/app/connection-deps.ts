@@ -35,8 +35,11 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
       createDockerContainerManager({ ...options, toolVersion: version, reporter: environment.reporter }),
     loadConfig: async () => (await app.config()).load({ mode: 'resolve' }),
     state: () => app.state(),
+    getSecret: async (name) => (await app.secretStore()).get(name),
     ssh: () => app.ssh(),
     sync: async () => new RsyncSyncManager({ env: environment.env, debug: (m: string) => environment.reporter.debug(m) }),
+    plugins: () => app.plugins(),
+    ...(environment.command ? { command: environment.command } : {}),
     parseTarget: (text, config) =>
       parseTarget(text, {
         ...(config.remote?.user ? { user: config.remote.user } : {}),

@@ -7,6 +7,9 @@ import type { ConfigOrchestrator } from '../orchestrators/config/config-orchestr
 import type { SshService } from '../services/ssh/types.ts';
 import type { Doctor } from '../orchestrators/doctor/doctor.ts';
 import type { ConnectionOrchestrator } from '../orchestrators/connection/connection-orchestrator.ts';
+import type { MigrateOrchestrator } from '../orchestrators/migrate/index.ts';
+import type { PluginHostService } from '../orchestrators/plugins/plugin-host.ts';
+import type { DataSyncOrchestrator } from '../orchestrators/datasync/datasync-orchestrator.ts';
 
 /**
  * The one place where mltoolbox is wired together. Every service and
@@ -27,6 +30,8 @@ export interface AppEnvironment {
   interactive: boolean;
   /** Asks for a line without echoing it (passphrases); the CLI provides it. */
   askHidden?: (question: string) => Promise<string>;
+  /** The command running (`connect`, `config show`), for plugins' hooks. */
+  command?: string;
 }
 
 export interface App {
@@ -41,6 +46,12 @@ export interface App {
   doctor(): Promise<Doctor>;
   /** connect and the project commands (sync, fetch, exec, shell, logs, status, stop, down). */
   connection(): Promise<ConnectionOrchestrator>;
+  /** `mltoolbox migrate`: v2 project files and v2 state. */
+  migrate(): Promise<MigrateOrchestrator>;
+  /** The plugin host: loads the plugins mltoolbox.yaml enables and runs their hooks. */
+  plugins(): Promise<PluginHostService>;
+  /** `datasync up|down`: data folders to and from rclone remotes. */
+  dataSync(): Promise<DataSyncOrchestrator>;
 }
 
 export function createApp(environment: AppEnvironment): App {
@@ -49,11 +60,14 @@ export function createApp(environment: AppEnvironment): App {
     environment,
     paths,
     secretStore: lazy(() => import('./secrets-deps.ts').then((m) => m.createSecretStore(environment, paths))),
-    config: lazy(() => import('./config-deps.ts').then((m) => m.createConfigOrchestrator(environment, paths, () => app.secretStore()))),
-    state: lazy(() => import('./state-deps.ts').then((m) => m.openAppStateStore(paths))),
+    config: lazy(() => import('./config-deps.ts').then((m) => m.createConfigOrchestrator(environment, paths, () => app.secretStore(), () => app.plugins()))),
+    state: lazy(() => import('./state-deps.ts').then((m) => m.openAppStateStore(paths, environment))),
     ssh: lazy(() => import('./ssh-deps.ts').then((m) => m.createSsh(environment, paths))),
     doctor: lazy(() => import('./ssh-deps.ts').then((m) => m.createDoctorOrchestrator(app))),
     connection: lazy(() => import('./connection-deps.ts').then((m) => m.createConnection(app))),
+    migrate: lazy(() => import('./migrate-deps.ts').then((m) => m.createMigrate(app))),
+    plugins: lazy(() => import('./plugins-deps.ts').then((m) => m.createPlugins(app))),
+    dataSync: lazy(() => import('./datasync-deps.ts').then((m) => m.createDataSync(app))),
   };
   return app;
 }

@@ -6,6 +6,7 @@ import { commands as allCommands } from './commands/index.ts';
 import { renderCommandHelp, renderGroupHelp, renderMainHelp } from './help.ts';
 import { errorEnvelope, renderInternalError, renderUserError, writeJson } from './output.ts';
 import { parseCommandLine } from './parse-argv.ts';
+import { applyLegacyCommandLine } from './legacy/index.ts';
 import { createTerminalReporter } from './ui/reporter.ts';
 import { createStyle, shouldUseColor, type Style } from './ui/style.ts';
 import { cliVersion } from './version.ts';
@@ -25,6 +26,7 @@ export async function runCli(io: CliIo, commands: readonly CommandSpec[] = allCo
   const wantsJson = io.argv.includes('--json');
   let commandName = '';
   try {
+    io = await applyLegacyCommandLine(io, commands);
     const parsed = parseCommandLine(io.argv, commands);
     const style = parsed.globals.noColor ? createStyle(false) : earlyStyle;
     commandName = parsed.command?.name ?? parsed.unknownWords.join(' ');
@@ -71,6 +73,7 @@ export async function runCli(io: CliIo, commands: readonly CommandSpec[] = allCo
       projectDir: globals.projectDir,
       reporter,
       interactive: Boolean(io.stdin.isTTY) && !io.env.CI && !globals.json,
+      command: parsed.command.name,
       askHidden: async (question) => (await import('./ui/passphrase.ts')).readHidden({ question, stdin: io.stdin, stderr: io.stderr }),
     });
     const context: CommandContext = { app, reporter, globals, style, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr };
@@ -135,4 +138,7 @@ export async function main(): Promise<void> {
     stderr: process.stderr,
   });
   process.exitCode = code;
+  // A finished command exits even if something left a handle open (a plugin's timer
+  // after its hook timed out); unref'd, so a normal exit is not delayed.
+  setTimeout(() => process.exit(code), 1500).unref();
 }

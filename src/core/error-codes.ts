@@ -91,6 +91,25 @@ export const ErrorCodes = {
 
   // --- connect --------------------------------------------------------------
   NOT_CONNECTED: { exit: ExitCode.userError },
+  FORWARD_NOT_FOUND: { exit: ExitCode.userError },
+
+  // --- plugins --------------------------------------------------------------
+  PLUGIN_NOT_FOUND: { exit: ExitCode.config },
+  PLUGIN_LOAD_FAILED: { exit: ExitCode.userError },
+  PLUGIN_INVALID: { exit: ExitCode.userError },
+  PLUGIN_API_MISMATCH: { exit: ExitCode.userError },
+  PLUGIN_HOOK_FAILED: { exit: ExitCode.userError },
+  PLUGIN_HOOK_TIMEOUT: { exit: ExitCode.userError },
+
+  // --- datasync -------------------------------------------------------------
+  RCLONE_NOT_FOUND: { exit: ExitCode.userError },
+  DATASYNC_FAILED: { exit: ExitCode.remoteCommandFailed },
+
+  // --- migrate (from v2) ----------------------------------------------------
+  MIGRATE_NOTHING_FOUND: { exit: ExitCode.userError },
+  MIGRATE_LEGACY_INVALID: { exit: ExitCode.config },
+  MIGRATE_SECRET_CONFLICT: { exit: ExitCode.userError },
+  MIGRATE_CONFIRMATION_REQUIRED: { exit: ExitCode.usage },
 } as const satisfies Record<string, { exit: ExitCodeValue }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

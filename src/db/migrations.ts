@@ -70,6 +70,13 @@ export const MIGRATIONS: readonly Migration[] = [
     );
     CREATE INDEX port_forwards_by_project ON port_forwards (project_id, remote);
   `),
+  sql(3, 'meta', `
+    CREATE TABLE meta (
+      key        TEXT PRIMARY KEY,
+      value      TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+  `),
 ];
 
 export function latestVersion(migrations: readonly Migration[]): number {

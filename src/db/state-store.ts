@@ -5,6 +5,7 @@ import { backupDatabase, migrate, readSchemaVersion } from './migrate.ts';
 import { latestVersion, MIGRATIONS, type Migration } from './migrations.ts';
 import { createContainersRepository, type ContainersRepository } from './repositories/containers.ts';
 import { createForwardsRepository, type ForwardsRepository } from './repositories/forwards.ts';
+import { createImportsRepository, type ImportsRepository } from './repositories/imports.ts';
 import { createProjectsRepository, type ProjectsRepository } from './repositories/projects.ts';
 import { createRemotesRepository, type RemotesRepository } from './repositories/remotes.ts';
 import { inTransaction, loadSqlite, type DatabaseSync } from './sqlite.ts';
@@ -14,7 +15,7 @@ import { inTransaction, loadSqlite, type DatabaseSync } from './sqlite.ts';
  * syncs, dev containers and port forwards. Methods are synchronous (SQLite
  * in-process); SQLite failures come out as UserErrors (STATE_DB_*).
  */
-export interface StateStore extends RemotesRepository, ProjectsRepository, ContainersRepository, ForwardsRepository {
+export interface StateStore extends RemotesRepository, ProjectsRepository, ContainersRepository, ForwardsRepository, ImportsRepository {
   readonly file: string;
   readonly schemaVersion: number;
   /** The pre-upgrade copy made by this open, if the schema was upgraded. */
@@ -93,6 +94,7 @@ function createStateStore(db: DatabaseSync, file: string, schemaVersion: number,
     ...createProjectsRepository(db, now),
     ...createContainersRepository(db, now),
     ...createForwardsRepository(db, now),
+    ...createImportsRepository(db, now),
     transaction: (work) => inTransaction(db, work),
     close() {
       if (db.isOpen) db.close();

@@ -106,7 +106,7 @@ describe('connect', async () => {
     const response = await fetch(`http://127.0.0.1:${local}/index.html`, { signal: AbortSignal.timeout(10_000) });
     assert.equal((await response.text()).trim(), 'served');
     const status = await json(['status', host]);
-    assert.deepEqual(status.forwards, [{ local, container: 8000 }]);
+    assert.deepEqual(status.forwards.map((f: { local: number; container: number; alive: boolean }) => ({ local: f.local, container: f.container, alive: f.alive })), [{ local, container: 8000, alive: true }]);
     assert.equal(status.container.state, 'running');
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +133,19 @@ describe('sync service (rsync over ssh)', async () => {
 
   it('a wrong port is SYNC_CONNECTION_FAILED', async () => {
     await assert.rejects(sync.push({ remote: { ...remote, rsh: `${remote.rsh} -p 1` }, localDir: local, remoteDir }), { code: 'SYNC_CONNECTION_FAILED' });
+  });
+
+  it('two saves of the same size within one second both reach the host (nanosecond times)', async () => {
+    // Same size, mtimes 0.5 s apart inside one whole second: rsync's default quick check calls that unchanged.
+    const second = Math.floor(Date.now() / 1000) - 60;
+    write(join(local, 'token.txt'), 'AAAA');
+    utimesSync(join(local, 'token.txt'), second + 0.1, second + 0.1);
+    await sync.push({ remote, localDir: local, remoteDir, rules });
+    write(join(local, 'token.txt'), 'BBBB');
+    utimesSync(join(local, 'token.txt'), second + 0.6, second + 0.6);
+    const summary = await sync.push({ remote, localDir: local, remoteDir, rules });
+    assert.equal(summary.filesTransferred, 1);
+    assert.equal(readFileSync(onHost('token.txt'), 'utf8'), 'BBBB');
   });
 
   it('watch: a saved file appears on the host within 2 s', async () => {

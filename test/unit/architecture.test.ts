@@ -13,8 +13,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   db: ['core'],
   infrastructure: ['core'],
   services: ['infrastructure', 'core'],
-  orchestrators: ['services', 'db', 'infrastructure', 'core'],
-  app: ['orchestrators', 'services', 'db', 'infrastructure', 'core'],
+  'plugin-api': ['core'],
+  plugins: ['plugin-api', 'core'],
+  orchestrators: ['services', 'db', 'infrastructure', 'plugin-api', 'core'],
+  app: ['orchestrators', 'services', 'db', 'infrastructure', 'plugins', 'plugin-api', 'core'],
   cli: ['app', 'orchestrators', 'core'],
   agent: ['core'],
 };

@@ -1,10 +1,14 @@
 import type { CommandSpec } from '../command.ts';
 import { configSchemaSpec, configShowSpec, configValidateSpec } from './config/spec.ts';
 import { initSpec } from './init/spec.ts';
+import { migrateSpec } from './migrate/spec.ts';
 import { attachSpec, connectSpec, downSpec, execSpec, fetchSpec, logsSpec, shellSpec, statusSpec, stopSpec, syncSpec } from './connect/spec.ts';
 import { doctorSpec } from './doctor/spec.ts';
+import { pluginsDoctorSpec, pluginsListSpec, pluginsRunSpec } from './plugins/spec.ts';
+import { datasyncDownSpec, datasyncUpSpec } from './datasync/spec.ts';
 import { secretGetSpec, secretListSpec, secretRmSpec, secretSetSpec } from './secret/spec.ts';
 import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.ts';
+import { portsCloseSpec, portsListSpec } from './ports/spec.ts';
 
 /**
  * Every command's spec, in help order. Specs are tiny; their `load()` pulls
@@ -13,9 +17,12 @@ import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.t
  */
 export const commands: readonly CommandSpec[] = [
   connectSpec, syncSpec, fetchSpec, shellSpec, attachSpec, execSpec, logsSpec, statusSpec, stopSpec, downSpec,
-  initSpec,
+  datasyncUpSpec, datasyncDownSpec,
+  portsListSpec, portsCloseSpec,
+  initSpec, migrateSpec,
   configValidateSpec, configShowSpec, configSchemaSpec,
   secretSetSpec, secretGetSpec, secretListSpec, secretRmSpec,
   remoteAddSpec, remoteListSpec, remoteRemoveSpec,
   doctorSpec,
+  pluginsListSpec, pluginsDoctorSpec, pluginsRunSpec,
 ];

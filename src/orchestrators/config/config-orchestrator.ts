@@ -5,7 +5,7 @@ import { keyPathToString, type ConfigLayer, type KeyPath, type Origin } from '..
 import { loadConfig, type ConfigFileStatus, type LoadedConfig, type ProjectConfigSource } from '../../services/config/loader.ts';
 import { valueAt } from '../../services/config/merge.ts';
 import { displayOrigin, displayPath } from '../../services/config/problems.ts';
-import { configJsonSchema, configSchema, createConfigSchema, type PluginSections } from '../../services/config/schema.ts';
+import { configJsonSchema, configSchema, createConfigSchema, type PluginSections, type PluginSectionsSource } from '../../services/config/schema.ts';
 import { allowedKeysAt, suggestKey } from '../../services/config/validate.ts';
 
 export interface ConfigOrchestratorDeps {
@@ -16,7 +16,7 @@ export interface ConfigOrchestratorDeps {
   projectSource?: ProjectConfigSource;
   /** Opened only when a command needs real secret values (mode 'resolve'). */
   secrets?: () => Promise<SecretResolver>;
-  pluginSections?: PluginSections;
+  pluginSections?: PluginSectionsSource;
 }
 
 export interface LoadOptions {
@@ -87,7 +87,7 @@ export function flatten(value: unknown, path: KeyPath = []): { path: KeyPath; va
 
 /** Use-cases behind `config validate|show|schema`, and the loader other commands call. */
 export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
-  const schema = deps.pluginSections ? createConfigSchema(deps.pluginSections) : configSchema;
+  const schema = deps.pluginSections && typeof deps.pluginSections !== 'function' ? createConfigSchema(deps.pluginSections) : configSchema;
 
   const originView = (origin: Origin | undefined): OriginView => {
     const o = origin ?? { kind: 'default' as const };
@@ -181,7 +181,8 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
     load,
     validate,
     show,
-    schema: () => configJsonSchema(schema),
+    /** The JSON Schema; `sections` adds plugin sections (the CLI passes every available plugin's). */
+    schema: (sections?: PluginSections) => configJsonSchema(sections ? createConfigSchema(sections) : schema),
     /** A file path as validate/show print it. */
     display: (file: string) => shortenHome(displayPath(file, deps.projectDir), deps.paths.homeDir),
   };

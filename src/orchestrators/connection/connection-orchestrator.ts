@@ -8,13 +8,18 @@ import type { Reporter } from '../../core/reporter.ts';
 import type { StateStore } from '../../db/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { ContainerManager, EnsureResult } from '../../services/containers/types.ts';
-import { isLocalPortFree, nextFreeLocalPort } from '../../services/ports/local-ports.ts';
 import { parsePortSpec } from '../../services/ports/port-spec.ts';
 import type { SshTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
 import type { RemoteShell, SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
 import { planContainer, type ContainerPlan } from './container-plan.ts';
+import { createConnectionHooks } from '../plugins/connection-hooks.ts';
+import { resolvePluginSecretRefs } from './plugin-secrets.ts';
+import type { PluginHostService } from '../plugins/plugin-host.ts';
+import { createPortForwarder } from './forwards.ts';
+import { localGpuStatus, remoteGpuStatus } from './gpu-status.ts';
+import { copiedFilesFingerprint } from './build-inputs.ts';
 import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
 import { defaultRemoteDir, projectIdentity, type ProjectIdentity } from './project-identity.ts';
 
@@ -27,11 +32,19 @@ export interface ConnectionDeps extends PlaceDeps {
   sync(): Promise<SyncManager>;
   /** Parses `[user@]host[:port]` with the config's remote.* defaults. */
   parseTarget(text: string, config: LoadedConfig['config']): SshTarget;
+  /** The plugin host; without it no hooks run. */
+  plugins?(): Promise<PluginHostService>;
+  /** Reads one secret, for `${secret:…}` references that plugins add. */
+  getSecret?(name: string): Promise<string | undefined>;
+  /** The CLI command running, for plugins' shutdown hook. */
+  command?: string;
 }
 
 export interface ConnectOptions {
   target?: string;
   skipSync?: boolean;
+  /** Forwards outlive this command (a background ssh per port) instead of ending with its shell. */
+  detach?: boolean;
   forceRebuild?: boolean;
   /** `-p` values as typed: `8888`, `9000:8888`. */
   ports?: readonly string[];
@@ -80,6 +93,8 @@ const progressText = (p: SyncProgress) => `${p.percent}% · ${p.files} files · 
  */
 export function createConnectionOrchestrator(deps: ConnectionDeps) {
   const { reporter } = deps;
+  const pluginHooks = createConnectionHooks(deps.plugins ? () => deps.plugins!() : undefined, { projectDir: deps.projectDir, command: deps.command ?? 'command' });
+  const forwarder = createPortForwarder({ ...deps, withSession });
 
   async function resolveTargetName(state: StateStore, loaded: LoadedConfig, explicit: string | undefined): Promise<string> {
     if (explicit) return explicit;
@@ -102,8 +117,9 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   }
 
   /** Opens the project's place: loads config, records the project, reaches the engine. */
-  async function open(targetText: string | undefined): Promise<ProjectSession> {
-    const loaded = await deps.loadConfig();
+  async function open(targetText: string | undefined, options: { eagerEngine?: boolean } = {}): Promise<ProjectSession> {
+    const adjusted = await pluginHooks.configLoaded(await deps.loadConfig());
+    const loaded = deps.getSecret ? await resolvePluginSecretRefs(adjusted, deps.getSecret) : adjusted;
     const state = await deps.state();
     const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
@@ -114,7 +130,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     }
     const ssh = await deps.ssh();
     const target = sshTargetFor(state, loaded, name);
-    const place = await openRemotePlace(deps, name, ssh, target);
+    const place = await openRemotePlace(deps, name, ssh, target, options);
     try {
       const known = state.getProjectRemote(project.id, name)?.remoteDir;
       const workspaceSource = known?.startsWith('/') ? known : await remoteHomeDir(ssh, target, defaultRemoteDir(identity));
@@ -138,6 +154,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   }
 
   async function pushProject(session: ProjectSession, options: { dryRun?: boolean } = {}): Promise<SyncSummary> {
+    await pluginHooks.beforeSync(session, options.dryRun ?? false);
     const sync = await deps.sync();
     const summary = await reporter.task(options.dryRun ? 'Checking what would sync' : `Syncing to ${session.place.name}:${session.workspaceSource}`, (task) =>
       sync.push({
@@ -157,6 +174,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
         summary: { files: summary.filesTransferred, bytes: summary.bytes, deleted: summary.deleted, durationMs: summary.durationMs },
       });
     }
+    await pluginHooks.afterSync(session, options.dryRun ?? false, summary);
     return summary;
   }
 
@@ -173,7 +191,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     if (dockerfileText === undefined) {
       throw new UserError('CONFIG_INVALID', `the Dockerfile ${build.dockerfile} does not exist`, 'fix environment.dockerfile.path in mltoolbox.yaml (relative to the project folder)');
     }
-    const tag = build.tag.replace(/:pending$/, `:${createHash('sha256').update(fingerprint).update(dockerfileText).digest('hex').slice(0, 12)}`);
+    const tag = build.tag.replace(/:pending$/, `:${createHash('sha256').update(fingerprint).update(dockerfileText).update(await copiedFilesFingerprint(dockerfileText.toString('utf8'), build.context)).digest('hex').slice(0, 12)}`);
     if (!force && (await containers.imageId(tag))) return { image: tag, action: 'reused-build' };
     await reporter.task(`Building image ${tag}`, (task) => containers.build({ ...build, tag }, (line) => task.update(line.slice(0, 60))));
     return { image: tag, action: 'built' };
@@ -194,33 +212,9 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     }
   }
 
-  async function forwardPorts(session: ProjectSession, plan: ContainerPlan, ensured: EnsureResult): Promise<ForwardView[]> {
-    const views: ForwardView[] = [];
-    const { state, place } = session;
-    for (const stale of state.listForwards({ projectId: session.projectId, remote: place.name })) state.removeForward(stale.id);
-    for (const wanted of plan.forwards) {
-      const published = ensured.ports.find((p) => p.container === wanted.remote);
-      if (!published) continue;
-      if (place.kind === 'local') {
-        views.push({ local: published.host, container: wanted.remote });
-        state.addForward({ projectId: session.projectId, remote: place.name, localPort: published.host, remotePort: wanted.remote });
-        continue;
-      }
-      if (!(await isLocalPortFree(wanted.local))) {
-        const next = await nextFreeLocalPort(wanted.local + 1);
-        throw new UserError('PORT_BUSY', `local port ${wanted.local} is already in use`,
-          next ? `forward to another port: -p ${next}:${wanted.remote} (port ${next} is free)` : `free port ${wanted.local} or pick another with -p LOCAL:${wanted.remote}`);
-      }
-      const { ssh, target } = place.remote!;
-      await ssh.forward(target, { local: { port: wanted.local }, remote: { port: published.host, host: '127.0.0.1' } });
-      state.addForward({ projectId: session.projectId, remote: place.name, localPort: wanted.local, remotePort: wanted.remote });
-      views.push({ local: wanted.local, container: wanted.remote });
-    }
-    return views;
-  }
-
   async function connect(options: ConnectOptions): Promise<ConnectResult> {
-    const session = await open(options.target);
+    const session = await open(options.target, { eagerEngine: true });
+    let failure: unknown;
     try {
       const { place, loaded, identity, state } = session;
       let syncSummary: SyncSummary | undefined;
@@ -246,13 +240,15 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
         await runLifecycle(session, ensured.id, 'post_create_command');
       }
       if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command');
+      const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
       state.upsertContainer({
         projectId: session.projectId, remote: place.name, containerId: ensured.id, name: ensured.name,
         image: image.image, configHash: ensured.configHash, status: 'running',
       });
-      const forwards = await forwardPorts(session, plan, ensured);
+      const forwards = await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
       state.setLastRemote(session.projectId, place.name);
       if (place.kind === 'remote') state.touchRemote(place.name);
+      await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
       return {
         target: place.name,
         project: identity.slug,
@@ -265,7 +261,11 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
         warnings: ensured.warnings,
         workdir: plan.workdir,
       };
+    } catch (error) {
+      failure = error;
+      throw error;
     } finally {
+      await pluginHooks.shutdown(session, failure);
       await session.place.close();
     }
   }
@@ -273,9 +273,14 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   /** Runs work with the project's session, closing it after. */
   async function withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>): Promise<T> {
     const session = await open(target);
+    let failure: unknown;
     try {
       return await work(session);
+    } catch (error) {
+      failure = error;
+      throw error;
     } finally {
+      await pluginHooks.shutdown(session, failure);
       await session.place.close();
     }
   }
@@ -319,6 +324,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
 
   return {
     connect,
+    ports: forwarder,
     open,
     execInContainer,
     shell: (target: string | undefined, tty: boolean) => execInContainer(target, ['sh', '-c', LOGIN_SHELL], { tty, interactive: true }),
@@ -383,7 +389,8 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
           project: session.identity.slug,
           ...(session.place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
           container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status } : null,
-          forwards: session.state.listForwards({ projectId: session.projectId, remote: session.place.name }).map((f) => ({ local: f.localPort, container: f.remotePort })),
+          forwards: await forwarder.list(session.place.name),
+          gpu: session.place.remote ? await remoteGpuStatus(session.place.remote.ssh, session.place.remote.target) : await localGpuStatus(deps.env),
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
         };
       }),
@@ -392,6 +399,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       withSession(target, async (session) => {
         const record = session.state.getContainer(session.projectId, session.place.name);
         if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, 'nothing to stop');
+        await pluginHooks.containerStop(session, { id: record.containerId, name: record.name }, 'stop');
         await reporter.task(`Stopping ${record.name}`, () => session.place.containers.stop(record.containerId));
         session.state.upsertContainer({ ...record, status: 'stopped' });
         return { target: session.place.name, container: record.name, action: 'stopped' };
@@ -401,9 +409,10 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       withSession(target, async (session) => {
         const record = session.state.getContainer(session.projectId, session.place.name);
         if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, 'nothing to remove');
+        await pluginHooks.containerStop(session, { id: record.containerId, name: record.name }, 'remove');
         await reporter.task(`Removing ${record.name} (your files stay)`, () => session.place.containers.remove(record.containerId));
         session.state.removeContainer(session.projectId, session.place.name);
-        for (const forward of session.state.listForwards({ projectId: session.projectId, remote: session.place.name })) session.state.removeForward(forward.id);
+        await forwarder.closeAll(session);
         return { target: session.place.name, container: record.name, action: 'removed', filesKept: session.workspaceSource };
       }),
   };

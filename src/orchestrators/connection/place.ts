@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { lazy } from '../../core/lazy.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ContainerManager } from '../../services/containers/types.ts';
 import type { SshTarget } from '../../services/ssh/target.ts';
@@ -39,27 +40,49 @@ export async function openLocalPlace(deps: PlaceDeps): Promise<Place> {
   return { name: 'local', kind: 'local', containers, close: async () => {} };
 }
 
-export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget): Promise<Place> {
-  await deps.reporter.task(`Connecting to ${name}`, () => ssh.connect(target));
-  await mkdir(deps.socketDir, { recursive: true, mode: 0o700 });
-  // Unique per run: two commands at once must not fight over one socket file.
-  const socket = join(deps.socketDir, `d-${randomBytes(4).toString('hex')}.sock`);
+export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget, options: { eagerEngine?: boolean } = {}): Promise<Place> {
   let forward: Forward | undefined;
-  const containers = await deps.createContainers({
-    socketPath: socket,
-    host: name,
+  let closed = false;
+  // The engine (dockerode + a forwarded socket) is set up on first use: sync
+  // and fetch never pay for it. connect asks for it eagerly, so loading
+  // dockerode overlaps the SSH handshake and the rsync run.
+  const engine = lazy(async () => {
+    const socket = join(deps.socketDir, `d-${randomBytes(4).toString('hex')}.sock`); // unique: parallel commands never share one
+    const [containers] = await Promise.all([
+      deps.createContainers({ socketPath: socket, host: name }),
+      mkdir(deps.socketDir, { recursive: true, mode: 0o700 }),
+      connected,
+    ]);
+    const opened = await ssh.forward(target, { local: { socket }, remote: { socket: REMOTE_DOCKER_SOCKET } });
+    if (closed) await opened.close().catch(() => {});
+    else forward = opened;
+    return containers;
   });
-  forward = await ssh.forward(target, { local: { socket }, remote: { socket: REMOTE_DOCKER_SOCKET } });
+  const connected = deps.reporter.task(`Connecting to ${name}`, () => ssh.connect(target));
+  if (options.eagerEngine) engine().catch(() => {}); // a failure surfaces at first use, with its own message
+  await connected;
   return {
     name,
     kind: 'remote',
     remote: { ssh, target },
-    containers,
+    containers: lazyContainerManager(engine),
     async close() {
+      closed = true;
       await forward?.close().catch(() => {});
       forward = undefined;
     },
   };
+}
+
+/** A ContainerManager whose every call first waits for the real one (all its methods are async). */
+function lazyContainerManager(ready: () => Promise<ContainerManager>): ContainerManager {
+  return new Proxy({} as ContainerManager, {
+    get: (_target, method: string | symbol) =>
+      method === 'then' ? undefined : async (...args: unknown[]) => {
+        const manager = (await ready()) as unknown as Record<string | symbol, (...a: unknown[]) => unknown>;
+        return manager[method]!.apply(manager, args);
+      },
+  });
 }
 
 /** `unix:///run/docker.sock` -> `/run/docker.sock`; anything else: the default socket. */

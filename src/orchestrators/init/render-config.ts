@@ -29,11 +29,13 @@ const ENVIRONMENT_EXAMPLES: ReadonlyArray<[key: string, lines: readonly string[]
   ['post_create_command', ['post_create_command: pip install -e .']],
 ];
 
-function comment(lines: readonly string[], indent = ''): string[] {
+/** Lines as YAML comments (also used by `migrate`). */
+export function comment(lines: readonly string[], indent = ''): string[] {
   return lines.map((line) => `${indent}# ${line.replace(/[\r\n]+/g, ' ')}`.trimEnd());
 }
 
-function yamlBlock(value: unknown): string[] {
+/** A value as block YAML lines, two-space indented, never wrapped (also used by `migrate`). */
+export function yamlBlock(value: unknown): string[] {
   return stringify(value, { lineWidth: 0, indent: 2 }).trimEnd().split('\n');
 }
 

@@ -8,7 +8,7 @@ import type { ConfigLayer, Origin, OriginKind } from './layer.ts';
 import { mergeLayers, setOwn } from './merge.ts';
 import { problemsError, type ConfigProblem } from './problems.ts';
 import { resolveContainerEnv } from './resolve-env.ts';
-import { createConfigSchema, type MltoolboxConfig, type PluginSections } from './schema.ts';
+import { createConfigSchema, type MltoolboxConfig, type PluginSectionsSource } from './schema.ts';
 import { issuesToProblems, sortProblems } from './validate.ts';
 import { parseYamlLayer } from './yaml-layer.ts';
 
@@ -50,7 +50,7 @@ export interface LoadConfigOptions {
   secrets?: SecretResolver;
   /** 'redact' (config show/validate) never opens the secret store. Default: resolve. */
   mode?: 'resolve' | 'redact';
-  pluginSections?: PluginSections;
+  pluginSections?: PluginSectionsSource;
 }
 
 /** Every file the loader looked at, in precedence order, and whether it was there. */
@@ -153,7 +153,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     ...(options.secrets ? { secrets: options.secrets } : {}),
   });
 
-  const schema = createConfigSchema(options.pluginSections ?? {});
+  const sections = typeof options.pluginSections === 'function'
+    ? await options.pluginSections(interpolated.value as Record<string, unknown>, { origins: merged.origins })
+    : options.pluginSections ?? {};
+  const schema = createConfigSchema(sections);
   const parsed = schema.safeParse(interpolated.value);
   if (!parsed.success) {
     const problems = sortProblems([...issuesToProblems(parsed.error.issues, { ...merged, value: interpolated.value }, schema), ...interpolated.problems]);

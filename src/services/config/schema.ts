@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { Origin } from './layer.ts';
 
 /**
  * The one source of truth for mltoolbox.yaml: the TypeScript types (z.infer),
@@ -136,6 +137,35 @@ const profile = z
 /** What a plugin contributes: its own top-level section, validated like the rest. */
 export type PluginSections = Record<string, z.ZodType>;
 
+/**
+ * Plugin sections known up front, or computed from the merged (not yet
+ * validated) configuration: the enabled plugins are listed in `plugins:`, so
+ * their schemas are known only once the files are read.
+ */
+export type PluginSectionsSource =
+  | PluginSections
+  | ((config: Record<string, unknown>, context: { origins: ReadonlyMap<string, Origin> }) => Promise<PluginSections>);
+
+const PLUGIN_REF_KEYS = ['name', 'path', 'package'] as const;
+
+const pluginEntry = z.union([
+  z.string().min(1),
+  z
+    .strictObject({
+      name: z.string().min(1).optional().describe('A built-in (ray, wandb, gpu-metrics, slack), a file plugin\'s name, or NAME for the package mltoolbox-plugin-NAME.'),
+      path: z.string().min(1).optional().describe('A plugin file (.js/.mjs), relative to the config file that names it.'),
+      package: z.string().min(1).optional().describe('An npm package resolvable from the project or globally, e.g. mltoolbox-plugin-foo.'),
+      enabled: z.boolean().optional().describe('false: keep the entry but do not load it. Default: true.'),
+      required: z.boolean().optional().describe('true: a failing hook fails the command. Default: false (a warning).'),
+      timeout_ms: z.number().int().min(1).max(3_600_000).optional().describe('Time limit of each hook call. Default: 30000.'),
+      options: z.record(z.string(), z.unknown()).optional().describe('Passed to the plugin as context.config.options.'),
+    })
+    .superRefine((value, context) => {
+      const set = PLUGIN_REF_KEYS.filter((key) => value[key] !== undefined);
+      if (set.length !== 1) context.addIssue({ code: 'custom', path: [], message: set.length ? `set only one of name, path, package (found ${set.join(' and ')})` : 'set one of name, path or package' });
+    }),
+], { error: 'expected a plugin name, or a mapping with name, path or package' });
+
 export function createConfigSchema<S extends PluginSections = Record<never, never>>(pluginSections: S = {} as S) {
   return z
     .strictObject({
@@ -153,7 +183,7 @@ export function createConfigSchema<S extends PluginSections = Record<never, neve
       ray: ray.optional(),
       provision: provision.optional(),
       hooks: hooks.optional(),
-      plugins: z.array(z.string().min(1)).optional().describe('Plugins to enable, e.g. [ray, wandb].'),
+      plugins: z.array(pluginEntry).optional().describe('Plugins to enable: names (ray, wandb), or mappings with name/path/package, required, timeout_ms and options. See docs/plugins.md.'),
       profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'profile names use letters, digits, _, . and -' }), profile).optional().describe('Your own profiles (usually in the user config), used by environment.profile.'),
       ...pluginSections,
     })

@@ -67,8 +67,15 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     return call<ContainerInspectBody | undefined>(`inspecting ${id}`, () => client.inspectContainer(id), (e) => (e.statusCode === 404 ? { value: undefined } : undefined));
   }
 
+  // Found image ids, remembered for this manager's life (one command): connect asks
+  // before building and again when creating. build/pull/removeImage forget theirs.
+  const knownImages = new Map<string, string>();
+
   async function imageId(reference: string): Promise<string | undefined> {
+    const known = knownImages.get(reference);
+    if (known) return known;
     const image = await call<{ Id: string } | undefined>(`inspecting image ${reference}`, () => client.inspectImage(reference), (e) => (e.statusCode === 404 ? { value: undefined } : undefined));
+    if (image) knownImages.set(reference, image.Id);
     return image?.Id;
   }
 
@@ -166,22 +173,25 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
 
   async function ensureContainer(spec: ContainerSpec, ensureOptions: EnsureOptions = {}): Promise<EnsureResult> {
     validateSpec(spec);
-    const image = await imageId(spec.image);
-    if (!image) throw imageNotFound(spec.image, endpoint.where);
     const wantsGpus = spec.gpus !== undefined && spec.gpus.mode !== 'none';
-    const info = wantsGpus ? await call('reading engine info', () => client.info()) : {};
+    // Independent reads, sent together: one round trip to a remote engine instead of three.
+    const [image, info, existing] = await Promise.all([
+      imageId(spec.image),
+      wantsGpus ? call('reading engine info', () => client.info()) : Promise.resolve({}),
+      findContainer(spec.name),
+    ]);
+    if (!image) throw imageNotFound(spec.image, endpoint.where);
     const plan = planGpus(spec.gpus, info, endpoint.where);
     const hash = configHash(createContainerBody({ spec, labels: spec.labels ?? {}, deviceRequests: plan.deviceRequests }), image, Object.keys(spec.secretEnv ?? {}));
     const labels = containerLabels({ project: spec.project, configHash: hash, toolVersion, extra: spec.labels });
     const body = createContainerBody({ spec, labels, deviceRequests: plan.deviceRequests });
 
     const finish = async (id: string, action: EnsureAction, warnings: string[], reason?: string): Promise<EnsureResult> => {
-      const state = await findContainer(id);
+      const state = action === 'reused' ? existing : await findContainer(id);
       debug(`container ${spec.name}: ${action}${reason ? ` (${reason})` : ''}`);
       return { id, name: spec.name, action, configHash: hash, warnings, ports: state ? publishedPorts(state) : [], ...(reason ? { reason } : {}) };
     };
 
-    const existing = await findContainer(spec.name);
     if (!existing) {
       const { id, warnings } = await createAndStart(spec, body, plan);
       return finish(id, 'created', warnings);
@@ -323,6 +333,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     },
 
     async build(spec: BuildSpec, onProgress?: (line: string) => void): Promise<BuildResult> {
+      knownImages.delete(spec.tag);
       const context = await packBuildContext({ context: spec.context, ...(spec.dockerfile ? { dockerfile: spec.dockerfile } : {}) });
       const parser = createBuildProgressParser((line) => onProgress?.(line));
       const failed = (reason: string, tail: string[], cause?: unknown) =>
@@ -366,6 +377,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     imageId,
 
     async pull(reference, onProgress) {
+      knownImages.delete(reference);
       const stream = await call(`pulling ${reference}`, () => client.pullImage(reference), (error) => {
         // Any engine answer (unknown image, denied, registry unreachable) is about the pull itself.
         if (error.statusCode !== undefined) throw pullFailed(reference, error.message);
@@ -405,6 +417,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     },
 
     async removeImage(reference, removeOptions = {}) {
+      knownImages.clear(); // an id may be known under several tags
       await call(`removing image ${reference}`, () => client.removeImage(reference, { force: removeOptions.force === true }), (e) => {
         if (e.statusCode === 404) return { value: undefined };
         if (e.statusCode === 409) {

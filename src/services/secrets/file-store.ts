@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { copyFile, chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../infrastructure/private-file.ts';
 import { assertSecretName, assertSecretValue } from './names.ts';
 import type { SecretStore } from './types.ts';
 
@@ -225,34 +226,12 @@ function safeJson(text: string): unknown {
 
 /** temp file (0600, fsynced) -> copy the old version to .bak -> rename over. */
 async function writeAtomically(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (await exists(file)) {
-      const backupTemp = `${temp}.bak`;
-      await copyFile(file, backupTemp);
-      await chmod(backupTemp, 0o600);
-      await rename(backupTemp, `${file}.bak`);
-    }
-    await rename(temp, file);
+    await writeFileAtomic(file, text, { mode: 0o600, backup: `${file}.bak` });
   } catch (error) {
-    await rm(temp, { force: true });
-    await rm(`${temp}.bak`, { force: true });
-    if (error instanceof UserError) throw error;
     throw new UserError('SECRET_STORE_UNAVAILABLE', `cannot write the secrets file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
       'check the folder is writable and the disk is not full; the previous version is unchanged', { cause: error });
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
 }
 
 /** A lock file beside the store (O_EXCL), so two mltoolbox processes never lose each other's write. */

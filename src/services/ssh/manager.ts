@@ -72,9 +72,10 @@ class SshManager implements SshService {
   private get persist(): string {
     const value = this.options.env[PERSIST_ENV]?.trim();
     if (!value) return DEFAULT_PERSIST;
-    if (!/^\d+[smhdw]?$/i.test(value)) {
-      throw new UserError('USAGE', `${PERSIST_ENV}='${value}' is not a duration`,
-        `set it to seconds or a number with a unit, e.g. ${PERSIST_ENV}=60s or ${PERSIST_ENV}=10m (0 closes the connection after each command)`);
+    // ssh reads ControlPersist=0 as "forever", the opposite of what 0 suggests: refuse it.
+    if (!/^\d+[smhdw]?$/i.test(value) || /^0+[smhdw]?$/i.test(value)) {
+      throw new UserError('USAGE', `${PERSIST_ENV}='${value}' is not a positive duration`,
+        `set it to seconds or a number with a unit, e.g. ${PERSIST_ENV}=60s or ${PERSIST_ENV}=10m (1s closes the connection right after each command)`);
     }
     return value;
   }

@@ -43,6 +43,10 @@ export interface FetchArgs extends CommonArgs {
 function common(options: CommonArgs): string[] {
   const args = ['--recursive', '--links', '--perms', '--times', '--compress', '--no-human-readable', '--8-bit-output', `--out-format=${OUT_FORMAT}`, '--stats'];
   if (!options.capabilities.protectsArgsByDefault) args.push('--protect-args');
+  // rsync's quick check compares whole seconds by default: a second save of the
+  // same size within one second would look unchanged and never reach the host.
+  // Negative = nanoseconds; the receiving rsync must be 3.1.3+ (2018) as well.
+  if (options.capabilities.nanosecondTimes) args.push('--modify-window=-1');
   if (options.progress) args.push('--info=progress2');
   if (options.ioTimeoutSeconds > 0) args.push(`--timeout=${options.ioTimeoutSeconds}`);
   if (options.dryRun) args.push('--dry-run');

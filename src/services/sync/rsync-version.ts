@@ -14,6 +14,8 @@ export interface RsyncCapabilities {
   protectsArgsByDefault: boolean;
   /** 3.2.3 */
   mkpath: boolean;
+  /** 3.1.3: --modify-window=-1 compares nanoseconds, so two saves within one second both sync. */
+  nanosecondTimes: boolean;
 }
 
 const MINIMUM = [3, 1, 0] as const; // --info=progress2 and --no-h
@@ -48,5 +50,5 @@ export function capabilitiesOf(versionOutput: string): RsyncCapabilities & { ver
       data: { found },
     });
   }
-  return { version, protectsArgsByDefault: atLeast(version, [3, 2, 4]), mkpath: atLeast(version, [3, 2, 3]) };
+  return { version, protectsArgsByDefault: atLeast(version, [3, 2, 4]), mkpath: atLeast(version, [3, 2, 3]), nanosecondTimes: atLeast(version, [3, 1, 3]) };
 }

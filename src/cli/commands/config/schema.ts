@@ -2,6 +2,7 @@ import type { CommandRun } from '../../command.ts';
 
 export const run: CommandRun = async (context) => {
   const config = await context.app.config();
-  const schema = config.schema();
+  // Every available plugin's section, so editors complete the one you are about to enable.
+  const schema = config.schema(await (await context.app.plugins()).schemaSections());
   return { result: schema, human: () => JSON.stringify(schema, null, 2) };
 };

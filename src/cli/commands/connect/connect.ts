@@ -7,6 +7,8 @@ export const run: CommandRun = async (context, input) => {
     skipSync: flagOption(input, 'skip-sync'),
     forceRebuild: flagOption(input, 'force-rebuild'),
     ports: listOption(input, 'port'),
+    // Without a shell nothing would keep a forward open: --no-attach forwards are detached.
+    detach: flagOption(input, 'detach') || flagOption(input, 'no-attach') || context.globals.json,
   });
   const { style } = context;
   const lines = [
@@ -20,6 +22,11 @@ export const run: CommandRun = async (context, input) => {
     return { result, human: () => lines.join('\n') };
   }
   context.stderr.write(`${lines.join('\n')}\n`);
-  const exitCode = await connection.shell(result.target, Boolean(context.stdin.isTTY));
-  return { result, exitCode };
+  try {
+    const exitCode = await connection.shell(result.target, Boolean(context.stdin.isTTY));
+    return { result, exitCode };
+  } finally {
+    // Forwards of an attached connect end with its shell (--detach keeps them).
+    await connection.ports.releaseSession();
+  }
 };

@@ -18,8 +18,9 @@ export const connectSpec: CommandSpec = {
     'skip-sync': { type: 'boolean', description: 'Do not sync the project first' },
     port: { type: 'string', short: 'p', multiple: true, valueName: 'LOCAL:REMOTE', description: 'Forward a port (repeatable), e.g. -p 8888:8888' },
     'force-rebuild': { type: 'boolean', description: 'Rebuild the image and recreate the container' },
+    detach: { type: 'boolean', description: 'Keep the port forwards after the shell exits (until mltoolbox ports close or down)' },
   },
-  examples: ['mltoolbox connect gpu-box', 'mltoolbox connect alice@10.0.0.5:2222 -p 8888:8888 --no-attach', 'mltoolbox connect local'],
+  examples: ['mltoolbox connect gpu-box', 'mltoolbox connect gpu-box -p 8888 --detach', 'mltoolbox connect alice@10.0.0.5:2222 -p 8888:8888 --no-attach', 'mltoolbox connect local'],
   load: () => import('./connect.ts'),
 };
 
@@ -86,7 +87,7 @@ export const logsSpec: CommandSpec = {
 export const statusSpec: CommandSpec = {
   name: 'status',
   group: 'Start here',
-  summary: 'Show the dev container, forwarded ports and last sync of this project',
+  summary: 'Show the dev container, forwarded ports, GPUs and last sync of this project',
   args: [TARGET],
   load: () => import('./status.ts'),
 };

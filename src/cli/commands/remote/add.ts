@@ -1,6 +1,7 @@
-import { stringArg, stringOption, type CommandRun } from '../../command.ts';
+import { flagOption, stringArg, stringOption, type CommandRun } from '../../command.ts';
 import { openRemotes } from './open-remotes.ts';
 import { formatTarget } from './render.ts';
+import { refreshSshConfig } from './ssh-config.ts';
 
 export const run: CommandRun = async (context, input) => {
   const remotes = await openRemotes(context);
@@ -13,5 +14,6 @@ export const run: CommandRun = async (context, input) => {
   });
   for (const warning of warnings) context.reporter.warn(warning);
   context.reporter.success(`${created ? 'added' : 'updated'} remote ${remote.alias} -> ${formatTarget(remote)}`);
-  return { result: { action: created ? 'added' : 'updated', remote, warnings } };
+  const sshConfig = await refreshSshConfig(context, { offerInclude: true, yes: flagOption(input, 'yes') });
+  return { result: { action: created ? 'added' : 'updated', remote, warnings, sshConfig } };
 };

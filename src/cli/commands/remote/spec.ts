@@ -13,6 +13,7 @@ export const remoteAddSpec: CommandSpec = {
     'identity-file': { type: 'string', short: 'i', valueName: 'FILE', description: 'Private key to log in with (ssh -i)' },
     port: { type: 'string', short: 'p', valueName: 'N', description: 'SSH port (same as :N in TARGET)' },
     user: { type: 'string', short: 'u', valueName: 'USER', description: 'Login name (same as USER@ in TARGET)' },
+    yes: { type: 'boolean', short: 'y', description: 'Also add the one Include line for the generated ssh_config to ~/.ssh/config without asking' },
   },
   examples: [
     'mltoolbox remote add gpu alice@gpu-box.example.com',

@@ -1,0 +1,111 @@
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { joinShellCommand } from '../../src/core/shell-quote.ts';
+import { createSandbox, run, runMltoolbox, startHarness, useHarness, type HarnessInfo, type RunResult, type Sandbox } from '../../test/harness/index.ts';
+import { note, REPO_ROOT } from './report.ts';
+import { stopwatch } from './stats.ts';
+
+export const HOST = 'mlt-test-host';
+
+/**
+ * The harness the benchmark talks to: the shared one when a test run passes
+ * it down, else a private sshd + Docker started here and stopped by `stop()`.
+ */
+export async function benchHarness(): Promise<{ harness: HarnessInfo; stop: () => Promise<void> }> {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'cli.js'))) {
+    throw new Error('dist/cli.js is missing: run `npm run build` first (the benchmarks time the built binary)');
+  }
+  if (process.env.MLT_HARNESS_INFO) return { harness: await useHarness(), stop: async () => {} };
+  note('starting a private harness (sshd on loopback + Docker)');
+  const harness = await startHarness();
+  return { harness, stop: () => harness.stop() };
+}
+
+/**
+ * A sandbox whose control sockets live in a folder we know
+ * (XDG_RUNTIME_DIR/mltoolbox/ssh), so a benchmark can close the master
+ * between runs to time a cold connection.
+ */
+export async function benchSandbox(harness: HarnessInfo, env: NodeJS.ProcessEnv = {}): Promise<Sandbox & { controlDir: string }> {
+  const sandbox = await createSandbox({ harness, env });
+  const runtime = sandbox.path('run');
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  sandbox.env.XDG_RUNTIME_DIR = runtime;
+  return { ...sandbox, controlDir: join(runtime, 'mltoolbox', 'ssh') };
+}
+
+/** mltoolbox.yaml using the harness's offline image: no build, no pull. */
+export async function writeProjectConfig(projectDir: string, harness: HarnessInfo, name = 'bench'): Promise<void> {
+  await mkdir(projectDir, { recursive: true });
+  await writeFile(join(projectDir, 'mltoolbox.yaml'), `version: 1\nproject:\n  name: ${name}\nenvironment:\n  base_image: ${harness.docker.baseImage}\n  gpus: optional\n`);
+}
+
+/**
+ * `count` small files spread over nested folders (about 100 a folder, two
+ * levels deep), like a source tree: what rsync's file list has to walk.
+ */
+export async function generateTree(root: string, count: number): Promise<void> {
+  const perDir = 100;
+  const dirs = Math.ceil(count / perDir);
+  for (let d = 0; d < dirs; d++) {
+    const dir = join(root, 'src', `pkg${Math.floor(d / 10)}`, `mod${d % 10}`);
+    await mkdir(dir, { recursive: true });
+    const files = Math.min(perDir, count - d * perDir);
+    await Promise.all(Array.from({ length: files }, (_, f) =>
+      writeFile(join(dir, `file${f}.py`), `# ${d}/${f}\ndef f${f}():\n    return ${d * perDir + f}\n`)));
+  }
+}
+
+export interface Timed extends RunResult {
+  ms: number;
+}
+
+/** Runs the built binary in the project folder and times the whole process. */
+export async function mlt(sandbox: Sandbox, projectDir: string, args: readonly string[], env: NodeJS.ProcessEnv = sandbox.env): Promise<Timed> {
+  const elapsed = stopwatch();
+  const result = await runMltoolbox(['-C', projectDir, ...args], { env, cwd: projectDir, timeoutMs: 300_000 });
+  return { ...result, ms: elapsed() };
+}
+
+export async function mltOk(sandbox: Sandbox, projectDir: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Timed> {
+  const result = await mlt(sandbox, projectDir, args, env);
+  if (result.code !== 0) throw new Error(`mltoolbox ${args.join(' ')} failed (${result.code}):\n${result.stderr}\n${result.stdout}`);
+  return result;
+}
+
+/** Any program, timed as a whole process. */
+export async function timed(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Timed> {
+  const elapsed = stopwatch();
+  const result = await run(command, args, { ...options, timeoutMs: 300_000 });
+  return { ...result, ms: elapsed() };
+}
+
+export async function timedOk(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Timed> {
+  const result = await timed(command, args, options);
+  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.code}):\n${result.stderr}${result.stdout}`);
+  return result;
+}
+
+/** Ends every master connection the sandbox's mltoolbox left running (the next command connects cold). */
+export async function closeMasters(controlDir: string, sshConfigFile: string): Promise<number> {
+  if (!existsSync(controlDir)) return 0;
+  let closed = 0;
+  for (const name of readdirSync(controlDir)) {
+    const result = await run('ssh', ['-F', sshConfigFile, '-o', `ControlPath=${join(controlDir, name)}`, '-O', 'exit', HOST], { timeoutMs: 10_000 });
+    if (result.code === 0) closed++;
+  }
+  // `-O exit` returns before the master has removed its socket; wait (bounded) so the next run sees none.
+  for (let i = 0; i < 100 && readdirSync(controlDir).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  return closed;
+}
+
+/**
+ * Leaves nothing behind: the project's container, its folder on the host
+ * (the benchmark made it; `down` keeps files on purpose), then the masters.
+ */
+export async function cleanup(sandbox: Sandbox & { controlDir: string }, projectDir: string, sshConfigFile: string, remoteDir?: string): Promise<void> {
+  await mlt(sandbox, projectDir, ['down', HOST]).catch(() => undefined);
+  if (remoteDir?.includes('/mltoolbox/')) await run('ssh', ['-F', sshConfigFile, HOST, joinShellCommand(['rm', '-rf', '--', remoteDir])], { timeoutMs: 60_000 }).catch(() => undefined);
+  await closeMasters(sandbox.controlDir, sshConfigFile).catch(() => 0);
+}

@@ -1,0 +1,83 @@
+/**
+ * No-op `sync` of a 10,000-file project against raw `rsync -az` of the same
+ * tree over the same multiplexed connection (target <= 1.2x), with where the
+ * difference goes: Node start-up (`--version`), loading the configuration
+ * (`config show`), opening the project's session (`status`), and mltoolbox's
+ * own rsync command line replayed without mltoolbox around it.
+ * Usage: node bench/sync.ts [--runs N] [--files N]
+ */
+import { benchHarness, benchSandbox, cleanup, HOST, mltOk, timedOk, writeProjectConfig, generateTree } from './lib/setup.ts';
+import { machineNote, markdownTable, ms, note, numberFlag, ratio, writeResults } from './lib/report.ts';
+import { summarize } from './lib/stats.ts';
+import { timelineTable, timeByKind } from './lib/timeline.ts';
+import { Tracer } from './lib/trace.ts';
+
+const runs = numberFlag('runs', 10);
+const files = numberFlag('files', 10_000);
+const { harness, stop } = await benchHarness();
+let exitCode = 0;
+/** What to remove at the end, success or not. */
+let leftovers: (() => Promise<void>) | undefined;
+try {
+  const sandbox = await benchSandbox(harness);
+  const project = sandbox.projectDir;
+  await writeProjectConfig(project, harness, 'bench-sync');
+  note(`generating ${files} files`);
+  await generateTree(project, files);
+
+  note('first sync: copies the tree');
+  const first = JSON.parse((await mltOk(sandbox, project, ['sync', HOST, '--json'])).stdout).result;
+  const remoteDir: string = first.remoteDir;
+  leftovers = () => cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir);
+  if (first.summary.filesTransferred < files) throw new Error(`the first sync sent ${first.summary.filesTransferred} files, expected ${files}+`);
+
+  // mltoolbox's exact rsync argv (and so its --rsh: the same ssh options and ControlPath).
+  const tracer = new Tracer(sandbox.path('trace'));
+  tracer.reset();
+  const traced = JSON.parse((await mltOk(sandbox, project, ['sync', HOST, '--json'], tracer.env(sandbox.env))).stdout).result;
+  const trace = tracer.read();
+  const argv = tracer.rsyncArgvs().find((a) => !a.includes('--version'));
+  if (!argv) throw new Error('no rsync run was traced');
+  if (traced.summary.filesTransferred !== 0) throw new Error(`the second sync was not a no-op: ${traced.summary.filesTransferred} files sent`);
+  const rsh = argv[argv.indexOf('--rsh') + 1]!;
+  const raw = ['-az', '-e', rsh, `${project}/`, `${HOST}:${remoteDir}/`];
+  const itemized = await timedOk('rsync', ['-i', ...raw], { env: sandbox.env });
+  const rawChanges = itemized.stdout.split('\n').filter((l) => l && !l.startsWith('.d..t')).length;
+  if (rawChanges > 0) throw new Error(`raw rsync was not a no-op (${rawChanges} changes):\n${itemized.stdout.slice(0, 500)}`);
+
+  note(`timing ${runs} runs of each, interleaved`);
+  const series: Record<string, number[]> = { sync: [], rawRsync: [], mltRsyncArgs: [], version: [], configShow: [], status: [] };
+  for (let i = 0; i < runs; i++) {
+    series.sync!.push((await mltOk(sandbox, project, ['sync', HOST])).ms);
+    series.rawRsync!.push((await timedOk('rsync', raw, { env: sandbox.env })).ms);
+    series.mltRsyncArgs!.push((await timedOk('rsync', argv, { env: sandbox.env })).ms);
+    series.version!.push((await mltOk(sandbox, project, ['--version'])).ms);
+    series.configShow!.push((await mltOk(sandbox, project, ['config', 'show'])).ms);
+    series.status!.push((await mltOk(sandbox, project, ['status', HOST, '--json'])).ms);
+  }
+  const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, summarize(v)]));
+  const base = s.rawRsync!.median;
+  const row = (name: string, key: string) => [name, ms(s[key]!.min), ms(s[key]!.median), ms(s[key]!.max), ratio(s[key]!.median, base)];
+  const target = markdownTable(['no-op sync, whole process', 'median', 'baseline (rsync -az)', 'ratio', 'target', 'met'], [
+    [`mltoolbox sync (${files} files)`, ms(s.sync!.median), ms(base), ratio(s.sync!.median, base), '<= 1.2x', s.sync!.median <= 1.2 * base ? 'yes' : '**no**'],
+  ]);
+  const components = markdownTable(['command', 'min', 'median', 'max', 'vs rsync -az'], [
+    row('rsync -az (baseline, same master)', 'rawRsync'),
+    row('mltoolbox sync', 'sync'),
+    row("rsync with mltoolbox's argv (filters, --delete-after, --stats)", 'mltRsyncArgs'),
+    row('mltoolbox --version (Node + CLI start-up)', 'version'),
+    row('mltoolbox config show (+ configuration)', 'configShow'),
+    row('mltoolbox status (+ state, ssh check, Docker socket forward)', 'status'),
+  ]);
+  console.log(`## sync, no-op, ${files} files (${runs} runs, ${machineNote()})\n\n${target}\n\n${components}\n`);
+  console.log(`### One traced no-op sync (shims add ~2 ms a process)\n\n${timelineTable(trace)}\n`);
+  const file = writeResults('sync', { runs, files, remoteDir, rsyncArgv: argv, summaries: s, samples: series, trace, timeByKind: timeByKind(trace) });
+  note(`results: ${file}`);
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  await leftovers?.();
+  await stop();
+}
+process.exit(exitCode);

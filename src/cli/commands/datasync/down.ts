@@ -1,0 +1,3 @@
+import { datasyncRun } from './run.ts';
+
+export const run = datasyncRun('down');

@@ -1,0 +1,211 @@
+import { dirname } from 'node:path';
+import { UserError } from '../../core/errors.ts';
+import type { Reporter } from '../../core/reporter.ts';
+import type { ForwardRecord, StateStore } from '../../db/index.ts';
+import type { EnsureResult } from '../../services/containers/types.ts';
+import { isLocalPortFree, nextFreeLocalPort } from '../../services/ports/local-ports.ts';
+import type { Forward } from '../../services/ssh/types.ts';
+import type { ContainerPlan } from './container-plan.ts';
+import type { ProjectSession } from './connection-orchestrator.ts';
+import { holderDir, holderRunning, portAccepts, startHolder, stopHolder } from './forward-holder.ts';
+
+/**
+ * The PortForwarder: every `-p` and `environment.ports` entry of a project.
+ *
+ * - `local` target: the container publishes the port on 127.0.0.1 itself; nothing to hold.
+ * - remote, attached `connect`: the forward rides the shared master (`ssh -O forward`)
+ *   and is cancelled when the shell exits.
+ * - remote, `--detach` (and `--no-attach`, where nothing else would keep it): each forward
+ *   is a background ssh of its own (./forward-holder.ts), recorded with its pid and socket,
+ *   until `ports close`, `down`, or the network drops it.
+ */
+export type ForwardKind = 'published' | 'session' | 'detached';
+
+export interface ForwardView {
+  local: number;
+  container: number;
+}
+
+export interface ForwardStatus extends ForwardView {
+  target: string;
+  kind: ForwardKind;
+  /** The local port accepts connections (and, when detached, its ssh process runs). */
+  alive: boolean;
+  pid: number | null;
+}
+
+export interface CloseResult {
+  closed: ForwardStatus[];
+  /** Published by a local container: they go away with the container. */
+  kept: ForwardStatus[];
+}
+
+export interface PortForwarderDeps {
+  env: NodeJS.ProcessEnv;
+  reporter: Reporter;
+  projectDir: string;
+  /** `<stateDir>/sockets`: its parent is where control sockets may live. */
+  socketDir: string;
+  state(): Promise<StateStore>;
+  withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>): Promise<T>;
+}
+
+export function kindOf(record: Pick<ForwardRecord, 'remote' | 'controlPath'>): ForwardKind {
+  if (record.controlPath !== null) return 'detached';
+  return record.remote === 'local' ? 'published' : 'session';
+}
+
+export function createPortForwarder(deps: PortForwarderDeps) {
+  /** Forwards this process holds on the master, cancelled by releaseSession(). */
+  const held: { id: number; forward: Forward; state: StateStore }[] = [];
+
+  async function statusOf(record: ForwardRecord): Promise<ForwardStatus> {
+    const kind = kindOf(record);
+    const running = kind === 'detached' && record.pid !== null ? await holderRunning(record.pid, record.controlPath!) : true;
+    return {
+      target: record.remote,
+      local: record.localPort,
+      container: record.remotePort,
+      kind,
+      alive: running && (await portAccepts(record.localPort)),
+      pid: record.pid,
+    };
+  }
+
+  /** Cancels a master forward: its remote end is the container's current published port. */
+  async function cancelSessionForward(session: ProjectSession, record: ForwardRecord): Promise<void> {
+    const mine = held.findIndex((h) => h.id === record.id);
+    if (mine !== -1) {
+      await held[mine]!.forward.close();
+      held.splice(mine, 1);
+      return;
+    }
+    if (!session.place.remote || !(await portAccepts(record.localPort))) return;
+    const container = session.state.getContainer(session.projectId, session.place.name);
+    const info = container ? await session.place.containers.inspect(container.containerId) : undefined;
+    const published = info?.ports.find((p) => p.container === record.remotePort);
+    if (!published) return;
+    const { ssh, target } = session.place.remote;
+    // Asking the master for a forward it already has answers OK; closing it cancels the original.
+    const forward = await ssh.forward(target, { local: { port: record.localPort }, remote: { port: published.host, host: '127.0.0.1' } });
+    await forward.close();
+  }
+
+  async function closeRecords(session: ProjectSession | undefined, state: StateStore, records: readonly ForwardRecord[]): Promise<void> {
+    for (const record of records) {
+      const kind = kindOf(record);
+      if (kind === 'detached') await stopHolder({ pid: record.pid, controlPath: record.controlPath! });
+      if (kind === 'session' && session) await cancelSessionForward(session, record);
+      state.removeForward(record.id);
+    }
+  }
+
+  async function apply(session: ProjectSession, plan: ContainerPlan, ensured: EnsureResult, options: { detach: boolean }): Promise<ForwardView[]> {
+    const { state, place } = session;
+    const views: ForwardView[] = [];
+    const recorded = state.listForwards({ projectId: session.projectId, remote: place.name });
+    const keep = new Set<number>();
+    if (ensured.action === 'reused' && options.detach) {
+      // Same container, same published ports: a running holder for the same mapping still fits.
+      for (const record of recorded) {
+        const wanted = plan.forwards.some((f) => f.local === record.localPort && f.remote === record.remotePort);
+        if (wanted && kindOf(record) === 'detached' && (await statusOf(record)).alive) keep.add(record.id);
+      }
+    }
+    await closeRecords(session, state, recorded.filter((r) => !keep.has(r.id)));
+
+    for (const wanted of plan.forwards) {
+      const published = ensured.ports.find((p) => p.container === wanted.remote);
+      if (!published) continue;
+      if (place.kind === 'local') {
+        views.push({ local: published.host, container: wanted.remote });
+        state.addForward({ projectId: session.projectId, remote: place.name, localPort: published.host, remotePort: wanted.remote });
+        continue;
+      }
+      if (recorded.some((r) => keep.has(r.id) && r.localPort === wanted.local)) {
+        views.push({ local: wanted.local, container: wanted.remote });
+        continue;
+      }
+      if (!(await isLocalPortFree(wanted.local))) {
+        const next = await nextFreeLocalPort(wanted.local + 1);
+        throw new UserError('PORT_BUSY', `local port ${wanted.local} is already in use`,
+          next ? `forward to another port: -p ${next}:${wanted.remote} (port ${next} is free)` : `free port ${wanted.local} or pick another with -p LOCAL:${wanted.remote}`);
+      }
+      const { ssh, target } = place.remote!;
+      const forward = { projectId: session.projectId, remote: place.name, localPort: wanted.local, remotePort: wanted.remote };
+      if (options.detach) {
+        const dir = holderDir(deps.env, dirname(deps.socketDir));
+        if (!dir) {
+          throw new UserError('SSH_UNREACHABLE', 'a detached forward needs a private folder for its ssh socket, and none was found',
+            'set XDG_RUNTIME_DIR to a private folder (0700), or connect without --detach');
+        }
+        const holder = await deps.reporter.task(`Forwarding 127.0.0.1:${wanted.local} (detached)`, () =>
+          startHolder({ ssh, target, dir, env: deps.env, localPort: wanted.local, remotePort: published.host }));
+        state.addForward({ ...forward, pid: holder.pid, controlPath: holder.controlPath });
+      } else {
+        const handle = await ssh.forward(target, { local: { port: wanted.local }, remote: { port: published.host, host: '127.0.0.1' } });
+        const record = state.addForward({ ...forward, pid: process.pid });
+        held.push({ id: record.id, forward: handle, state });
+      }
+      views.push({ local: wanted.local, container: wanted.remote });
+    }
+    return views;
+  }
+
+  /** Ends the forwards this process holds on the master (the attached shell exited). */
+  async function releaseSession(): Promise<void> {
+    for (const { id, forward, state } of held.splice(0)) {
+      await forward.close().catch(() => {});
+      state.removeForward(id);
+    }
+  }
+
+  /** The project's forwards (of one target, or all), each probed. Needs no connection. */
+  async function list(target?: string): Promise<ForwardStatus[]> {
+    const state = await deps.state();
+    const project = state.getProjectByPath(deps.projectDir);
+    if (!project) return [];
+    const records = state.listForwards({ projectId: project.id, ...(target ? { remote: target } : {}) });
+    return Promise.all(records.map(statusOf));
+  }
+
+  /** Closes one local port's forward, or all of the project's (of one target, or everywhere). */
+  async function close(target: string | undefined, which: { port: number } | { all: true }): Promise<CloseResult> {
+    const state = await deps.state();
+    const project = state.getProjectByPath(deps.projectDir);
+    const records = project ? state.listForwards({ projectId: project.id, ...(target ? { remote: target } : {}) }) : [];
+    const chosen = 'port' in which ? records.filter((r) => r.localPort === which.port) : records;
+    if (chosen.length === 0) {
+      throw new UserError('FORWARD_NOT_FOUND',
+        'port' in which ? `no forward of this project listens on local port ${which.port}${target ? ` for ${target}` : ''}` : `this project has no forwards${target ? ` on ${target}` : ''}`,
+        'see them with: mltoolbox ports list');
+    }
+    const kept = chosen.filter((r) => kindOf(r) === 'published');
+    if ('port' in which && kept.length === chosen.length) {
+      throw new UserError('USAGE', `port ${which.port} is published by the local dev container itself; there is no tunnel to close`,
+        'it goes away with the container: mltoolbox down local (or remove it from environment.ports and run mltoolbox connect local again)');
+    }
+    const closing = chosen.filter((r) => kindOf(r) !== 'published');
+    const closed = await Promise.all(closing.map(statusOf));
+    const byTarget = new Map<string, ForwardRecord[]>();
+    for (const record of closing) byTarget.set(record.remote, [...(byTarget.get(record.remote) ?? []), record]);
+    for (const [name, group] of byTarget) {
+      const needsSession = group.some((r) => kindOf(r) === 'session' && closed[closing.indexOf(r)]!.alive);
+      if (needsSession) {
+        await deps.withSession(name, (session) => closeRecords(session, state, group));
+      } else {
+        await closeRecords(undefined, state, group);
+      }
+    }
+    return { closed, kept: await Promise.all(kept.map(statusOf)) };
+  }
+
+  /** `down`: the container is gone, so are its forwards. */
+  async function closeAll(session: ProjectSession): Promise<void> {
+    await closeRecords(session, session.state, session.state.listForwards({ projectId: session.projectId, remote: session.place.name }));
+  }
+
+  return { apply, releaseSession, list, close, closeAll };
+}
+
+export type PortForwarder = ReturnType<typeof createPortForwarder>;

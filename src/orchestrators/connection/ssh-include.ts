@@ -1,0 +1,133 @@
+import { lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RemoteRecord } from '../../db/index.ts';
+import { writeFileAtomic } from '../../infrastructure/private-file.ts';
+
+/**
+ * Saved remotes as ssh Host entries, so `ssh gpu`, VS Code Remote-SSH and
+ * scp know them too. The entries live in a file mltoolbox owns
+ * (`$XDG_CONFIG_HOME/mltoolbox/ssh_config`, rewritten whole on each change);
+ * `~/.ssh/config` only gains one `Include` line, added with the user's
+ * consent, at most once, byte for byte preserving everything else (v2
+ * rewrote the user's file and lost entries).
+ */
+export const GENERATED_FILE = 'ssh_config';
+export const BACKUP_SUFFIX = '.mltoolbox.bak';
+
+export function generatedConfigPath(configDir: string): string {
+  return join(configDir, GENERATED_FILE);
+}
+
+export function userConfigPath(homeDir: string): string {
+  return join(homeDir, '.ssh', 'config');
+}
+
+const HEADER = [
+  '# Written by mltoolbox from its saved remotes (mltoolbox remote add / remove).',
+  '# Rewritten on every change: keep your own hosts in ~/.ssh/config.',
+];
+
+/** ssh_config values with spaces must be quoted; quotes themselves cannot be escaped. */
+function configValue(value: string): string {
+  return /[\s#]/.test(value) ? `"${value}"` : value;
+}
+
+/**
+ * The generated file. `sshAliases` are saved hosts that are themselves Host
+ * names of the user's ssh config: `HostName` cannot point at another alias
+ * (its ProxyJump, keys … would not apply), so those get a comment instead.
+ */
+export function renderGeneratedConfig(remotes: readonly RemoteRecord[], sshAliases: ReadonlySet<string> = new Set()): string {
+  const blocks = [...remotes].sort((a, b) => a.alias.localeCompare(b.alias)).map((remote) => {
+    if (remote.alias === remote.host && remote.user === null && remote.port === null && remote.identityFile === null) {
+      return `# ${remote.alias}: the host's own name, nothing to add`;
+    }
+    if (sshAliases.has(remote.host)) return `# ${remote.alias}: saved as ${remote.host}, a Host of your ssh config (use ssh ${remote.host})`;
+    return [
+      `Host ${remote.alias}`,
+      `  HostName ${remote.host}`,
+      ...(remote.user !== null ? [`  User ${configValue(remote.user)}`] : []),
+      ...(remote.port !== null ? [`  Port ${remote.port}`] : []),
+      ...(remote.identityFile !== null ? [`  IdentityFile ${configValue(remote.identityFile)}`, '  IdentitiesOnly yes'] : []),
+    ].join('\n');
+  });
+  return `${[...HEADER, '', ...blocks.flatMap((b) => [b, ''])].join('\n').trimEnd()}\n`;
+}
+
+export async function writeGeneratedConfig(file: string, remotes: readonly RemoteRecord[], sshAliases?: ReadonlySet<string>): Promise<void> {
+  await writeFileAtomic(file, renderGeneratedConfig(remotes, sshAliases), { mode: 0o600 });
+}
+
+/** `~/…` when the file is under home (the line then works for a dotfiles repo on other machines too). */
+export function includeLine(file: string, homeDir: string): string {
+  const home = homeDir.replace(/\/+$/, '');
+  const shown = file.startsWith(`${home}/`) ? `~/${file.slice(home.length + 1)}` : file;
+  return `Include ${configValue(shown)}`;
+}
+
+function unquote(word: string): string {
+  return word.length >= 2 && word.startsWith('"') && word.endsWith('"') ? word.slice(1, -1) : word;
+}
+
+/** Whether any `Include` line of the text already names the file (absolute or `~/` form). */
+export function hasInclude(text: string, file: string, homeDir: string): boolean {
+  const wanted = new Set([file, includeLine(file, homeDir).slice('Include '.length).replace(/^"|"$/g, '')]);
+  for (const line of text.split(/\r?\n/)) {
+    const match = /^\s*Include\s*(?:=\s*)?(.+?)\s*$/i.exec(line);
+    if (!match) continue;
+    const words = match[1]!.match(/"[^"]*"|\S+/g) ?? [];
+    if (words.some((word) => wanted.has(unquote(word)))) return true;
+  }
+  return false;
+}
+
+/**
+ * The user's config with the Include line first: ssh applies an Include only
+ * where it stands, and a line after a `Host` block would belong to that block.
+ * Every original byte follows unchanged; the line ending matches the file's.
+ */
+export function withIncludeFirst(original: Buffer, line: string): Buffer {
+  const bom = original.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])) ? 3 : 0;
+  const eol = original.includes('\r\n') ? '\r\n' : '\n';
+  return Buffer.concat([original.subarray(0, bom), Buffer.from(`${line}${eol}`), original.subarray(bom)]);
+}
+
+export interface IncludeOutcome {
+  action: 'present' | 'added';
+  /** The file changed (a symlinked ~/.ssh/config is followed to its target). */
+  configFile: string;
+  /** The copy made before the first change, when there was a file to copy. */
+  backup?: string;
+}
+
+/** Whether ~/.ssh/config already includes the generated file (no changes made). */
+export async function includePresent(homeDir: string, file: string): Promise<boolean> {
+  const text = await readFile(userConfigPath(homeDir), 'utf8').catch(() => '');
+  return hasInclude(text, file, homeDir);
+}
+
+/** Adds the Include line to ~/.ssh/config unless it is there. Call only with the user's consent. */
+export async function ensureInclude(homeDir: string, file: string): Promise<IncludeOutcome> {
+  const sshDir = join(homeDir, '.ssh');
+  await mkdir(sshDir, { recursive: true, mode: 0o700 });
+  let target = userConfigPath(homeDir);
+  // A dotfiles manager's symlink stays a symlink: write where it points.
+  if ((await lstat(target).catch(() => undefined))?.isSymbolicLink()) target = await realpath(target);
+  const original = await readFile(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (original && hasInclude(original.toString('utf8'), file, homeDir)) return { action: 'present', configFile: target };
+  const line = includeLine(file, homeDir);
+  if (!original) {
+    await writeFileAtomic(target, `${line}\n`, { mode: 0o600 });
+    return { action: 'added', configFile: target };
+  }
+  const mode = (await stat(target)).mode & 0o777;
+  const backup = `${userConfigPath(homeDir)}${BACKUP_SUFFIX}`;
+  // The backup keeps the user's file as it was before mltoolbox first touched it.
+  const hadBackup = await stat(backup).then(() => true, () => false);
+  if (!hadBackup) await writeFileAtomic(backup, original, { mode });
+  await writeFileAtomic(target, withIncludeFirst(original, line), { mode });
+  return { action: 'added', configFile: target, ...(hadBackup ? {} : { backup }) };
+}
