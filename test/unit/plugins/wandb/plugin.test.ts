@@ -66,3 +66,17 @@ describe('wandb plugin', () => {
     assert.equal(result && result.human, 'synced 2 runs ***\n');
   });
 });
+
+describe('wandb configLoaded', () => {
+  const configLoaded = wandbPlugin.hooks!.configLoaded as (payload: { config: Record<string, unknown> }, context: unknown) => Promise<Record<string, unknown> | undefined>;
+  it('adds WANDB_API_KEY as a secret reference (never the value) when the secret exists', async () => {
+    const { context } = fakeContext<WandbSection>({ secrets: { wandb_api_key: KEY } });
+    const config = await configLoaded({ config: { environment: { env: { A: '1' } } } }, context);
+    assert.deepEqual(config, { environment: { env: { A: '1', WANDB_API_KEY: '${secret:wandb_api_key}' } } });
+    assert.ok(!JSON.stringify(config).includes(KEY));
+  });
+  it('leaves the config alone when the user set the variable, or the secret is missing', async () => {
+    assert.equal(await configLoaded({ config: withKeyInEnv }, fakeContext<WandbSection>({ secrets: { wandb_api_key: KEY } }).context), undefined);
+    assert.equal(await configLoaded({ config: { environment: {} } }, fakeContext<WandbSection>({}).context), undefined);
+  });
+});
