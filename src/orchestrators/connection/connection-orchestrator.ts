@@ -12,6 +12,7 @@ import { parsePortSpec } from '../../services/ports/port-spec.ts';
 import type { SshTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
+import { DEFAULT_DEBOUNCE_MS } from '../../services/sync/watch.ts';
 import type { RemoteShell, SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
 import { planContainer, type ContainerPlan } from './container-plan.ts';
 import { createConnectionHooks } from '../plugins/connection-hooks.ts';
@@ -348,7 +349,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
           remoteDir: session.workspaceSource,
           rules: rulesFromConfig(session.loaded.config.sync),
           signal,
-          debounceMs: session.loaded.config.sync?.watch?.debounce_ms ?? 150,
+          debounceMs: session.loaded.config.sync?.watch?.debounce_ms ?? DEFAULT_DEBOUNCE_MS,
         }, onEvent);
         return { target: session.place.name };
       }),

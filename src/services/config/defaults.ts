@@ -34,7 +34,7 @@ export function defaultsLayer(projectDir: string): ConfigLayer {
       include_overrides: [],
       respect_gitignore: true,
       strategy: 'rsync',
-      watch: { enabled: false, debounce_ms: 150 },
+      watch: { enabled: false, debounce_ms: 75 },
     },
     remote: { connect_timeout: 10 },
     ray: { enabled: false, port: 6379, dashboard_port: 8265 },

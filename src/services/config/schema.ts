@@ -82,7 +82,7 @@ const sync = z
     watch: z
       .strictObject({
         enabled: z.boolean().optional().describe('Re-sync when local files change. Default: false.'),
-        debounce_ms: z.number().int().min(0).max(60_000).optional().describe('Wait this long after the last change. Default: 150.'),
+        debounce_ms: z.number().int().min(0).max(60_000).optional().describe('Wait this long after the last change (editors write a save as a burst of events). Default: 75.'),
       })
       .optional()
       .describe('Continuous sync.'),

@@ -6,7 +6,7 @@ import type { FilterRule } from './filters.ts';
 import { IgnoreMatcher } from './ignore-matcher.ts';
 import type { PushRequest, SyncSummary, WatchEvent, WatchRequest } from './types.ts';
 
-export const DEFAULT_DEBOUNCE_MS = 150;
+export const DEFAULT_DEBOUNCE_MS = 75;
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
 const FIRST_RETRY_MS = 1000;
 
