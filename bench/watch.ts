@@ -14,12 +14,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { benchHarness, benchSandbox, cleanup, generateTree, HOST, mltOk, writeProjectConfig } from './lib/setup.ts';
 import { machineNote, markdownTable, ms, note, numberFlag, REPO_ROOT, writeResults } from './lib/report.ts';
 import { stopwatch, summarize } from './lib/stats.ts';
+import { DEFAULT_DEBOUNCE_MS } from '../src/services/sync/watch.ts';
 
 const saves = numberFlag('saves', 20);
 const files = numberFlag('files', 200);
 const gapMs = numberFlag('gap', 500);
 /** The watcher's default (sync.watch.debounce_ms): part of every latency by design. */
-const DEBOUNCE_MS = 150;
+const DEBOUNCE_MS = DEFAULT_DEBOUNCE_MS;
 
 /** Resolves when `path` holds `token` (inotify on its folder, a 20 ms poll as a fallback), or rejects after `timeoutMs`. */
 function waitForToken(path: string, token: string, timeoutMs = 10_000): Promise<void> {
