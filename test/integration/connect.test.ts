@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { joinShellCommand } from '../../src/core/shell-quote.ts';
 import { createSandbox, freePort, run, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
 
 /**
@@ -108,6 +109,19 @@ describe('connect', async () => {
     const status = await json(['status', host]);
     assert.deepEqual(status.forwards.map((f: { local: number; container: number; alive: boolean }) => ({ local: f.local, container: f.container, alive: f.alive })), [{ local, container: 8000, alive: true }]);
     assert.equal(status.container.state, 'running');
+  });
+
+  it('shell gets a real terminal in the container, and its exit code comes back', async () => {
+    // script(1) gives mltoolbox a pseudo-terminal, as a user's terminal would.
+    const command = joinShellCommand([process.execPath, join(import.meta.dirname, '../../bin/mltoolbox.js'), '-C', project, 'shell', host]);
+    const result = await run('script', ['-qfec', command, '/dev/null'], {
+      env: { ...sandbox.env, TERM: 'xterm' },
+      input: 'echo "in:$(pwd)"; tty; exit 3\n',
+      timeoutMs: 60_000,
+    });
+    assert.equal(result.code, 3, result.stdout);
+    assert.match(result.stdout, /in:\/workspace/);
+    assert.match(result.stdout, /\/dev\/pts\/\d+/);
   });
 
   it('down removes the container and keeps the files on the host', async () => {
