@@ -213,10 +213,8 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     }
   }
 
-  async function connect(options: ConnectOptions): Promise<ConnectResult> {
-    const session = await open(options.target, { eagerEngine: true });
-    let failure: unknown;
-    try {
+  function connect(options: ConnectOptions): Promise<ConnectResult> {
+    return withSession(options.target, async (session) => {
       const { place, loaded, identity, state } = session;
       let syncSummary: SyncSummary | undefined;
       if (place.kind === 'remote' && !options.skipSync) syncSummary = await pushProject(session);
@@ -262,18 +260,12 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
         warnings: ensured.warnings,
         workdir: plan.workdir,
       };
-    } catch (error) {
-      failure = error;
-      throw error;
-    } finally {
-      await pluginHooks.shutdown(session, failure);
-      await session.place.close();
-    }
+    }, { eagerEngine: true });
   }
 
-  /** Runs work with the project's session, closing it after. */
-  async function withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>): Promise<T> {
-    const session = await open(target);
+  /** Runs work with the project's session; then plugins' shutdown hook, and the session closes. */
+  async function withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>, openOptions: { eagerEngine?: boolean } = {}): Promise<T> {
+    const session = await open(target, openOptions);
     let failure: unknown;
     try {
       return await work(session);

@@ -10,15 +10,7 @@ export function gpuMetricsCommand(): string[] {
   return ['nvidia-smi', ...nvidiaSmiQueryArgs()];
 }
 
-export interface GpuMetric {
-  index: number;
-  name: string;
-  utilizationPercent: number | null;
-  memoryUsedMiB: number | null;
-  memoryTotalMiB: number | null;
-  temperatureC: number | null;
-  powerDrawW: number | null;
-}
+export type GpuMetric = Pick<GpuInfo, 'index' | 'name' | 'utilizationPercent' | 'memoryUsedMiB' | 'memoryTotalMiB' | 'temperatureC' | 'powerDrawW'>;
 
 export type GpuMetrics =
   | { status: 'ok'; gpus: GpuMetric[] }
