@@ -60,7 +60,7 @@ export const runProcess: ProcessRunner = (command, args, options = {}) => {
       reject(signal.reason);
       return;
     }
-    const child = spawn(command, [...args], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'], shell: false, windowsHide: true });
+    const child = spawn(command, [...args], { env: childEnv(env), cwd, stdio: ['pipe', 'pipe', 'pipe'], shell: false, windowsHide: true });
 
     const stdout = collector(maxOutputBytes, options.onStdout);
     const stderr = collector(maxOutputBytes, options.onStderr);
@@ -153,7 +153,7 @@ function collector(maxBytes: number, onChunk: ((chunk: string) => void) | undefi
  */
 export function runInteractive(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'inherit', ...(options.env ? { env: options.env } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) });
+    const child = spawn(command, args, { stdio: 'inherit', env: childEnv(options.env), ...(options.cwd ? { cwd: options.cwd } : {}) });
     // Ctrl-C belongs to the program in the foreground, not to us: park our
     // own SIGINT handlers (the CLI's "interrupted" exit) until it ends.
     const parked = process.listeners('SIGINT');
@@ -173,4 +173,13 @@ export function runInteractive(command: string, args: readonly string[], options
       resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 1) : 1));
     });
   });
+}
+
+/** Variables that unlock our secrets stay with us: no child process (ssh, rsync, rclone, docker) inherits them. */
+const PRIVATE_ENV = ['MLTOOLBOX_SECRET_PASSPHRASE'];
+
+export function childEnv(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  const copy = { ...(env ?? process.env) };
+  for (const name of PRIVATE_ENV) delete copy[name];
+  return copy;
 }

@@ -41,6 +41,8 @@ export async function createSandbox(options: { harness?: HarnessInfo; env?: Node
     NO_COLOR: '1',
     // Masters the binary leaves behind for the next command go away soon after the tests.
     MLTOOLBOX_SSH_PERSIST: '30s',
+    // Tests never pull: every image is the offline base image or built FROM it (network rule).
+    MLTOOLBOX_NO_PULL: '1',
     // No system config from the machine running the tests.
     MLTOOLBOX_SYSTEM_CONFIG: join(root, 'etc-mltoolbox-config.yaml'),
     ...(options.harness

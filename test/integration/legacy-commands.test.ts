@@ -75,7 +75,8 @@ describe('v2 commands', async () => {
 
   it('remote connect with v2-only flags reaches connect (which fails on the missing image, not on the flags)', async () => {
     const result = await mlt(['remote', 'connect', harness.ssh.alias, '--branch-name', 'main', '--variant', 'cuda', '--timeout', '5', '-y', '--skip-sync', '--json'],
-      { MLTOOLBOX_BASE_IMAGE: 'mlt-no-such-image:never' });
+      // A registry on a closed loopback port: the pull fails at once and nothing leaves this machine.
+      { MLTOOLBOX_BASE_IMAGE: '127.0.0.1:1/mlt-no-such-image:never' });
     assert.equal(JSON.parse(result.stdout).command, 'connect');
     for (const flag of ['--branch-name', '--variant', '--timeout', '-y/--yes']) assert.ok(result.stderr.includes(`! ${flag} is ignored`), `${flag} warning missing:\n${result.stderr}`);
   });

@@ -1,3 +1,4 @@
+import { childEnv } from '../../infrastructure/process.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
@@ -71,7 +72,7 @@ export async function startHolder(input: {
   let code: number | null;
   try {
     code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn('ssh', args, { env: input.env, stdio: ['ignore', 'ignore', fd] });
+      const child = spawn('ssh', args, { env: childEnv(input.env), stdio: ['ignore', 'ignore', fd] });
       const timer = setTimeout(() => child.kill('SIGTERM'), input.timeoutMs ?? 60_000);
       child.once('error', (error) => {
         clearTimeout(timer);

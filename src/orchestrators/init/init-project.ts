@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'node:fs';
 import { appendFile, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { UserError } from '../../core/errors.ts';
@@ -65,8 +66,7 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
 
   let backup: string | undefined;
   if (hasConfig) {
-    backup = `${file}.bak`;
-    await copyFile(file, backup);
+    backup = await keepBackup(file);
     reporter.info(`kept the previous ${PROJECT_CONFIG_FILE} as ${basename(backup)}`);
   }
   const schemaFile = join(projectDir, SCHEMA_FILE);
@@ -156,4 +156,21 @@ async function ignoreLocalConfig(projectDir: string): Promise<boolean> {
   const separator = text === '' || text.endsWith('\n') ? '' : '\n';
   await appendFile(gitignore, `${separator}${LOCAL_CONFIG_FILE}\n`);
   return true;
+}
+
+/**
+ * Copies file to file.bak, or file.bak.<time> when a backup is already there:
+ * a second `init --force` must not overwrite the user's original with the
+ * first generated file.
+ */
+async function keepBackup(file: string): Promise<string> {
+  for (const candidate of [`${file}.bak`, `${file}.bak.${new Date().toISOString().replace(/[:.]/g, '-')}`]) {
+    try {
+      await copyFile(file, candidate, fsConstants.COPYFILE_EXCL);
+      return candidate;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  throw new Error(`could not choose a backup name for ${file}`);
 }

@@ -153,6 +153,23 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     ...(options.secrets ? { secrets: options.secrets } : {}),
   });
 
+  // A secret may only become a container variable. Anywhere else it would end up
+  // on a command line (lifecycle commands run as `sh -c …`, visible in `ps`) or
+  // in the image history (build args). Checked before validation, so no problem
+  // message can ever quote a resolved secret.
+  const misplaced = interpolated.secretRefs.filter((ref) => !/^environment\.env\.[^.[\]]+$/.test(ref.key));
+  if (misplaced.length > 0) {
+    const problems = misplaced.map((ref): ConfigProblem => {
+      const origin = merged.origins.get(ref.key);
+      return {
+        message: `${ref.key}: \${secret:${ref.name}} is only allowed in environment.env — here it would be visible on a command line or in the image history`,
+        key: ref.key,
+        ...(origin ? { origin } : {}),
+      };
+    });
+    throw problemsError('CONFIG_INVALID', 'a secret is used where it would leak', 'put it in environment.env.NAME: ${secret:…} and refer to $NAME in the command; build steps should read secrets at run time, not as build args', problems, sources, projectDir);
+  }
+
   const sections = typeof options.pluginSections === 'function'
     ? await options.pluginSections(interpolated.value as Record<string, unknown>, { origins: merged.origins })
     : options.pluginSections ?? {};
@@ -168,7 +185,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
 
   const config = parsed.data as MltoolboxConfig;
   const resolvedEnv = await resolveContainerEnv(config, merged.origins, options.env, projectDir, { redact: (options.mode ?? 'resolve') === 'redact' });
-  for (const [file, text] of resolvedEnv.sources) sources.set(file, text);
+  // env_file texts are never quoted in error snippets: their lines hold tokens.
   for (const code of ['PROFILE_UNKNOWN', 'ENV_FILE_UNREADABLE'] as const) {
     const problems: ConfigProblem[] = resolvedEnv.problems.filter((p) => p.code === code).map((p) => p.problem);
     if (problems.length === 0) continue;

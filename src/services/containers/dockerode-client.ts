@@ -34,8 +34,9 @@ export async function createDockerodeClient(socketPath: string): Promise<EngineC
     startContainer: (id) => wrap(async () => void (await docker.getContainer(id).start())),
     unpauseContainer: (id) => wrap(async () => void (await docker.getContainer(id).unpause())),
     stopContainer: (id, timeoutSeconds) => wrap(async () => void (await docker.getContainer(id).stop({ t: timeoutSeconds }))),
-    // v: anonymous volumes go with the container (named ones stay), as with `docker rm -v`.
-    removeContainer: (id, options) => wrap(async () => void (await docker.getContainer(id).remove({ force: options.force, v: true }))),
+    // Never v: true. A recreate (config change) or `down` must not take the data in the
+    // container's volumes (environment.volumes targets, an image's VOLUME) with it.
+    removeContainer: (id, options) => wrap(async () => void (await docker.getContainer(id).remove({ force: options.force, v: false }))),
     containerLogs: (id, options) =>
       wrap(async () => {
         const container = docker.getContainer(id);

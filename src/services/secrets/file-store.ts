@@ -96,8 +96,14 @@ export function createFileSecretStore(options: FileSecretStoreOptions): SecretSt
     await writeAtomically(file, text);
   }
 
+  /** Asks for (and checks) the passphrase BEFORE the lock: a user typing must not hold other writers off. */
+  async function unlock(): Promise<void> {
+    if (passphrase !== undefined) return;
+    if ((await load()) === undefined) passphrase = await getPassphrase(true);
+  }
+
   function update(change: (secrets: Secrets) => boolean): Promise<boolean> {
-    const next = queue.then(() => withLock(file, lockTimeoutMs, async () => {
+    const next = queue.then(() => unlock()).then(() => withLock(file, lockTimeoutMs, async () => {
       const current = await load();
       const secrets: Secrets = { ...current };
       if (!change(secrets)) return false;
@@ -248,8 +254,8 @@ async function withLock<T>(file: string, timeoutMs: number, work: () => Promise<
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const info = await stat(lock).catch(() => undefined);
-      // A writer holds the lock for well under a second; an old lock is from a killed process.
-      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {
+      // A writer holds the lock for well under a second; an old lock whose process is gone was left by a kill.
+      if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS && !(await lockHolderAlive(lock))) {
         await rm(lock, { force: true });
         continue;
       }
@@ -263,6 +269,18 @@ async function withLock<T>(file: string, timeoutMs: number, work: () => Promise<
   try {
     return await work();
   } finally {
-    await rm(lock, { force: true });
+    // Only our own lock: never one another process took over.
+    if ((await readFile(lock, 'utf8').catch(() => '')) === String(process.pid)) await rm(lock, { force: true });
+  }
+}
+
+async function lockHolderAlive(lock: string): Promise<boolean> {
+  const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

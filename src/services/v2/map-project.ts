@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UserError } from '../../core/errors.ts';
-import { DEFAULT_BASE_IMAGE, defaultProjectName } from '../config/defaults.ts';
+import { DEFAULT_BASE_IMAGE, DEFAULT_SYNC_EXCLUDES, defaultProjectName } from '../config/defaults.ts';
 import { projectSlug } from '../config/devcontainer/import.ts';
 import { parseDotenv } from '../config/dotenv.ts';
 import { substituteCompose } from './compose-interpolate.ts';
@@ -216,6 +216,12 @@ export function mapLegacyProject(project: LegacyProject, options: MapOptions = {
   }
 
   const config: Record<string, unknown> = { version: 1, project: projectSection, environment: orderEnvironment(environment) };
+  if (project.env && m.secrets.size > 0) {
+    // The legacy .env stays untouched, secrets and all: keep it off the GPU host.
+    // (A project's sync.exclude replaces the defaults, so they are listed too.)
+    config.sync = { exclude: [...DEFAULT_SYNC_EXCLUDES, `/${project.env.path}`] };
+    m.notes.push(`${project.env.path} still holds ${m.secrets.size} secret value(s); it is excluded from sync (sync.exclude) — delete it once you no longer need v2`);
+  }
   const rayPort = m.vars.get(RAY_CLIENT_PORT);
   if (rayPort !== undefined && rayPort !== '') {
     // v2 wrote HOST_RAY_CLIENT_PORT when the project was set up with Ray (`init --ray`).
@@ -296,6 +302,11 @@ function mapBuildArgs(m: Mapper, raw: unknown): Record<string, string> {
   const add = (name: string, value: string | undefined) => {
     if (value === undefined) {
       m.notMapped.push({ from: m.at(`build.args.${name}`), reason: 'takes its value from the shell on the GPU host, and the .env does not set it' });
+      return;
+    }
+    if (secretReason(name, value) !== undefined) {
+      // The loader refuses ${secret:…} in build args: they are stored in the image history.
+      m.notMapped.push({ from: m.at(`build.args.${name}`), reason: 'a secret as a build argument would be stored in the image history; read it at run time from environment.env instead' });
       return;
     }
     args[name] = m.value(name, value, `environment.dockerfile.args.${name}`);

@@ -99,3 +99,11 @@ describe('runProcess', () => {
     assert.equal(streamed, 'é'.repeat(1000));
   });
 });
+
+describe('child processes never inherit the secret store passphrase', () => {
+  it('runProcess strips MLTOOLBOX_SECRET_PASSPHRASE from the child environment', async () => {
+    const { runProcess } = await import('../../../src/infrastructure/process.ts');
+    const result = await runProcess('sh', ['-c', 'echo "[${MLTOOLBOX_SECRET_PASSPHRASE-unset}] [$KEEP]"'], { env: { PATH: process.env.PATH, MLTOOLBOX_SECRET_PASSPHRASE: 'hunter2', KEEP: 'yes' } });
+    assert.equal(result.stdout, '[unset] [yes]\n');
+  });
+});

@@ -109,6 +109,10 @@ describe('initProject', () => {
     assert.equal(result.backup, join(dir, 'mltoolbox.yaml.bak'));
     assert.equal(readFileSync(join(dir, 'mltoolbox.yaml.bak'), 'utf8'), 'version: 1\n# mine\n');
     assert.match(readFileSync(join(dir, 'mltoolbox.yaml'), 'utf8'), /dockerfile:/);
+    // A second --force keeps the first backup (the user's own file) and adds a dated one.
+    const again = await init(dir, { force: true });
+    assert.match(again.result.backup ?? '', /mltoolbox\.yaml\.bak\.\d{4}-/);
+    assert.equal(readFileSync(join(dir, 'mltoolbox.yaml.bak'), 'utf8'), 'version: 1\n# mine\n');
   });
 
   it('appends mltoolbox.local.yaml to an existing .gitignore once, never creates one', async () => {

@@ -169,10 +169,21 @@ describe('loadConfig: errors', () => {
     const { options } = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  env_file: missing.env\n' });
     const missing = await userError(loadConfig(options()), 'ENV_FILE_UNREADABLE');
     assert.match(missing.details[0]!, /^mltoolbox\.yaml:2:13: environment\.env_file: cannot read .*missing\.env: no such file/);
-    const bad = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  env_file: .env\n', 'p/.env': 'A=1\nbroken line\n' });
+    const bad = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  env_file: .env\n', 'p/.env': 'A=1\nHF_TOKEN="hf_secret_value\n' });
     const error = await userError(loadConfig(bad.options()), 'ENV_FILE_UNREADABLE');
-    assert.match(error.details[0]!, /^\.env:2:1: expected NAME=value/);
-    assert.ok(error.details.includes('   2 | broken line'));
+    assert.match(error.details[0]!, /^\.env:2:\d+: /);
+    // The position, never the line: env files hold tokens.
+    assert.ok(!error.details.join('\n').includes('hf_secret_value'));
+  });
+});
+
+describe('loadConfig: secrets only where they cannot leak', () => {
+  it('a ${secret:…} outside environment.env is CONFIG_INVALID with its position, and the value is never printed', async () => {
+    const { options } = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  base_image: x\n  post_create_command: "login --token ${secret:hf}"\n' });
+    const secrets = { get: async () => 'hf_resolved_value' };
+    const error = await userError(loadConfig({ ...options(), secrets }), 'CONFIG_INVALID');
+    assert.match(error.details[0]!, /^mltoolbox\.yaml:3:\d+: environment\.post_create_command: \$\{secret:hf\} is only allowed in environment\.env/);
+    assert.ok(!JSON.stringify({ m: error.message, d: error.details, h: error.hint }).includes('hf_resolved_value'));
   });
 });
 

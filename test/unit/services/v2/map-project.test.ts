@@ -79,15 +79,16 @@ describe('mapping a v2 project to mltoolbox.yaml', () => {
     assert.equal((plan.config as any).environment.env.WANDB_API_KEY, '${secret:vision-transformers.wandb_api_key}');
   });
 
-  it('a build argument holding a secret from the .env refers to the same secret', () => {
+  it('a build argument holding a secret is not mapped (image history); the secret reaches the container as env', () => {
     const plan = mapLegacyProject(legacy(
       'services:\n  dev:\n    env_file: ../.env\n    build:\n      context: ..\n      dockerfile: .mlt/Dockerfile\n      args:\n        TOKEN_FOR_PIP: ${GITHUB_TOKEN}\n',
       'GITHUB_TOKEN=ghp_FakeToken0123456789abcdefghijklmnopqr\n',
     ));
     const config = plan.config as any;
-    assert.equal(config.environment.dockerfile.args.TOKEN_FOR_PIP, '${secret:github_token}');
+    assert.equal(config.environment.dockerfile.args?.TOKEN_FOR_PIP, undefined);
+    assert.ok(plan.notMapped.some((n) => /TOKEN_FOR_PIP/.test(n.from) && /image history/.test(n.reason)));
     assert.equal(plan.secrets.length, 1);
-    assert.deepEqual(plan.secrets[0]!.keys, ['environment.env.GITHUB_TOKEN', 'environment.dockerfile.args.TOKEN_FOR_PIP']);
+    assert.deepEqual(plan.secrets[0]!.keys, ['environment.env.GITHUB_TOKEN']);
   });
 
   it('secret by shape under an innocent name; a URL with a password', () => {
