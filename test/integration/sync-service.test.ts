@@ -78,6 +78,27 @@ describe('sync service (rsync over ssh)', async () => {
     for (const kept of ['outputs/run1/metrics.json', 'checkpoints/epoch1.ckpt', 'data/host-dataset.bin', 'wandb.log']) assert.ok(existsSync(onHost(kept)), `${kept} must survive`);
   });
 
+  it('a path ignored for the first time in this very push is kept on the host, and deletion still works', async () => {
+    const project = join(root, 'newly-ignored');
+    const host = join(root, 'host', 'projects', 'newly-ignored');
+    write(join(project, 'train.py'), 'train\n');
+    write(join(project, 'old.py'), 'soon deleted locally\n');
+    write(join(project, '.gitignore'), '*.log\n');
+    await sync.push({ remote, localDir: project, remoteDir: host });
+    write(join(host, 'data', 'x.bin'), 'host-only dataset\n');
+    write(join(host, 'src', 'cache', 'c.bin'), 'host-only cache\n');
+    write(join(host, 'outputs', 'run', 'm.json'), '{}\n');
+    // One push: the .gitignore files that ignore data/ and src/cache/ arrive together with the deletions.
+    write(join(project, '.gitignore'), '*.log\ndata/\n');
+    write(join(project, 'src', '.gitignore'), '/cache/\n');
+    rmSync(join(project, 'old.py'));
+    const summary = await sync.push({ remote, localDir: project, remoteDir: host });
+    for (const kept of ['data/x.bin', 'src/cache/c.bin', 'outputs/run/m.json']) assert.ok(existsSync(join(host, kept)), `${kept} must survive`);
+    assert.deepEqual(summary.changes.deleted, ['old.py']);
+    assert.ok(!existsSync(join(host, 'old.py')));
+    assert.equal(readFileSync(join(host, '.gitignore'), 'utf8'), '*.log\ndata/\n');
+  });
+
   it('fetch brings outputs back, never deleting or overwriting newer local files', async () => {
     write(join(local, 'outputs', 'local-only.txt'), 'mine\n');
     const summary = await sync.fetch({ remote, remoteDir, localDir: local, paths: ['outputs/'] });

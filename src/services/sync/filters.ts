@@ -14,8 +14,13 @@ export type FilterRule =
   | { kind: 'include'; pattern: string }
   /** Both sides: not sent, and (without --delete-excluded) not deleted. */
   | { kind: 'exclude'; pattern: string }
-  /** Per-folder file of exclude patterns, e.g. every .gitignore. */
-  | { kind: 'dir-merge-excludes'; file: string };
+  /**
+   * Per-folder file of exclude patterns, e.g. every .gitignore. Never sent
+   * as is: expandGitignores turns it into exclude rules before a push.
+   */
+  | { kind: 'dir-merge-excludes'; file: string }
+  /** A file of full rules ("- pat", "P pat"), for lists too long for argv. */
+  | { kind: 'merge-file'; file: string };
 
 export interface ResolvedRules {
   exclude: readonly string[];
@@ -57,7 +62,8 @@ function checkPattern(setting: string, pattern: string): void {
  *  3. `.git` (unless syncGit), then config `exclude` (each also protected,
  *     should anyone ever add --delete-excluded);
  *  4. the root .dockerignore, translated;
- *  5. every .gitignore, per folder (dir-merge).
+ *  5. every .gitignore, per folder (a dir-merge rule here; a push expands
+ *     it into plain rules, see gitignore-rules.ts).
  */
 export function buildFilterRules(rules: ResolvedRules, dockerignore: string | undefined): FilterRule[] {
   const list: FilterRule[] = [];
@@ -86,6 +92,8 @@ export function toRsyncFilter(rule: FilterRule): string {
       return `- ${rule.pattern}`;
     case 'dir-merge-excludes':
       return `:- ${rule.file}`;
+    case 'merge-file':
+      return `merge ${rule.file}`;
   }
 }
 

@@ -24,11 +24,14 @@ export function compileRsyncPattern(pattern: string): PathTest {
   const withContents = body.endsWith('/***');
   if (withContents) body = body.slice(0, -4);
   const wholePath = body.includes('/') || body.includes('**');
+  // rsync matches a pattern that starts with "**" against "/" + path, so "**/x" also matches a top-level x.
+  const leadingGlobstar = !anchored && body.startsWith('**');
   let source = globToRegex(body);
   if (withContents) source += '(?:/.*)?';
-  const regex = new RegExp(wholePath && !anchored ? `(?:^|/)${source}$` : `^${source}$`);
+  const regex = new RegExp(wholePath && !anchored && !leadingGlobstar ? `(?:^|/)${source}$` : `^${source}$`);
   return (path, isDir) => {
     if (dirOnly && !isDir) return false;
+    if (leadingGlobstar) return regex.test(`/${path}`);
     if (wholePath || anchored) return regex.test(path);
     return regex.test(path.slice(path.lastIndexOf('/') + 1));
   };

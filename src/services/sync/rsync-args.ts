@@ -57,10 +57,13 @@ function common(options: CommonArgs): string[] {
 export function buildPushArgs(options: PushArgs): string[] {
   const args = common(options);
   if (options.delete) {
-    // After the transfer, so the host already has this push's .gitignore files:
-    // the receiver reads them to know which host files are ignored (and kept).
     // Never --delete-excluded: excluded host files are the user's, not ours.
-    args.push('--delete-after');
+    // A dir-merge rule is read by the receiver from ITS side: only after the
+    // transfer does the host have this push's .gitignore files. Plain rules
+    // (what a push sends, see gitignore-rules.ts) travel with the filter list,
+    // so deleting during the transfer is as safe and keeps rsync's
+    // incremental recursion (--delete-after builds the whole file list first).
+    args.push(options.filters.some((rule) => rule.kind === 'dir-merge-excludes') ? '--delete-after' : '--delete-delay');
   }
   if (options.makeRemoteDir === 'mkpath') args.push('--mkpath');
   if (options.makeRemoteDir === 'rsync-path' && !options.dryRun) {

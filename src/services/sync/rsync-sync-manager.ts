@@ -1,9 +1,11 @@
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { isCommandNotFound, runProcess, type ProcessRunner } from '../../infrastructure/process.ts';
-import { buildFilterRules, resolveRules, type FilterRule } from './filters.ts';
+import { buildFilterRules, resolveRules, toRsyncFilter, type FilterRule } from './filters.ts';
+import { expandGitignores } from './gitignore-rules.ts';
 import { normalizeFetchPath, normalizeRemoteDir } from './remote-path.ts';
 import { buildFetchArgs, buildPushArgs, type MakeRemoteDir } from './rsync-args.ts';
 import { classifyRsyncFailure, isMkpathUnsupported, VANISHED_EXIT } from './rsync-errors.ts';
@@ -46,18 +48,21 @@ export class RsyncSyncManager implements SyncManager {
   async push(request: PushRequest): Promise<SyncSummary> {
     const remoteDir = normalizeRemoteDir(request.remoteDir);
     const localDir = existingFolder(request.localDir);
-    const filters = loadFilters(localDir, request);
     const capabilities = await this.capabilities();
     const host = request.remote.destination;
     const makeRemoteDir: MakeRemoteDir = capabilities.mkpath && !this.hostsWithoutMkpath.has(host) ? 'mkpath' : 'rsync-path';
+    // Read right before rsync starts: the rules must be this push's .gitignore files.
+    const rules = inArgvOrFile(expandGitignores(localDir, loadFilters(localDir, request)));
     const args = (make: MakeRemoteDir): string[] =>
-      buildPushArgs({ ...transfer(request, capabilities), remote: request.remote, localDir, remoteDir, filters, delete: request.delete ?? true, makeRemoteDir: make });
+      buildPushArgs({ ...transfer(request, capabilities), remote: request.remote, localDir, remoteDir, filters: rules.filters, delete: request.delete ?? true, makeRemoteDir: make });
     try {
       return await this.transfer(args(makeRemoteDir), request, 'push');
     } catch (error) {
       if (!(error instanceof MkpathUnsupported)) throw error;
       this.hostsWithoutMkpath.add(host);
       return this.transfer(args('rsync-path'), request, 'push');
+    } finally {
+      rules.cleanup();
     }
   }
 
@@ -144,6 +149,24 @@ function normalizeFetchRoot(remoteDir: string): string {
   if (remoteDir === '~') return '.';
   const trimmed = remoteDir.startsWith('~/') ? remoteDir.slice(2) : remoteDir;
   return trimmed.length > 1 ? trimmed.replace(/\/+$/, '') || '/' : trimmed;
+}
+
+/** Above this many bytes of rules, they go to a file: argv is limited (one argument to 128 KiB on Linux, all to ~1 MiB on macOS). */
+export const FILTERS_IN_ARGV_MAX_BYTES = 64 * 1024;
+
+/** The rules as --filter arguments, or, for a long list, one `merge FILE` of a private temporary file. */
+export function inArgvOrFile(filters: FilterRule[], maxBytes = FILTERS_IN_ARGV_MAX_BYTES): { filters: FilterRule[]; cleanup: () => void } {
+  const lines = filters.map(toRsyncFilter);
+  if (lines.reduce((sum, line) => sum + Buffer.byteLength(line) + 10, 0) <= maxBytes) return { filters, cleanup: () => {} };
+  const folder = mkdtempSync(join(tmpdir(), 'mlt-sync-'));
+  const file = join(folder, 'filters');
+  try {
+    writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
+  return { filters: [{ kind: 'merge-file', file }], cleanup: () => rmSync(folder, { recursive: true, force: true }) };
 }
 
 function loadFilters(localDir: string, request: Pick<PushRequest, 'rules'>): FilterRule[] {

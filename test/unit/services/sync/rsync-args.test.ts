@@ -18,13 +18,19 @@ function push(overrides: Partial<PushArgs> = {}): string[] {
 const filtersOf = (args: string[]) => args.filter((a) => a.startsWith('--filter=')).map((a) => a.slice('--filter='.length));
 
 describe('push argv', () => {
-  it('copies contents into the remote folder, compressed, deleting after the transfer, never excluded files', () => {
+  it('copies contents into the remote folder, compressed, deleting during the scan (removed at the end), never excluded files', () => {
     const args = push();
     assert.deepEqual(args.slice(-2), ['/home/me/proj/', 'gpu-box:projects/proj/']);
-    for (const flag of ['--compress', '--delete-after', '--mkpath', '--stats', '--timeout=120']) assert.ok(args.includes(flag), flag);
+    for (const flag of ['--compress', '--delete-delay', '--mkpath', '--stats', '--timeout=120']) assert.ok(args.includes(flag), flag);
+    assert.ok(!args.includes('--delete-after'));
     assert.ok(!args.some((a) => a.startsWith('--delete-excluded')));
     assert.deepEqual(args.slice(args.indexOf('--rsh'), args.indexOf('--rsh') + 2), ['--rsh', remote.rsh]);
     assert.ok(!args.includes('--dry-run') && !args.includes('--info=progress2'));
+  });
+
+  it('a dir-merge rule (read by the receiver from its side) only ever deletes after the transfer', () => {
+    const args = push({ filters: [{ kind: 'dir-merge-excludes', file: '.gitignore' }] });
+    assert.ok(args.includes('--delete-after') && !args.includes('--delete-delay'));
   });
 
   it('dry run, progress, no deletion, no timeout', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -61,7 +61,19 @@ describe('RsyncSyncManager', () => {
     const fake = fakeRsync([{}]);
     await new RsyncSyncManager({ runProcess: fake.run }).push({ remote, localDir: dir, remoteDir: 'p', rules: { exclude: ['*.bin'], protect: [] } });
     const filters = fake.calls[0]!.args.filter((a) => a.startsWith('--filter='));
-    assert.deepEqual(filters, ['--filter=- .git', '--filter=P *.bin', '--filter=- *.bin', '--filter=- /secret.env', '--filter=:- .gitignore']);
+    assert.deepEqual(filters, ['--filter=- .git', '--filter=P *.bin', '--filter=- *.bin', '--filter=- /secret.env']);
+  });
+
+  it('push: .gitignore files become plain rules (deeper first), so deletion need not wait for the transfer', async () => {
+    const dir = mkdtempSync(join(project, 'gitignore-'));
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, '.gitignore'), 'data/\n');
+    writeFileSync(join(dir, 'src', '.gitignore'), '/gen/\n*.o\n');
+    const fake = fakeRsync([{}]);
+    await new RsyncSyncManager({ runProcess: fake.run }).push({ remote, localDir: dir, remoteDir: 'p', rules: { protect: [] } });
+    const args = fake.calls[0]!.args;
+    assert.deepEqual(args.filter((a) => a.startsWith('--filter=')), ['--filter=- .git', '--filter=- /src/gen/', '--filter=- /src/*.o', '--filter=- /src/**/*.o', '--filter=- data/']);
+    assert.ok(args.includes('--delete-delay') && !args.includes('--delete-after'));
   });
 
   it('push: an old host rsync without --mkpath is retried with mkdir -p, and remembered', async () => {
