@@ -22,8 +22,8 @@ async function record(hook, details, context) {
 /** @type {ExamplePlugin} */
 const plugin = {
   name: 'example',
-  version: '1.0.0',
-  apiVersion: '1.0',
+  version: '1.1.0',
+  apiVersion: '1.1',
   description: 'Records every hook it receives; says hello.',
   config: {
     // A plain JSON Schema: no schema library needed. (A zod 4 schema works too.)
@@ -60,9 +60,10 @@ const plugin = {
       handler: async ({ container }, context) => {
         // The context runs commands in the dev container (and on the host for remote targets).
         const probe = await context.container?.exec(['sh', '-c', 'echo from-container']);
-        await record('containerStart', { action: container.action, exec: probe?.stdout.trim() ?? null, host: Boolean(context.host) }, context);
+        await record('containerStart', { action: container.action, exec: probe?.stdout.trim() ?? null, host: Boolean(context.host), role: context.project.role ?? null }, context);
       },
     },
+    afterFetch: async ({ fetch, result }, context) => record('afterFetch', { target: fetch.target, paths: fetch.paths, files: result.filesTransferred, container: Boolean(context.container) }, context),
     connectComplete: async ({ target, forwards }, context) => record('connectComplete', { target, forwards: forwards.length }, context),
     containerStop: async ({ action }, context) => record('containerStop', { action }, context),
     shutdown: async ({ command, ok }, context) => record('shutdown', { command, ok }, context),

@@ -11,7 +11,7 @@
  */
 
 /** `MAJOR.MINOR`. Plugins declare the version they target in `apiVersion`. */
-export const PLUGIN_API_VERSION = '1.0';
+export const PLUGIN_API_VERSION = '1.1';
 
 // ---------------------------------------------------------------------------
 // Config schemas: Standard Schema (zod 4, valibot, arktype…) or JSON Schema
@@ -129,6 +129,17 @@ export interface InstanceInfo {
   region?: string;
 }
 
+export interface FetchInfo {
+  /** The target name the files came from. */
+  target: string;
+  /** The paths asked for, relative to the project folder on the host. */
+  paths: readonly string[];
+  /** Where they landed on this machine. */
+  localDir: string;
+  /** The project's folder on the host. */
+  remoteDir: string;
+}
+
 export interface ForwardInfo {
   local: number;
   container: number;
@@ -140,6 +151,8 @@ export interface HookPayloads {
   configLoaded: { config: ConfigView };
   beforeSync: { sync: SyncInfo };
   afterSync: { sync: SyncInfo; result: SyncResultInfo };
+  /** After `fetch` brought files back from the host (API 1.1). */
+  afterFetch: { fetch: FetchInfo; result: SyncResultInfo };
   /** The dev container runs (created, started or reused) and its lifecycle commands ran. */
   containerStart: { container: ContainerInfo; config: ConfigView };
   /** Before the container is stopped (`stop`) or removed (`down`). */
@@ -170,6 +183,7 @@ export interface HookResults {
   configLoaded: ConfigView | undefined;
   beforeSync: void;
   afterSync: void;
+  afterFetch: void;
   containerStart: void;
   containerStop: void;
   provisionComplete: void;
@@ -185,6 +199,7 @@ export const HOOK_KINDS = {
   configLoaded: 'reduce',
   beforeSync: 'sequential',
   afterSync: 'parallel',
+  afterFetch: 'parallel',
   containerStart: 'sequential',
   containerStop: 'sequential',
   provisionComplete: 'parallel',
@@ -279,11 +294,28 @@ export interface ProjectInfo {
   target?: string;
   /** The project's folder on the host, for remote targets. */
   remoteDir?: string;
+  /**
+   * During `connect`: `head` for the first target, `worker` for each further
+   * one (`connect HEAD WORKER...`, or `ray.workers`). Absent in other commands (API 1.1).
+   */
+  role?: 'head' | 'worker';
+}
+
+/** The targets of a multi-host `connect` (API 1.1). */
+export interface ClusterInfo {
+  head: {
+    /** The head's target name, as typed. */
+    target: string;
+    /** The head host's address as ssh resolves it (its HostName), for workers to join. */
+    address: string;
+  };
+  /** The worker target names, in order. */
+  workers: readonly string[];
 }
 
 export interface PluginContext<Section = any, Options = any> {
   plugin: { name: string; version: string };
-  /** The plugin API version of the running mltoolbox (`1.0`). */
+  /** The plugin API version of the running mltoolbox (`1.1`). */
   apiVersion: string;
   logger: PluginLogger;
   config: {
@@ -299,6 +331,8 @@ export interface PluginContext<Section = any, Options = any> {
   /** The local environment, read-only. */
   env: Readonly<Record<string, string | undefined>>;
   project: ProjectInfo;
+  /** Present during a `connect` with worker targets, in the head's and each worker's hooks (API 1.1). */
+  cluster?: ClusterInfo;
   /** Present once the dev container exists (containerStart, connectComplete, containerStop, …). */
   container?: PluginContainer;
   /** Present for remote targets once connected. */

@@ -114,9 +114,6 @@ describe('built-in plugins through the binary', async () => {
         '  enabled: true',
         '  port: 6380',
         `  dashboard_port: ${dashboardPort}`,
-        '  workers:',
-        '    - target: gpu-worker-2',
-        '      num_gpus: 2',
         '',
       ].join('\n'));
     });
@@ -129,7 +126,6 @@ describe('built-in plugins through the binary', async () => {
       const result = await mlt(['connect', host, '--no-attach', '--json']);
       assert.equal(result.code, 0, `connect failed:\n${result.stderr}\n${result.stdout}`);
       assert.match(result.stderr, new RegExp(`Ray dashboard: http://127\\.0\\.0\\.1:${dashboardPort}`));
-      assert.match(result.stderr, new RegExp(`Ray worker gpu-worker-2: mltoolbox exec gpu-worker-2 -- ray start --address=${host}:6380 --num-gpus=2 --disable-usage-stats`));
       const forwards = JSON.parse(result.stdout).result.forwards as Array<{ local: number; container: number }>;
       assert.ok(forwards.some((f) => f.local === dashboardPort && f.container === dashboardPort), JSON.stringify(forwards));
 
@@ -156,6 +152,98 @@ describe('built-in plugins through the binary', async () => {
       assert.equal(again.code, 0, again.stderr);
       const log = await calls();
       assert.deepEqual(log.map((line) => line.split(' ').slice(0, 2).join(' ')), ['start --head', 'status', 'stop', 'start --head'], log.join('\n'));
+    });
+  });
+
+  /**
+   * A Ray cluster of two targets on the harness's one sshd and engine: the
+   * alias is the head, `root@127.0.0.1:PORT` (the same host, typed another
+   * way) the worker, named in ray.workers. Each container has its own
+   * stand-in log, so the test reads what ran in each.
+   */
+  describe('ray cluster through connect: a head and a worker', () => {
+    let sandbox: Sandbox;
+    let project: string;
+    const head = harness.ssh.alias;
+    const worker = `root@127.0.0.1:${harness.ssh.port}`;
+    const mlt = (args: string[]) => runMltoolbox(['-C', project, ...args], { env: sandbox.env, cwd: sandbox.root, timeoutMs: 180_000 });
+    const calls = async (target: string) => {
+      const result = await mlt(['exec', target, '--', 'cat', '/tmp/ray-standin/calls.log']);
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout.trim().split('\n');
+    };
+
+    before(async () => {
+      sandbox = await createSandbox({ harness });
+      project = join(sandbox.root, 'ray-cluster');
+      await mkdir(project, { recursive: true });
+      await copyFile(RAY_STANDIN, join(project, 'ray'));
+      await writeFile(join(project, 'Dockerfile'), `FROM ${harness.docker.baseImage}\nCOPY ray /usr/local/bin/ray\nRUN chmod 755 /usr/local/bin/ray\n`);
+      await writeFile(join(project, 'mltoolbox.yaml'), [
+        'version: 1',
+        'project:',
+        '  name: ray-cluster',
+        'remote:',
+        `  identity_file: ${harness.ssh.identityFile}`,
+        'environment:',
+        '  dockerfile:',
+        '    path: Dockerfile',
+        '  gpus: optional',
+        'plugins: [ray]',
+        'ray:',
+        '  enabled: true',
+        '  port: 6381',
+        `  dashboard_port: ${await freePort()}`,
+        '  workers:',
+        `    - target: "${worker}"`,
+        '      num_gpus: 1',
+        '',
+      ].join('\n'));
+    });
+
+    after(async () => {
+      await mlt(['down', worker]);
+      await mlt(['down', head]);
+    });
+
+    it('connect HEAD starts the head, then the ray.workers target in a worker container that joins it', async () => {
+      const result = await mlt(['connect', head, '--no-attach', '--json']);
+      assert.equal(result.code, 0, `connect failed:\n${result.stderr}\n${result.stdout}`);
+      const connected = JSON.parse(result.stdout).result;
+      assert.equal(connected.role, 'head');
+      assert.equal(connected.workers.length, 1);
+      const [joined] = connected.workers;
+      assert.equal(joined.target, worker);
+      assert.equal(joined.role, 'worker');
+      assert.equal(joined.container.name, `${connected.container.name}-worker`, 'one engine, two containers');
+      assert.deepEqual(joined.forwards, []);
+
+      assert.deepEqual((await calls(head)).map((line) => line.split(' ').slice(0, 2).join(' ')), ['start --head']);
+      // The head's address is its HostName as ssh resolves the alias.
+      assert.deepEqual(await calls(worker), ['start --address=127.0.0.1:6381 --num-gpus=1 --disable-usage-stats']);
+      assert.match(result.stderr, new RegExp(`Ray worker started: ${worker.replaceAll('.', '\\.')} -> 127\\.0\\.0\\.1:6381`));
+    });
+
+    it('connect HEAD WORKER (command line) reuses both containers; the worker joins again', async () => {
+      const result = await mlt(['connect', head, worker, '--no-attach', '--skip-sync', '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      const connected = JSON.parse(result.stdout).result;
+      assert.equal(connected.container.action, 'reused');
+      assert.deepEqual(connected.workers.map((w: { target: string; container: { action: string } }) => [w.target, w.container.action]), [[worker, 'reused']]);
+      assert.deepEqual((await calls(worker)).map((line) => line.split(' ').slice(0, 2).join(' ')), ['start --address=127.0.0.1:6381', 'start --address=127.0.0.1:6381']);
+      const status = await mlt(['status', '--json']);
+      assert.equal(JSON.parse(status.stdout).result.target, head, 'the project default stays the head');
+    });
+
+    it('down of each target runs ray stop in its own container, then removes it', async () => {
+      for (const target of [worker, head]) {
+        const down = await mlt(['down', target, '--verbose', '--json']);
+        assert.equal(down.code, 0, down.stderr);
+        assert.match(down.stderr, /\[ray\] Ray stopped/);
+        assert.equal(JSON.parse(down.stdout).result.action, 'removed');
+      }
+      const exec = await mlt(['exec', worker, '--', 'true']);
+      assert.match(exec.stderr, /NOT_CONNECTED/);
     });
   });
 

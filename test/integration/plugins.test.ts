@@ -101,15 +101,24 @@ describe('plugins', async () => {
     assert.equal(start.action, 'created');
     assert.equal(start.exec, 'from-container', 'the context runs commands in the dev container');
     assert.equal(start.host, true, 'a remote target gives the plugin the host');
+    assert.equal(start.role, 'head', 'the only target of a connect is its head');
     assert.deepEqual(hooks.at(-1), { hook: 'shutdown', command: 'connect', ok: true });
     assert.equal(hooks.find((h) => h.hook === 'configLoaded')!.project, 'plugged');
   });
 
-  it('sync and down run their hooks', async () => {
+  it('sync, fetch and down run their hooks', async () => {
     await writeFile(recordFile, '');
     const sync = await mlt(['sync', host]);
     assert.equal(sync.code, 0, sync.stderr);
     assert.deepEqual((await recorded()).map((h) => h.hook), ['configLoaded', 'beforeSync', 'afterSync', 'shutdown']);
+
+    await writeFile(recordFile, '');
+    const fetched = await mlt(['fetch', host, 'src/', 'back']);
+    assert.equal(fetched.code, 0, fetched.stderr);
+    const fetchHooks = await recorded();
+    assert.deepEqual(fetchHooks.map((h) => h.hook), ['configLoaded', 'afterFetch', 'shutdown']);
+    assert.deepEqual(fetchHooks[1], { hook: 'afterFetch', target: host, paths: ['src/'], files: fetchHooks[1]!.files, container: true });
+    assert.ok(Number(fetchHooks[1]!.files) >= 1, JSON.stringify(fetchHooks[1]));
 
     await writeFile(recordFile, '');
     const down = await mlt(['down', host]);

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
-import { runInteractive } from '../../infrastructure/process.ts';
+import { isCommandNotFound, runInteractive } from '../../infrastructure/process.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { StateStore } from '../../db/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
@@ -18,11 +19,12 @@ import { planContainer, type ContainerPlan } from './container-plan.ts';
 import { createConnectionHooks } from '../plugins/connection-hooks.ts';
 import { resolvePluginSecretRefs } from './plugin-secrets.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
+import type { ClusterInfo } from '../../plugin-api/index.ts';
 import { createPortForwarder } from './forwards.ts';
 import { localGpuStatus, remoteGpuStatus } from './gpu-status.ts';
 import { copiedFilesFingerprint } from './build-inputs.ts';
 import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
-import { defaultRemoteDir, projectIdentity, type ProjectIdentity } from './project-identity.ts';
+import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 
 export interface ConnectionDeps extends PlaceDeps {
   projectDir: string;
@@ -43,6 +45,8 @@ export interface ConnectionDeps extends PlaceDeps {
 
 export interface ConnectOptions {
   target?: string;
+  /** Further targets that get the same pipeline as workers of the first (default: ray.workers when Ray is enabled). */
+  workers?: readonly string[];
   skipSync?: boolean;
   /** Forwards outlive this command (a background ssh per port) instead of ending with its shell. */
   detach?: boolean;
@@ -67,6 +71,9 @@ export interface ConnectResult {
   forwards: ForwardView[];
   warnings: string[];
   workdir: string;
+  role: TargetRole;
+  /** Each worker target's result, in order, when connect had workers. */
+  workers?: ConnectResult[];
 }
 
 /** Everything a command needs once the project's place is open. */
@@ -79,6 +86,23 @@ export interface ProjectSession {
   /** The project's folder on the engine's host (absolute). */
   workspaceSource: string;
   remoteShell?: RemoteShell;
+  /** Set by connect: the first target is the head, further ones are workers. */
+  role?: TargetRole;
+  /** Set by a connect with workers, for every target's hooks. */
+  cluster?: ClusterInfo;
+}
+
+/** `ray.workers[].target` when Ray is enabled: the hosts that join the head. */
+export function configuredWorkers(config: LoadedConfig['config']): string[] {
+  const ray = (config as { ray?: { enabled?: boolean; workers?: readonly { target?: unknown }[] } }).ray;
+  if (ray?.enabled !== true) return [];
+  return (ray.workers ?? []).map((w) => w.target).filter((t): t is string => typeof t === 'string' && t !== '');
+}
+
+/** The worker targets of a connect: the command line's, else the config's; never the head itself, never twice. */
+export function workerTargets(head: string, fromCommandLine: readonly string[] | undefined, config: LoadedConfig['config']): string[] {
+  const wanted = fromCommandLine && fromCommandLine.length > 0 ? fromCommandLine : configuredWorkers(config);
+  return [...new Set(wanted)].filter((name) => name !== head);
 }
 
 /** bash when the image has it, else sh: busybox and slim images have no bash. */
@@ -183,6 +207,11 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     if (plan.image.kind === 'image') {
       const reference = plan.image.reference;
       if (await containers.imageId(reference)) return { image: reference, action: 'used' };
+      if (deps.env.MLTOOLBOX_NO_PULL) {
+        // Offline machines and the test suite: never reach for a registry.
+        throw new UserError('IMAGE_NOT_FOUND', `the image ${reference} is not on the Docker host and pulling is off (MLTOOLBOX_NO_PULL is set)`,
+          `load it there first (docker load / docker pull ${reference}), or unset MLTOOLBOX_NO_PULL`);
+      }
       // First use of a base image on this host: pull it once (later connects find it).
       await reporter.task(`Pulling ${reference}`, (task) => containers.pull(reference, (line) => task.update(line.slice(0, 60))));
       return { image: reference, action: 'pulled' };
@@ -213,54 +242,97 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     }
   }
 
+  /**
+   * connect: the first target is the head; each worker target then gets the
+   * same pipeline in its own session, with the cluster in every hook's context.
+   * Plugins' shutdown runs once, at the end, with the head's session.
+   */
   function connect(options: ConnectOptions): Promise<ConnectResult> {
-    return withSession(options.target, async (session) => {
-      const { place, loaded, identity, state } = session;
-      let syncSummary: SyncSummary | undefined;
-      if (place.kind === 'remote' && !options.skipSync) syncSummary = await pushProject(session);
-      const plan = planContainer({
-        config: loaded.config,
-        identity,
-        workspaceSource: session.workspaceSource,
-        secretRefs: loaded.secretRefs,
-        extraPorts: (options.ports ?? []).map(parsePortSpec),
-        projectDir: deps.projectDir,
-      });
-      if (place.kind === 'local') {
-        // Locally the published port is the one the user asked for: no tunnel in between.
-        plan.spec.ports = plan.forwards.map((f) => ({ container: f.remote, host: f.local }));
+    return withSession(options.target, async (head) => {
+      const workers = workerTargets(head.place.name, options.workers, head.loaded.config);
+      head.role = 'head';
+      if (workers.length === 0) return connectOne(head, options);
+      const cluster: ClusterInfo = { head: { target: head.place.name, address: await headAddress(head) }, workers };
+      head.cluster = cluster;
+      const result = await connectOne(head, options);
+      const joined: ConnectResult[] = [];
+      for (const name of workers) {
+        joined.push(await inSession(name, (worker) => {
+          worker.role = 'worker';
+          worker.cluster = cluster;
+          return connectOne(worker, options);
+        }, { eagerEngine: true }));
       }
-      const image = await ensureImage(place.containers, plan, options.forceRebuild ?? false);
-      const ensured = await reporter.task('Starting the dev container', () =>
-        place.containers.ensureContainer({ ...plan.spec, image: image.image }, { force: options.forceRebuild ?? false }));
-      for (const warning of ensured.warnings) reporter.warn(warning);
-      if (ensured.action === 'created' || ensured.action === 'recreated') {
-        await runLifecycle(session, ensured.id, 'on_create_command');
-        await runLifecycle(session, ensured.id, 'post_create_command');
-      }
-      if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command');
-      const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
-      state.upsertContainer({
-        projectId: session.projectId, remote: place.name, containerId: ensured.id, name: ensured.name,
-        image: image.image, configHash: ensured.configHash, status: 'running',
-      });
-      const forwards = await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
-      state.setLastRemote(session.projectId, place.name);
-      if (place.kind === 'remote') state.touchRemote(place.name);
-      await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
-      return {
-        target: place.name,
-        project: identity.slug,
-        ...(place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
-        image: image.image,
-        imageAction: image.action,
-        container: { id: ensured.id, name: ensured.name, action: ensured.action, ...(ensured.reason ? { reason: ensured.reason } : {}) },
-        ...(syncSummary ? { sync: syncSummary } : {}),
-        forwards,
-        warnings: ensured.warnings,
-        workdir: plan.workdir,
-      };
+      return { ...result, workers: joined };
     }, { eagerEngine: true });
+  }
+
+  /** How other hosts reach the head: ssh's HostName for it (an alias is no address elsewhere). */
+  async function headAddress(session: ProjectSession): Promise<string> {
+    if (!session.place.remote) return hostname();
+    return (await session.place.remote.ssh.resolve(session.place.remote.target)).hostname;
+  }
+
+  /** One target's pipeline: sync, image, container, lifecycle commands, hooks, forwards. */
+  async function connectOne(session: ProjectSession, options: ConnectOptions): Promise<ConnectResult> {
+    const { place, loaded, identity, state } = session;
+    const role = session.role ?? 'head';
+    let syncSummary: SyncSummary | undefined;
+    if (place.kind === 'remote' && !options.skipSync) syncSummary = await pushProject(session);
+    const plan = planContainer({
+      config: loaded.config,
+      identity,
+      workspaceSource: session.workspaceSource,
+      secretRefs: loaded.secretRefs,
+      extraPorts: (options.ports ?? []).map(parsePortSpec),
+      projectDir: deps.projectDir,
+      role,
+    });
+    if (place.kind === 'local') {
+      // Locally the published port is the one the user asked for: no tunnel in between.
+      plan.spec.ports = plan.forwards.map((f) => ({ container: f.remote, host: f.local }));
+    }
+    const image = await ensureImage(place.containers, plan, options.forceRebuild ?? false);
+    const ensured = await reporter.task('Starting the dev container', () =>
+      place.containers.ensureContainer({ ...plan.spec, image: image.image }, { force: options.forceRebuild ?? false }));
+    for (const warning of ensured.warnings) reporter.warn(warning);
+    if (ensured.action === 'created' || ensured.action === 'recreated') {
+      await runLifecycle(session, ensured.id, 'on_create_command');
+      await runLifecycle(session, ensured.id, 'post_create_command');
+    }
+    if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command');
+    const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
+    state.upsertContainer({
+      projectId: session.projectId, remote: place.name, containerId: ensured.id, name: ensured.name,
+      image: image.image, configHash: ensured.configHash, status: 'running',
+    });
+    const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
+    if (role === 'head') state.setLastRemote(session.projectId, place.name);
+    if (place.kind === 'remote') state.touchRemote(place.name);
+    await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
+    return {
+      target: place.name,
+      project: identity.slug,
+      ...(place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
+      image: image.image,
+      imageAction: image.action,
+      container: { id: ensured.id, name: ensured.name, action: ensured.action, ...(ensured.reason ? { reason: ensured.reason } : {}) },
+      ...(syncSummary ? { sync: syncSummary } : {}),
+      forwards,
+      warnings: ensured.warnings,
+      workdir: plan.workdir,
+      role,
+    };
+  }
+
+  /** Runs work with a session of its own, without plugins' shutdown (a worker of connect). */
+  async function inSession<T>(target: string, work: (session: ProjectSession) => Promise<T>, openOptions: { eagerEngine?: boolean } = {}): Promise<T> {
+    const session = await open(target, openOptions);
+    try {
+      return await work(session);
+    } finally {
+      await session.place.close();
+    }
   }
 
   /** Runs work with the project's session; then plugins' shutdown hook, and the session closes. */
@@ -291,6 +363,13 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     return info.id;
   }
 
+  /** The project's container on the session's place if it runs, else undefined (no error: a hook just gets no container). */
+  async function runningContainer(session: ProjectSession): Promise<{ id: string; name: string } | undefined> {
+    const record = session.state.getContainer(session.projectId, session.place.name);
+    const info = record ? await session.place.containers.inspect(record.containerId) : undefined;
+    return info?.running ? { id: info.id, name: info.name } : undefined;
+  }
+
   function requireRemote(session: ProjectSession, what: string): asserts session is ProjectSession & { remoteShell: RemoteShell } {
     if (session.place.kind !== 'remote' || !session.remoteShell) {
       throw new UserError('USAGE', `${what} needs a remote host; the local target uses your project folder directly`, `name a host: mltoolbox ${what} HOST`);
@@ -312,7 +391,11 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       const { ssh, target: sshTarget } = session.place.remote!;
       return { command: 'ssh', args: [options.tty ? '-t' : '-T', ...ssh.sshArgs(sshTarget), joinShellCommand(docker)] };
     });
-    return runInteractive(command, args, { env: deps.env });
+    return runInteractive(command, args, { env: deps.env }).catch((error: unknown) => {
+      if (!isCommandNotFound(error)) throw error;
+      throw new UserError('USAGE', `exec and shell need the ${command} program on this machine, and there is none on PATH`,
+        command === 'docker' ? 'install the Docker CLI (apt-get install docker.io, or docker-ce-cli)' : 'install the OpenSSH client (apt-get install openssh-client)');
+    });
   }
 
   return {
@@ -349,14 +432,18 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     fetch: (target: string | undefined, remotePath: string, localPath: string | undefined) =>
       withSession(target, async (session) => {
         requireRemote(session, 'fetch');
+        const localDir = localPath ? join(deps.projectDir, localPath) : deps.projectDir;
         const summary = await reporter.task(`Fetching ${remotePath} from ${session.place.name}`, async (task) =>
           (await deps.sync()).fetch({
             remote: session.remoteShell!,
             remoteDir: session.workspaceSource,
-            localDir: localPath ? join(deps.projectDir, localPath) : deps.projectDir,
+            localDir,
             paths: [remotePath],
             onProgress: (p) => task.update(progressText(p)),
           }));
+        await pluginHooks.afterFetch(session, { target: session.place.name, paths: [remotePath], localDir, remoteDir: session.workspaceSource }, summary,
+          // The files are here already: an engine that does not answer only costs the hook its container.
+          () => runningContainer(session).catch(() => undefined));
         return { target: session.place.name, summary };
       }),
 
@@ -391,7 +478,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     stop: (target: string | undefined) =>
       withSession(target, async (session) => {
         const record = session.state.getContainer(session.projectId, session.place.name);
-        if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, 'nothing to stop');
+        if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `nothing to stop; see what runs with: mltoolbox status ${session.place.name}`);
         await pluginHooks.containerStop(session, { id: record.containerId, name: record.name }, 'stop');
         await reporter.task(`Stopping ${record.name}`, () => session.place.containers.stop(record.containerId));
         session.state.upsertContainer({ ...record, status: 'stopped' });
@@ -401,7 +488,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     down: (target: string | undefined) =>
       withSession(target, async (session) => {
         const record = session.state.getContainer(session.projectId, session.place.name);
-        if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, 'nothing to remove');
+        if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `nothing to remove; a container left over from lost state is named ${containerName(session.identity)} (docker rm -f it on the host)`);
         await pluginHooks.containerStop(session, { id: record.containerId, name: record.name }, 'remove');
         await reporter.task(`Removing ${record.name} (your files stay)`, () => session.place.containers.remove(record.containerId));
         session.state.removeContainer(session.projectId, session.place.name);

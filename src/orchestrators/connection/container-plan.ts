@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../../services/config/loader.ts';
 import type { SecretReference } from '../../services/config/interpolate.ts';
 import type { BuildSpec, ContainerSpec, GpuMode, MountSpec, PortSpec as ContainerPortSpec } from '../../services/containers/types.ts';
 import { mergePortSpecs, parsePortSpec, type PortSpec } from '../../services/ports/port-spec.ts';
-import { containerName, type ProjectIdentity } from './project-identity.ts';
+import { containerName, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 
 /** Where the image comes from: an existing reference, or a Dockerfile build. */
 export type ImagePlan = { kind: 'image'; reference: string } | { kind: 'build'; build: BuildSpec; fingerprint: string };
@@ -28,6 +28,8 @@ export interface PlanInput {
   extraPorts: readonly PortSpec[];
   /** The project folder on this machine (Dockerfile paths are relative to it). */
   projectDir: string;
+  /** A worker of a multi-host connect publishes and forwards no ports: the head's forwards are the ones to use. */
+  role?: TargetRole;
 }
 
 /**
@@ -44,7 +46,8 @@ export function planContainer(input: PlanInput): ContainerPlan {
   const secretEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(environment.env ?? {})) (secretKeys.has(key) ? secretEnv : env)[key] = String(value);
 
-  const forwards = mergePortSpecs((environment.ports ?? []).map((p) => parsePortSpec(typeof p === 'string' ? p.replace(/\/(tcp|udp)$/, '') : p)), [...input.extraPorts]);
+  const worker = input.role === 'worker';
+  const forwards = worker ? [] : mergePortSpecs((environment.ports ?? []).map((p) => parsePortSpec(typeof p === 'string' ? p.replace(/\/(tcp|udp)$/, '') : p)), [...input.extraPorts]);
   const ports: ContainerPortSpec[] = forwards.map((f) => ({ container: f.remote }));
 
   const mounts: MountSpec[] = [{ type: 'bind', source: input.workspaceSource, target: workdir }];
@@ -53,7 +56,7 @@ export function planContainer(input: PlanInput): ContainerPlan {
   const gpus: GpuMode = environment.gpus ?? 'optional';
   const spec: Omit<ContainerSpec, 'image'> = {
     project: identity.slug,
-    name: containerName(identity),
+    name: containerName(identity, input.role),
     command: ['sleep', 'infinity'],
     labels: { 'dev.mltoolbox.project-path': identity.localPath },
     env,

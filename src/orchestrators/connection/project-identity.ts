@@ -25,6 +25,10 @@ export function defaultRemoteDir(identity: ProjectIdentity): string {
   return `mltoolbox/${identity.slug}`;
 }
 
-export function containerName(identity: ProjectIdentity): string {
-  return `mlt-${identity.slug}`;
+/** What a target is in a multi-host connect: the first is the head, the others its workers. */
+export type TargetRole = 'head' | 'worker';
+
+/** A worker's container has its own name: a head and a worker may share one engine (one host, two targets). */
+export function containerName(identity: ProjectIdentity, role: TargetRole = 'head'): string {
+  return role === 'worker' ? `mlt-${identity.slug}-worker` : `mlt-${identity.slug}`;
 }

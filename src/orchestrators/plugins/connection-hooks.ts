@@ -1,4 +1,4 @@
-import type { ConfigView, ContainerInfo, ForwardInfo } from '../../plugin-api/index.ts';
+import type { ConfigView, ContainerInfo, FetchInfo, ForwardInfo } from '../../plugin-api/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { EnsureResult } from '../../services/containers/types.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
@@ -56,6 +56,17 @@ export function createConnectionHooks(plugins: PluginsGetter, options: { project
       await (await host())?.hooks.parallel('afterSync', { sync: syncInfo(session, dryRun), result }, scopeFor(session));
     },
 
+    /**
+     * afterFetch (parallel). The running container is looked up only when a
+     * plugin has the hook: a plain fetch never pays for the engine.
+     */
+    async afterFetch(session: ProjectSession, fetch: FetchInfo, summary: SyncSummary, container: () => Promise<{ id: string; name: string } | undefined>): Promise<void> {
+      const found = await host();
+      if (!found || !found.active().some((a) => a.plugin.hooks?.afterFetch !== undefined)) return;
+      const result = { filesTransferred: summary.filesTransferred, bytes: summary.bytes, deleted: summary.deleted, durationMs: summary.durationMs };
+      await found.hooks.parallel('afterFetch', { fetch, result }, scopeFor(session, await container()));
+    },
+
     async containerStart(session: ProjectSession, ensured: EnsureResult, image: string): Promise<ContainerInfo> {
       const container = containerInfo(session, ensured, image);
       const found = await host();
@@ -97,7 +108,9 @@ export function sessionScope(session: ProjectSession, options: { projectDir: str
       workdir: workdirOf(session.loaded.config),
       target: session.place.name,
       ...(session.place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
+      ...(session.role ? { role: session.role } : {}),
     },
+    ...(session.cluster ? { cluster: session.cluster } : {}),
     containers: session.place.containers,
     ...(container ? { container } : {}),
     ...(session.place.remote ? { remote: session.place.remote } : {}),

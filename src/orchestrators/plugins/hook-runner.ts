@@ -112,6 +112,7 @@ export function createHookRunner(plugins: () => readonly ActivePlugin[], deps: H
       secrets,
       env: Object.freeze({ ...deps.env }),
       project: Object.freeze({ ...scope.project }),
+      ...(scope.cluster ? { cluster: frozenCopy(scope.cluster) } : {}),
       ...(scope.container ? { container: scope.container } : {}),
       ...(scope.host ? { host: scope.host } : {}),
       ...(scope.ports ? { ports: scope.ports } : {}),

@@ -50,6 +50,7 @@ export async function runPluginCommand(deps: RunPluginCommandDeps, words: readon
     secrets,
     env: Object.freeze({ ...deps.env }),
     project: Object.freeze({ ...deps.scope.project }),
+    ...(deps.scope.cluster ? { cluster: frozenCopy(deps.scope.cluster) } : {}),
     ...(deps.scope.container ? { container: deps.scope.container } : {}),
     ...(deps.scope.host ? { host: deps.scope.host } : {}),
     ...(deps.scope.ports ? { ports: deps.scope.ports } : {}),

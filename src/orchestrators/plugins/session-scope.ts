@@ -1,4 +1,4 @@
-import { pluginError, type ConfigView, type PluginContainer, type PluginHost, type PortForwarder, type ProjectInfo } from '../../plugin-api/index.ts';
+import { pluginError, type ClusterInfo, type ConfigView, type PluginContainer, type PluginHost, type PortForwarder, type ProjectInfo } from '../../plugin-api/index.ts';
 import type { ContainerManager, PublishedPort } from '../../services/containers/types.ts';
 import { isLocalPortFree, nextFreeLocalPort } from '../../services/ports/local-ports.ts';
 import type { SshTarget } from '../../services/ssh/target.ts';
@@ -9,6 +9,8 @@ export interface ScopeInput {
   command: string;
   config: ConfigView;
   project: ProjectInfo;
+  /** The targets of a multi-host connect. */
+  cluster?: ClusterInfo;
   /** The engine of the project's place, once open. */
   containers?: ContainerManager;
   container?: { id: string; name: string; ports?: readonly PublishedPort[] };
@@ -22,7 +24,7 @@ export interface ScopeInput {
  * a port forwarder (the same `ssh -L` through the master connect uses).
  */
 export function projectScope(input: ScopeInput): HookScope {
-  const scope: HookScope = { command: input.command, config: input.config, project: input.project };
+  const scope: HookScope = { command: input.command, config: input.config, project: input.project, ...(input.cluster ? { cluster: input.cluster } : {}) };
   const { containers, container, remote } = input;
   if (containers && container) scope.container = containerHandle(containers, container, input.project.workdir);
   if (remote) scope.host = hostHandle(input.project.target ?? remote.target.host, remote);

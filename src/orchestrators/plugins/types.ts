@@ -1,4 +1,4 @@
-import type { ConfigView, Plugin, PluginContainer, PluginHost, PortForwarder, ProjectInfo } from '../../plugin-api/index.ts';
+import type { ClusterInfo, ConfigView, Plugin, PluginContainer, PluginHost, PortForwarder, ProjectInfo } from '../../plugin-api/index.ts';
 import type { PluginEntry } from './entries.ts';
 
 /** Where a plugin came from: shown by `plugins list`. */
@@ -20,6 +20,7 @@ export interface HookScope {
   command: string;
   config: ConfigView;
   project: ProjectInfo;
+  cluster?: ClusterInfo;
   container?: PluginContainer;
   host?: PluginHost;
   ports?: PortForwarder;

@@ -7,6 +7,8 @@ export interface RayHeadOptions {
   /** GCS port workers join on. */
   port: number;
   dashboardPort: number;
+  /** The container shares the host's network (environment.network_mode: host). */
+  hostNetwork?: boolean;
 }
 
 export interface RayWorkerOptions {
@@ -20,8 +22,8 @@ export interface RayWorkerOptions {
 export const RAY_DEFAULTS = { port: 6379, dashboardPort: 8265 } as const;
 
 /**
- * The dashboard listens on all interfaces: the forward into the container
- * arrives on the container's network address, not on its loopback.
+ * In a bridged container the dashboard listens on all of the container's
+ * interfaces: the forward arrives on its network address, not its loopback.
  * Usage stats are off so a start never phones home or blocks on a prompt.
  */
 export function rayHeadCommand(options: RayHeadOptions): string[] {
@@ -29,7 +31,10 @@ export function rayHeadCommand(options: RayHeadOptions): string[] {
     'ray', 'start', '--head',
     `--port=${options.port}`,
     '--include-dashboard=true',
-    '--dashboard-host=0.0.0.0',
+    // In a bridged container 0.0.0.0 is only the container's own interface (reached through a
+    // port published on the host's 127.0.0.1). With host networking it would be every interface
+    // of the GPU host, and the dashboard accepts jobs without authentication: loopback then.
+    `--dashboard-host=${options.hostNetwork ? '127.0.0.1' : '0.0.0.0'}`,
     `--dashboard-port=${options.dashboardPort}`,
     '--disable-usage-stats',
   ];

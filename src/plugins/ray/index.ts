@@ -1,11 +1,12 @@
 import * as z from 'zod';
-import { pluginError, type ConfigView, type Plugin } from '../../plugin-api/index.ts';
-import { joinShellCommand } from '../../core/shell-quote.ts';
+import { pluginError, type ConfigView, type Plugin, type PluginContainer, type PluginContext } from '../../plugin-api/index.ts';
 import { dashboardUrl, RAY_DEFAULTS, rayHeadCommand, rayStopCommand, rayWorkerCommand } from './commands.ts';
 
 /**
  * Ray: a head node in the dev container on every container start, the
  * dashboard forwarded to this machine, `ray stop` before the container stops.
+ * In a multi-host connect (`connect HEAD WORKER...` or `ray.workers`) each
+ * worker's container joins the head instead.
  * The `ray:` section replaces the core schema's (same keys, plus `workers`).
  */
 
@@ -17,7 +18,7 @@ export const raySectionSchema = z
     enabled: z.boolean().optional().describe('Start a Ray head node in the container. Default: false.'),
     port: port.optional().describe('Ray GCS port. Default: 6379.'),
     dashboard_port: port.optional().describe('Ray dashboard port (forwarded). Default: 8265.'),
-    head_address: z.string().min(1).optional().describe('The head host address as workers reach it. Default: the target name.'),
+    head_address: z.string().min(1).optional().describe("The head host's address as workers reach it. Default: the head's HostName as ssh resolves it."),
     workers: z
       .array(
         z.strictObject({
@@ -26,7 +27,7 @@ export const raySectionSchema = z
         }),
       )
       .optional()
-      .describe('Other hosts that join the head as Ray workers.'),
+      .describe('Other hosts that join the head as Ray workers: connect starts them after the head.'),
   })
   .describe('Ray cluster settings (ray plugin).');
 
@@ -45,14 +46,16 @@ export function raySettings(config: ConfigView): RaySettings {
   };
 }
 
-/** What each worker host runs to join; started by hand or a later multi-host connect. */
-export function workerJoinCommands(settings: RaySettings, headTarget: string | undefined): { target: string; argv: string[] }[] {
-  const headAddress = settings.head_address ?? headTarget;
-  if (!headAddress) return [];
-  return (settings.workers ?? []).map((worker) => ({
-    target: worker.target,
-    argv: rayWorkerCommand({ headAddress, port: settings.port, ...(worker.num_gpus === undefined ? {} : { numGpus: worker.num_gpus }) }),
-  }));
+/**
+ * What a worker target runs to join the head: the head's address from
+ * `ray.head_address`, else the one connect resolved; `--num-gpus` from the
+ * target's `ray.workers` entry. Undefined when no address is known.
+ */
+export function workerJoinCommand(settings: RaySettings, target: string | undefined, headAddress: string | undefined): string[] | undefined {
+  const address = settings.head_address ?? headAddress;
+  if (!address) return undefined;
+  const numGpus = settings.workers?.find((worker) => worker.target === target)?.num_gpus;
+  return rayWorkerCommand({ headAddress: address, port: settings.port, ...(numGpus === undefined ? {} : { numGpus }) });
 }
 
 /** The container port a `ports` entry (8888, "8888:8888", "127.0.0.1:8888:8888/tcp") forwards to. */
@@ -82,9 +85,9 @@ const NOT_INSTALLED = /not found|No such file or directory|executable file not f
 
 export const rayPlugin: Plugin<RaySection> = {
   name: 'ray',
-  version: '1.0.0',
-  apiVersion: '1.0',
-  description: 'Starts a Ray head node in the dev container and forwards its dashboard.',
+  version: '1.1.0',
+  apiVersion: '1.1',
+  description: 'Starts a Ray head node in the dev container (workers on further connect targets) and forwards its dashboard.',
   config: { key: 'ray', schema: raySectionSchema },
   commands: [
     {
@@ -109,30 +112,24 @@ export const rayPlugin: Plugin<RaySection> = {
           ctx.logger.warn('no container to start Ray in');
           return;
         }
-        const container = ctx.container;
-        const started = await ctx.logger.task('Starting the Ray head node', async () => {
-          const result = await container.exec(rayHeadCommand({ port: settings.port, dashboardPort: settings.dashboard_port }));
-          const output = `${result.stdout}\n${result.stderr}`;
-          if (result.exitCode === 0) return 'started';
-          if (ALREADY_RUNNING.test(output)) return 'already running';
-          if (result.exitCode === 127 || NOT_INSTALLED.test(output)) {
-            throw pluginError('ray is not installed in the container', "Add it to the image (pip install 'ray[default]'), or set ray.enabled: false.");
-          }
-          throw pluginError(`ray start --head exited with ${result.exitCode}: ${lastLine(output)}`, 'Check the container with `mltoolbox exec -- ray status`; fix the ray: section in mltoolbox.yaml if a port is taken.');
-        });
-        ctx.logger.debug(`Ray head ${started} (GCS port ${settings.port})`);
-
-        for (const worker of workerJoinCommands(settings, ctx.project.target)) {
-          // Only the project's own host is reachable from a hook: say what each worker must run.
-          ctx.logger.info(`Ray worker ${worker.target}: mltoolbox exec ${worker.target} -- ${joinShellCommand(worker.argv)}`);
+        if (ctx.project.role === 'worker') {
+          const argv = workerJoinCommand(settings, ctx.project.target, ctx.cluster?.head.address);
+          if (!argv) throw pluginError('no address of the Ray head for this worker', 'Set ray.head_address in mltoolbox.yaml to the head host\'s address.');
+          const address = argv.find((a) => a.startsWith('--address='))!.slice('--address='.length);
+          const joined = await startRay(ctx, ctx.container, argv, `Joining the Ray head at ${address}`);
+          ctx.logger.success(`Ray worker ${joined}: ${ctx.project.target ?? 'this host'} -> ${address}`);
+          return;
         }
+        const started = await startRay(ctx, ctx.container, rayHeadCommand({ port: settings.port, dashboardPort: settings.dashboard_port, hostNetwork: usesHostNetwork(ctx.config.project) }), 'Starting the Ray head node');
+        ctx.logger.debug(`Ray head ${started} (GCS port ${settings.port})`);
       },
     },
     connectComplete: {
       timeoutMs: 30_000,
       async handler(payload, ctx) {
         const settings = raySettings(ctx.config.project);
-        if (!settings.enabled) return;
+        // A worker forwards nothing: the dashboard is the head's.
+        if (!settings.enabled || ctx.project.role === 'worker') return;
         // connect forwarded the dashboard with the project's ports (configLoaded published it).
         let local = payload.forwards.find((f) => f.container === settings.dashboard_port)?.local;
         if (local === undefined && ctx.ports) local = (await ctx.ports.forward(settings.dashboard_port)).localPort;
@@ -152,6 +149,27 @@ export const rayPlugin: Plugin<RaySection> = {
   },
 };
 
+/** Runs `ray start …`; a node already running (reused container) is fine, a missing `ray` says how to add it. */
+async function startRay(ctx: PluginContext<RaySection>, container: PluginContainer, argv: string[], title: string): Promise<'started' | 'already running'> {
+  return ctx.logger.task(title, async () => {
+    const result = await container.exec(argv);
+    const output = `${result.stdout}\n${result.stderr}`;
+    if (result.exitCode === 0) return 'started';
+    if (ALREADY_RUNNING.test(output)) return 'already running';
+    if (result.exitCode === 127 || NOT_INSTALLED.test(output)) {
+      throw pluginError('ray is not installed in the container', "Add it to the image (pip install 'ray[default]'), or set ray.enabled: false.");
+    }
+    throw pluginError(`${argv.slice(0, 3).join(' ')} exited with ${result.exitCode}: ${lastLine(output)}`,
+      argv.includes('--head')
+        ? 'Check the container with `mltoolbox exec -- ray status`; fix the ray: section in mltoolbox.yaml if a port is taken.'
+        : "Check that the head's GCS port is reachable from this host (environment.network_mode: host on every host; see docs/builtin-plugins.md#ray), or set ray.head_address.");
+  });
+}
+
 function lastLine(text: string): string {
   return text.trim().split('\n').pop()?.trim() ?? '';
+}
+
+function usesHostNetwork(project: Readonly<Record<string, unknown>>): boolean {
+  return (project['environment'] as { network_mode?: unknown } | undefined)?.network_mode === 'host';
 }

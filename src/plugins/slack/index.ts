@@ -72,7 +72,7 @@ export function createSlackPlugin(options: SlackPluginOptions = {}): Plugin<Slac
   return {
     name: 'slack',
     version: '1.0.0',
-    apiVersion: '1.0',
+    apiVersion: '1.1',
     description: 'Posts to a Slack webhook when a host is provisioned, a container starts, a sync completes or a step fails.',
     config: { key: 'slack', schema: slackSectionSchema },
     hooks: {

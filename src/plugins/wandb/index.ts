@@ -14,6 +14,7 @@ export const wandbSectionSchema = z
   .strictObject({
     secret: z.string().min(1).optional().describe('Secret holding the W&B API key. Default: wandb_api_key.'),
     verify: z.boolean().optional().describe('Check the key inside the container on each start. Default: true.'),
+    sync_after_fetch: z.boolean().optional().describe('After `mltoolbox fetch`, upload offline runs from the container (wandb sync --sync-all). Default: false.'),
   })
   .describe('Weights & Biases (wandb plugin).');
 
@@ -58,11 +59,24 @@ export function report(context: WandbContext, verification: WandbVerification): 
   }
 }
 
+/**
+ * `wandb sync --sync-all` in the container, the key only in the exec's
+ * environment; the output comes back with the key scrubbed. Shared by the
+ * `wandb sync` command and the afterFetch hook.
+ */
+export async function syncOfflineRuns(context: WandbContext): Promise<{ exitCode: number; output: string }> {
+  if (!context.container) throw pluginError('no running dev container', 'Start it first: mltoolbox connect TARGET --no-attach');
+  const key = await apiKey(context);
+  if (!key) throw pluginError(`secret ${secretName(context)} is not set`, `mltoolbox secret set ${secretName(context)}`);
+  const result = await context.container.exec(['wandb', 'sync', '--sync-all'], { env: { [WANDB_KEY_ENV]: key } });
+  return { exitCode: result.exitCode, output: (result.stdout + result.stderr).replaceAll(key, '***') };
+}
+
 export const wandbPlugin: Plugin<WandbSection> = {
   name: 'wandb',
-  version: '1.0.0',
-  apiVersion: '1.0',
-  description: 'Checks the W&B API key from the secret store inside the dev container.',
+  version: '1.1.0',
+  apiVersion: '1.1',
+  description: 'Checks the W&B API key from the secret store inside the dev container; can sync offline runs after fetch.',
   config: { key: 'wandb', schema: wandbSectionSchema },
   commands: [
     {
@@ -71,12 +85,8 @@ export const wandbPlugin: Plugin<WandbSection> = {
       description: 'Runs `wandb sync --sync-all` in the project folder inside the container, with the API key from the secret store in its environment.',
       examples: ['mltoolbox plugins run wandb sync'],
       async run(_input, context) {
-        if (!context.container) throw pluginError('no running dev container', 'Start it first: mltoolbox connect TARGET --no-attach');
-        const key = await apiKey(context);
-        if (!key) throw pluginError(`secret ${secretName(context)} is not set`, `mltoolbox secret set ${secretName(context)}`);
-        const result = await context.container.exec(['wandb', 'sync', '--sync-all'], { env: { [WANDB_KEY_ENV]: key } });
-        const scrub = (text: string) => text.replaceAll(key, '***');
-        return { result: { exitCode: result.exitCode }, human: scrub(result.stdout + result.stderr), exitCode: result.exitCode };
+        const { exitCode, output } = await syncOfflineRuns(context);
+        return { result: { exitCode }, human: output, exitCode };
       },
     },
   ],
@@ -88,6 +98,20 @@ export const wandbPlugin: Plugin<WandbSection> = {
       if (environment.env?.[WANDB_KEY_ENV] !== undefined) return undefined;
       if ((await apiKey(context)) === undefined) return undefined; // containerStart says how to set it
       return { ...config, environment: { ...environment, env: { ...environment.env, [WANDB_KEY_ENV]: `\${secret:${secretName(context)}}` } } };
+    },
+    // Results just came back: upload the runs that trained offline too (opt-in).
+    afterFetch: {
+      timeoutMs: 300_000,
+      async handler(_payload, context) {
+        if (context.config.section?.sync_after_fetch !== true) return;
+        if (!context.container) {
+          context.logger.warn('W&B: no running dev container on this host; offline runs not synced (mltoolbox connect, then fetch again or run: mltoolbox plugins run wandb sync)');
+          return;
+        }
+        const { exitCode, output } = await context.logger.task('Syncing offline W&B runs', () => syncOfflineRuns(context));
+        if (exitCode !== 0) throw pluginError(`wandb sync exited with ${exitCode}: ${output.trim().split('\n').pop()?.trim() ?? ''}`, 'Run it by hand to see all of it: mltoolbox plugins run wandb sync');
+        context.logger.success('W&B: offline runs synced');
+      },
     },
     containerStart: {
       timeoutMs: 60_000,

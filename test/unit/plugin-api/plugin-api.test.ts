@@ -10,7 +10,7 @@ describe('plugin API', () => {
 
   it('declares a kind for every hook', () => {
     const hooks: Record<HookName, true> = {
-      configLoaded: true, beforeSync: true, afterSync: true, containerStart: true, containerStop: true,
+      configLoaded: true, beforeSync: true, afterSync: true, afterFetch: true, containerStart: true, containerStop: true,
       provisionComplete: true, connectComplete: true, shutdown: true, resolveHost: true,
     };
     assert.deepEqual(Object.keys(HOOK_KINDS).sort(), Object.keys(hooks).sort());

@@ -1,4 +1,4 @@
-import type { ContainerExecOptions, ExecResult, PluginContext } from '../../../src/plugin-api/index.ts';
+import type { ClusterInfo, ContainerExecOptions, ExecResult, PluginContext, ProjectInfo } from '../../../src/plugin-api/index.ts';
 
 /** A PluginContext whose container, host and forwarder record what they were asked. */
 export interface FakeCall {
@@ -17,6 +17,8 @@ export interface FakeOptions<Section> {
   host?: boolean;
   ports?: boolean;
   target?: string;
+  role?: ProjectInfo['role'];
+  cluster?: ClusterInfo;
 }
 
 export function fakeContext<Section>(options: FakeOptions<Section> = {}) {
@@ -41,7 +43,8 @@ export function fakeContext<Section>(options: FakeOptions<Section> = {}) {
     config: { project: options.project ?? {}, section: options.section, options: {} },
     secrets: { get: async (name) => options.secrets?.[name] },
     env: {},
-    project: { name: 'demo', localDir: '/tmp/demo', workdir: '/workspace', ...(options.target ? { target: options.target } : {}) },
+    project: { name: 'demo', localDir: '/tmp/demo', workdir: '/workspace', ...(options.target ? { target: options.target } : {}), ...(options.role ? { role: options.role } : {}) },
+    ...(options.cluster ? { cluster: options.cluster } : {}),
     signal: new AbortController().signal,
     ...(options.container === false ? {} : {
       container: {

@@ -4,6 +4,7 @@ export const run: CommandRun = async (context, input) => {
   const connection = await context.app.connection();
   const result = await connection.connect({
     ...(stringArg(input, 'target') ? { target: stringArg(input, 'target')! } : {}),
+    ...(Array.isArray(input.args.workers) && input.args.workers.length > 0 ? { workers: input.args.workers } : {}),
     skipSync: flagOption(input, 'skip-sync'),
     forceRebuild: flagOption(input, 'force-rebuild'),
     ports: listOption(input, 'port'),
@@ -17,6 +18,7 @@ export const run: CommandRun = async (context, input) => {
     ...(result.remoteDir ? [`  files    ${result.target}:${result.remoteDir} -> ${result.workdir}`] : [`  files    ${context.globals.projectDir} -> ${result.workdir}`]),
     ...(result.sync ? [`  sync     ${result.sync.filesTransferred} file(s), ${result.sync.deleted} deleted`] : []),
     ...result.forwards.map((f) => `  port     http://127.0.0.1:${f.local} -> container :${f.container}`),
+    ...(result.workers ?? []).map((w) => `  worker   ${w.container.name} on ${w.target} (${w.container.action}${w.container.reason ? `: ${w.container.reason}` : ''})`),
   ];
   if (flagOption(input, 'no-attach') || context.globals.json) {
     return { result, human: () => lines.join('\n') };

@@ -11,8 +11,12 @@ export const connectSpec: CommandSpec = {
   summary: 'Sync the project to a host, start its dev container with GPUs, forward ports, open a shell',
   description:
     'Each step is skipped when already done: a second connect with nothing changed reuses the SSH connection, ' +
-    'transfers nothing and reuses the running container. See docs/connect.md.',
-  args: [TARGET],
+    'transfers nothing and reuses the running container. Further targets (or ray.workers) get the same pipeline as ' +
+    'workers of the first, e.g. Ray workers that join its head; the shell opens on the first. See docs/connect.md.',
+  args: [
+    TARGET,
+    { name: 'workers', description: 'More hosts for a multi-node run: each gets the project and a worker container (default: ray.workers when Ray is enabled)', variadic: true },
+  ],
   options: {
     'no-attach': { type: 'boolean', description: 'Set everything up, but do not open a shell' },
     'skip-sync': { type: 'boolean', description: 'Do not sync the project first' },
@@ -20,7 +24,7 @@ export const connectSpec: CommandSpec = {
     'force-rebuild': { type: 'boolean', description: 'Rebuild the image and recreate the container' },
     detach: { type: 'boolean', description: 'Keep the port forwards after the shell exits (until mltoolbox ports close or down)' },
   },
-  examples: ['mltoolbox connect gpu-box', 'mltoolbox connect gpu-box -p 8888 --detach', 'mltoolbox connect alice@10.0.0.5:2222 -p 8888:8888 --no-attach', 'mltoolbox connect local'],
+  examples: ['mltoolbox connect gpu-box', 'mltoolbox connect gpu-box -p 8888 --detach', 'mltoolbox connect alice@10.0.0.5:2222 -p 8888:8888 --no-attach', 'mltoolbox connect local', 'mltoolbox connect gpu-a gpu-b gpu-c --no-attach'],
   load: () => import('./connect.ts'),
 };
 

@@ -9,6 +9,10 @@ describe('ray commands', () => {
     ]);
   });
 
+  it('head with host networking: the unauthenticated dashboard stays on loopback', () => {
+    assert.ok(rayHeadCommand({ port: 6379, dashboardPort: 8265, hostNetwork: true }).includes('--dashboard-host=127.0.0.1'));
+  });
+
   it('worker: joins the head address and port', () => {
     assert.deepEqual(rayWorkerCommand({ headAddress: '10.0.0.5', port: 6379 }), ['ray', 'start', '--address=10.0.0.5:6379', '--disable-usage-stats']);
   });

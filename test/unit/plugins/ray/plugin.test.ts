@@ -71,16 +71,48 @@ describe('ray plugin', () => {
     );
   });
 
-  it('names the join command for each worker host', async () => {
-    const fake = await runStart({ ...withRay({ enabled: true, workers: [{ target: 'gpu2', num_gpus: 4 }, { target: 'gpu3' }] }), target: 'gpu1' });
-    assert.equal(fake.calls.length, 1, 'workers are not started from the head host');
-    assert.ok(fake.logs.includes('info: Ray worker gpu2: mltoolbox exec gpu2 -- ray start --address=gpu1:6379 --num-gpus=4 --disable-usage-stats'));
-    assert.ok(fake.logs.includes('info: Ray worker gpu3: mltoolbox exec gpu3 -- ray start --address=gpu1:6379 --disable-usage-stats'));
+  const cluster = { head: { target: 'gpu1', address: '10.0.0.1' }, workers: ['gpu2', 'gpu3'] };
+
+  it('the head of a cluster starts the head, nothing else', async () => {
+    const fake = await runStart({ ...withRay({ enabled: true, workers: [{ target: 'gpu2' }] }), target: 'gpu1', role: 'head', cluster });
+    assert.deepEqual(fake.calls.map((c) => c.argv.slice(0, 3)), [['ray', 'start', '--head']]);
   });
 
-  it('head_address overrides the target name for workers', async () => {
-    const fake = await runStart({ ...withRay({ enabled: true, head_address: '10.0.0.5', workers: [{ target: 'gpu2' }] }), target: 'gpu1' });
-    assert.ok(fake.logs.some((l) => l.includes('--address=10.0.0.5:6379')));
+  it('a worker joins the head at the address connect resolved, with its num_gpus', async () => {
+    const ray = { enabled: true, port: 6380, workers: [{ target: 'gpu2', num_gpus: 4 }, { target: 'gpu3' }] };
+    const two = await runStart({ ...withRay(ray), target: 'gpu2', role: 'worker', cluster });
+    assert.deepEqual(two.calls.map((c) => [c.where, ...c.argv]), [['container', 'ray', 'start', '--address=10.0.0.1:6380', '--num-gpus=4', '--disable-usage-stats']]);
+    assert.ok(two.logs.includes('success: Ray worker started: gpu2 -> 10.0.0.1:6380'), two.logs.join('\n'));
+    const three = await runStart({ ...withRay(ray), target: 'gpu3', role: 'worker', cluster });
+    assert.deepEqual(three.calls[0]!.argv, ['ray', 'start', '--address=10.0.0.1:6380', '--disable-usage-stats']);
+  });
+
+  it('head_address overrides the resolved address for workers', async () => {
+    const fake = await runStart({ ...withRay({ enabled: true, head_address: '192.168.1.5' }), target: 'gpu2', role: 'worker', cluster });
+    assert.deepEqual(fake.calls[0]!.argv.slice(0, 3), ['ray', 'start', '--address=192.168.1.5:6379']);
+  });
+
+  it('a worker without any head address is an error with a hint', async () => {
+    await assert.rejects(runStart({ ...withRay({ enabled: true }), target: 'gpu2', role: 'worker' }),
+      (error: Error & { hint?: string }) => /no address of the Ray head/.test(error.message) && /head_address/.test(error.hint ?? ''));
+  });
+
+  it('a worker that cannot reach the head says what to set', async () => {
+    await assert.rejects(runStart({ ...withRay({ enabled: true }), target: 'gpu2', role: 'worker', cluster, exec: () => ({ exitCode: 1, stderr: 'ConnectionError: could not reach GCS' }) }),
+      (error: Error & { hint?: string }) => /ray start --address=10\.0\.0\.1:6379 exited with 1: ConnectionError/.test(error.message) && /network_mode: host/.test(error.hint ?? ''));
+  });
+
+  it('a worker forwards no dashboard', async () => {
+    const fake = fakeContext({ ...withRay({ enabled: true }), role: 'worker', cluster });
+    await complete.handler({ target: 'gpu2', project: 'demo', container, forwards: [] }, fake.context);
+    assert.deepEqual(fake.forwards, []);
+    assert.deepEqual(fake.logs, []);
+  });
+
+  it('a worker runs ray stop too', async () => {
+    const fake = fakeContext({ ...withRay({ enabled: true }), role: 'worker', cluster });
+    await stop.handler({ container: { id: 'c2', name: 'mlt-demo-worker' }, action: 'remove' }, fake.context);
+    assert.deepEqual(fake.calls.map((c) => c.argv), [['ray', 'stop']]);
   });
 
   it('connectComplete reports the dashboard URL from connect\'s own forward', async () => {

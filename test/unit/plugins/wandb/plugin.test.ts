@@ -80,3 +80,45 @@ describe('wandb configLoaded', () => {
     assert.equal(await configLoaded({ config: { environment: {} } }, fakeContext<WandbSection>({}).context), undefined);
   });
 });
+
+describe('wandb afterFetch', () => {
+  const afterFetch = wandbPlugin.hooks!.afterFetch as HookObject<'afterFetch', WandbSection>;
+  const payload = {
+    fetch: { target: 'gpu-box', paths: ['outputs/'], localDir: '/tmp/demo', remoteDir: '/root/mltoolbox/demo' },
+    result: { filesTransferred: 3, bytes: 100, deleted: 0, durationMs: 10 },
+  };
+
+  it('does nothing unless sync_after_fetch is on', async () => {
+    const fake = fakeContext<WandbSection>({ secrets: { wandb_api_key: KEY } });
+    await afterFetch.handler(payload, fake.context);
+    assert.deepEqual(fake.calls, []);
+    assert.deepEqual(fake.logs, []);
+  });
+
+  it('runs the same wandb sync as the command: key in the exec env, never argv; output scrubbed', async () => {
+    const fake = fakeContext<WandbSection>({ section: { sync_after_fetch: true }, secrets: { wandb_api_key: KEY }, exec: () => ({ stdout: `Syncing ${KEY}\n` }) });
+    await afterFetch.handler(payload, fake.context);
+    assert.deepEqual(fake.calls.map((c) => [c.where, ...c.argv]), [['container', 'wandb', 'sync', '--sync-all']]);
+    assert.deepEqual(fake.calls[0]!.env, { WANDB_API_KEY: KEY });
+    assert.ok(fake.logs.includes('success: W&B: offline runs synced'), fake.logs.join('\n'));
+    assert.ok(!fake.logs.some((l) => l.includes(KEY)));
+  });
+
+  it('a failing sync is an error (a warning from the host) with the key scrubbed', async () => {
+    const fake = fakeContext<WandbSection>({ section: { sync_after_fetch: true }, secrets: { wandb_api_key: KEY }, exec: () => ({ exitCode: 1, stderr: `wandb: ERROR bad key ${KEY}\n` }) });
+    await assert.rejects(async () => afterFetch.handler(payload, fake.context), (error: Error & { hint?: string }) =>
+      error.message === 'wandb sync exited with 1: wandb: ERROR bad key ***' && /plugins run wandb sync/.test(error.hint ?? ''));
+  });
+
+  it('no secret: the error names the command that sets it; nothing runs', async () => {
+    const fake = fakeContext<WandbSection>({ section: { sync_after_fetch: true } });
+    await assert.rejects(async () => afterFetch.handler(payload, fake.context), (error: Error & { hint?: string }) => error.hint === 'mltoolbox secret set wandb_api_key');
+    assert.deepEqual(fake.calls, []);
+  });
+
+  it('no running container: a warning, nothing runs', async () => {
+    const fake = fakeContext<WandbSection>({ section: { sync_after_fetch: true }, secrets: { wandb_api_key: KEY }, container: false });
+    await afterFetch.handler(payload, fake.context);
+    assert.ok(fake.logs.some((l) => l.startsWith('warn: W&B: no running dev container')), fake.logs.join('\n'));
+  });
+});
