@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runOk, waitFor } from './process.ts';
 
@@ -105,4 +106,25 @@ export async function ensureBaseImage(workDir: string): Promise<string> {
   await runOk('sh', ['-c', `tar -C "$1" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$2"`, 'sh', rootfs, tag], { timeoutMs: 120_000 });
   await rm(rootfs, { recursive: true, force: true });
   return tag;
+}
+
+/**
+ * Removes the containers and images that mltoolbox made for sandbox projects
+ * (their project-path label lies under a sandbox folder): a long-lived dev
+ * machine must not collect one image per test run. Never touches anything else.
+ */
+export async function removeSandboxLeftovers(): Promise<void> {
+  const prefix = join(tmpdir(), 'mlt-sandbox-');
+  const label = 'dev.mltoolbox.project-path';
+  const format = `{{.ID}}\t{{.Label "${label}"}}`;
+  const ours = (listing: string) =>
+    listing.split('\n').map((line) => line.split('\t')).filter(([id, path]) => id && path?.startsWith(prefix)).map(([id]) => id!);
+  const containers = ours((await run('docker', ['ps', '-a', '--filter', `label=${label}`, '--format', format], { timeoutMs: 30_000 })).stdout);
+  if (containers.length) await run('docker', ['rm', '-f', ...containers], { timeoutMs: 60_000 });
+  // `docker images --format` has no .Label: list the ids, then read their labels.
+  const imageIds = [...new Set((await run('docker', ['images', '-q', '--filter', `label=${label}`], { timeoutMs: 30_000 })).stdout.split('\n').filter(Boolean))];
+  if (imageIds.length === 0) return;
+  const labelled = await run('docker', ['image', 'inspect', '--format', `{{.Id}}\t{{index .Config.Labels "${label}"}}`, ...imageIds], { timeoutMs: 30_000 });
+  const images = ours(labelled.stdout);
+  if (images.length) await run('docker', ['rmi', '-f', ...new Set(images)], { timeoutMs: 60_000 });
 }

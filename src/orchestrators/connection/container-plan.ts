@@ -89,7 +89,7 @@ function planImage(config: ResolvedConfig, identity: ProjectIdentity, projectDir
       tag: `mltoolbox/${identity.slug}:pending`,
       args,
       ...(dockerfile.target ? { target: dockerfile.target } : {}),
-      labels: { 'dev.mltoolbox.project': identity.slug },
+      labels: { 'dev.mltoolbox.project': identity.slug, 'dev.mltoolbox.project-path': identity.localPath },
     },
   };
 }
