@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
+import { writeFileAtomic } from '../../infrastructure/private-file.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { PROJECT_CONFIG_FILE } from '../../services/config/loader.ts';
 import { configJsonSchema } from '../../services/config/schema.ts';
@@ -121,8 +122,14 @@ export async function migrateProject(options: MigrateProjectOptions): Promise<Pr
     reporter.debug(`stored ${secret.variable} as secret ${secret.name}`);
   }
   if (existing === content) return done({ status: 'already-migrated', ...base, secrets });
-  await writeSchema(projectDir);
-  await writeAtomically(file, content);
+  try {
+    await writeSchema(projectDir);
+    await writeFileAtomic(file, content, { mode: 0o644 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new UserError('CONFIG_UNREADABLE', `could not write ${file} (${code}); the v2 files and the secret store are unchanged`,
+      code === 'ENOSPC' ? 'free some disk space, then run mltoolbox migrate again' : `check you may write to ${projectDir} (ls -ld), then run mltoolbox migrate again`, { cause: error });
+  }
   return done({ status: 'written', ...base, secrets });
 }
 
@@ -167,13 +174,5 @@ async function writeSchema(projectDir: string): Promise<void> {
   const schemaFile = join(projectDir, SCHEMA_FILE);
   const text = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
   if ((await readFile(schemaFile, 'utf8').catch(() => undefined)) === text) return;
-  await mkdir(dirname(schemaFile), { recursive: true });
-  await writeFile(schemaFile, text);
-}
-
-/** A crash mid-write leaves the old file (or none), never half a config. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, file);
+  await writeFileAtomic(schemaFile, text, { mode: 0o644 });
 }
