@@ -13,9 +13,24 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const { readFileSync } = await import('node:fs');
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+} else if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && (await printPrebuiltHelp())) {
+  // Answered from dist/help*.txt, which the build renders with the CLI itself.
 } else {
   const { enableCompileCache } = await import('node:module');
   enableCompileCache?.();
   const { main } = await import('../dist/cli.js');
   await main();
+}
+
+/** The same colour rule as src/cli/ui/style.ts (shouldUseColor), for the prebuilt help. */
+async function printPrebuiltHelp() {
+  const env = process.env;
+  const color = env.NO_COLOR ? false : env.FORCE_COLOR !== undefined ? env.FORCE_COLOR !== '0' : env.TERM !== 'dumb' && Boolean(process.stderr.isTTY);
+  const { readFileSync } = await import('node:fs');
+  try {
+    process.stdout.write(readFileSync(new URL(`../dist/${color ? 'help.color.txt' : 'help.txt'}`, import.meta.url), 'utf8'));
+    return true;
+  } catch {
+    return false; // not built yet: the CLI renders it
+  }
 }

@@ -45,3 +45,16 @@ await build({
 const pluginTypes = `${root}.tsbuild/src/plugin-api/index.d.ts`;
 if (existsSync(pluginTypes)) copyFileSync(pluginTypes, `${root}dist/plugin.d.ts`);
 else console.warn('bundle: no .tsbuild/src/plugin-api/index.d.ts; run tsc -b first for dist/plugin.d.ts');
+
+// `mltoolbox --help` is answered by the bin shim from these two files (plain
+// and coloured), rendered here by the CLI itself, so the busiest help screen
+// starts as fast as `--version`. test/unit/cli/startup.test.ts keeps them true.
+const { runCli } = await import(`${root}dist/cli.js`);
+const { PassThrough } = await import('node:stream');
+for (const [file, env] of [['help.txt', { NO_COLOR: '1' }], ['help.color.txt', { FORCE_COLOR: '1' }]]) {
+  const stdout = new PassThrough();
+  let text = '';
+  stdout.on('data', (chunk) => (text += chunk));
+  await runCli({ argv: ['--help'], env, cwd: root, stdin: new PassThrough(), stdout, stderr: new PassThrough() });
+  writeFileSync(`${root}dist/${file}`, text);
+}

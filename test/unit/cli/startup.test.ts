@@ -33,3 +33,26 @@ describe('start-up stays lazy', { skip: !existsSync(META) && 'run the build firs
     assert.deepEqual(offenders, []);
   });
 });
+
+describe('prebuilt --help', { skip: !existsSync(new URL('../../../dist/help.txt', import.meta.url)) && 'run the build first (npm run build)' }, () => {
+  it('dist/help*.txt are what the CLI renders (the bin shim prints them)', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { runCli } = await import('../../../src/cli/main.ts');
+    for (const [file, env] of [['help.txt', { NO_COLOR: '1' }], ['help.color.txt', { FORCE_COLOR: '1' }]] as const) {
+      const stdout = new PassThrough();
+      let text = '';
+      stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      await runCli({ argv: ['--help'], env, cwd: process.cwd(), stdin: new PassThrough(), stdout, stderr: new PassThrough() });
+      assert.equal(readFileSync(new URL(`../../../dist/${file}`, import.meta.url), 'utf8'), text, `${file} is stale: npm run build`);
+    }
+  });
+
+  it('the shim answers --help without loading the CLI, honouring NO_COLOR', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const bin = new URL('../../../bin/mltoolbox.js', import.meta.url).pathname;
+    const plain = execFileSync(process.execPath, [bin, '--help'], { env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
+    assert.equal(plain, readFileSync(new URL('../../../dist/help.txt', import.meta.url), 'utf8'));
+    const colored = execFileSync(process.execPath, [bin, '-h'], { env: { PATH: process.env.PATH, FORCE_COLOR: '1' }, encoding: 'utf8' });
+    assert.match(colored, /\u001b\[1m/);
+  });
+});
