@@ -33,7 +33,7 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     localDockerSocket: localDockerSocket(environment.env),
     createContainers: (options) =>
       createDockerContainerManager({ ...options, toolVersion: version, reporter: environment.reporter }),
-    loadConfig: async () => (await app.config()).load({ mode: 'resolve' }),
+    loadConfig: async (mode) => (await app.config()).load({ mode }),
     state: () => app.state(),
     getSecret: async (name) => (await app.secretStore()).get(name),
     ssh: () => app.ssh(),

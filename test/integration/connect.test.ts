@@ -147,6 +147,16 @@ describe('connect', async () => {
 
 describe('connect local', async () => {
   const harness = await useHarness();
+  it('only creating a container reads secrets: status works without them, connect names the missing one', async () => {
+    const sandbox = await createSandbox({ harness, env: { MLTOOLBOX_SECRET_STORE: 'file', MLTOOLBOX_SECRET_PASSPHRASE: 'pw' } });
+    await writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'), `version: 1\nenvironment:\n  base_image: ${harness.docker.baseImage}\n  env:\n    TOKEN: \${secret:absent}\n`);
+    const mlt = (args: string[]) => runMltoolbox(args, { env: sandbox.env, cwd: sandbox.projectDir, timeoutMs: 60_000 });
+    const status = await mlt(['status', 'local']);
+    assert.equal(status.code, 0, status.stderr);
+    const connect = await mlt(['connect', 'local', '--no-attach']);
+    assert.equal(connect.code, 3);
+    assert.match(connect.stderr, /mltoolbox secret set absent/);
+  });
   it('runs the same pipeline on the local engine with a bind mount', async () => {
     const sandbox = await createSandbox({ harness });
     await writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'), `version: 1\nenvironment:\n  base_image: ${harness.docker.baseImage}\n`);

@@ -29,7 +29,8 @@ import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity,
 export interface ConnectionDeps extends PlaceDeps {
   projectDir: string;
   env: NodeJS.ProcessEnv;
-  loadConfig(): Promise<LoadedConfig>;
+  /** 'redact' leaves ${secret:…} unresolved: only creating a container needs secret values. */
+  loadConfig(mode: 'resolve' | 'redact'): Promise<LoadedConfig>;
   state(): Promise<StateStore>;
   ssh(): Promise<SshService>;
   sync(): Promise<SyncManager>;
@@ -108,6 +109,12 @@ export function workerTargets(head: string, fromCommandLine: readonly string[] |
 /** bash when the image has it, else sh: busybox and slim images have no bash. */
 const LOGIN_SHELL = 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi';
 
+/** eagerEngine: set up the Docker engine while SSH connects; secrets: resolve ${secret:…} (container creation). */
+interface OpenOptions {
+  eagerEngine?: boolean;
+  secrets?: boolean;
+}
+
 const progressText = (p: SyncProgress) => `${p.percent}% · ${p.files} files · ${p.rate}`;
 
 /**
@@ -142,9 +149,10 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   }
 
   /** Opens the project's place: loads config, records the project, reaches the engine. */
-  async function open(targetText: string | undefined, options: { eagerEngine?: boolean } = {}): Promise<ProjectSession> {
-    const adjusted = await pluginHooks.configLoaded(await deps.loadConfig());
-    const loaded = deps.getSecret ? await resolvePluginSecretRefs(adjusted, deps.getSecret) : adjusted;
+  async function open(targetText: string | undefined, options: OpenOptions = {}): Promise<ProjectSession> {
+    // Secrets are read (keychain unlocked, passphrase asked) only by commands that create containers.
+    const adjusted = await pluginHooks.configLoaded(await deps.loadConfig(options.secrets ? 'resolve' : 'redact'));
+    const loaded = options.secrets && deps.getSecret ? await resolvePluginSecretRefs(adjusted, deps.getSecret) : adjusted;
     const state = await deps.state();
     const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
@@ -261,10 +269,10 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
           worker.role = 'worker';
           worker.cluster = cluster;
           return connectOne(worker, options);
-        }, { eagerEngine: true }));
+        }, { eagerEngine: true, secrets: true }));
       }
       return { ...result, workers: joined };
-    }, { eagerEngine: true });
+    }, { eagerEngine: true, secrets: true });
   }
 
   /** How other hosts reach the head: ssh's HostName for it (an alias is no address elsewhere). */
@@ -326,7 +334,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   }
 
   /** Runs work with a session of its own, without plugins' shutdown (a worker of connect). */
-  async function inSession<T>(target: string, work: (session: ProjectSession) => Promise<T>, openOptions: { eagerEngine?: boolean } = {}): Promise<T> {
+  async function inSession<T>(target: string, work: (session: ProjectSession) => Promise<T>, openOptions: OpenOptions = {}): Promise<T> {
     const session = await open(target, openOptions);
     try {
       return await work(session);
@@ -336,7 +344,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   }
 
   /** Runs work with the project's session; then plugins' shutdown hook, and the session closes. */
-  async function withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>, openOptions: { eagerEngine?: boolean } = {}): Promise<T> {
+  async function withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>, openOptions: OpenOptions = {}): Promise<T> {
     const session = await open(target, openOptions);
     let failure: unknown;
     try {
