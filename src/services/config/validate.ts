@@ -76,7 +76,7 @@ function messageFor(issue: z.core.$ZodIssue, root: unknown): string {
     case 'invalid_value':
       return issue.values.length === 1
         ? `expected ${JSON.stringify(issue.values[0])}, got ${describeValue(value)}`
-        : `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}; got ${describeValue(value)}`;
+        : `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}; got ${describeValue(value)}${didYouMean(value, issue.values)}`;
     case 'too_small':
       if (issue.origin === 'string') return 'must not be empty';
       return `must be at least ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}, got ${describeValue(value)}`;
@@ -127,4 +127,11 @@ export function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
       return (a.p.origin?.line ?? 0) - (b.p.origin?.line ?? 0) || (a.p.origin?.column ?? 0) - (b.p.origin?.column ?? 0) || a.index - b.index;
     })
     .map(({ p }) => p);
+}
+
+/** ` (did you mean "optional"?)` for a misspelt choice, else nothing. */
+function didYouMean(value: unknown, choices: readonly unknown[]): string {
+  if (typeof value !== 'string') return '';
+  const guess = suggest(value, choices.filter((choice): choice is string => typeof choice === 'string'));
+  return guess ? ` (did you mean ${JSON.stringify(guess)}?)` : '';
 }

@@ -106,11 +106,11 @@ describe('loadConfig: errors', () => {
   it('reports every problem at once, in file order, with file:line:column and snippets', async () => {
     const { root, options } = sandbox({
       'xdg/mltoolbox/config.yaml': 'remote:\n  prot: 22\n',
-      'p/mltoolbox.yaml': 'enviroment:\n  base_image: x\nsync:\n  strategy: scp\n  watch:\n    enabled: maybe\nenvironment:\n  ports: [0]\n  gpu_count: -1\n',
+      'p/mltoolbox.yaml': 'enviroment:\n  base_image: x\nsync:\n  strategy: scp\n  watch:\n    enabled: maybe\nenvironment:\n  ports: [0]\n  gpu_count: -1\n  gpus: optinal\n',
     });
     const error = await userError(loadConfig(options({ env: { MLTOOLBOX_REMOTE_PORT: 'x' } })), 'CONFIG_INVALID');
     assert.equal(error.exitCode, 3);
-    assert.match(error.message, /7 problems/);
+    assert.match(error.message, /8 problems/);
     const heads = error.details.filter((d) => !/^\s+\d* \|/.test(d));
     assert.deepEqual(heads, [
       "mltoolbox.yaml:1:1: unknown key 'enviroment' at the top level (did you mean 'environment'?)",
@@ -118,6 +118,7 @@ describe('loadConfig: errors', () => {
       'mltoolbox.yaml:6:14: sync.watch.enabled: expected true or false, got "maybe"',
       'mltoolbox.yaml:8:11: environment.ports[0]: must be at least 1, got 0',
       'mltoolbox.yaml:9:14: environment.gpu_count: must be at least 0, got -1',
+      'mltoolbox.yaml:10:9: environment.gpus: expected one of "optional", "required", "none"; got "optinal" (did you mean "optional"?)',
       `${join(root, 'xdg/mltoolbox/config.yaml')}:2:3: unknown key 'prot' in remote (did you mean 'port'?)`,
       'env MLTOOLBOX_REMOTE_PORT: remote.port: expected a number, got "x"',
     ]);
