@@ -90,4 +90,18 @@ describe('docs/cli.md', () => {
     const missing = commands.filter((c) => !doc.includes(`### ${c.name}\n`)).map((c) => c.name);
     assert.deepEqual(missing, [], 'add these commands to docs/cli.md');
   });
+  it('documents every option of every command (or names the command whose options it shares)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { commands } = await import('../../../src/cli/commands/index.ts');
+    const doc = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');
+    const undocumented: string[] = [];
+    for (const command of commands) {
+      const start = doc.indexOf(`### ${command.name}\n`);
+      const end = doc.indexOf('\n### ', start + 4);
+      const section = doc.slice(start, end < 0 ? undefined : end);
+      if (/The options are those of/.test(section)) continue;
+      for (const option of Object.keys(command.options ?? {})) if (!section.includes(`--${option}`)) undocumented.push(`${command.name} --${option}`);
+    }
+    assert.deepEqual(undocumented, [], 'document these options in docs/cli.md');
+  });
 });
