@@ -109,9 +109,8 @@ export function workerTargets(head: string, fromCommandLine: readonly string[] |
 /** bash when the image has it, else sh: busybox and slim images have no bash. */
 const LOGIN_SHELL = 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi';
 
-/** eagerEngine: set up the Docker engine while SSH connects; secrets: resolve ${secret:…} (container creation). */
+/** secrets: resolve ${secret:…} (only creating a container needs the values). */
 interface OpenOptions {
-  eagerEngine?: boolean;
   secrets?: boolean;
 }
 
@@ -163,7 +162,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     }
     const ssh = await deps.ssh();
     const target = sshTargetFor(state, loaded, name);
-    const place = await openRemotePlace(deps, name, ssh, target, options);
+    const place = await openRemotePlace(deps, name, ssh, target);
     try {
       const known = state.getProjectRemote(project.id, name)?.remoteDir;
       const workspaceSource = known?.startsWith('/') ? known : await remoteHomeDir(ssh, target, defaultRemoteDir(identity));
@@ -269,10 +268,10 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
           worker.role = 'worker';
           worker.cluster = cluster;
           return connectOne(worker, options);
-        }, { eagerEngine: true, secrets: true }));
+        }, { secrets: true }));
       }
       return { ...result, workers: joined };
-    }, { eagerEngine: true, secrets: true });
+    }, { secrets: true });
   }
 
   /** How other hosts reach the head: ssh's HostName for it (an alias is no address elsewhere). */
@@ -286,7 +285,12 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     const { place, loaded, identity, state } = session;
     const role = session.role ?? 'head';
     let syncSummary: SyncSummary | undefined;
-    if (place.kind === 'remote' && !options.skipSync) syncSummary = await pushProject(session);
+    const syncing = place.kind === 'remote' && !options.skipSync;
+    // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
+    // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
+    // own process, so the two overlap instead of adding up.
+    setTimeout(() => place.warmUp(), syncing ? 30 : 0);
+    if (syncing) syncSummary = await pushProject(session);
     const plan = planContainer({
       config: loaded.config,
       identity,

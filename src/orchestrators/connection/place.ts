@@ -19,6 +19,8 @@ export interface Place {
   kind: 'local' | 'remote';
   remote?: { ssh: SshService; target: SshTarget };
   containers: ContainerManager;
+  /** Starts setting up the engine now (loading the Docker client, forwarding its socket) without waiting. */
+  warmUp(): void;
   /** Ends what this run opened (the socket forward); the SSH master stays for the next run. */
   close(): Promise<void>;
 }
@@ -37,15 +39,14 @@ export const REMOTE_DOCKER_SOCKET = '/var/run/docker.sock';
 
 export async function openLocalPlace(deps: PlaceDeps): Promise<Place> {
   const containers = await deps.createContainers({ socketPath: deps.localDockerSocket });
-  return { name: 'local', kind: 'local', containers, close: async () => {} };
+  return { name: 'local', kind: 'local', containers, warmUp: () => {}, close: async () => {} };
 }
 
-export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget, options: { eagerEngine?: boolean } = {}): Promise<Place> {
+export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget): Promise<Place> {
   let forward: Forward | undefined;
   let closed = false;
-  // The engine (dockerode + a forwarded socket) is set up on first use: sync
-  // and fetch never pay for it. connect asks for it eagerly, so loading
-  // dockerode overlaps the SSH handshake and the rsync run.
+  // The engine (dockerode + a forwarded socket) is set up on first use, or on
+  // warmUp(): sync and fetch never pay for it.
   const engine = lazy(async () => {
     const socket = join(deps.socketDir, `d-${randomBytes(4).toString('hex')}.sock`); // unique: parallel commands never share one
     const [containers] = await Promise.all([
@@ -59,13 +60,13 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
     return containers;
   });
   const connected = deps.reporter.task(`Connecting to ${name}`, () => ssh.connect(target));
-  if (options.eagerEngine) engine().catch(() => {}); // a failure surfaces at first use, with its own message
   await connected;
   return {
     name,
     kind: 'remote',
     remote: { ssh, target },
     containers: lazyContainerManager(engine),
+    warmUp: () => void engine().catch(() => {}), // a failure surfaces at first use, with its own message
     async close() {
       closed = true;
       await forward?.close().catch(() => {});
