@@ -11,7 +11,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { benchHarness, benchSandbox, cleanup, closeMasters, HOST, mlt, mltOk, timedOk, writeProjectConfig } from './lib/setup.ts';
+import { benchSandbox, cleanup, closeMasters, HOST, mlt, mltOk, timedOk, writeProjectConfig, runBenchmark } from './lib/setup.ts';
 import { machineNote, markdownTable, ms, note, numberFlag, ratio, writeResults } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
 import { startTcpCounter } from './lib/tcp-counter.ts';
@@ -19,11 +19,7 @@ import { timelineTable } from './lib/timeline.ts';
 import { Tracer, type Trace } from './lib/trace.ts';
 
 const runs = numberFlag('runs', 10);
-const { harness, stop } = await benchHarness();
-let exitCode = 0;
-/** What to remove at the end, success or not. */
-let leftovers: (() => Promise<void>) | undefined;
-try {
+await runBenchmark(async (harness, atEnd) => {
   const sandbox = await benchSandbox(harness);
   const project = sandbox.projectDir;
   await writeProjectConfig(project, harness, 'bench-connect');
@@ -38,7 +34,7 @@ try {
   note('first connect: creates the container');
   const first = JSON.parse((await mltOk(sandbox, project, ['connect', HOST, '--no-attach', '--json'])).stdout).result;
   const remoteDir: string = first.remoteDir;
-  leftovers = () => cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir);
+  atEnd(() => cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir));
 
   /** One counted, traced warm connect; masters closed first when `cold`. */
   const counted = async (cold: boolean): Promise<{ connections: number; trace: Trace; result: { container: { action: string }; sync?: { filesTransferred: number } } }> => {
@@ -108,11 +104,4 @@ try {
 
   await closeMasters(sandbox.controlDir, counter.sshConfigFile);
   await counter.close();
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
-} finally {
-  await leftovers?.();
-  await stop();
-}
-process.exit(exitCode);
+});

@@ -6,7 +6,7 @@
  * own rsync command line replayed without mltoolbox around it.
  * Usage: node bench/sync.ts [--runs N] [--files N]
  */
-import { benchHarness, benchSandbox, cleanup, HOST, mltOk, timedOk, writeProjectConfig, generateTree } from './lib/setup.ts';
+import { benchSandbox, cleanup, HOST, mltOk, timedOk, writeProjectConfig, generateTree, runBenchmark } from './lib/setup.ts';
 import { machineNote, markdownTable, ms, note, numberFlag, ratio, writeResults } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
 import { timelineTable, timeByKind } from './lib/timeline.ts';
@@ -14,11 +14,7 @@ import { Tracer } from './lib/trace.ts';
 
 const runs = numberFlag('runs', 10);
 const files = numberFlag('files', 10_000);
-const { harness, stop } = await benchHarness();
-let exitCode = 0;
-/** What to remove at the end, success or not. */
-let leftovers: (() => Promise<void>) | undefined;
-try {
+await runBenchmark(async (harness, atEnd) => {
   const sandbox = await benchSandbox(harness);
   const project = sandbox.projectDir;
   await writeProjectConfig(project, harness, 'bench-sync');
@@ -28,7 +24,7 @@ try {
   note('first sync: copies the tree');
   const first = JSON.parse((await mltOk(sandbox, project, ['sync', HOST, '--json'])).stdout).result;
   const remoteDir: string = first.remoteDir;
-  leftovers = () => cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir);
+  atEnd(() => cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir));
   if (first.summary.filesTransferred < files) throw new Error(`the first sync sent ${first.summary.filesTransferred} files, expected ${files}+`);
 
   // mltoolbox's exact rsync argv (and so its --rsh: the same ssh options and ControlPath).
@@ -73,11 +69,4 @@ try {
   console.log(`### One traced no-op sync (shims add ~2 ms a process)\n\n${timelineTable(trace)}\n`);
   const file = writeResults('sync', { runs, files, remoteDir, rsyncArgv: argv, summaries: s, samples: series, trace, timeByKind: timeByKind(trace) });
   note(`results: ${file}`);
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
-} finally {
-  await leftovers?.();
-  await stop();
-}
-process.exit(exitCode);
+});

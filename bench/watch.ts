@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { benchHarness, benchSandbox, cleanup, generateTree, HOST, mltOk, writeProjectConfig } from './lib/setup.ts';
+import { benchSandbox, cleanup, generateTree, HOST, mltOk, writeProjectConfig, runBenchmark } from './lib/setup.ts';
 import { machineNote, markdownTable, ms, note, numberFlag, REPO_ROOT, writeResults } from './lib/report.ts';
 import { stopwatch, summarize } from './lib/stats.ts';
 import { DEFAULT_DEBOUNCE_MS } from '../src/services/sync/watch.ts';
@@ -70,9 +70,7 @@ async function sameSizeProbe(local: string, remote: string): Promise<boolean | u
   return undefined;
 }
 
-const { harness, stop } = await benchHarness();
-let exitCode = 0;
-try {
+await runBenchmark(async (harness, atEnd) => {
   if (process.getuid?.() !== 0) throw new Error('run as root: the harness host logs in as root and the benchmark reads its copy directly');
   const sandbox = await benchSandbox(harness);
   const project = sandbox.projectDir;
@@ -145,10 +143,4 @@ try {
     }
     await cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir);
   }
-} catch (error) {
-  console.error(error);
-  exitCode = 1;
-} finally {
-  await stop();
-}
-process.exit(exitCode);
+});

@@ -23,6 +23,26 @@ export async function benchHarness(): Promise<{ harness: HarnessInfo; stop: () =
 }
 
 /**
+ * The frame every benchmark shares: a harness, the body, then whatever the body
+ * registered with atEnd (success or not), the harness stopped, and an exit code.
+ */
+export async function runBenchmark(body: (harness: HarnessInfo, atEnd: (cleanup: () => Promise<void>) => void) => Promise<void>): Promise<never> {
+  const { harness, stop } = await benchHarness();
+  const cleanups: (() => Promise<void>)[] = [];
+  let exitCode = 0;
+  try {
+    await body(harness, (cleanup) => cleanups.push(cleanup));
+  } catch (error) {
+    console.error(error);
+    exitCode = 1;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
+    await stop();
+  }
+  process.exit(exitCode);
+}
+
+/**
  * A sandbox whose control sockets live in a folder we know
  * (XDG_RUNTIME_DIR/mltoolbox/ssh), so a benchmark can close the master
  * between runs to time a cold connection.

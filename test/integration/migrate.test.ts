@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { createSandbox, runMltoolbox, useHarness, type RunResult, type Sandbox } from '../harness/index.ts';
 import { createV2Database } from '../fixtures/v2/v2-database.ts';
+import { snapshot } from '../fixtures/v2/tree-snapshot.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/v2/', import.meta.url));
 const FAKE_WANDB_KEY = 'f00dfacefeedbeef0123456789abcdef01234567';
@@ -12,20 +13,6 @@ const FAKE_GITHUB_TOKEN = 'ghp_FakeToken0123456789abcdefghijklmnopqr';
 const ROOT_LAYOUT_WANDB_KEY = '0123456789abcdef0123456789abcdef76543210';
 const SECRETS = [FAKE_WANDB_KEY, FAKE_GITHUB_TOKEN, ROOT_LAYOUT_WANDB_KEY];
 const SECRET_ENV = { MLTOOLBOX_SECRET_STORE: 'file', MLTOOLBOX_SECRET_PASSPHRASE: 'migrate-test-passphrase' };
-
-/** Every file with its bytes and mtime: the v2 files must stay exactly as they were. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (folder: string) => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else out.set(relative(dir, path), `${readFileSync(path, 'base64')}@${statSync(path).mtimeMs}`);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function assertNoSecrets(...texts: string[]): void {
   for (const text of texts) for (const secret of SECRETS) assert.ok(!text.includes(secret), `a secret value leaked into: ${text.slice(0, 200)}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -9,6 +9,7 @@ import { createRecordingReporter } from '../../../../src/core/reporter.ts';
 import { migrateProject, type MigrateProjectOptions } from '../../../../src/orchestrators/migrate/migrate-project.ts';
 import { configSchema } from '../../../../src/services/config/schema.ts';
 import type { SecretStore } from '../../../../src/services/secrets/types.ts';
+import { snapshot } from '../../../fixtures/v2/tree-snapshot.ts';
 
 const FAKE_WANDB_KEY = 'f00dfacefeedbeef0123456789abcdef01234567';
 const FAKE_GITHUB_TOKEN = 'ghp_FakeToken0123456789abcdefghijklmnopqr';
@@ -18,20 +19,6 @@ function copyFixture(name: string): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'mlt-migrate-')), name);
   cpSync(join(FIXTURES, name), dir, { recursive: true });
   return dir;
-}
-
-/** Every file under dir with its bytes and mtime, to prove nothing legacy changed. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (folder: string) => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else out.set(relative(dir, path), `${readFileSync(path, 'base64')}@${statSync(path).mtimeMs}`);
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 function memoryStore(initial: Record<string, string> = {}): SecretStore & { values: Map<string, string>; sets: number } {
