@@ -54,6 +54,7 @@ describe('runCli', () => {
     const { code, stderr } = await run(['demo', 'ecko']);
     assert.equal(code, 2);
     assert.match(stderr, /UNKNOWN_COMMAND/);
+    assert.match(stderr, /did you mean 'mltoolbox demo echo'/);
   });
   it('a missing required argument names it', async () => {
     const { code, stderr } = await run(['demo', 'echo']);

@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import type { UserError } from '../../../../src/core/errors.ts';
 import { createRecordingReporter } from '../../../../src/core/reporter.ts';
 import { loadConfig } from '../../../../src/services/config/loader.ts';
+import { DEFAULT_BASE_IMAGE } from '../../../../src/services/config/defaults.ts';
 import { initProject, SCHEMA_FILE } from '../../../../src/orchestrators/init/init-project.ts';
 
 const FIXTURES = new URL('../../../fixtures/', import.meta.url).pathname;
@@ -90,7 +91,9 @@ describe('initProject', () => {
     const { result } = await init(dir);
     assert.equal(result.source.kind, 'defaults');
     const config = await loads(dir);
-    assert.ok(config.environment.base_image);
+    assert.equal(config.environment.base_image, DEFAULT_BASE_IMAGE);
+    // The written file names the default image itself (not just the defaults layer).
+    assert.equal((parse(readFileSync(join(dir, 'mltoolbox.yaml'), 'utf8')) as { environment?: { base_image?: string } }).environment?.base_image, DEFAULT_BASE_IMAGE);
     // Every example is commented out: the YAML holds only what was decided.
     const parsed = parse(readFileSync(join(dir, 'mltoolbox.yaml'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(Object.keys(parsed), ['version', 'project', 'environment']);

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { configSchema } from '../../../../src/services/config/schema.ts';
 import { findLegacyProject, type LegacyProject } from '../../../../src/services/v2/legacy-project.ts';
 import { mapLegacyProject } from '../../../../src/services/v2/map-project.ts';
+import { DEFAULT_BASE_IMAGE } from '../../../../src/services/config/defaults.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../../fixtures/v2/${name}`, import.meta.url));
 export const FAKE_WANDB_KEY = 'f00dfacefeedbeef0123456789abcdef01234567';
@@ -142,7 +143,7 @@ describe('mapping a v2 project to mltoolbox.yaml', () => {
 
   it('no build and no image: the default image, said so', () => {
     const plan = mapLegacyProject(legacy('services:\n  dev:\n    network_mode: host\n'));
-    assert.ok((plan.config as any).environment.base_image);
+    assert.equal((plan.config as any).environment.base_image, DEFAULT_BASE_IMAGE);
     assert.ok(plan.notes.some((note) => note.includes('default image')));
   });
 });
