@@ -7,8 +7,13 @@
  */
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
+/** A word no shell (nor rsync's -e splitter) would change: it may stay unquoted. */
+export function isSafeBareWord(value: string): boolean {
+  return value !== '' && SAFE.test(value);
+}
+
 export function quoteShellArg(value: string): string {
-  if (value !== '' && SAFE.test(value)) return value;
+  if (isSafeBareWord(value)) return value;
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 

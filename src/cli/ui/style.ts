@@ -31,8 +31,3 @@ export function createStyle(enabled: boolean): Style {
     cyan: wrap(36, 39),
   };
 }
-
-const ANSI = /\u001b\[[0-9;]*m/g;
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI, '');
-}

@@ -1,9 +1,9 @@
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { SecretResolver } from '../../services/config/interpolate.ts';
-import { keyPathToString, type ConfigLayer, type KeyPath, type Origin } from '../../services/config/layer.ts';
+import { keyPathToString, originAt, type ConfigLayer, type KeyPath, type Origin } from '../../services/config/layer.ts';
 import { loadConfig, type ConfigFileStatus, type LoadedConfig, type ProjectConfigSource } from '../../services/config/loader.ts';
-import { valueAt } from '../../services/config/merge.ts';
+import { isUnder, valueAt } from '../../services/config/merge.ts';
 import { displayOrigin, displayPath } from '../../services/config/problems.ts';
 import { configJsonSchema, configSchema, createConfigSchema, type PluginSections, type PluginSectionsSource } from '../../services/config/schema.ts';
 import { allowedKeysAt, suggestKey } from '../../services/config/validate.ts';
@@ -65,11 +65,6 @@ export function parseKey(key: string): KeyPath {
   return path;
 }
 
-function isUnder(candidate: string, prefix: string): boolean {
-  if (!candidate.startsWith(prefix)) return false;
-  const next = candidate[prefix.length];
-  return next === undefined || next === '.' || next === '[';
-}
 
 /** Leaves of the config (scalars, empty lists and maps) with their key paths. */
 export function flatten(value: unknown, path: KeyPath = []): { path: KeyPath; value: unknown }[] {
@@ -100,13 +95,6 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
     };
   };
 
-  const nearestOrigin = (origins: Map<string, Origin>, path: KeyPath): Origin | undefined => {
-    for (let n = path.length; n >= 0; n--) {
-      const found = origins.get(keyPathToString(path.slice(0, n)));
-      if (found) return found;
-    }
-    return undefined;
-  };
 
   async function load(options: LoadOptions = {}): Promise<LoadedConfig> {
     const mode = options.mode ?? 'resolve';
@@ -137,7 +125,7 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
     const loaded = await load({ ...options, mode: 'redact' });
     const all = flatten(loaded.config).map(({ path, value }) => {
       const key = keyPathToString(path);
-      return { key, value, origin: originView(nearestOrigin(loaded.origins, path)) };
+      return { key, value, origin: originView(originAt(loaded.origins, path)) };
     });
     let entries = all;
     let config: unknown = loaded.config;

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 /**
  * Posting to a Slack incoming webhook with bounded retries. A notification
  * is never worth stalling the user's connect, so every attempt has its own
@@ -41,7 +42,7 @@ function retryable(status: number): boolean {
 
 export async function postWebhook(url: string, payload: unknown, options: DeliveryOptions): Promise<DeliveryResult> {
   const doFetch = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
   const now = options.now ?? Date.now;
   const deadline = now() + options.deadlineMs;
   const body = JSON.stringify(payload);
@@ -80,19 +81,4 @@ function describeFetchError(error: unknown): string {
     return error.name === 'TypeError' ? 'request failed' : error.name;
   }
   return 'request failed';
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('aborted'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

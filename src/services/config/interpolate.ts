@@ -1,7 +1,7 @@
 import { keyPathToString, type KeyPath, type Origin } from './layer.ts';
 import { isPlainObject, setOwn } from './merge.ts';
 import type { ConfigProblem } from './problems.ts';
-import { originAt } from './validate.ts';
+import { originAt } from './layer.ts';
 
 /** What `${secret:name}` needs: lookup only (the secrets service implements it). */
 export interface SecretResolver {

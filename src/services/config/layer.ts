@@ -53,3 +53,12 @@ export function formatOrigin(origin: Origin): string {
   if (origin.kind === 'profile') return `profile ${origin.name}`;
   return origin.kind;
 }
+
+/** Nearest recorded origin for a path (the value, else its closest parent). */
+export function originAt(origins: ReadonlyMap<string, Origin>, path: KeyPath): Origin | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const found = origins.get(keyPathToString(path.slice(0, n)));
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,5 +1,5 @@
 import { IMAGE_SOURCE_KEYS } from './schema.ts';
-import { keyPathToString, type ConfigLayer, type KeyPath, type Origin } from './layer.ts';
+import { keyPathToString, originAt, type ConfigLayer, type KeyPath, type Origin } from './layer.ts';
 
 export interface MergedConfig {
   value: Record<string, unknown>;
@@ -15,14 +15,11 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 /** The origin recorded for a path, else its nearest ancestor's, else the layer itself. */
 export function originIn(layer: ConfigLayer, path: KeyPath): Origin {
-  for (let n = path.length; n >= 0; n--) {
-    const found = layer.origins.get(keyPathToString(path.slice(0, n)));
-    if (found) return found;
-  }
-  return { kind: layer.kind, ...(layer.file ? { file: layer.file } : {}) };
+  return originAt(layer.origins, path) ?? { kind: layer.kind, ...(layer.file ? { file: layer.file } : {}) };
 }
 
-function isUnder(candidate: string, prefix: string): boolean {
+/** `a.b` is under `a`, `a[0]` too; `ab` is not. */
+export function isUnder(candidate: string, prefix: string): boolean {
   if (prefix === '') return true;
   if (!candidate.startsWith(prefix)) return false;
   const next = candidate[prefix.length];

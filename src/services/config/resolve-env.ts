@@ -6,7 +6,7 @@ import { setOwn } from './merge.ts';
 import type { ConfigProblem } from './problems.ts';
 import { BUILTIN_PROFILES, looksSensitive, type ProfileDefinition } from './profiles.ts';
 import type { MltoolboxConfig } from './schema.ts';
-import { originAt } from './validate.ts';
+import { originAt } from './layer.ts';
 
 export interface EnvResolution {
   env: Record<string, string>;

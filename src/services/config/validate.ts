@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import { suggest } from '../../core/suggest.ts';
-import { keyPathToString, type KeyPath, type Origin } from './layer.ts';
+import { keyPathToString, originAt, type KeyPath, type Origin } from './layer.ts';
 import { valueAt, type MergedConfig } from './merge.ts';
 import type { ConfigProblem } from './problems.ts';
 
@@ -45,14 +45,6 @@ export function suggestKey(word: string, candidates: readonly string[]): string 
   return suggest(word, candidates) ?? candidates.find((c) => c.length > 2 && sorted(c) === sorted(word));
 }
 
-/** Nearest recorded origin for a path (the value, else its closest parent). */
-export function originAt(origins: ReadonlyMap<string, Origin>, path: KeyPath): Origin | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    const found = origins.get(keyPathToString(path.slice(0, n)));
-    if (found) return found;
-  }
-  return undefined;
-}
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';

@@ -75,6 +75,8 @@ export function createFileSecretStore(options: FileSecretStoreOptions): SecretSt
     return given;
   }
 
+  let decrypted: { raw: string; secrets: Secrets } | undefined;
+
   async function load(): Promise<Secrets | undefined> {
     const raw = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
@@ -82,11 +84,15 @@ export function createFileSecretStore(options: FileSecretStoreOptions): SecretSt
         'check the file and its folder are readable by you', { cause: error });
     });
     if (raw === undefined) return undefined;
+    // Every read re-reads the file (another process may have written it), but the
+    // scrypt key derivation runs again only when its bytes changed.
+    if (decrypted?.raw === raw) return { ...decrypted.secrets };
     const envelope = parseEnvelope(raw, file);
     const candidate = await getPassphrase(false);
     const secrets = await decrypt(envelope, candidate, file);
     passphrase = candidate; // remembered only once it proved right
-    return secrets;
+    decrypted = { raw, secrets };
+    return { ...secrets };
   }
 
   async function save(secrets: Secrets, creating: boolean): Promise<void> {

@@ -1,4 +1,7 @@
 import { UserError } from '../../core/errors.ts';
+import { stderrTail } from '../../core/stderr-tail.ts';
+
+export { stderrTail };
 
 /** What the classifier needs to write a message and a hint the user can act on. */
 export interface SshFailureContext {
@@ -114,13 +117,4 @@ export function sshTimedOut(ctx: SshFailureContext, seconds: number, what: strin
     `${what} on ${ctx.display} did not finish within ${seconds} s`,
     `check the host is responsive: ${ctx.tryCommand}`,
   );
-}
-
-/** The last few lines of remote stderr, for an error's details. */
-export function stderrTail(stderr: string, lines = 10): string[] {
-  return stderr
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .filter((l) => l !== '')
-    .slice(-lines);
 }

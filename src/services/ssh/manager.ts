@@ -191,7 +191,8 @@ class SshManager implements SshService {
     const port = resolved?.port ?? target.port ?? 22;
     const hostname = resolved?.hostname ?? target.host;
     const tryArgs = ['ssh'];
-    const configFile = this.options.env[SSH_CONFIG_ENV] || target.sshConfigFile;
+    // The same file ssh was given (with ~/ expanded): the hint's command must work when pasted.
+    const configFile = this.configFile(target);
     if (configFile) tryArgs.push('-F', configFile);
     if (this.knownHostsFile) tryArgs.push('-o', `UserKnownHostsFile=${this.knownHostsFile}`);
     if (target.identityFile) tryArgs.push('-i', target.identityFile);
@@ -389,7 +390,7 @@ export function wrapScript(script: string, input: string | Uint8Array | undefine
   if (input === undefined) {
     lines.push(`__mlt_main "$@" </dev/null`);
   } else {
-    const encoded = Buffer.from(typeof input === 'string' ? input : input).toString('base64');
+    const encoded = Buffer.from(input).toString('base64');
     lines.push(`printf '%s' '${encoded}' | base64 -d | __mlt_main "$@"`);
   }
   lines.push('exit $?', '');

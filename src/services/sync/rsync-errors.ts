@@ -1,4 +1,5 @@
 import { UserError } from '../../core/errors.ts';
+import { stderrTail } from '../../core/stderr-tail.ts';
 
 export interface RsyncFailure {
   code: number | null;
@@ -37,10 +38,6 @@ function rsyncLines(stderr: string, limit = 10): string[] {
     .slice(0, limit);
 }
 
-function tail(stderr: string, lines = 10): string[] {
-  return stderr.trim().split('\n').slice(-lines);
-}
-
 /** True when an older host rsync rejected --mkpath: push again the old way. */
 export function isMkpathUnsupported(failure: RsyncFailure): boolean {
   return failure.code !== 0 && MKPATH_UNSUPPORTED.test(failure.stderr);
@@ -59,7 +56,7 @@ export function classifyRsyncFailure(failure: RsyncFailure): UserError {
   if (SHELL_NOISE.test(stderr)) {
     return new UserError('SYNC_SHELL_NOT_CLEAN', `rsync could not talk to ${host}: its shell start-up files print text`, 'make ~/.bashrc (and ~/.profile) on the host print nothing for non-interactive shells, e.g. put [[ $- == *i* ]] || return at the top of ~/.bashrc; check with: ssh HOST true | wc -c (must print 0)', {
       data,
-      details: tail(stderr, 5),
+      details: stderrTail(stderr, 5),
     });
   }
   if (code === 127 || REMOTE_RSYNC_MISSING.test(stderr)) {
@@ -77,7 +74,7 @@ export function classifyRsyncFailure(failure: RsyncFailure): UserError {
     const why = ssh ?? (timedOut ? 'no data moved before the timeout' : 'the connection closed unexpectedly');
     return new UserError('SYNC_CONNECTION_FAILED', `cannot sync with ${host}: ${why}`, `check the connection with: ssh ${host} true`, {
       data,
-      details: tail(stderr, 5),
+      details: stderrTail(stderr, 5),
     });
   }
   const missing = NOT_FOUND.exec(stderr);
@@ -95,6 +92,6 @@ export function classifyRsyncFailure(failure: RsyncFailure): UserError {
   }
   return new UserError('SYNC_FAILED', `rsync failed (${code === null ? `signal ${failure.signal}` : `exit ${code}`})`, 'read rsync\'s last lines below; run again with --verbose for the full command', {
     data,
-    details: tail(stderr),
+    details: stderrTail(stderr),
   });
 }

@@ -108,7 +108,7 @@ export type WatchEvent =
 export interface WatchRequest extends Omit<PushRequest, 'dryRun' | 'signal'> {
   /** Stops watching; a running rsync is cancelled. */
   signal: AbortSignal;
-  /** Quiet time after the last change before syncing. Default: 150 ms. */
+  /** Quiet time after the last change before syncing. Default: 75 ms (DEFAULT_DEBOUNCE_MS). */
   debounceMs?: number;
   /** Push once before watching. Default: true. */
   initialSync?: boolean;

@@ -1,1 +1,0 @@
-export { describeGpus, nvidiaSmiQueryArgs, parseNvidiaSmi, QUERY_FIELDS, type GpuInfo, type NvidiaSmiReport } from './nvidia-smi.ts';
