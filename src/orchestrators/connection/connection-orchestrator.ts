@@ -474,15 +474,20 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     status: (target: string | undefined) =>
       withSession(target, async (session) => {
         const record = session.state.getContainer(session.projectId, session.place.name);
-        const info = record ? await session.place.containers.inspect(record.containerId) : undefined;
         const projectRemote = session.state.getProjectRemote(session.projectId, session.place.name);
+        // Independent round trips (engine, local ports, the host's nvidia-smi): sent together.
+        const [info, forwards, gpu] = await Promise.all([
+          record ? session.place.containers.inspect(record.containerId) : undefined,
+          forwarder.list(session.place.name),
+          session.place.remote ? remoteGpuStatus(session.place.remote.ssh, session.place.remote.target) : localGpuStatus(deps.env),
+        ]);
         return {
           target: session.place.name,
           project: session.identity.slug,
           ...(session.place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
           container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status } : null,
-          forwards: await forwarder.list(session.place.name),
-          gpu: session.place.remote ? await remoteGpuStatus(session.place.remote.ssh, session.place.remote.target) : await localGpuStatus(deps.env),
+          forwards,
+          gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
         };
       }),
