@@ -10,7 +10,7 @@ import type { StateStore } from '../../db/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { ContainerManager, EnsureResult } from '../../services/containers/types.ts';
 import { parsePortSpec } from '../../services/ports/port-spec.ts';
-import type { SshTarget } from '../../services/ssh/target.ts';
+import { resolveTarget, type SshTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
 import { DEFAULT_DEBOUNCE_MS } from '../../services/sync/watch.ts';
@@ -34,8 +34,6 @@ export interface ConnectionDeps extends PlaceDeps {
   state(): Promise<StateStore>;
   ssh(): Promise<SshService>;
   sync(): Promise<SyncManager>;
-  /** Parses `[user@]host[:port]` with the config's remote.* defaults. */
-  parseTarget(text: string, config: LoadedConfig['config']): SshTarget;
   /** The plugin host; without it no hooks run. */
   plugins?(): Promise<PluginHostService>;
   /** Reads one secret, for `${secret:…}` references that plugins add. */
@@ -134,19 +132,6 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     return loaded.config.remote?.host ?? 'local';
   }
 
-  function sshTargetFor(state: StateStore, loaded: LoadedConfig, name: string): SshTarget {
-    const saved = state.getRemote(name);
-    if (saved) {
-      return {
-        ...deps.parseTarget(saved.host, loaded.config),
-        ...(saved.user ? { user: saved.user } : {}),
-        ...(saved.port ? { port: saved.port } : {}),
-        ...(saved.identityFile ? { identityFile: saved.identityFile } : {}),
-      };
-    }
-    return deps.parseTarget(name, loaded.config);
-  }
-
   /** Opens the project's place: loads config, records the project, reaches the engine. */
   async function open(targetText: string | undefined, options: OpenOptions = {}): Promise<ProjectSession> {
     // Secrets are read (keychain unlocked, passphrase asked) only by commands that create containers.
@@ -161,7 +146,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       return { place, loaded, identity, projectId: project.id, state, workspaceSource: deps.projectDir };
     }
     const ssh = await deps.ssh();
-    const target = sshTargetFor(state, loaded, name);
+    const target = resolveTarget(name, loaded.config.remote, state.getRemote(name));
     const place = await openRemotePlace(deps, name, ssh, target);
     try {
       const known = state.getProjectRemote(project.id, name)?.remoteDir;

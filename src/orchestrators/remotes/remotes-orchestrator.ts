@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { suggest } from '../../core/suggest.ts';
 import type { RemoteRecord, StateStore } from '../../db/index.ts';
-import { parsePort, parseTarget, validateAlias, validateUser } from './target.ts';
+import { parsePortNumber, parseTarget, parseUser, validateAlias } from '../../services/ssh/target.ts';
 
 export interface AddRemoteRequest {
   alias: string;
@@ -52,8 +52,8 @@ export function createRemotesOrchestrator(deps: RemotesDeps): RemotesOrchestrato
     add(request) {
       const alias = validateAlias(request.alias);
       const target = parseTarget(request.target);
-      const user = pick('user', target.user, request.user === undefined ? undefined : validateUser(request.user), request.target);
-      const port = pick('port', target.port, request.port === undefined ? undefined : parsePort(request.port), request.target);
+      const user = pick('user', target.user, request.user === undefined ? undefined : parseUser(request.user), request.target);
+      const port = pick('port', target.port, request.port === undefined ? undefined : parsePortNumber(request.port), request.target);
       const identityFile = request.identityFile === undefined ? undefined : expandPath(request.identityFile);
       const warnings: string[] = [];
       if (identityFile !== undefined && !fileExists(identityFile)) {
