@@ -92,4 +92,6 @@ const DECLARATION = /^\s*(?:export\s+)?(?:async\s+)?(?:function\*?|interface|typ
  */
 const CONCEPTS: readonly { what: string; owner: string; names: RegExp }[] = [
   { what: 'an ssh target (parse, resolve, user, port, alias)', owner: 'services/ssh/target.ts', names: /^(?:parse\w*Target|\w*SshTarget\w*|resolve\w*Target|validateUser|parseUser|validateAlias|parsePort)$/ },
+  { what: 'a port mapping (-p, environment.ports)', owner: 'services/ports/port-spec.ts', names: /^(?:parsePort(?:Mapping|Spec)\w*|PortMapping|mergePort\w*|formatPort\w*|PORT_MAPPING)$/ },
+  { what: 'a volume (docker -v syntax)', owner: 'services/containers/volume-spec.ts', names: /^parseVolume\w*$/ },
 ];

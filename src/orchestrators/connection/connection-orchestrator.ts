@@ -9,7 +9,7 @@ import type { Reporter } from '../../core/reporter.ts';
 import type { StateStore } from '../../db/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { ContainerManager, EnsureResult } from '../../services/containers/types.ts';
-import { parsePortSpec } from '../../services/ports/port-spec.ts';
+import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import { resolveTarget, type SshTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
@@ -281,14 +281,11 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       identity,
       workspaceSource: session.workspaceSource,
       secretRefs: loaded.secretRefs,
-      extraPorts: (options.ports ?? []).map(parsePortSpec),
+      extraPorts: (options.ports ?? []).map(parsePortMapping),
       projectDir: deps.projectDir,
       role,
+      publishOn: place.kind === 'local' ? 'this-machine' : 'engine-host',
     });
-    if (place.kind === 'local') {
-      // Locally the published port is the one the user asked for: no tunnel in between.
-      plan.spec.ports = plan.forwards.map((f) => ({ container: f.remote, host: f.local }));
-    }
     const image = await ensureImage(place.containers, plan, options.forceRebuild ?? false);
     const ensured = await reporter.task('Starting the dev container', () =>
       place.containers.ensureContainer({ ...plan.spec, image: image.image }, { force: options.forceRebuild ?? false }));

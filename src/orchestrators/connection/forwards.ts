@@ -108,31 +108,36 @@ export function createPortForwarder(deps: PortForwarderDeps) {
     if (ensured.action === 'reused' && options.detach) {
       // Same container, same published ports: a running holder for the same mapping still fits.
       for (const record of recorded) {
-        const wanted = plan.forwards.some((f) => f.local === record.localPort && f.remote === record.remotePort);
+        const wanted = plan.forwards.some((f) => f.local === record.localPort && f.container === record.remotePort && f.protocol === 'tcp');
         if (wanted && kindOf(record) === 'detached' && (await statusOf(record)).alive) keep.add(record.id);
       }
     }
     await closeRecords(session, state, recorded.filter((r) => !keep.has(r.id)));
 
     for (const wanted of plan.forwards) {
-      const published = ensured.ports.find((p) => p.container === wanted.remote);
+      const published = ensured.ports.find((p) => p.container === wanted.container && p.protocol === wanted.protocol);
       if (!published) continue;
+      if (wanted.protocol === 'udp') {
+        // Docker publishes it (on this machine when the engine is local); SSH forwards TCP only.
+        if (place.kind === 'remote') deps.reporter.warn(`UDP port ${wanted.container} is published on ${place.name}'s 127.0.0.1:${published.host} only: SSH cannot forward UDP to this machine`);
+        continue;
+      }
       if (place.kind === 'local') {
-        views.push({ local: published.host, container: wanted.remote });
-        state.addForward({ projectId: session.projectId, remote: place.name, localPort: published.host, remotePort: wanted.remote });
+        views.push({ local: published.host, container: wanted.container });
+        state.addForward({ projectId: session.projectId, remote: place.name, localPort: published.host, remotePort: wanted.container });
         continue;
       }
       if (recorded.some((r) => keep.has(r.id) && r.localPort === wanted.local)) {
-        views.push({ local: wanted.local, container: wanted.remote });
+        views.push({ local: wanted.local, container: wanted.container });
         continue;
       }
       if (!(await isLocalPortFree(wanted.local))) {
         const next = await nextFreeLocalPort(wanted.local + 1);
         throw new UserError('PORT_BUSY', `local port ${wanted.local} is already in use`,
-          next ? `forward to another port: -p ${next}:${wanted.remote} (port ${next} is free)` : `free port ${wanted.local} or pick another with -p LOCAL:${wanted.remote}`);
+          next ? `forward to another port: -p ${next}:${wanted.container} (port ${next} is free)` : `free port ${wanted.local} or pick another with -p LOCAL:${wanted.container}`);
       }
       const { ssh, target } = place.remote!;
-      const forward = { projectId: session.projectId, remote: place.name, localPort: wanted.local, remotePort: wanted.remote };
+      const forward = { projectId: session.projectId, remote: place.name, localPort: wanted.local, remotePort: wanted.container };
       if (options.detach) {
         const dir = holderDir(deps.env, dirname(deps.socketDir));
         if (!dir) {
@@ -147,7 +152,7 @@ export function createPortForwarder(deps: PortForwarderDeps) {
         const record = state.addForward({ ...forward, pid: process.pid });
         held.push({ id: record.id, forward: handle, state });
       }
-      views.push({ local: wanted.local, container: wanted.remote });
+      views.push({ local: wanted.local, container: wanted.container });
     }
     return views;
   }

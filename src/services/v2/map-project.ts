@@ -7,6 +7,7 @@ import { parseDotenv } from '../config/dotenv.ts';
 import { substituteCompose } from './compose-interpolate.ts';
 import type { LegacyProject } from './legacy-project.ts';
 import { defaultSecretName, isSecretName, secretReason, type SecretReason } from './secret-detect.ts';
+import { PORT_MAPPING } from '../ports/port-spec.ts';
 
 /**
  * Turns a v2 project (.env + docker-compose.yml + Dockerfile) into the
@@ -454,7 +455,6 @@ function mapWorkdir(m: Mapper, workingDir: unknown, mountTarget: string | undefi
   }
 }
 
-const PORT_MAPPING = /^(?:(?:\d{1,3}\.){3}\d{1,3}:)?\d{1,5}(?::\d{1,5})?(?:\/(?:tcp|udp))?$/;
 
 function mapNetwork(m: Mapper, networkMode: unknown, ports: unknown, environment: Record<string, unknown>): void {
   const mode = m.substitute(networkMode, 'network_mode');
