@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
-import { joinShellCommand } from '../../core/shell-quote.ts';
-import { isCommandNotFound, runInteractive } from '../../infrastructure/process.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { StateStore } from '../../db/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { ContainerManager, EnsureResult } from '../../services/containers/types.ts';
 import { parsePortMapping } from '../../services/ports/port-spec.ts';
-import { resolveTarget, type SshTarget } from '../../services/ssh/target.ts';
+import { createContainerHost, type Host } from '../../services/host/index.ts';
+import { resolveTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
 import { DEFAULT_DEBOUNCE_MS } from '../../services/sync/watch.ts';
@@ -21,7 +19,7 @@ import { resolvePluginSecretRefs } from './plugin-secrets.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
 import type { ClusterInfo } from '../../plugin-api/index.ts';
 import { createPortForwarder } from './forwards.ts';
-import { localGpuStatus, remoteGpuStatus } from './gpu-status.ts';
+import { gpuStatus } from './gpu-status.ts';
 import { copiedFilesFingerprint } from './build-inputs.ts';
 import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
 import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
@@ -141,28 +139,22 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
-    if (name === 'local') {
-      const place = await openLocalPlace(deps);
-      return { place, loaded, identity, projectId: project.id, state, workspaceSource: deps.projectDir };
-    }
-    const ssh = await deps.ssh();
-    const target = resolveTarget(name, loaded.config.remote, state.getRemote(name));
-    const place = await openRemotePlace(deps, name, ssh, target);
+    const place = name === 'local'
+      ? await openLocalPlace(deps)
+      : await openRemotePlace(deps, name, await deps.ssh(), resolveTarget(name, loaded.config.remote, state.getRemote(name)));
     try {
+      // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
       const known = state.getProjectRemote(project.id, name)?.remoteDir;
-      const workspaceSource = known?.startsWith('/') ? known : await remoteHomeDir(ssh, target, defaultRemoteDir(identity));
-      return {
-        place, loaded, identity, projectId: project.id, state, workspaceSource,
-        remoteShell: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, '') },
-      };
+      const workspaceSource = place.host.local ? deps.projectDir : known?.startsWith('/') ? known : await remoteHomeDir(place.host, defaultRemoteDir(identity));
+      return { place, loaded, identity, projectId: project.id, state, workspaceSource, ...(place.host.rsync ? { remoteShell: place.host.rsync } : {}) };
     } catch (error) {
       await place.close();
       throw error;
     }
   }
 
-  async function remoteHomeDir(ssh: SshService, target: SshTarget, relative: string): Promise<string> {
-    const { stdout } = await ssh.execScript(target, 'printf "%s\\n" "$HOME"');
+  async function remoteHomeDir(host: Host, relative: string): Promise<string> {
+    const { stdout } = await host.execScript('printf "%s\\n" "$HOME"');
     const home = stdout.trim().split('\n').pop() ?? '';
     if (!home.startsWith('/')) {
       throw new UserError('REMOTE_COMMAND_FAILED', 'could not read the home folder on the host', 'check that the remote user has a home folder: ssh HOST \'echo $HOME\'');
@@ -260,9 +252,8 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   }
 
   /** How other hosts reach the head: ssh's HostName for it (an alias is no address elsewhere). */
-  async function headAddress(session: ProjectSession): Promise<string> {
-    if (!session.place.remote) return hostname();
-    return (await session.place.remote.ssh.resolve(session.place.remote.target)).hostname;
+  function headAddress(session: ProjectSession): Promise<string> {
+    return session.place.host.address();
   }
 
   /** One target's pipeline: sync, image, container, lifecycle commands, hooks, forwards. */
@@ -270,7 +261,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     const { place, loaded, identity, state } = session;
     const role = session.role ?? 'head';
     let syncSummary: SyncSummary | undefined;
-    const syncing = place.kind === 'remote' && !options.skipSync;
+    const syncing = session.remoteShell !== undefined && !options.skipSync;
     // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
     // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
     // own process, so the two overlap instead of adding up.
@@ -284,7 +275,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       extraPorts: (options.ports ?? []).map(parsePortMapping),
       projectDir: deps.projectDir,
       role,
-      publishOn: place.kind === 'local' ? 'this-machine' : 'engine-host',
+      publishOn: place.host.local ? 'this-machine' : 'engine-host',
     });
     const image = await ensureImage(place.containers, plan, options.forceRebuild ?? false);
     const ensured = await reporter.task('Starting the dev container', () =>
@@ -302,12 +293,12 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     });
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
-    if (place.kind === 'remote') state.touchRemote(place.name);
+    if (!place.host.local) state.touchRemote(place.name);
     await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
     return {
       target: place.name,
       project: identity.slug,
-      ...(place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
+      ...(place.host.local ? {} : { remoteDir: session.workspaceSource }),
       image: image.image,
       imageAction: image.action,
       container: { id: ensured.id, name: ensured.name, action: ensured.action, ...(ensured.reason ? { reason: ensured.reason } : {}) },
@@ -365,31 +356,28 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   }
 
   function requireRemote(session: ProjectSession, what: string): asserts session is ProjectSession & { remoteShell: RemoteShell } {
-    if (session.place.kind !== 'remote' || !session.remoteShell) {
+    if (!session.remoteShell) {
       throw new UserError('USAGE', `${what} needs a remote host; the local target uses your project folder directly`, `name a host: mltoolbox ${what} HOST`);
     }
   }
 
+  /** The project's running dev container as a Host (exec, files, ports), or NOT_CONNECTED. */
+  async function containerHost(session: ProjectSession): Promise<Host> {
+    const id = await requireContainer(session);
+    return createContainerHost({
+      containers: session.place.containers, id, name: `the dev container on ${session.place.name}`,
+      engineHost: session.place.host, workdir: session.loaded.config.project?.workdir ?? '/workspace',
+    });
+  }
+
   /**
-   * Runs argv in the dev container on the user's terminal: `docker exec`
-   * locally, or through the shared SSH connection (`ssh -t host docker exec -it`)
-   * so a shell gets a real TTY with resize and Ctrl-C. Returns the exit code.
+   * Runs argv in the dev container on the user's terminal: the engine's own
+   * `exec -it` command line (from the ContainerManager), run on the engine's
+   * host — here, or through the shared SSH connection with `ssh -t` — so a
+   * shell gets a real TTY with resize and Ctrl-C. Returns the exit code.
    */
   async function execInContainer(target: string | undefined, argv: readonly string[], options: { tty: boolean; interactive: boolean }): Promise<number> {
-    const { command, args } = await withSession(target, async (session) => {
-      const id = await requireContainer(session);
-      const workdir = session.loaded.config.project?.workdir ?? '/workspace';
-      const flags = [...(options.interactive ? ['-i'] : []), ...(options.tty ? ['-t'] : [])];
-      const docker = ['docker', 'exec', ...flags, '-w', workdir, id, ...argv];
-      if (session.place.kind === 'local') return { command: 'docker', args: docker.slice(1) };
-      const { ssh, target: sshTarget } = session.place.remote!;
-      return { command: 'ssh', args: [options.tty ? '-t' : '-T', ...ssh.sshArgs(sshTarget), joinShellCommand(docker)] };
-    });
-    return runInteractive(command, args, { env: deps.env }).catch((error: unknown) => {
-      if (!isCommandNotFound(error)) throw error;
-      throw new UserError('USAGE', `exec and shell need the ${command} program on this machine, and there is none on PATH`,
-        command === 'docker' ? 'install the Docker CLI (apt-get install docker.io, or docker-ce-cli)' : 'install the OpenSSH client (apt-get install openssh-client)');
-    });
+    return withSession(target, async (session) => (await containerHost(session)).execInteractive(argv, { tty: options.tty, stdin: options.interactive }));
   }
 
   return {
@@ -400,6 +388,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     shell: (target: string | undefined, tty: boolean) => execInContainer(target, ['sh', '-c', LOGIN_SHELL], { tty, interactive: true }),
     withSession,
     requireContainer,
+    containerHost,
 
     sync: (target: string | undefined, options: { dryRun?: boolean }) =>
       withSession(target, async (session) => {
@@ -461,12 +450,12 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
         const [info, forwards, gpu] = await Promise.all([
           record ? session.place.containers.inspect(record.containerId) : undefined,
           forwarder.list(session.place.name),
-          session.place.remote ? remoteGpuStatus(session.place.remote.ssh, session.place.remote.target) : localGpuStatus(deps.env),
+          gpuStatus(session.place.host),
         ]);
         return {
           target: session.place.name,
           project: session.identity.slug,
-          ...(session.place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
+          ...(session.place.host.local ? {} : { remoteDir: session.workspaceSource }),
           container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status } : null,
           forwards,
           gpu,

@@ -4,10 +4,10 @@ import type { Reporter } from '../../core/reporter.ts';
 import type { ForwardRecord, StateStore } from '../../db/index.ts';
 import type { EnsureResult } from '../../services/containers/types.ts';
 import { isLocalPortFree, nextFreeLocalPort } from '../../services/ports/local-ports.ts';
-import type { Forward } from '../../services/ssh/types.ts';
+import type { HostForward } from '../../services/host/types.ts';
 import type { ContainerPlan } from './container-plan.ts';
 import type { ProjectSession } from './connection-orchestrator.ts';
-import { holderDir, holderRunning, portAccepts, startHolder, stopHolder } from './forward-holder.ts';
+import { holderRunning, portAccepts, stopHolder } from '../../services/host/forward-holder.ts';
 
 /**
  * The PortForwarder: every `-p` and `environment.ports` entry of a project.
@@ -57,7 +57,7 @@ export function kindOf(record: Pick<ForwardRecord, 'remote' | 'controlPath'>): F
 
 export function createPortForwarder(deps: PortForwarderDeps) {
   /** Forwards this process holds on the master, cancelled by releaseSession(). */
-  const held: { id: number; forward: Forward; state: StateStore }[] = [];
+  const held: { id: number; forward: HostForward; state: StateStore }[] = [];
 
   async function statusOf(record: ForwardRecord): Promise<ForwardStatus> {
     const kind = kindOf(record);
@@ -80,15 +80,14 @@ export function createPortForwarder(deps: PortForwarderDeps) {
       held.splice(mine, 1);
       return;
     }
-    if (!session.place.remote || !(await portAccepts(record.localPort))) return;
+    if (!(await portAccepts(record.localPort))) return;
     const container = session.state.getContainer(session.projectId, session.place.name);
     const info = container ? await session.place.containers.inspect(container.containerId) : undefined;
-    const published = info?.ports.find((p) => p.container === record.remotePort);
+    const published = info?.ports.find((p) => p.container === record.remotePort && p.protocol === 'tcp');
     if (!published) return;
-    const { ssh, target } = session.place.remote;
     // Asking the master for a forward it already has answers OK; closing it cancels the original.
-    const forward = await ssh.forward(target, { local: { port: record.localPort }, remote: { port: published.host, host: '127.0.0.1' } });
-    await forward.close();
+    const forward = await session.place.host.forwardPort(published.host, { localPort: record.localPort, ifBusy: 'reuse' });
+    await forward?.close();
   }
 
   async function closeRecords(session: ProjectSession | undefined, state: StateStore, records: readonly ForwardRecord[]): Promise<void> {
@@ -117,42 +116,23 @@ export function createPortForwarder(deps: PortForwarderDeps) {
     for (const wanted of plan.forwards) {
       const published = ensured.ports.find((p) => p.container === wanted.container && p.protocol === wanted.protocol);
       if (!published) continue;
-      if (wanted.protocol === 'udp') {
-        // Docker publishes it (on this machine when the engine is local); SSH forwards TCP only.
-        if (place.kind === 'remote') deps.reporter.warn(`UDP port ${wanted.container} is published on ${place.name}'s 127.0.0.1:${published.host} only: SSH cannot forward UDP to this machine`);
-        continue;
-      }
-      if (place.kind === 'local') {
-        views.push({ local: published.host, container: wanted.container });
-        state.addForward({ projectId: session.projectId, remote: place.name, localPort: published.host, remotePort: wanted.container });
-        continue;
-      }
       if (recorded.some((r) => keep.has(r.id) && r.localPort === wanted.local)) {
         views.push({ local: wanted.local, container: wanted.container });
         continue;
       }
-      if (!(await isLocalPortFree(wanted.local))) {
-        const next = await nextFreeLocalPort(wanted.local + 1);
-        throw new UserError('PORT_BUSY', `local port ${wanted.local} is already in use`,
-          next ? `forward to another port: -p ${next}:${wanted.container} (port ${next} is free)` : `free port ${wanted.local} or pick another with -p LOCAL:${wanted.container}`);
+      const forward = await deps.reporter.task(`Forwarding 127.0.0.1:${wanted.local}${options.detach ? ' (detached)' : ''}`, () =>
+        place.host.forwardPort(published.host, { localPort: wanted.local, containerPort: wanted.container, protocol: wanted.protocol, detach: options.detach }));
+      if (!forward) {
+        deps.reporter.warn(`UDP port ${wanted.container} is published on ${place.name}'s 127.0.0.1:${published.host} only: SSH cannot forward UDP to this machine`);
+        continue;
       }
-      const { ssh, target } = place.remote!;
-      const forward = { projectId: session.projectId, remote: place.name, localPort: wanted.local, remotePort: wanted.container };
-      if (options.detach) {
-        const dir = holderDir(deps.env, dirname(deps.socketDir));
-        if (!dir) {
-          throw new UserError('SSH_UNREACHABLE', 'a detached forward needs a private folder for its ssh socket, and none was found',
-            'set XDG_RUNTIME_DIR to a private folder (0700), or connect without --detach');
-        }
-        const holder = await deps.reporter.task(`Forwarding 127.0.0.1:${wanted.local} (detached)`, () =>
-          startHolder({ ssh, target, dir, env: deps.env, localPort: wanted.local, remotePort: published.host }));
-        state.addForward({ ...forward, pid: holder.pid, controlPath: holder.controlPath });
-      } else {
-        const handle = await ssh.forward(target, { local: { port: wanted.local }, remote: { port: published.host, host: '127.0.0.1' } });
-        const record = state.addForward({ ...forward, pid: process.pid });
-        held.push({ id: record.id, forward: handle, state });
-      }
-      views.push({ local: wanted.local, container: wanted.container });
+      if (wanted.protocol === 'udp') continue; // published here by the engine; not a TCP forward to probe or close
+      const record = state.addForward({
+        projectId: session.projectId, remote: place.name, localPort: forward.localPort, remotePort: wanted.container,
+        ...(forward.holder ? { pid: forward.holder.pid, controlPath: forward.holder.controlPath } : forward.kind === 'session' ? { pid: process.pid } : {}),
+      });
+      if (forward.kind === 'session') held.push({ id: record.id, forward, state });
+      views.push({ local: forward.localPort, container: wanted.container });
     }
     return views;
   }

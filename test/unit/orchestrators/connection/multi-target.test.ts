@@ -62,7 +62,7 @@ describe('connection hooks: role, cluster and afterFetch reach plugins', () => {
     const execs: string[][] = [];
     const containers = { exec: async (_id: string, argv: readonly string[]) => (execs.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) } as unknown as ContainerManager;
     const session = {
-      place: { name: 'gpu-b', kind: 'remote', containers, close: async () => {} },
+      place: { name: 'gpu-b', host: { name: 'gpu-b', local: false }, containers, warmUp: () => {}, close: async () => {} },
       loaded: { config: config({ project: { name: 'demo' } }) } as unknown as LoadedConfig,
       identity: projectIdentity('/tmp/demo', 'demo'),
       projectId: 1,
@@ -70,7 +70,7 @@ describe('connection hooks: role, cluster and afterFetch reach plugins', () => {
       workspaceSource: '/root/mltoolbox/demo',
       role: 'worker',
       cluster,
-    } as ProjectSession;
+    } as unknown as ProjectSession;
     return { hooks: createConnectionHooks(async () => host, { projectDir: '/tmp/demo', command: 'connect' }), session, execs };
   }
 
