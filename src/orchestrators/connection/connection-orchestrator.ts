@@ -82,6 +82,8 @@ export interface ProjectSession {
   state: StateStore;
   /** The project's folder on the engine's host (absolute). */
   workspaceSource: string;
+  /** workspaceSource when the engine's host is another machine (what results report as remoteDir). */
+  remoteDir?: string;
   remoteShell?: RemoteShell;
   /** Set by connect: the first target is the head, further ones are workers. */
   role?: TargetRole;
@@ -146,7 +148,11 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
       const known = state.getProjectRemote(project.id, name)?.remoteDir;
       const workspaceSource = place.host.local ? deps.projectDir : known?.startsWith('/') ? known : await remoteHomeDir(place.host, defaultRemoteDir(identity));
-      return { place, loaded, identity, projectId: project.id, state, workspaceSource, ...(place.host.rsync ? { remoteShell: place.host.rsync } : {}) };
+      return {
+        place, loaded, identity, projectId: project.id, state, workspaceSource,
+        ...(place.host.local ? {} : { remoteDir: workspaceSource }),
+        ...(place.host.rsync ? { remoteShell: place.host.rsync } : {}),
+      };
     } catch (error) {
       await place.close();
       throw error;
@@ -293,12 +299,12 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     });
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
-    if (!place.host.local) state.touchRemote(place.name);
+    state.touchRemote(place.name); // a saved remote's "last used"; nothing for any other name
     await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
     return {
       target: place.name,
       project: identity.slug,
-      ...(place.host.local ? {} : { remoteDir: session.workspaceSource }),
+      ...(session.remoteDir ? { remoteDir: session.remoteDir } : {}),
       image: image.image,
       imageAction: image.action,
       container: { id: ensured.id, name: ensured.name, action: ensured.action, ...(ensured.reason ? { reason: ensured.reason } : {}) },
@@ -455,7 +461,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
         return {
           target: session.place.name,
           project: session.identity.slug,
-          ...(session.place.host.local ? {} : { remoteDir: session.workspaceSource }),
+          ...(session.remoteDir ? { remoteDir: session.remoteDir } : {}),
           container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status } : null,
           forwards,
           gpu,

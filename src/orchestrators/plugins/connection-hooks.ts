@@ -107,7 +107,7 @@ export function sessionScope(session: ProjectSession, options: { projectDir: str
       localDir: options.projectDir,
       workdir: workdirOf(session.loaded.config),
       target: session.place.name,
-      ...(session.place.host.local ? {} : { remoteDir: session.workspaceSource }),
+      ...(session.remoteDir ? { remoteDir: session.remoteDir } : {}),
       ...(session.role ? { role: session.role } : {}),
     },
     ...(session.cluster ? { cluster: session.cluster } : {}),
