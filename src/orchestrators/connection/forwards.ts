@@ -1,9 +1,7 @@
-import { dirname } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ForwardRecord, StateStore } from '../../db/index.ts';
 import type { EnsureResult } from '../../services/containers/types.ts';
-import { isLocalPortFree, nextFreeLocalPort } from '../../services/ports/local-ports.ts';
 import type { HostForward } from '../../services/host/types.ts';
 import type { ContainerPlan } from './container-plan.ts';
 import type { ProjectSession } from './connection-orchestrator.ts';
@@ -44,8 +42,6 @@ export interface PortForwarderDeps {
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
   projectDir: string;
-  /** `<stateDir>/sockets`: its parent is where control sockets may live. */
-  socketDir: string;
   state(): Promise<StateStore>;
   withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>): Promise<T>;
 }
