@@ -130,10 +130,12 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
       withSession(target, async (session) => {
         const record = session.state.getContainer(session.projectId, session.place.name);
         const projectRemote = session.state.getProjectRemote(session.projectId, session.place.name);
-        // Independent round trips (engine, local ports, the host's nvidia-smi): sent together.
-        const [info, forwards, gpu] = await Promise.all([
+        // The local port probes first, alone: they time out after 1 s, and loading the Docker
+        // client (synchronous, seconds on a loaded machine) would otherwise count against them.
+        const forwards = await forwarder.list(session.place.name);
+        // Independent round trips (engine, the host's nvidia-smi): sent together.
+        const [info, gpu] = await Promise.all([
           record ? session.place.containers.inspect(record.containerId) : undefined,
-          forwarder.list(session.place.name),
           gpuStatus(session.place.host),
         ]);
         return {
