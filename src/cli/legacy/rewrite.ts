@@ -115,21 +115,28 @@ function withoutHost(context: Context, parts: TargetParts): Record<string, strin
   return parts.identityFile !== undefined ? { MLTOOLBOX_REMOTE_IDENTITY_FILE: parts.identityFile } : {};
 }
 
+/** User, port and key as v2 would use them: the flags', else the saved remote's. */
+function effective(parts: TargetParts, saved: SavedRemote | undefined): TargetParts {
+  if (!saved) return parts;
+  return { user: parts.user ?? saved.user ?? undefined, port: parts.port ?? saved.port ?? undefined, identityFile: parts.identityFile ?? saved.identityFile ?? undefined };
+}
+
 /** v2's --alias saved the remote on connect: save it as a v3 remote and use the alias. */
 async function saveAlias(context: Context, alias: string, hostOrAlias: string, saved: SavedRemote | undefined, parts: TargetParts): Promise<string> {
-  const text = composeTarget(saved?.host ?? hostOrAlias, parts.user ?? saved?.user ?? undefined, parts.port ?? saved?.port ?? undefined);
-  await context.remotes.save(alias, text, parts.identityFile ?? saved?.identityFile ?? undefined);
+  const use = effective(parts, saved);
+  const text = composeTarget(saved?.host ?? hostOrAlias, use.user, use.port);
+  await context.remotes.save(alias, text, use.identityFile);
   context.notes.push(`saved remote '${alias}' -> ${text} (v3: mltoolbox remote add ${alias} ${text})`);
   return alias;
 }
 
 /** The saved alias when nothing overrides it; else the host spelled out (a saved alias cannot carry another user or port), keeping its key. */
 function targetOf(hostOrAlias: string, saved: SavedRemote | undefined, parts: TargetParts): { target: string; env: Record<string, string> } {
-  const identityFile = parts.identityFile ?? (saved && (parts.user !== undefined || parts.port !== undefined) ? saved.identityFile ?? undefined : undefined);
-  const env: Record<string, string> = identityFile !== undefined ? { MLTOOLBOX_REMOTE_IDENTITY_FILE: identityFile } : {};
+  const overridden = parts.user !== undefined || parts.port !== undefined;
+  const use = overridden ? effective(parts, saved) : parts;
+  const env: Record<string, string> = use.identityFile !== undefined ? { MLTOOLBOX_REMOTE_IDENTITY_FILE: use.identityFile } : {};
   if (!saved) return { target: composeTarget(hostOrAlias, parts.user, parts.port), env };
-  if (parts.user === undefined && parts.port === undefined) return { target: saved.alias, env };
-  return { target: composeTarget(saved.host, parts.user ?? saved.user ?? undefined, parts.port ?? saved.port ?? undefined), env };
+  return { target: overridden ? composeTarget(saved.host, use.user, use.port) : saved.alias, env };
 }
 
 function expandPath(path: string, cwd: string): string {

@@ -11,15 +11,9 @@ export function createLocalHost(options: { env: NodeJS.ProcessEnv; runner?: Proc
   async function exec(argv: readonly string[], exec: HostExecOptions = {}): Promise<HostExecResult> {
     const [command, ...args] = argv;
     if (command === undefined) throw new UserError('USAGE', 'no command to run', 'pass the command and its arguments');
+    const { env, workdir, ...rest } = exec;
     try {
-      const result = await runner(command, args, {
-        env: exec.env ? { ...options.env, ...exec.env } : options.env,
-        ...(exec.workdir ? { cwd: exec.workdir } : {}),
-        ...(exec.input !== undefined ? { input: exec.input } : {}),
-        ...(exec.timeoutMs !== undefined ? { timeoutMs: exec.timeoutMs } : {}),
-        ...(exec.signal ? { signal: exec.signal } : {}),
-        ...(exec.onStderr ? { onStderr: exec.onStderr } : {}),
-      });
+      const result = await runner(command, args, { ...rest, env: { ...options.env, ...env }, ...(workdir ? { cwd: workdir } : {}) });
       return { exitCode: result.code ?? 128, stdout: result.stdout, stderr: result.stderr };
     } catch (error) {
       // The shell's answer for a missing program, so callers read one result for every host.
