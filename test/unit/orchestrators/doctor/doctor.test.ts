@@ -163,7 +163,7 @@ describe('doctor orchestrator', () => {
     assert.ok(ssh.log.includes('close'));
   });
 
-  it('invalid TARGET text is a USAGE error', async () => {
+  it('invalid TARGET text is REMOTE_TARGET_INVALID, as for every command', async () => {
     await assert.rejects(doctor().doctor.run({ target: 'a b', gpu: true }), (e: UserError) => e.code === 'REMOTE_TARGET_INVALID');
   });
 });
