@@ -16,9 +16,10 @@ export function stateRemoteDirectory(env: NodeJS.ProcessEnv, cwd: string): Remot
       return (await open()).listRemotes();
     },
     async save(alias, target, identityFile) {
-      const { createRemotesOrchestrator } = await import('../../orchestrators/remotes/index.ts');
-      const remotes = createRemotesOrchestrator({ store: await open(), homeDir: paths.homeDir, cwd });
-      remotes.add({ alias, target, ...(identityFile !== undefined ? { identityFile } : {}) });
+      // The remotes orchestrator comes from the composition root, like every command's.
+      const [{ createApp }, { createSilentReporter }] = await Promise.all([import('../../app/create-app.ts'), import('../../core/reporter.ts')]);
+      const app = createApp({ env, projectDir: cwd, cwd, reporter: createSilentReporter(), interactive: false });
+      (await app.remotes()).add({ alias, target, ...(identityFile !== undefined ? { identityFile } : {}) });
     },
   };
 }
