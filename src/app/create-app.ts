@@ -13,6 +13,7 @@ import type { DataSyncOrchestrator } from '../orchestrators/datasync/datasync-or
 import type { RemotesOrchestrator } from '../orchestrators/remotes/index.ts';
 import type { InitOrchestrator } from './init-deps.ts';
 import type { PluginCommands } from './plugins-deps.ts';
+import type { ProvisioningOrchestrator } from '../orchestrators/provisioning/provisioning-orchestrator.ts';
 
 /**
  * The one place where mltoolbox is wired together. Every service and
@@ -63,6 +64,8 @@ export interface App {
   init(): Promise<InitOrchestrator>;
   /** `plugins run`: a plugin's command, with the project's container and host when connected. */
   pluginCommands(): Promise<PluginCommands>;
+  /** `backend`, `search`, `provision`, `instances`: GPU clouds (Lambda, Shadeform, RunPod). */
+  provisioning(): Promise<ProvisioningOrchestrator>;
 }
 
 export function createApp(environment: AppEnvironment): App {
@@ -82,6 +85,7 @@ export function createApp(environment: AppEnvironment): App {
     remotes: lazy(() => import('./remotes-deps.ts').then((m) => m.createRemotes(app))),
     init: lazy(() => import('./init-deps.ts').then((m) => m.createInit(app))),
     pluginCommands: lazy(() => import('./plugins-deps.ts').then((m) => m.createPluginCommands(app))),
+    provisioning: lazy(() => import('./provisioning-deps.ts').then((m) => m.createProvisioning(app))),
   };
   return app;
 }

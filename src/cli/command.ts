@@ -38,7 +38,7 @@ export interface CommandSpec {
   acceptsRest?: boolean;
   examples?: readonly string[];
   /** Help groups commands under these headings. */
-  group: 'Start here' | 'Configuration' | 'Secrets' | 'Hosts';
+  group: 'Start here' | 'Configuration' | 'Secrets' | 'Hosts' | 'Cloud GPUs';
   load(): Promise<{ run: CommandRun }>;
 }
 

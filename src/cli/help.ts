@@ -2,7 +2,7 @@ import type { CommandSpec, OptionSpec } from './command.ts';
 import { GLOBAL_OPTIONS, usageLine } from './parse-argv.ts';
 import type { Style } from './ui/style.ts';
 
-const GROUP_ORDER: CommandSpec['group'][] = ['Start here', 'Hosts', 'Configuration', 'Secrets'];
+const GROUP_ORDER: CommandSpec['group'][] = ['Start here', 'Hosts', 'Cloud GPUs', 'Configuration', 'Secrets'];
 
 function optionLabel(name: string, spec: OptionSpec): string {
   const long = `--${name}${spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : ''}`;

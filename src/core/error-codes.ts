@@ -110,6 +110,22 @@ export const ErrorCodes = {
   MIGRATE_LEGACY_INVALID: { exit: ExitCode.config },
   MIGRATE_SECRET_CONFLICT: { exit: ExitCode.userError },
   MIGRATE_CONFIRMATION_REQUIRED: { exit: ExitCode.usage },
+
+  // --- provisioning (GPU clouds) --------------------------------------------
+  BACKEND_UNKNOWN: { exit: ExitCode.usage },
+  BACKEND_NOT_CONFIGURED: { exit: ExitCode.userError },
+  PROVIDER_AUTH_FAILED: { exit: ExitCode.unreachable },
+  PROVIDER_ACCOUNT: { exit: ExitCode.userError },
+  PROVIDER_CAPACITY: { exit: ExitCode.userError },
+  PROVIDER_RATE_LIMITED: { exit: ExitCode.unreachable },
+  PROVIDER_UNAVAILABLE: { exit: ExitCode.unreachable },
+  PROVIDER_REQUEST_INVALID: { exit: ExitCode.userError },
+  PROVIDER_NOT_FOUND: { exit: ExitCode.userError },
+  NO_OFFER: { exit: ExitCode.userError },
+  INSTANCE_NOT_FOUND: { exit: ExitCode.userError },
+  INSTANCE_NOT_READY: { exit: ExitCode.unreachable },
+  INSTANCE_STOP_UNSUPPORTED: { exit: ExitCode.userError },
+  CONFIRMATION_REQUIRED: { exit: ExitCode.usage },
 } as const satisfies Record<string, { exit: ExitCodeValue }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

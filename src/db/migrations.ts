@@ -77,6 +77,38 @@ export const MIGRATIONS: readonly Migration[] = [
       updated_at TEXT NOT NULL
     );
   `),
+  sql(4, 'provisioned instances', `
+    CREATE TABLE instances (
+      id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+      name                 TEXT NOT NULL UNIQUE,
+      backend              TEXT NOT NULL,
+      provider_id          TEXT,
+      offer_id             TEXT NOT NULL,
+      instance_type        TEXT NOT NULL,
+      region               TEXT NOT NULL,
+      gpu                  TEXT NOT NULL,
+      gpu_count            INTEGER NOT NULL,
+      price_per_hour       REAL NOT NULL,
+      shape                TEXT NOT NULL CHECK (shape IN ('vm', 'container')),
+      state                TEXT NOT NULL,
+      ssh_host             TEXT,
+      ssh_port             INTEGER CHECK (ssh_port IS NULL OR ssh_port BETWEEN 1 AND 65535),
+      ssh_user             TEXT,
+      host_key_alias       TEXT,
+      known_hosts_file     TEXT,
+      owner_pid            INTEGER,
+      idle_timeout_minutes INTEGER,
+      idle_action          TEXT,
+      project_path         TEXT,
+      stray                INTEGER NOT NULL DEFAULT 0,
+      error                TEXT,
+      created_at           TEXT NOT NULL,
+      active_at            TEXT,
+      ended_at             TEXT,
+      updated_at           TEXT NOT NULL,
+      UNIQUE (backend, provider_id)
+    );
+  `),
 ];
 
 export function latestVersion(migrations: readonly Migration[]): number {

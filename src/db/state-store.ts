@@ -6,6 +6,7 @@ import { latestVersion, MIGRATIONS, type Migration } from './migrations.ts';
 import { createContainersRepository, type ContainersRepository } from './repositories/containers.ts';
 import { createForwardsRepository, type ForwardsRepository } from './repositories/forwards.ts';
 import { createImportsRepository, type ImportsRepository } from './repositories/imports.ts';
+import { createInstancesRepository, type InstancesRepository } from './repositories/instances.ts';
 import { createProjectsRepository, type ProjectsRepository } from './repositories/projects.ts';
 import { createRemotesRepository, type RemotesRepository } from './repositories/remotes.ts';
 import { inTransaction, loadSqlite, type DatabaseSync } from './sqlite.ts';
@@ -15,7 +16,7 @@ import { inTransaction, loadSqlite, type DatabaseSync } from './sqlite.ts';
  * syncs, dev containers and port forwards. Methods are synchronous (SQLite
  * in-process); SQLite failures come out as UserErrors (STATE_DB_*).
  */
-export interface StateStore extends RemotesRepository, ProjectsRepository, ContainersRepository, ForwardsRepository, ImportsRepository {
+export interface StateStore extends RemotesRepository, ProjectsRepository, ContainersRepository, ForwardsRepository, ImportsRepository, InstancesRepository {
   readonly file: string;
   readonly schemaVersion: number;
   /** The pre-upgrade copy made by this open, if the schema was upgraded. */
@@ -95,6 +96,7 @@ function createStateStore(db: DatabaseSync, file: string, schemaVersion: number,
     ...createContainersRepository(db, now),
     ...createForwardsRepository(db, now),
     ...createImportsRepository(db, now),
+    ...createInstancesRepository(db, now),
     transaction: (work) => inTransaction(db, work),
     close() {
       if (db.isOpen) db.close();

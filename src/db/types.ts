@@ -98,3 +98,62 @@ export interface ForwardFilter {
   projectId?: number;
   remote?: string;
 }
+
+/** A provisioned cloud instance (see repositories/instances.ts: the zero-orphan ledger). */
+export interface InstanceRecord {
+  /** Ours, unique, sent to the provider as the instance name; also the saved remote's alias. */
+  name: string;
+  backend: string;
+  /** null between the launch intent and the provider's answer. */
+  providerId: string | null;
+  offerId: string;
+  instanceType: string;
+  region: string;
+  gpu: string;
+  gpuCount: number;
+  /** USD per hour. */
+  pricePerHour: number;
+  shape: 'vm' | 'container';
+  /** launching, pending, running, stopped, terminating, terminated, failed. */
+  state: string;
+  sshHost: string | null;
+  sshPort: number | null;
+  sshUser: string | null;
+  /** The known_hosts name its host key is pinned under, and the file. */
+  hostKeyAlias: string | null;
+  knownHostsFile: string | null;
+  /** The process that launched it while that command runs: a dead owner with an unfinished launch is a stray. */
+  ownerPid: number | null;
+  idleTimeoutMinutes: number | null;
+  /** stop, terminate or notify. */
+  idleAction: string | null;
+  projectPath: string | null;
+  /** Found at the provider by reconciliation, not launched by a command that finished. */
+  stray: boolean;
+  error: string | null;
+  createdAt: string;
+  activeAt: string | null;
+  endedAt: string | null;
+  updatedAt: string;
+}
+
+export interface InstanceIntent {
+  name: string;
+  backend: string;
+  offerId: string;
+  instanceType: string;
+  region: string;
+  gpu: string;
+  gpuCount: number;
+  pricePerHour: number;
+  shape: 'vm' | 'container';
+  state?: string;
+  providerId?: string;
+  stray?: boolean;
+  ownerPid?: number | null;
+  idleTimeoutMinutes?: number | null;
+  idleAction?: string | null;
+  projectPath?: string | null;
+}
+
+export type InstanceUpdate = Partial<Pick<InstanceRecord, 'providerId' | 'state' | 'sshHost' | 'sshPort' | 'sshUser' | 'hostKeyAlias' | 'knownHostsFile' | 'ownerPid' | 'stray' | 'error' | 'activeAt' | 'endedAt' | 'pricePerHour' | 'idleTimeoutMinutes' | 'idleAction'>>;

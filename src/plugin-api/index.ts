@@ -11,7 +11,7 @@
  */
 
 /** `MAJOR.MINOR`. Plugins declare the version they target in `apiVersion`. */
-export const PLUGIN_API_VERSION = '1.1';
+export const PLUGIN_API_VERSION = '1.2';
 
 // ---------------------------------------------------------------------------
 // Config schemas: Standard Schema (zod 4, valibot, arktype…) or JSON Schema
@@ -169,6 +169,8 @@ export interface HookPayloads {
    * instance names here).
    */
   resolveHost: { name: string };
+  /** Something the user asked to be told about, e.g. `search --watch` found a GPU (API 1.2). */
+  notify: { event: 'gpu_available'; message: string };
 }
 
 export interface ResolvedHostInfo {
@@ -190,6 +192,7 @@ export interface HookResults {
   connectComplete: void;
   shutdown: void;
   resolveHost: ResolvedHostInfo | undefined;
+  notify: void;
 }
 
 export type HookName = keyof HookPayloads;
@@ -206,6 +209,7 @@ export const HOOK_KINDS = {
   connectComplete: 'parallel',
   shutdown: 'parallel',
   resolveHost: 'first',
+  notify: 'parallel',
 } as const satisfies Record<HookName, HookKind>;
 
 export type HooksOfKind<K extends HookKind> = { [H in HookName]: (typeof HOOK_KINDS)[H] extends K ? H : never }[HookName];
@@ -373,6 +377,136 @@ export interface PluginCommand<Section = any, Options = any> {
 }
 
 // ---------------------------------------------------------------------------
+// Provisioning backends: the seam every GPU cloud implements (API 1.2)
+// ---------------------------------------------------------------------------
+
+/** Where a provisioned host runs the dev container. */
+export type InstanceShape =
+  /** A VM: connect builds and runs the dev container with Docker on it (Lambda, Shadeform). */
+  | 'vm'
+  /** The instance is itself the container: connect skips Docker and works in it over SSH (RunPod). */
+  | 'container';
+
+/** Provider states mapped onto one lifecycle. */
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'terminating' | 'terminated' | 'error';
+
+export interface OfferQuery {
+  /** A GPU model as people say it: H100, A100, A6000, RTX 4090 (case and punctuation ignored). */
+  gpu?: string;
+  /** GPUs per instance (default: any for search, 1 for RunPod's per-GPU pricing). */
+  count?: number;
+  /** USD per hour, inclusive. */
+  maxPricePerHour?: number;
+  region?: string;
+}
+
+export interface Offer {
+  backend: string;
+  /** Stable for the same (type, region, …) on the same backend: `--offer ID` finds it again. */
+  id: string;
+  instanceType: string;
+  gpu: string;
+  gpuCount: number;
+  gpuMemoryGb?: number;
+  vcpus?: number;
+  memoryGb?: number;
+  diskGb?: number;
+  region: string;
+  /** USD per hour for the whole instance. */
+  pricePerHour: number;
+  /** Live: the provider says it can launch this now (not a reservation). */
+  available: boolean;
+  shape: InstanceShape;
+  /** What this backend needs to launch the offer (opaque to callers). */
+  launch: Readonly<Record<string, unknown>>;
+}
+
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+}
+
+export interface Instance {
+  backend: string;
+  id: string;
+  name?: string;
+  state: InstanceState;
+  /** The provider's own word for it (`booting`, `pending_provider`, `RUNNING`). */
+  providerState: string;
+  /** Compute is being charged: anything launched and not yet terminating/deleting/stopped. */
+  billing: boolean;
+  instanceType?: string;
+  region?: string;
+  pricePerHour?: number;
+  /** Known once the provider assigned an address (Lambda: null while booting). */
+  ssh?: SshEndpoint;
+  createdAt?: string;
+}
+
+export interface LaunchRequest {
+  offer: Offer;
+  /** Unique per launch intent: found again in the provider's list when a launch response is lost. */
+  name: string;
+  /** From ensureSshKey. */
+  sshKey: SshKeyRef;
+  diskGb?: number;
+  /** RunPod: the container image of the pod (it is the dev container). */
+  image?: string;
+  signal?: AbortSignal;
+}
+
+/** What a backend needs to put our public key on the instance. */
+export interface SshKeyRef {
+  /** Lambda: the key's name; Shadeform: its id; RunPod: empty (the key travels in PUBLIC_KEY). */
+  ref: string;
+  publicKey: string;
+}
+
+export interface BackendCapabilities {
+  /** Stop (keep the disk, stop compute billing) exists. Lambda has none. */
+  stop: boolean;
+  shape: InstanceShape;
+}
+
+export interface ProvisioningBackend {
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+  /** One cheap authenticated call: throws PROVIDER_AUTH_FAILED on a bad key. */
+  verify(signal?: AbortSignal): Promise<void>;
+  /** Offers with live availability; unavailable ones included (available: false). */
+  listOffers(query: OfferQuery, signal?: AbortSignal): Promise<Offer[]>;
+  /** Registers the public key once (found by content or name) and returns how to name it at launch. */
+  ensureSshKey(key: { name: string; publicKey: string }, signal?: AbortSignal): Promise<SshKeyRef>;
+  /** Exactly one instance. Never retried on an ambiguous failure: the caller looks for `name` instead. */
+  launch(request: LaunchRequest): Promise<{ id: string }>;
+  /** undefined when the provider no longer knows it (gone). */
+  get(id: string, signal?: AbortSignal): Promise<Instance | undefined>;
+  /** Every instance of the account the provider still lists. */
+  list(signal?: AbortSignal): Promise<Instance[]>;
+  /** Only when capabilities.stop. */
+  stop?(id: string, signal?: AbortSignal): Promise<void>;
+  /** Idempotent: an instance already gone is success. */
+  terminate(id: string, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * A GPU cloud a plugin adds next to lambda, shadeform and runpod: it appears in
+ * `backend add|list`, `search`, `provision` and `instances` (API 1.2). Its API key
+ * lives in the secret store like the built-ins'; `create` gets it per command.
+ */
+export interface PluginBackend {
+  /** Lowercase letters, digits and `-`; must not be a built-in's name. */
+  name: string;
+  title: string;
+  defaultBaseUrl: string;
+  /** Environment variable that overrides the base URL. Default: MLTOOLBOX_<NAME>_URL. */
+  baseUrlEnv?: string;
+  capabilities: BackendCapabilities;
+  create(options: { apiKey: string; baseUrl: string; debug?(message: string): void }): ProvisioningBackend;
+}
+
+// ---------------------------------------------------------------------------
 // The plugin object
 // ---------------------------------------------------------------------------
 
@@ -393,6 +527,8 @@ export interface Plugin<Section = any, Options = any> {
   config?: PluginConfigSpec;
   commands?: readonly PluginCommand<Section, Options>[];
   hooks?: PluginHooks<Section, Options>;
+  /** GPU clouds this plugin adds to provisioning (API 1.2). */
+  backends?: readonly PluginBackend[];
 }
 
 /** Identity at run time; infers the section type from the config schema. */

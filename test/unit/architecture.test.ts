@@ -15,8 +15,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   services: ['infrastructure', 'core'],
   'plugin-api': ['core'],
   plugins: ['plugin-api', 'core'],
-  orchestrators: ['services', 'db', 'infrastructure', 'plugin-api', 'core'],
-  app: ['orchestrators', 'services', 'db', 'infrastructure', 'plugins', 'plugin-api', 'core'],
+  backends: ['infrastructure', 'plugin-api', 'core'],
+  orchestrators: ['services', 'backends', 'db', 'infrastructure', 'plugin-api', 'core'],
+  app: ['orchestrators', 'services', 'backends', 'db', 'infrastructure', 'plugins', 'plugin-api', 'core'],
   cli: ['app', 'orchestrators', 'core'],
   agent: ['core'],
 };

@@ -9,6 +9,7 @@ import { datasyncDownSpec, datasyncUpSpec } from './datasync/spec.ts';
 import { secretGetSpec, secretListSpec, secretRmSpec, secretSetSpec } from './secret/spec.ts';
 import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.ts';
 import { portsCloseSpec, portsListSpec } from './ports/spec.ts';
+import { backendAddSpec, backendListSpec, backendRemoveSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec, provisionSpec, searchSpec } from './provision/spec.ts';
 
 /**
  * Every command's spec, in help order. Specs are tiny; their `load()` pulls
@@ -23,6 +24,8 @@ export const commands: readonly CommandSpec[] = [
   configValidateSpec, configShowSpec, configSchemaSpec,
   secretSetSpec, secretGetSpec, secretListSpec, secretRmSpec,
   remoteAddSpec, remoteListSpec, remoteRemoveSpec,
+  searchSpec, provisionSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec,
+  backendAddSpec, backendListSpec, backendRemoveSpec,
   doctorSpec,
   pluginsListSpec, pluginsDoctorSpec, pluginsRunSpec,
 ];

@@ -4,6 +4,7 @@ import { createConnectionHooks } from '../plugins/connection-hooks.ts';
 import { createConnect, type ConnectOptions, type ConnectResult } from './connect.ts';
 import { createPortForwarder, type PortForwarder } from './forwards.ts';
 import type { GpuStatus } from './gpu-status.ts';
+import type { InstanceView } from '../provisioning/instance-view.ts';
 import { createProjectCommands } from './project-commands.ts';
 import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
 
@@ -50,6 +51,8 @@ export interface ProjectStatus {
   forwards: Awaited<ReturnType<PortForwarder['list']>>;
   gpu: GpuStatus;
   lastSync: { at: string; summary: unknown } | null;
+  /** A provisioned instance: what it costs so far and its idle timer. */
+  instance?: InstanceView;
 }
 
 export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOrchestrator {

@@ -7,6 +7,7 @@ import type { SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../s
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
 import { gpuStatus } from './gpu-status.ts';
+import { instanceView } from '../provisioning/instance-view.ts';
 import { containerName } from './project-identity.ts';
 import { requireRemote, type ProjectSession, type Sessions } from './session.ts';
 
@@ -130,6 +131,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
       withSession(target, async (session) => {
         const record = session.state.getContainer(session.projectId, session.place.name);
         const projectRemote = session.state.getProjectRemote(session.projectId, session.place.name);
+        const instance = session.place.host.local ? undefined : session.state.getInstance(session.place.name);
         // The local port probes first, alone: they time out after 1 s, and loading the Docker
         // client (synchronous, seconds on a loaded machine) would otherwise count against them.
         const forwards = await forwarder.list(session.place.name);
@@ -146,6 +148,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           forwards,
           gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
+          ...(instance ? { instance: instanceView(instance, Date.now()) } : {}),
         };
       }),
 

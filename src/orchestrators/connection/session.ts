@@ -8,7 +8,7 @@ import type { SshService } from '../../services/ssh/types.ts';
 import type { RemoteShell, SyncManager } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
-import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
+import { openInstancePlace, openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
 import { resolvePluginSecretRefs } from './plugin-secrets.ts';
 import { defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 
@@ -80,6 +80,23 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     return loaded.config.remote?.host ?? 'local';
   }
 
+  /**
+   * A remote place. A provisioned instance has its host key pinned under its
+   * own name; one that IS the container (a RunPod pod) gets the instance
+   * place: the same pipeline, no Docker engine.
+   */
+  async function openHostPlace(state: StateStore, loaded: LoadedConfig, name: string): Promise<Place> {
+    const instance = state.getInstance(name);
+    const resolved = resolveTarget(name, loaded.config.remote, state.getRemote(name));
+    const target = instance?.hostKeyAlias && instance.knownHostsFile
+      ? { ...resolved, hostKey: { alias: instance.hostKeyAlias, knownHostsFile: instance.knownHostsFile } }
+      : resolved;
+    const image = loaded.config.environment?.base_image;
+    return instance?.shape === 'container' && image
+      ? openInstancePlace(deps, name, await deps.ssh(), target, image)
+      : openRemotePlace(deps, name, await deps.ssh(), target);
+  }
+
   /** Opens the project's place: loads config, records the project, reaches the engine. */
   async function open(targetText: string | undefined, options: OpenOptions = {}): Promise<ProjectSession> {
     // Secrets are read (keychain unlocked, passphrase asked) only by commands that create containers.
@@ -89,9 +106,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
-    const place = name === 'local'
-      ? await openLocalPlace(deps)
-      : await openRemotePlace(deps, name, await deps.ssh(), resolveTarget(name, loaded.config.remote, state.getRemote(name)));
+    const place = name === 'local' ? await openLocalPlace(deps) : await openHostPlace(state, loaded, name);
     try {
       // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
       const known = state.getProjectRemote(project.id, name)?.remoteDir;

@@ -33,7 +33,7 @@ export async function readGpuMetrics(context: GpuContext): Promise<GpuMetrics> {
 export const gpuMetricsPlugin: Plugin<GpuMetricsSection> = {
   name: 'gpu-metrics',
   version: '1.0.0',
-  apiVersion: '1.1',
+  apiVersion: '1.2',
   description: 'GPU utilisation, memory, temperature and power from nvidia-smi.',
   config: { key: 'gpu_metrics', schema: gpuMetricsSectionSchema },
   commands: [

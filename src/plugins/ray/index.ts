@@ -86,7 +86,7 @@ const NOT_INSTALLED = /not found|No such file or directory|executable file not f
 export const rayPlugin: Plugin<RaySection> = {
   name: 'ray',
   version: '1.1.0',
-  apiVersion: '1.1',
+  apiVersion: '1.2',
   description: 'Starts a Ray head node in the dev container (workers on further connect targets) and forwards its dashboard.',
   config: { key: 'ray', schema: raySectionSchema },
   commands: [

@@ -72,10 +72,14 @@ export function createSlackPlugin(options: SlackPluginOptions = {}): Plugin<Slac
   return {
     name: 'slack',
     version: '1.0.0',
-    apiVersion: '1.1',
-    description: 'Posts to a Slack webhook when a host is provisioned, a container starts, a sync completes or a step fails.',
+    apiVersion: '1.2',
+    description: 'Posts to a Slack webhook when a host is provisioned, a watched GPU becomes available, a container starts, a sync completes or a step fails.',
     config: { key: 'slack', schema: slackSectionSchema },
     hooks: {
+      notify: {
+        timeoutMs,
+        handler: async ({ event, message }, context) => void (await notify(context, event, { detail: message }, options.fetch)),
+      },
       provisionComplete: {
         timeoutMs,
         handler: async ({ instance }, context) => void (await notify(context, 'provision_complete', { host: instance.host, detail: `${instance.provider} ${instance.instanceType ?? ''}`.trim() }, options.fetch)),

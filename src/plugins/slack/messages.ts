@@ -1,6 +1,6 @@
 /** Slack message texts; plain `text` payloads work with every incoming webhook. */
 
-export const SLACK_EVENTS = ['provision_complete', 'container_start', 'sync_complete', 'failure'] as const;
+export const SLACK_EVENTS = ['provision_complete', 'container_start', 'sync_complete', 'failure', 'gpu_available'] as const;
 export type SlackEvent = (typeof SLACK_EVENTS)[number];
 
 export interface SlackMessageInfo {
@@ -16,6 +16,7 @@ const HEADLINES: Record<SlackEvent, string> = {
   container_start: ':rocket: Dev container started',
   sync_complete: ':arrows_counterclockwise: Project synced',
   failure: ':x: mltoolbox step failed',
+  gpu_available: ':eyes: GPU available',
 };
 
 export function slackMessage(event: SlackEvent, info: SlackMessageInfo): { text: string } {

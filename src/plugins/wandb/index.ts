@@ -75,7 +75,7 @@ export async function syncOfflineRuns(context: WandbContext): Promise<{ exitCode
 export const wandbPlugin: Plugin<WandbSection> = {
   name: 'wandb',
   version: '1.1.0',
-  apiVersion: '1.1',
+  apiVersion: '1.2',
   description: 'Checks the W&B API key from the secret store inside the dev container; can sync offline runs after fetch.',
   config: { key: 'wandb', schema: wandbSectionSchema },
   commands: [

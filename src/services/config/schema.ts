@@ -108,15 +108,26 @@ const ray = z
   })
   .describe('Ray cluster settings (ray plugin).');
 
+const backendName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'expected a backend name such as lambda, shadeform or runpod' });
+
 const provision = z
   .strictObject({
-    backend: z.string().min(1).optional().describe('Provisioning backend, e.g. lambda.'),
-    instance_type: z.string().optional().describe('Instance type, e.g. gpu_1x_a100.'),
-    region: z.string().optional().describe('Region, e.g. us-east-1.'),
-    disk_gb: z.number().int().min(1).optional().describe('Disk size in GB.'),
-    idle_timeout_minutes: z.number().int().min(0).optional().describe('Stop the instance after this many idle minutes (0: never).'),
+    backend: backendName.optional().describe('Only this backend for search and provision, e.g. lambda. Default: every backend added with `mltoolbox backend add`.'),
+    gpu: z.string().min(1).optional().describe('GPU model wanted, e.g. H100, A100, "RTX 4090" (what --gpu gives).'),
+    gpu_count: z.number().int().min(1).max(16).optional().describe('GPUs per instance (what --count gives).'),
+    instance_type: z.string().min(1).optional().describe('Only this instance type, as search shows it, e.g. gpu_1x_a100 (lambda) or A6000 (shadeform).'),
+    region: z.string().min(1).optional().describe('Only this region, e.g. us-east-1.'),
+    max_price: z.number().positive().optional().describe('Never launch an offer above this many USD per hour (what --max-price gives).'),
+    disk_gb: z.number().int().min(1).optional().describe('Disk size in GB: RunPod creates the pod with it; on Lambda and Shadeform (fixed disks) offers with less are skipped.'),
+    idle_timeout_minutes: z.number().int().min(0).optional().describe('Idle minutes before the idle action (0: never). Default: 30.'),
+    idle_action: z.enum(['stop', 'terminate', 'notify']).optional().describe('What happens after idle_timeout_minutes: stop where the provider can (else notify), terminate, or notify only. Default: stop.'),
+    ready_timeout_minutes: z.number().int().min(1).max(120).optional().describe('How long provision waits for the instance to be active and answer SSH before terminating it. Default: 20.'),
+    ssh_public_key: z.string().min(1).optional().describe('Public key registered with the provider (its private key must sit next to it without .pub). Default: ~/.ssh/id_ed25519.pub, else a key mltoolbox generates once.'),
+    backends: z.record(backendName, z.strictObject({
+      url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional().describe('API base URL (MLTOOLBOX_<NAME>_URL wins), e.g. for a proxy.'),
+    })).optional().describe('Per-backend settings, e.g. backends: { lambda: { url: https://cloud.lambda.ai } }.'),
   })
-  .describe('Cloud GPU provisioning.');
+  .describe('Cloud GPU provisioning (see docs/provisioning.md).');
 
 const hooks = z
   .strictObject({

@@ -87,12 +87,12 @@ class SshManager implements SshService {
     }
     if (this.controlDir === null) return undefined;
     // Everything that changes who we connect to, or how the host is verified, gets its own master.
-    const name = controlSocketName([target.host, target.user ?? '', target.port ?? 0, target.identityFile ?? '', this.configFile(target) ?? '', this.knownHostsFile ?? '']);
+    const name = controlSocketName([target.host, target.user ?? '', target.port ?? 0, target.identityFile ?? '', this.configFile(target) ?? '', target.hostKey?.alias ?? this.knownHostsFile ?? '']);
     return join(this.controlDir, name);
   }
 
   private key(target: SshTarget): string {
-    return JSON.stringify([target.host, target.user, target.port, target.identityFile, target.connectTimeout, target.sshConfigFile]);
+    return JSON.stringify([target.host, target.user, target.port, target.identityFile, target.connectTimeout, target.sshConfigFile, target.hostKey?.alias, target.hostKey?.firstContact]);
   }
 
   // --- argv ---------------------------------------------------------------
@@ -114,8 +114,14 @@ class SshManager implements SshService {
     if (!this.options.interactive) args.push('-o', 'BatchMode=yes');
     // accept-new: trust a host on first contact, refuse a changed key after. Never weaker; and a
     // user who asked for strict checking (yes) keeps it.
-    if (cached?.strictHostKeyChecking !== 'true') args.push('-o', 'StrictHostKeyChecking=accept-new');
-    if (this.knownHostsFile) args.push('-o', `UserKnownHostsFile=${this.knownHostsFile}`);
+    if (target.hostKey) {
+      // A provisioned instance: its own known_hosts entry, learned once, then required.
+      args.push('-o', `StrictHostKeyChecking=${target.hostKey.firstContact ? 'accept-new' : 'yes'}`,
+        '-o', `HostKeyAlias=${target.hostKey.alias}`, '-o', `UserKnownHostsFile=${target.hostKey.knownHostsFile}`);
+    } else {
+      if (cached?.strictHostKeyChecking !== 'true') args.push('-o', 'StrictHostKeyChecking=accept-new');
+      if (this.knownHostsFile) args.push('-o', `UserKnownHostsFile=${this.knownHostsFile}`);
+    }
     const timeout = target.connectTimeout ?? (cached?.connectTimeout === undefined ? DEFAULT_CONNECT_TIMEOUT_S : undefined);
     if (timeout !== undefined) args.push('-o', `ConnectTimeout=${timeout}`);
     const controlPath = this.controlPath(target);

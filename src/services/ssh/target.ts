@@ -26,6 +26,20 @@ export interface SshTarget {
   connectTimeout?: number;
   /** remote.ssh_config: an ssh_config file used instead of ~/.ssh/config (MLTOOLBOX_SSH_CONFIG wins). */
   sshConfigFile?: string;
+  /**
+   * A provisioned instance's host key, pinned in mltoolbox's own known_hosts
+   * under a name of its own (cloud IPs are reused by other machines):
+   * learned on first contact (accept-new), required to match after (yes).
+   */
+  hostKey?: PinnedHostKey;
+}
+
+export interface PinnedHostKey {
+  /** ssh HostKeyAlias: the name the key is stored under. */
+  alias: string;
+  knownHostsFile: string;
+  /** True only while provision waits for the first SSH answer. */
+  firstContact?: boolean;
 }
 
 /** Defaults for what the target text does not say; an explicit user or port in the text wins. */
@@ -200,5 +214,6 @@ function compact(target: SshTarget): SshTarget {
   if (target.identityFile !== undefined) out.identityFile = target.identityFile;
   if (target.connectTimeout !== undefined) out.connectTimeout = target.connectTimeout;
   if (target.sshConfigFile !== undefined) out.sshConfigFile = target.sshConfigFile;
+  if (target.hostKey !== undefined) out.hostKey = target.hostKey;
   return out;
 }

@@ -45,7 +45,7 @@ describe('state database migrations', () => {
     assert.equal(store.schemaVersion, LATEST);
     assert.equal(store.backup, undefined);
     store.close();
-    assert.deepEqual(tables(file), ['containers', 'meta', 'port_forwards', 'project_remotes', 'projects', 'remotes', 'schema_version']);
+    assert.deepEqual(tables(file), ['containers', 'instances', 'meta', 'port_forwards', 'project_remotes', 'projects', 'remotes', 'schema_version']);
     assert.deepEqual(versions(file), MIGRATIONS.map((m) => m.version));
     const db = new DatabaseSync(file);
     assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');

@@ -11,7 +11,7 @@ describe('plugin API', () => {
   it('declares a kind for every hook', () => {
     const hooks: Record<HookName, true> = {
       configLoaded: true, beforeSync: true, afterSync: true, afterFetch: true, containerStart: true, containerStop: true,
-      provisionComplete: true, connectComplete: true, shutdown: true, resolveHost: true,
+      provisionComplete: true, connectComplete: true, shutdown: true, resolveHost: true, notify: true,
     };
     assert.deepEqual(Object.keys(HOOK_KINDS).sort(), Object.keys(hooks).sort());
     for (const kind of Object.values(HOOK_KINDS)) assert.ok(['sequential', 'parallel', 'first', 'reduce'].includes(kind));

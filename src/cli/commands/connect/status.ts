@@ -13,6 +13,10 @@ export const run: CommandRun = async (context, input) => {
       ...result.forwards.map((f) => `port       ${describeForward(f, context.style)}`),
       ...describeGpuStatus(result.gpu).map((line) => `gpu        ${line}`),
       `last sync  ${result.lastSync ? result.lastSync.at : 'never'}`,
+      ...(result.instance ? [
+        `instance   ${result.instance.backend} ${result.instance.instanceType} ${result.instance.state}, $${result.instance.pricePerHour.toFixed(2)}/h, $${result.instance.spendUsd.toFixed(2)} so far`,
+        `idle       ${result.instance.idle.timeoutMinutes ? `${result.instance.idle.action} after ${result.instance.idle.timeoutMinutes} min idle — not armed: the host agent (mlt) is not installed` : 'off'}`,
+      ] : []),
     ].join('\n'),
   };
 };

@@ -93,8 +93,8 @@ describe('plugin host: loading', () => {
     await load('plugins: [future, newer]\n');
     assert.deepEqual(host.active().map((a) => a.plugin.name), ['newer']);
     const text = reporter.lines.join('\n');
-    assert.match(text, /plugin future targets plugin API 2\.0, but this mltoolbox provides 1\.1/);
-    assert.match(text, /plugin newer targets plugin API 1\.9, newer than this mltoolbox's 1\.1/);
+    assert.match(text, /plugin future targets plugin API 2\.0, but this mltoolbox provides 1\.2/);
+    assert.match(text, /plugin newer targets plugin API 1\.9, newer than this mltoolbox's 1\.2/);
     await assert.rejects(load('plugins:\n  - name: future\n    required: true\n'), (error: unknown) => {
       assert.ok(error instanceof UserError);
       assert.equal(error.code, 'PLUGIN_API_MISMATCH');

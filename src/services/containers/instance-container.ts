@@ -1,0 +1,91 @@
+import { UserError } from '../../core/errors.ts';
+import type { SshTarget } from '../ssh/target.ts';
+import type { SshService } from '../ssh/types.ts';
+import type { ContainerInfo, ContainerManager, EnsureResult } from './types.ts';
+
+/**
+ * The ContainerManager of an instance that IS the container (a RunPod pod:
+ * the provider started the image; there is no Docker inside to talk to).
+ * The connect pipeline stays the same — sync, "ensure", lifecycle commands,
+ * forwards, exec — but each step runs in the instance over the shared SSH
+ * connection: the project folder is linked at the workdir, commands run
+ * with `cd workdir`, and a port is forwarded straight to the instance.
+ */
+export interface InstanceContainerOptions {
+  ssh: SshService;
+  target: SshTarget;
+  /** The instance's name (also the "container" name and id). */
+  name: string;
+  /** The image the provider created it from. */
+  image: string;
+}
+
+const LINK_SCRIPT = [
+  'set -e',
+  // $1: the synced project folder, $2: the workdir the config names.
+  'mkdir -p "$(dirname "$2")"',
+  'if [ "$1" != "$2" ] && { [ ! -e "$2" ] || [ -L "$2" ]; }; then ln -sfn "$1" "$2"; fi',
+  'marker="$(dirname "$2")/.mltoolbox-created-$(basename "$2")"',
+  'if [ -e "$marker" ]; then echo reused; else : > "$marker"; echo created; fi',
+].join('\n');
+
+export function createInstanceContainerManager(options: InstanceContainerOptions): ContainerManager {
+  const { ssh, target, name, image } = options;
+  const notHere = (what: string, hint: string) => new UserError('CONTAINER_SPEC_INVALID', `${name} is the container itself (the provider runs ${image}): ${what}`, hint);
+  let workdir = '/workspace';
+
+  const info = (): ContainerInfo => ({
+    id: name, name, image, imageId: image, state: 'running', status: 'instance', project: undefined, configHash: image, labels: {},
+    running: true, exitCode: 0, startedAt: '', finishedAt: '', ports: [],
+  });
+
+  return {
+    ping: async () => ({ version: 'instance', apiVersion: '-', runtimes: [], gpuReady: true }),
+    build: async () => {
+      throw notHere('it cannot build a Dockerfile', 'set environment.base_image to an image in a registry and provision a new instance from it');
+    },
+    pull: async () => ({ imageId: image }),
+    imageId: async (reference) => (reference === image ? image : undefined),
+    removeImage: async () => {},
+    async ensureContainer(spec): Promise<EnsureResult> {
+      if (spec.image !== image) {
+        throw notHere(`the config now names ${spec.image}`, 'a pod keeps the image it was created with: provision a new instance for another image');
+      }
+      workdir = spec.workdir ?? workdir;
+      const source = spec.mounts?.find((m) => m.target === workdir)?.source ?? workdir;
+      const result = await ssh.execScript(target, LINK_SCRIPT, { args: [source, workdir] });
+      const action = result.stdout.trim().split('\n').at(-1) === 'reused' ? 'reused' : 'created';
+      const warnings = Object.keys(spec.env ?? {}).length + Object.keys(spec.secretEnv ?? {}).length > 0
+        ? ['environment.env is not applied inside a pod after it is created; export the variables in your commands or provision a new instance']
+        : [];
+      return {
+        id: name, name, action, configHash: image, warnings,
+        // The instance's own ports: a forward goes straight to them.
+        ports: (spec.ports ?? []).map((p) => ({ container: p.container, protocol: p.protocol ?? 'tcp', hostIp: '127.0.0.1', host: p.container })),
+      };
+    },
+    async exec(_id, argv, execOptions = {}) {
+      const env = Object.entries(execOptions.env ?? {}).map(([k, v]) => `${k}=${v}`);
+      const result = await ssh.execScript(target, 'cd "$1" 2>/dev/null || cd; shift; exec "$@"', {
+        args: [execOptions.workdir ?? workdir, ...(env.length ? ['env', ...env] : []), ...argv],
+        check: false,
+        ...(execOptions.stdin !== undefined ? { input: execOptions.stdin } : {}),
+        ...(execOptions.signal ? { signal: execOptions.signal } : {}),
+      });
+      return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };
+    },
+    // Run on the instance itself (the engine's host is the container): cd to the workdir, then the command.
+    interactiveCommand: async (_id, argv, exec) => ['sh', '-c', 'cd "$0" 2>/dev/null || cd; exec "$@"', exec.workdir ?? workdir, ...argv],
+    startExec: async () => {
+      throw notHere('no streaming exec', 'use mltoolbox shell or mltoolbox exec');
+    },
+    logs: async () => {
+      throw notHere('there is no container log to read', 'your processes\' output is where you sent it; mltoolbox exec -- tail -f FILE');
+    },
+    // The instance is stopped and terminated as an instance (mltoolbox instances stop|terminate).
+    stop: async () => {},
+    remove: async () => {},
+    inspect: async (id) => (id === name ? info() : undefined),
+    list: async () => [info()],
+  };
+}
