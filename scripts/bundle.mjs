@@ -21,7 +21,8 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   define: { MLTOOLBOX_VERSION: JSON.stringify(version) },
   // Native or dynamically-required packages load from node_modules at run time.
-  external: ['@napi-rs/keyring', 'dockerode', 'ssh2', 'cpu-features'],
+  // The relay's server stack (fastify and its plugins, pg) loads from node_modules too: only `relay serve` and `relay token` need it.
+  external: ['@napi-rs/keyring', 'dockerode', 'ssh2', 'cpu-features', 'fastify', '@fastify/websocket', '@fastify/swagger', 'fastify-type-provider-zod', 'pg'],
   // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; use its ESM build.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   // Some CJS deps call require(); give ESM chunks a real one.

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { daemonCommand } from './daemon/command.ts';
 
 declare const MLTOOLBOX_VERSION: string | undefined;
 
@@ -6,7 +7,8 @@ const HELP = `mlt — the mltoolbox agent that runs on the remote host
 
 Usage: mlt <command>
 
-Commands will arrive with the agent (status, gpu, jobs). For now:
+Commands:
+  daemon         Connect this host to an mltoolbox relay (mlt daemon --help)
   -h, --help     Show this help
   -V, --version  Print the version`;
 
@@ -30,5 +32,7 @@ export function runAgent(argv: readonly string[], out: (text: string) => void, e
 }
 
 export function main(): void {
+  const [first, ...rest] = process.argv.slice(2);
+  if (first === 'daemon') return void daemonCommand(rest, { env: process.env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), version: version() }).then((code) => { process.exitCode = code; });
   process.exitCode = runAgent(process.argv.slice(2), (t) => process.stdout.write(t), (t) => process.stderr.write(t));
 }

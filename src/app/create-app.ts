@@ -14,6 +14,7 @@ import type { RemotesOrchestrator } from '../orchestrators/remotes/index.ts';
 import type { InitOrchestrator } from './init-deps.ts';
 import type { PluginCommands } from './plugins-deps.ts';
 import type { ProvisioningOrchestrator } from '../orchestrators/provisioning/provisioning-orchestrator.ts';
+import type { RelayService } from './relay-deps.ts';
 
 /**
  * The one place where mltoolbox is wired together. Every service and
@@ -66,6 +67,8 @@ export interface App {
   pluginCommands(): Promise<PluginCommands>;
   /** `backend`, `search`, `provision`, `instances`: GPU clouds (Lambda, Shadeform, RunPod). */
   provisioning(): Promise<ProvisioningOrchestrator>;
+  /** The relay: its database (tokens, hosts), its server, and the CLI's relay settings and token. */
+  relay(): Promise<RelayService>;
 }
 
 export function createApp(environment: AppEnvironment): App {
@@ -86,6 +89,7 @@ export function createApp(environment: AppEnvironment): App {
     init: lazy(() => import('./init-deps.ts').then((m) => m.createInit(app))),
     pluginCommands: lazy(() => import('./plugins-deps.ts').then((m) => m.createPluginCommands(app))),
     provisioning: lazy(() => import('./provisioning-deps.ts').then((m) => m.createProvisioning(app))),
+    relay: lazy(() => import('./relay-deps.ts').then((m) => m.createRelay(app))),
   };
   return app;
 }

@@ -126,6 +126,16 @@ export const ErrorCodes = {
   INSTANCE_NOT_READY: { exit: ExitCode.unreachable },
   INSTANCE_STOP_UNSUPPORTED: { exit: ExitCode.userError },
   CONFIRMATION_REQUIRED: { exit: ExitCode.usage },
+  // --- relay ----------------------------------------------------------------
+  RELAY_DATABASE_UNAVAILABLE: { exit: ExitCode.userError },
+  RELAY_TOKEN_NAME_INVALID: { exit: ExitCode.usage },
+  RELAY_TOKEN_EXISTS: { exit: ExitCode.userError },
+  RELAY_TOKEN_NOT_FOUND: { exit: ExitCode.userError },
+  RELAY_LISTEN_FAILED: { exit: ExitCode.userError },
+  RELAY_TLS_INVALID: { exit: ExitCode.config },
+  RELAY_NOT_CONFIGURED: { exit: ExitCode.userError },
+  RELAY_AGENT_MISSING: { exit: ExitCode.userError },
+  RELAY_DAEMON_START_FAILED: { exit: ExitCode.remoteCommandFailed },
 } as const satisfies Record<string, { exit: ExitCodeValue }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

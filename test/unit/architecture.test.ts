@@ -17,10 +17,17 @@ const ALLOWED: Record<string, readonly string[]> = {
   plugins: ['plugin-api', 'core'],
   backends: ['infrastructure', 'plugin-api', 'core'],
   orchestrators: ['services', 'backends', 'db', 'infrastructure', 'plugin-api', 'core'],
-  app: ['orchestrators', 'services', 'backends', 'db', 'infrastructure', 'plugins', 'plugin-api', 'core'],
+  app: ['orchestrators', 'relay', 'services', 'backends', 'db', 'infrastructure', 'plugins', 'plugin-api', 'core'],
   cli: ['app', 'orchestrators', 'core'],
-  agent: ['core'],
+  relay: ['db', 'core'],
+  agent: ['relay', 'core'],
 };
+
+/**
+ * The agent ships as one small executable: from src/relay it may import the
+ * wire protocol only, never the server (fastify, pg, SQLite).
+ */
+const AGENT_MAY_IMPORT_FROM_RELAY = ['relay/protocol.ts'];
 
 const SRC = new URL('../../src/', import.meta.url).pathname;
 
@@ -52,6 +59,19 @@ describe('architecture', () => {
         if (target !== layer && !ALLOWED[layer]!.includes(target)) {
           violations.push(`${relative(SRC, file)} imports ${specifier} (${layer} -> ${target})`);
         }
+      }
+    }
+    assert.deepEqual(violations, []);
+  });
+
+  it('the agent imports only the wire protocol from the relay', () => {
+    const violations: string[] = [];
+    for (const file of sourceFiles(join(SRC, 'agent'))) {
+      for (const match of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+        const specifier = match[1] ?? match[2]!;
+        if (!specifier.startsWith('.')) continue;
+        const target = relative(SRC, join(file, '..', specifier)).split(sep).join('/');
+        if (target.startsWith('relay/') && !AGENT_MAY_IMPORT_FROM_RELAY.includes(target)) violations.push(`${relative(SRC, file)} imports ${specifier}`);
       }
     }
     assert.deepEqual(violations, []);

@@ -10,6 +10,7 @@ import { secretGetSpec, secretListSpec, secretRmSpec, secretSetSpec } from './se
 import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.ts';
 import { portsCloseSpec, portsListSpec } from './ports/spec.ts';
 import { backendAddSpec, backendListSpec, backendRemoveSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec, provisionSpec, searchSpec } from './provision/spec.ts';
+import { relayAddHostSpec, relayServeSpec, relayTokenSpec } from './relay/spec.ts';
 
 /**
  * Every command's spec, in help order. Specs are tiny; their `load()` pulls
@@ -26,6 +27,7 @@ export const commands: readonly CommandSpec[] = [
   remoteAddSpec, remoteListSpec, remoteRemoveSpec,
   searchSpec, provisionSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec,
   backendAddSpec, backendListSpec, backendRemoveSpec,
+  relayServeSpec, relayTokenSpec, relayAddHostSpec,
   doctorSpec,
   pluginsListSpec, pluginsDoctorSpec, pluginsRunSpec,
 ];

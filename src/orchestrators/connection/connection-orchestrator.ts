@@ -5,12 +5,13 @@ import { createConnect, type ConnectOptions, type ConnectResult } from './connec
 import { createPortForwarder, type PortForwarder } from './forwards.ts';
 import type { GpuStatus } from './gpu-status.ts';
 import type { InstanceView } from '../provisioning/instance-view.ts';
-import { createProjectCommands } from './project-commands.ts';
+import { createProjectCommands, type HostStatusSource } from './project-commands.ts';
 import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
 
 export type { ConnectionDeps, ProjectSession } from './session.ts';
 export { configuredWorkers, workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
 export type { ForwardView } from './forwards.ts';
+export type { HostStatusSource } from './project-commands.ts';
 
 /**
  * connect and the project commands, as the CLI and other orchestrators see
@@ -39,6 +40,8 @@ export interface ConnectionOrchestrator {
   fetch(target: string | undefined, remotePath: string, localPath: string | undefined): Promise<{ target: string; summary: SyncSummary }>;
   logs(target: string | undefined, options: { follow: boolean; tail?: number; signal?: AbortSignal }, write: (stream: 'stdout' | 'stderr', data: Buffer) => void): Promise<void>;
   status(target: string | undefined): Promise<ProjectStatus>;
+  /** status from the relay's view of the host (no SSH); undefined when it has none. */
+  statusFrom(target: string | undefined, source: HostStatusSource): Promise<ProjectStatus | undefined>;
   stop(target: string | undefined): Promise<{ target: string; container: string; action: 'stopped' }>;
   down(target: string | undefined): Promise<{ target: string; container: string; action: 'removed'; filesKept: string }>;
 }

@@ -6,7 +6,7 @@ import { DEFAULT_DEBOUNCE_MS } from '../../services/sync/watch.ts';
 import type { SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
-import { gpuStatus } from './gpu-status.ts';
+import { gpuStatus, type GpuStatus } from './gpu-status.ts';
 import { instanceView } from '../provisioning/instance-view.ts';
 import { containerName } from './project-identity.ts';
 import { requireRemote, type ProjectSession, type Sessions } from './session.ts';
@@ -20,6 +20,12 @@ import { requireRemote, type ProjectSession, type Sessions } from './session.ts'
 const LOGIN_SHELL = 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi';
 
 const progressText = (p: SyncProgress) => `${p.percent}% · ${p.files} files · ${p.rate}`;
+
+/** What `status` needs about a host from elsewhere (the relay): its container for the project and its GPUs. */
+export type HostStatusSource = (host: string, project: { project: string; containerId?: string }) => Promise<{
+  container: { id: string; name: string; image: string; state: string; status: string } | null;
+  gpu: GpuStatus;
+} | undefined>;
 
 export interface ProjectCommandsDeps {
   reporter: Reporter;
@@ -126,6 +132,28 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         await session.place.containers.logs(id, { follow: options.follow, ...(options.tail ? { tail: options.tail } : {}), ...(options.signal ? { signal: options.signal } : {}) },
           (chunk) => write(chunk.stream, chunk.data));
       }),
+
+    /**
+     * status from another source that already knows the host (the relay):
+     * no SSH and no engine round trip. Local facts (forwards, last sync) come
+     * from the state database as usual. Undefined when the source has nothing
+     * for this target (then the caller asks the host itself).
+     */
+    statusFrom: async (target: string | undefined, source: HostStatusSource) => {
+      const where = await sessions.locate(target);
+      if (where.name === 'local') return undefined;
+      const found = await source(where.name, { project: where.identity.slug, ...(where.containerId ? { containerId: where.containerId } : {}) });
+      if (!found) return undefined;
+      return {
+        target: where.name,
+        project: where.identity.slug,
+        ...(where.remoteDir ? { remoteDir: where.remoteDir } : {}),
+        container: found.container,
+        forwards: await forwarder.list(where.name),
+        gpu: found.gpu,
+        lastSync: where.lastSync,
+      };
+    },
 
     status: (target: string | undefined) =>
       withSession(target, async (session) => {

@@ -70,6 +70,8 @@ export interface Sessions {
   runningContainer(session: ProjectSession): Promise<{ id: string; name: string } | undefined>;
   /** The project's running dev container as a Host (exec, files, ports). */
   containerHost(session: ProjectSession): Promise<Host>;
+  /** Where a project command would go and what the state knows of it there — config and state only, no connection (status via the relay). */
+  locate(target: string | undefined): Promise<{ name: string; identity: ProjectIdentity; containerId?: string; remoteDir?: string; lastSync: { at: string; summary: unknown } | null }>;
 }
 
 export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHooks): Sessions {
@@ -185,7 +187,23 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     });
   }
 
-  return { open, withSession, inSession, requireContainer, runningContainer, containerHost };
+  async function locate(target: string | undefined) {
+    const loaded = await deps.loadConfig('redact');
+    const state = await deps.state();
+    const name = await resolveTargetName(state, loaded, target);
+    const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
+    const project = state.getProjectByPath(deps.projectDir);
+    const record = project ? state.getContainer(project.id, name) : undefined;
+    const projectRemote = project ? state.getProjectRemote(project.id, name) : undefined;
+    return {
+      name, identity,
+      ...(record ? { containerId: record.containerId } : {}),
+      ...(projectRemote?.remoteDir ? { remoteDir: projectRemote.remoteDir } : {}),
+      lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary as unknown } : null,
+    };
+  }
+
+  return { open, withSession, inSession, requireContainer, runningContainer, containerHost, locate };
 }
 
 /** Commands that move files need a host other than this machine. */

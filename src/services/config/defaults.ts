@@ -39,6 +39,7 @@ export function defaultsLayer(projectDir: string): ConfigLayer {
     remote: { connect_timeout: 10 },
     ray: { enabled: false, port: 6379, dashboard_port: 8265 },
     provision: { idle_timeout_minutes: 30, idle_action: 'stop', ready_timeout_minutes: 20 },
+    relay: { timeout_ms: 300 },
     plugins: [],
   };
   const origins = new Map<string, Origin>();

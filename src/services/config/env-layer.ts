@@ -25,6 +25,7 @@ export const ENV_VAR_KEYS: Readonly<Record<string, { path: readonly string[]; ki
   MLTOOLBOX_REMOTE_IDENTITY_FILE: { path: ['remote', 'identity_file'], kind: 'string' },
   MLTOOLBOX_REMOTE_CONNECT_TIMEOUT: { path: ['remote', 'connect_timeout'], kind: 'integer' },
   MLTOOLBOX_PLUGINS: { path: ['plugins'], kind: 'list' },
+  MLTOOLBOX_RELAY: { path: ['relay', 'url'], kind: 'string' },
 };
 
 /**

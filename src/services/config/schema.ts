@@ -129,6 +129,18 @@ const provision = z
   })
   .describe('Cloud GPU provisioning (see docs/provisioning.md).');
 
+const relay = z
+  .strictObject({
+    url: z.string().regex(/^https?:\/\/[^\s]+$/, { error: 'expected an http(s) URL, e.g. https://relay.example.org:7878' }).optional().describe('The relay the CLI asks first (status goes through it, falling back to SSH). MLTOOLBOX_RELAY overrides it. The user token lives in the secret store as relay_token.'),
+    database_url: z.string()
+      .regex(/^postgres(?:ql)?:\/\/[^\s]+$/, { error: 'expected a PostgreSQL URL, e.g. postgresql://relay@db.internal:5432/relay' })
+      .refine((url) => !/^postgres(?:ql)?:\/\/[^/@]*:[^/@]*@/.test(url), { error: 'no password in a config file: store it with `mltoolbox secret set relay_db_password` and leave it out of the URL' })
+      .optional()
+      .describe('PostgreSQL for `relay serve` and `relay token` (a team relay), without a password (that goes in the secret store as relay_db_password, or ~/.pgpass). Default: SQLite in the data folder.'),
+    timeout_ms: z.number().int().min(50).max(10_000).optional().describe('How long the CLI waits for the relay before asking the host over SSH. Default: 300.'),
+  })
+  .describe('The relay: one server for every host, with a live dashboard (docs/relay.md).');
+
 const hooks = z
   .strictObject({
     pre_sync: lifecycleCommand.optional().describe('Runs locally in the project folder before each sync.'),
@@ -194,6 +206,7 @@ export function createConfigSchema<S extends PluginSections = Record<never, neve
       ray: ray.optional(),
       provision: provision.optional(),
       hooks: hooks.optional(),
+      relay: relay.optional(),
       plugins: z.array(pluginEntry).optional().describe('Plugins to enable: names (ray, wandb), or mappings with name/path/package, required, timeout_ms and options. See docs/plugins.md.'),
       profiles: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'profile names use letters, digits, _, . and -' }), profile).optional().describe('Your own profiles (usually in the user config), used by environment.profile.'),
       ...pluginSections,

@@ -3,11 +3,18 @@ import { describeGpuStatus } from '../../../orchestrators/connection/gpu-status.
 import { describeForward } from '../ports/render.ts';
 
 export const run: CommandRun = async (context, input) => {
-  const result = await (await context.app.connection()).status(stringArg(input, 'target'));
+  const target = stringArg(input, 'target');
+  const connection = await context.app.connection();
+  // A configured relay answers first (no SSH round trip); slow (relay.timeout_ms) or down, the host is asked directly.
+  const relay = await (await context.app.relay()).statusSource();
+  const viaRelay = relay ? await connection.statusFrom(target, relay.source) : undefined;
+  const why = viaRelay ? undefined : relay?.reason();
+  if (why) context.reporter.info(`relay: ${why}; asking the host over SSH`);
+  const result = { ...(viaRelay ?? await connection.status(target)), via: viaRelay ? 'relay' as const : 'ssh' as const };
   return {
     result,
     human: () => [
-      `target     ${result.target}`,
+      `target     ${result.target}${result.via === 'relay' ? ' (via the relay)' : ''}`,
       `project    ${result.project}${result.remoteDir ? ` (${result.remoteDir})` : ''}`,
       `container  ${result.container ? `${result.container.name} ${result.container.state} (${result.container.status})` : 'none — run mltoolbox connect'}`,
       ...result.forwards.map((f) => `port       ${describeForward(f, context.style)}`),

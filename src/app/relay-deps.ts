@@ -1,0 +1,157 @@
+import { describeError, UserError } from '../core/errors.ts';
+import type { AddHostResult } from '../relay/add-host.ts';
+import type { PublicToken } from '../relay/admin.ts';
+import type { HostStatusSource } from '../orchestrators/connection/connection-orchestrator.ts';
+import type { RelayStore } from '../relay/server/store.ts';
+import type { RunningRelay } from '../relay/server/server.ts';
+import type { App } from './create-app.ts';
+
+/** The secret-store name of the CLI's relay user token. */
+export const RELAY_TOKEN_SECRET = 'relay_token';
+/** The secret-store name of the relay's PostgreSQL password (never in relay.database_url). */
+export const RELAY_DB_PASSWORD_SECRET = 'relay_db_password';
+
+export interface RelaySettings {
+  /** relay.url / MLTOOLBOX_RELAY: the relay the CLI asks first. */
+  url?: string;
+  /** relay.database_url: PostgreSQL for serve and token admin. */
+  databaseUrl?: string;
+  /** relay.timeout_ms: how long the CLI waits for the relay before asking over SSH. */
+  timeoutMs: number;
+}
+
+export interface RelayService {
+  settings(): Promise<RelaySettings>;
+  /** The relay's own database (tokens, hosts): SQLite in the data folder, or PostgreSQL. */
+  openStore(): Promise<RelayStore>;
+  /** A user token, or an agent token when `host` is given; the token text is returned once and never stored. */
+  createToken(request: { name: string; host?: string }): Promise<{ token: string; record: PublicToken }>;
+  listTokens(): Promise<PublicToken[]>;
+  /** Revokes by id or name; the ids revoked. */
+  revokeToken(idOrName: string): Promise<string[]>;
+  serve(options: { host: string; port: number; tls?: { cert: string; key: string }; log: (line: string) => void; version: string }): Promise<RunningRelay>;
+  /** The user token for relay.url, from the secret store (undefined when none is stored). */
+  userToken(): Promise<string | undefined>;
+  /**
+   * Where `status` asks first: the relay's view of a host, bounded by
+   * relay.timeout_ms. Undefined when no relay is configured (nothing changes then).
+   * `reason()` says why the relay had no answer (undefined when it was not asked: a local target).
+   */
+  statusSource(): Promise<{ source: HostStatusSource; reason(): string | undefined } | undefined>;
+  /** Installs the host's agent token and starts mlt daemon there (over SSH). */
+  addHost(request: { target: string; name?: string; relayUrl?: string }): Promise<AddHostResult & { relayUrl: string }>;
+}
+
+export function createRelay(app: App): RelayService {
+  const { reporter } = app.environment;
+  let cached: RelaySettings | undefined;
+  const settings = async (): Promise<RelaySettings> => {
+    // A broken configuration is an error here: a team relay must never fall back to a local SQLite file unnoticed.
+    if (cached) return cached;
+    // redact: relay settings never hold secrets (the schema refuses them there), so the secret store stays closed.
+    const { config } = await (await app.config()).load({ mode: 'redact' });
+    cached = {
+      ...(config.relay?.url ? { url: config.relay.url } : {}),
+      ...(config.relay?.database_url ? { databaseUrl: config.relay.database_url } : {}),
+      timeoutMs: config.relay?.timeout_ms ?? 300,
+    };
+    return cached;
+  };
+  const openStore = async () => {
+    const { openRelayStore } = await import('../relay/admin.ts');
+    const { databaseUrl } = await settings();
+    const password = databaseUrl ? await (await app.secretStore()).get(RELAY_DB_PASSWORD_SECRET) : undefined;
+    return openRelayStore({ ...(databaseUrl ? { databaseUrl } : {}), ...(password ? { password } : {}), dataDir: app.paths.dataDir });
+  };
+  const withStore = async <T>(work: (store: RelayStore, admin: typeof import('../relay/admin.ts')) => Promise<T>): Promise<T> => {
+    const [store, admin] = await Promise.all([openStore(), import('../relay/admin.ts')]);
+    try {
+      return await work(store, admin);
+    } finally {
+      await store.close();
+    }
+  };
+  return {
+    settings,
+    openStore,
+    createToken: (request) => withStore((store, admin) =>
+      admin.createToken(store, request.host === undefined ? { name: request.name, scope: 'user' } : { name: request.name, scope: 'agent', host: request.host }, new Date())),
+    listTokens: () => withStore(async (store, admin) => (await store.listTokens()).map(admin.publicToken)),
+    revokeToken: (idOrName) => withStore((store, admin) => admin.revokeToken(store, idOrName, new Date())),
+    async serve(options) {
+      const { startRelayServer } = await import('../relay/server/server.ts');
+      const store = await openStore();
+      try {
+        return await startRelayServer({ ...options, store });
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+    },
+    async userToken() {
+      return (await app.secretStore()).get(RELAY_TOKEN_SECRET);
+    },
+    async statusSource() {
+      // status must still work with a configuration it cannot read for the relay: then it asks the host (and says why).
+      const loaded = await settings().catch((error: unknown) => {
+        reporter.debug(`relay: settings not loaded (${describeError(error)})`);
+        return undefined;
+      });
+      const url = loaded?.url;
+      if (!url) return undefined;
+      const { timeoutMs } = loaded;
+      let reason: string | undefined;
+      const token = await (await app.secretStore()).get(RELAY_TOKEN_SECRET).catch(() => undefined);
+      const { fetchRelayHost } = await import('../relay/client.ts');
+      const source: HostStatusSource = async (host, project) => {
+        if (!token) {
+          reason = `no relay token in the secret store (mltoolbox secret set ${RELAY_TOKEN_SECRET})`;
+          return undefined;
+        }
+        const answer = await fetchRelayHost(url, token, host, timeoutMs);
+        if (!answer.ok) {
+          reason = answer.reason;
+          return undefined;
+        }
+        const { containers, metrics } = answer.value;
+        const hit = project.containerId ? containers.find((c) => project.containerId!.startsWith(c.id)) : containers.find((c) => c.project === project.project);
+        return {
+          container: hit ? { id: hit.id, name: hit.name, image: hit.image, state: hit.state, status: hit.status } : null,
+          gpu: !metrics
+            ? { state: 'none', message: 'the agent has sent no metrics yet' }
+            : metrics.gpus.length
+              ? { state: 'gpus', gpus: metrics.gpus.map((g) => ({ ...g })) }
+              : { state: 'none', message: metrics.gpuNote ?? 'no GPUs' },
+        };
+      };
+      return { source, reason: () => reason };
+    },
+    async addHost(request) {
+      const relayUrl = request.relayUrl ?? (await settings()).url;
+      if (!relayUrl || !/^https?:\/\/[^\s]+$/.test(relayUrl)) {
+        throw new UserError('RELAY_NOT_CONFIGURED', relayUrl ? `'${relayUrl.slice(0, 100)}' is not an http(s) URL` : 'no relay URL for the host to dial',
+          'pass --relay-url https://RELAY:7878, or set relay.url (or MLTOOLBOX_RELAY) to the address the host can reach');
+      }
+      const [{ addHost, defaultHostName }, { resolveTarget }] = await Promise.all([import('../relay/add-host.ts'), import('../services/ssh/target.ts')]);
+      // The one target model: saved remotes and remote.* settings, as connect resolves them.
+      const { config } = await (await app.config()).load({ mode: 'redact' });
+      const saved = (await app.state()).getRemote(request.target);
+      const target = resolveTarget(request.target, config.remote, saved);
+      const ssh = await app.ssh();
+      const store = await openStore();
+      try {
+        const result = await addHost({
+          store,
+          host: request.name ?? defaultHostName(saved?.host ?? request.target),
+          target: request.target,
+          relayUrl,
+          now: new Date(),
+          shell: { run: (argv, input) => ssh.exec(target, argv, { check: false, timeoutMs: 60_000, ...(input === undefined ? {} : { input }) }) },
+        });
+        return { ...result, relayUrl };
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import type { TokenRecord } from './tokens.ts';
+
+/**
+ * What the relay keeps across restarts: tokens (hashed) and the hosts that
+ * ever connected. Live figures (metrics, containers, logs) stay in memory in
+ * the hub: they are stale a second later and would only wear the disk.
+ * Two implementations: SQLite (default, node:sqlite) and PostgreSQL (pg).
+ */
+export interface HostRecord {
+  name: string;
+  hostname: string | null;
+  agentVersion: string | null;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+export interface RelayStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** The schema version after migrating. */
+  readonly schemaVersion: number;
+  insertToken(record: TokenRecord): Promise<void>;
+  listTokens(): Promise<TokenRecord[]>;
+  findToken(id: string): Promise<TokenRecord | undefined>;
+  /** Revokes by id or name; returns the ids revoked (already revoked ones are not counted). */
+  revokeToken(idOrName: string, at: string): Promise<string[]>;
+  /** Revokes every live agent token of a host (add-host issues a fresh one). */
+  revokeHostTokens(host: string, at: string): Promise<string[]>;
+  touchToken(id: string, at: string): Promise<void>;
+  upsertHost(host: { name: string; hostname: string | null; agentVersion: string | null }, at: string): Promise<void>;
+  listHosts(): Promise<HostRecord[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Versioned migrations, one list for both engines (the SQL is the portable
+ * subset: TEXT columns, ISO-8601 timestamps). Add a version; never edit one.
+ */
+export const RELAY_MIGRATIONS: readonly { version: number; name: string; statements: readonly string[] }[] = [
+  {
+    version: 1,
+    name: 'tokens and hosts',
+    statements: [
+      `CREATE TABLE relay_tokens (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        scope        TEXT NOT NULL CHECK (scope IN ('user', 'agent')),
+        host         TEXT,
+        hash         TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        last_used_at TEXT,
+        revoked_at   TEXT
+      )`,
+      'CREATE INDEX relay_tokens_name ON relay_tokens (name)',
+      `CREATE TABLE relay_hosts (
+        name          TEXT PRIMARY KEY,
+        hostname      TEXT,
+        agent_version TEXT,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at  TEXT NOT NULL
+      )`,
+    ],
+  },
+];
+
+export const RELAY_SCHEMA_VERSION = Math.max(...RELAY_MIGRATIONS.map((m) => m.version));
+
+export interface TokenRow {
+  id: string;
+  name: string;
+  scope: string;
+  host: string | null;
+  hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export function tokenFromRow(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    scope: row.scope === 'agent' ? 'agent' : 'user',
+    host: row.host,
+    hash: row.hash,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export interface HostRow {
+  name: string;
+  hostname: string | null;
+  agent_version: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
+export function hostFromRow(row: HostRow): HostRecord {
+  return { name: row.name, hostname: row.hostname, agentVersion: row.agent_version, firstSeenAt: row.first_seen_at, lastSeenAt: row.last_seen_at };
+}
