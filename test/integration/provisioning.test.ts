@@ -112,28 +112,35 @@ describe('provisioning', async () => {
 
   it('provision launches the cheapest fitting offer, pins the host key on first contact, saves a remote and ends in a real connect', async () => {
     const result = await json(['provision', '--backend', 'shadeform', '--gpu', 'A6000', '--name', 'mlt-prov-a', '--idle-timeout', '45', '--yes', '--no-attach']);
-    assert.equal(result.instance.name, 'mlt-prov-a');
-    assert.equal(result.instance.state, 'running');
-    assert.equal(result.instance.pricePerHour, 0.57);
-    assert.equal(result.connect.container.action, 'created');
-    assert.equal(billable().length, 1);
-    const pinned = await readFile(join(sandbox.env.XDG_DATA_HOME!, 'mltoolbox', 'known_hosts'), 'utf8');
-    assert.match(pinned, /^mlt-prov-a ssh-ed25519 /m, 'the host key is stored under the instance name');
-    const exec = await mlt(['exec', 'mlt-prov-a', '--', 'sh', '-c', 'echo inside:$(pwd)']);
-    assert.equal(exec.code, 0, exec.stderr);
-    assert.match(exec.stdout, /inside:\/workspace/);
-    const listed = await json(['instances', 'list']);
-    const row = listed.instances.find((i: { name: string }) => i.name === 'mlt-prov-a');
-    assert.equal(row.backend, 'shadeform');
-    assert.equal(row.providerState, 'active');
-    assert.equal(row.idle.timeoutMinutes, 45, '--idle-timeout wins over the default');
-    assert.ok(row.spendUsd >= 0);
-    const status = await json(['status', 'mlt-prov-a']);
-    assert.equal(status.instance.backend, 'shadeform');
-    assert.equal(status.instance.idle.timeoutMinutes, 45);
-    assert.equal(status.instance.idle.action, 'stop');
-    assert.equal(typeof status.instance.spendUsd, 'number');
-    await json(['down', 'mlt-prov-a']);
+    let checked = false;
+    try {
+      assert.equal(result.instance.name, 'mlt-prov-a');
+      assert.equal(result.instance.state, 'running');
+      assert.equal(result.instance.pricePerHour, 0.57);
+      assert.equal(result.connect.container.action, 'created');
+      assert.equal(billable().length, 1);
+      const pinned = await readFile(join(sandbox.env.XDG_DATA_HOME!, 'mltoolbox', 'known_hosts'), 'utf8');
+      assert.match(pinned, /^mlt-prov-a ssh-ed25519 /m, 'the host key is stored under the instance name');
+      const exec = await mlt(['exec', 'mlt-prov-a', '--', 'sh', '-c', 'echo inside:$(pwd)']);
+      assert.equal(exec.code, 0, exec.stderr);
+      assert.match(exec.stdout, /inside:\/workspace/);
+      const listed = await json(['instances', 'list']);
+      const row = listed.instances.find((i: { name: string }) => i.name === 'mlt-prov-a');
+      assert.equal(row.backend, 'shadeform');
+      assert.equal(row.providerState, 'active');
+      assert.equal(row.idle.timeoutMinutes, 45, '--idle-timeout wins over the default');
+      assert.ok(row.spendUsd >= 0);
+      const status = await json(['status', 'mlt-prov-a']);
+      assert.equal(status.instance.backend, 'shadeform');
+      assert.equal(status.instance.idle.timeoutMinutes, 45);
+      assert.equal(status.instance.idle.action, 'stop');
+      assert.equal(typeof status.instance.spendUsd, 'number');
+      await json(['down', 'mlt-prov-a']);
+      checked = true;
+    } finally {
+      // A failed assertion must not leave it billing into the next tests.
+      if (!checked) await mlt(['instances', 'terminate', 'mlt-prov-a', '--yes']);
+    }
     const ended = await json(['instances', 'terminate', 'mlt-prov-a', '--yes']);
     assert.deepEqual(ended.terminated.map((t: { name: string }) => t.name), ['mlt-prov-a']);
     assert.deepEqual(billable(), []);
