@@ -24,6 +24,8 @@ import { createPortForwarder } from './forwards.ts';
 import { localGpuStatus, remoteGpuStatus } from './gpu-status.ts';
 import { copiedFilesFingerprint } from './build-inputs.ts';
 import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
+import { applyFeatures, configuredFeatures, featureLifecycle, withFeatureContributions, type FeatureStepResult } from './features-step.ts';
+import type { FeaturesService } from '../../services/features/index.ts';
 import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 
 export interface ConnectionDeps extends PlaceDeps {
@@ -42,6 +44,8 @@ export interface ConnectionDeps extends PlaceDeps {
   getSecret?(name: string): Promise<string | undefined>;
   /** The CLI command running, for plugins' shutdown hook. */
   command?: string;
+  /** Dev Container Features (fetch on this machine, build on the target's engine). */
+  features?(): Promise<FeaturesService>;
 }
 
 export interface ConnectOptions {
@@ -75,6 +79,8 @@ export interface ConnectResult {
   role: TargetRole;
   /** Each worker target's result, in order, when connect had workers. */
   workers?: ConnectResult[];
+  /** Dev Container Features installed in the image, in installation order. */
+  features?: FeatureStepResult['installed'];
 }
 
 /** Everything a command needs once the project's place is open. */
@@ -234,10 +240,11 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     return { image: tag, action: 'built' };
   }
 
-  async function runLifecycle(session: ProjectSession, id: string, key: 'on_create_command' | 'post_create_command' | 'post_start_command'): Promise<void> {
+  /** Runs a lifecycle hook: the features' commands first (installation order), then the user's. */
+  async function runLifecycle(session: ProjectSession, id: string, key: 'on_create_command' | 'post_create_command' | 'post_start_command', featured?: FeatureStepResult): Promise<void> {
     const command = session.loaded.config.environment[key];
-    if (command === undefined) return;
-    const commands = typeof command === 'string' || Array.isArray(command) ? [command] : Object.values(command);
+    const flatten = (c: NonNullable<typeof command>) => (typeof c === 'string' || Array.isArray(c) ? [c] : Object.values(c));
+    const commands = [...featureLifecycle(featured, key, 'before'), ...(command === undefined ? [] : flatten(command)), ...featureLifecycle(featured, key, 'after')];
     for (const one of commands) {
       const argv = typeof one === 'string' ? ['sh', '-c', one] : one;
       const result = await reporter.task(`Running ${key}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project?.workdir ?? '/workspace' }));
@@ -304,15 +311,23 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       // Locally the published port is the one the user asked for: no tunnel in between.
       plan.spec.ports = plan.forwards.map((f) => ({ container: f.remote, host: f.local }));
     }
-    const image = await ensureImage(place.containers, plan, options.forceRebuild ?? false);
+    const base = await ensureImage(place.containers, plan, options.forceRebuild ?? false);
+    const featured = deps.features && configuredFeatures(loaded.config)
+      ? await applyFeatures({
+        features: await deps.features(), containers: place.containers, loaded, projectDir: deps.projectDir, identity,
+        baseImage: base.image, reporter, force: options.forceRebuild ?? false,
+      })
+      : undefined;
+    const image = featured ? { image: featured.image, action: featured.action } : base;
+    const spec = featured ? withFeatureContributions(plan.spec, featured.contributions) : plan.spec;
     const ensured = await reporter.task('Starting the dev container', () =>
-      place.containers.ensureContainer({ ...plan.spec, image: image.image }, { force: options.forceRebuild ?? false }));
+      place.containers.ensureContainer({ ...spec, image: image.image }, { force: options.forceRebuild ?? false }));
     for (const warning of ensured.warnings) reporter.warn(warning);
     if (ensured.action === 'created' || ensured.action === 'recreated') {
-      await runLifecycle(session, ensured.id, 'on_create_command');
-      await runLifecycle(session, ensured.id, 'post_create_command');
+      await runLifecycle(session, ensured.id, 'on_create_command', featured);
+      await runLifecycle(session, ensured.id, 'post_create_command', featured);
     }
-    if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command');
+    if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command', featured);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
     state.upsertContainer({
       projectId: session.projectId, remote: place.name, containerId: ensured.id, name: ensured.name,
@@ -334,6 +349,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       warnings: ensured.warnings,
       workdir: plan.workdir,
       role,
+      ...(featured ? { features: featured.installed } : {}),
     };
   }
 

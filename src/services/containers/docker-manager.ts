@@ -74,9 +74,13 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
   async function imageId(reference: string): Promise<string | undefined> {
     const known = knownImages.get(reference);
     if (known) return known;
-    const image = await call<{ Id: string } | undefined>(`inspecting image ${reference}`, () => client.inspectImage(reference), (e) => (e.statusCode === 404 ? { value: undefined } : undefined));
+    return (await imageConfig(reference))?.id;
+  }
+
+  async function imageConfig(reference: string): Promise<{ id: string; user: string } | undefined> {
+    const image = await call<{ Id: string; Config?: { User?: string } | null } | undefined>(`inspecting image ${reference}`, () => client.inspectImage(reference), (e) => (e.statusCode === 404 ? { value: undefined } : undefined));
     if (image) knownImages.set(reference, image.Id);
-    return image?.Id;
+    return image ? { id: image.Id, user: image.Config?.User ?? '' } : undefined;
   }
 
   async function lastLogLines(id: string, lines: number): Promise<string[]> {
@@ -375,6 +379,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     },
 
     imageId,
+    imageConfig,
 
     async pull(reference, onProgress) {
       knownImages.delete(reference);
