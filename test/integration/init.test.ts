@@ -73,12 +73,12 @@ describe('mltoolbox init', () => {
     assert.match(readFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'), 'utf8'), /gpu_count: 2/);
   });
 
-  it('features / dockerComposeFile: exit 3 DEVCONTAINER_UNSUPPORTED with positions', async () => {
+  it('dockerComposeFile: exit 3 DEVCONTAINER_UNSUPPORTED with positions', async () => {
     const sandbox = await sandboxWith('devcontainer/unsupported');
     const r = await runMltoolbox(['init'], { env: sandbox.env, cwd: sandbox.projectDir });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /\[DEVCONTAINER_UNSUPPORTED\]/);
-    assert.match(r.stderr, /\.devcontainer\/devcontainer\.json:5:3: 'features'/);
+    assert.match(r.stderr, /\.devcontainer\/devcontainer\.json:3:3: 'dockerComposeFile'/);
     assert.equal(existsSync(join(sandbox.projectDir, 'mltoolbox.yaml')), false);
   });
 });
