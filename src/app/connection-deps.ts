@@ -39,10 +39,7 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     ssh: () => app.ssh(),
     sync: async () => new RsyncSyncManager({ env: environment.env, debug: (m: string) => environment.reporter.debug(m) }),
     plugins: () => app.plugins(),
-    features: async () => {
-      const [{ createFeaturesService }, { runProcess }] = await Promise.all([import('../services/features/index.ts'), import('../infrastructure/process.ts')]);
-      return createFeaturesService({ env: environment.env, homeDir: paths.homeDir, cacheDir: join(paths.cacheDir, 'features'), runProcess, reporter: environment.reporter });
-    },
+    features: async () => (await import('./features-deps.ts')).createFeatures(environment, paths),
     ...(environment.command ? { command: environment.command } : {}),
     parseTarget: (text, config) =>
       parseTarget(text, {

@@ -24,7 +24,7 @@ import { createPortForwarder } from './forwards.ts';
 import { localGpuStatus, remoteGpuStatus } from './gpu-status.ts';
 import { copiedFilesFingerprint } from './build-inputs.ts';
 import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
-import { applyFeatures, configuredFeatures, featureLifecycle, withFeatureContributions, type FeatureStepResult } from './features-step.ts';
+import { applyFeatures, configuredFeatures, featureLifecycle, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
 import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 

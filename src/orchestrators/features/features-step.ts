@@ -9,7 +9,7 @@ import {
   devcontainerId, entrypointFor, FeatureReferenceProblem, lockfilePath, mergeContributions,
   type FeatureContributions, type FeaturesService, type ResolvedFeature,
 } from '../../services/features/index.ts';
-import type { ProjectIdentity } from './project-identity.ts';
+import type { ProjectIdentity } from '../connection/project-identity.ts';
 
 /**
  * The connect step for Dev Container Features, between the base image and
@@ -163,4 +163,35 @@ export function featureLifecycle(featured: FeatureStepResult | undefined, key: U
     }
   }
   return out;
+}
+
+/** One feature as `config show` lists it. */
+export interface FeatureView {
+  id: string;
+  version?: string;
+  /** With the feature's defaults applied when it is known (cached or local); as written otherwise. */
+  options: Record<string, unknown>;
+  /** False when the feature is not on this machine yet: its defaults are known after the first connect. */
+  resolved: boolean;
+  /** Pulled in by another feature's dependsOn rather than listed by you. */
+  dependency?: boolean;
+}
+
+/**
+ * The configured features for `config show`, without touching the network:
+ * resolved from the lockfile and the client cache (and local folders); in
+ * installation order when every feature is known.
+ */
+export async function describeFeatures(features: FeaturesService, loaded: LoadedConfig, projectDir: string): Promise<FeatureView[]> {
+  const configured = configuredFeatures(loaded.config);
+  if (!configured) return [];
+  const { result } = await resolveConfiguredFeatures(features, loaded, projectDir, { offline: true });
+  const views: FeatureView[] = result.features.map((f) => ({
+    id: f.userId, ...(f.metadata.version ? { version: f.metadata.version } : {}), options: f.options.values, resolved: true, ...(f.fromUser ? {} : { dependency: true }),
+  }));
+  for (const [id, value] of Object.entries(configured)) {
+    if (views.some((v) => v.id === id)) continue;
+    views.push({ id, options: typeof value === 'string' ? { version: value } : typeof value === 'object' && value !== null ? { ...(value as Record<string, unknown>) } : {}, resolved: false });
+  }
+  return views;
 }
