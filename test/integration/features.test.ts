@@ -152,7 +152,7 @@ describe('features', async () => {
     await writeFile(join(project, '.devcontainer', 'devcontainer.json'), `{ "image": "${debian}", "features": { "127.0.0.1:9/features/nothing:1": {} } }\n`);
     const result = await mlt(['connect', host, '--no-attach'], project);
     assert.equal(result.code, 4, result.stderr);
-    assert.match(result.stderr, /\[FEATURE_FETCH_FAILED\] cannot fetch feature 127\.0\.0\.1:9\/features\/nothing:1 from registry 127\.0\.0\.1:9/);
-    assert.match(result.stderr, /this machine/);
+    assert.match(result.stderr, /cannot fetch feature 127\.0\.0\.1:9\/features\/nothing:1 from registry 127\.0\.0\.1:9: cannot reach 127\.0\.0\.1:9 \(ECONNREFUSED\) \[FEATURE_FETCH_FAILED\]/);
+    assert.match(result.stderr, /hint: features are downloaded by this machine/);
   });
 });

@@ -24,7 +24,7 @@ import { createPortForwarder } from './forwards.ts';
 import { localGpuStatus, remoteGpuStatus } from './gpu-status.ts';
 import { copiedFilesFingerprint } from './build-inputs.ts';
 import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
-import { applyFeatures, configuredFeatures, featureLifecycle, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
+import { applyFeatures, configuredFeatures, featureLifecycle, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
 import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 
@@ -296,6 +296,9 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
     // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
     // own process, so the two overlap instead of adding up.
+    // Features resolve first: a wrong option or an unreachable registry fails before anything moves.
+    const features = deps.features && configuredFeatures(loaded.config) ? await deps.features() : undefined;
+    const prepared = features ? await prepareFeatures(features, loaded, deps.projectDir, reporter) : undefined;
     setTimeout(() => place.warmUp(), syncing ? 30 : 0);
     if (syncing) syncSummary = await pushProject(session);
     const plan = planContainer({
@@ -312,11 +315,11 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
       plan.spec.ports = plan.forwards.map((f) => ({ container: f.remote, host: f.local }));
     }
     const base = await ensureImage(place.containers, plan, options.forceRebuild ?? false);
-    const featured = deps.features && configuredFeatures(loaded.config)
+    const featured = features && prepared
       ? await applyFeatures({
-        features: await deps.features(), containers: place.containers, loaded, projectDir: deps.projectDir, identity,
+        features, containers: place.containers, loaded, projectDir: deps.projectDir, identity,
         baseImage: base.image, reporter, force: options.forceRebuild ?? false,
-      })
+      }, prepared)
       : undefined;
     const image = featured ? { image: featured.image, action: featured.action } : base;
     const spec = featured ? withFeatureContributions(plan.spec, featured.contributions) : plan.spec;

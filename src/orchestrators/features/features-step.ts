@@ -94,31 +94,41 @@ async function positioned(loaded: LoadedConfig, projectDir: string, code: 'CONFI
   return problemsError(code, summary, hint, problems, sources, projectDir);
 }
 
-export async function applyFeatures(input: FeatureStepInput): Promise<FeatureStepResult | undefined> {
-  if (!configuredFeatures(input.loaded.config)) return undefined;
-  const { reporter, loaded } = input;
-  const { result, lockfile } = await reporter.task('Resolving features', () => resolveConfiguredFeatures(input.features, loaded, input.projectDir));
+/** Features resolved for a connect (before anything is synced or built: a wrong option fails fast). */
+export interface PreparedFeatures {
+  features: ResolvedFeature[];
+}
+
+/** Resolves the configured features (lockfile, client cache, registries) and updates the lockfile. */
+export async function prepareFeatures(features: FeaturesService, loaded: LoadedConfig, projectDir: string, reporter: Reporter): Promise<PreparedFeatures | undefined> {
+  if (!configuredFeatures(loaded.config)) return undefined;
+  const { result, lockfile } = await reporter.task('Resolving features', () => resolveConfiguredFeatures(features, loaded, projectDir));
   for (const warning of result.warnings) reporter.warn(warning);
-  if (lockfile && (await input.features.writeLockfile(lockfile, result.lockfile).catch((error: unknown) => {
+  if (lockfile && (await features.writeLockfile(lockfile, result.lockfile).catch((error: unknown) => {
     reporter.warn(`could not write ${lockfile}: ${(error as Error).message}`);
     return false;
   }))) reporter.info(`wrote ${lockfile}`);
+  return { features: result.features };
+}
 
+/** Builds (or reuses, by content hash) the feature layers on the target's engine; says what the container must add. */
+export async function applyFeatures(input: FeatureStepInput, prepared: PreparedFeatures): Promise<FeatureStepResult> {
+  const { reporter, loaded } = input;
   const user = loaded.config.environment.user;
   const labels = { 'dev.mltoolbox.project': input.identity.slug, 'dev.mltoolbox.project-path': input.identity.localPath };
-  const image = await reporter.task(`Installing features (${result.features.map((f) => f.metadata.id).join(', ')})`, (task) =>
+  const image = await reporter.task(`Installing features (${prepared.features.map((f) => f.metadata.id).join(', ')})`, (task) =>
     input.features.ensureImage(input.containers, {
       baseImage: input.baseImage,
       repository: `mltoolbox/${input.identity.slug}`,
       labels,
-      features: result.features,
+      features: prepared.features,
       ...(user ? { containerUser: user, remoteUser: user } : {}),
       force: input.force,
     }, (line) => task.update(line.slice(0, 60))));
   return {
     ...image,
-    contributions: mergeContributions(result.features, devcontainerId({ 'dev.mltoolbox.project-path': input.identity.localPath })),
-    installed: result.features.map((f: ResolvedFeature) => ({ id: f.userId, ...(f.metadata.version ? { version: f.metadata.version } : {}), options: f.options.values })),
+    contributions: mergeContributions(prepared.features, devcontainerId({ 'dev.mltoolbox.project-path': input.identity.localPath })),
+    installed: prepared.features.map((f) => ({ id: f.userId, ...(f.metadata.version ? { version: f.metadata.version } : {}), options: f.options.values })),
   };
 }
 

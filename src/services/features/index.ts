@@ -7,7 +7,7 @@ import type { ContainerManager } from '../containers/types.ts';
 import { registryCredentials } from './credentials.ts';
 import { featureFolderName, featureImageHash, writeFeatureContext, type FeatureImageInput } from './image.ts';
 import { readLockfile, writeLockfile, type Lockfile } from './lockfile.ts';
-import { createRegistryClient, isLoopbackRegistry, RegistryError, type RegistryClient } from './oci-client.ts';
+import { createRegistryClient, isLoopbackRegistry, networkReason, RegistryError, type RegistryClient } from './oci-client.ts';
 import { resolveFeatures, type ResolveFeaturesResult } from './resolve.ts';
 
 export { lockfilePath } from './lockfile.ts';
@@ -66,8 +66,7 @@ export function createFeaturesService(options: FeaturesServiceOptions): Features
     try {
       response = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS), redirect: 'follow' });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new RegistryError(`cannot reach ${new URL(url).host} (${cause === 'TimeoutError' ? `no answer in ${DOWNLOAD_TIMEOUT_MS / 1000} s` : cause})`, 'network', undefined, { cause: error });
+      throw new RegistryError(`cannot reach ${new URL(url).host} (${networkReason(error, DOWNLOAD_TIMEOUT_MS)})`, 'network', undefined, { cause: error });
     }
     const final = new URL(response.url || url);
     if (final.protocol !== 'https:' && !isLoopbackRegistry(final.host)) throw new RegistryError(`${url} redirected to plain http (${final.host})`, 'invalid');

@@ -87,8 +87,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       try {
         response = await doFetch(current, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
       } catch (error) {
-        const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-        throw new RegistryError(`cannot reach ${new URL(current).host} (${cause === 'TimeoutError' ? `no answer in ${timeoutMs / 1000} s` : cause})`, 'network', undefined, { cause: error });
+        throw new RegistryError(`cannot reach ${new URL(current).host} (${networkReason(error, timeoutMs)})`, 'network', undefined, { cause: error });
       }
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location) {
@@ -175,4 +174,16 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       return bytes;
     },
   };
+}
+
+/** Why a fetch() failed, in the words a user can act on: ECONNREFUSED, ENOTFOUND, a timeout, a TLS problem. */
+export function networkReason(error: unknown, timeoutMs: number): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const e = current as { name?: string; code?: string; message?: string; errors?: unknown[]; cause?: unknown };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer in ${timeoutMs / 1000} s`;
+    if (typeof e.code === 'string' && e.code !== 'UND_ERR_SOCKET') return e.code;
+    current = e.cause ?? e.errors?.[0];
+  }
+  return (error as Error).message;
 }
