@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSandbox, ensureDebianImage, packFeature, run, runMltoolbox, startTestRegistry, useHarness, type Sandbox, type TestRegistry } from '../harness/index.ts';
+import { createSandbox, ensureDebianImage, freePort, packFeature, run, runMltoolbox, startTestRegistry, useHarness, type Sandbox, type TestRegistry } from '../harness/index.ts';
 
 const FIXTURES = new URL('../fixtures/features/', import.meta.url).pathname;
 
@@ -94,7 +94,8 @@ describe('features', async () => {
 
   it('containerEnv, capabilities, mounts and lifecycle commands reach the running container', async () => {
     const out = await inContainer('echo "$GREETER_HOME $TARBALL_FEATURE"; greet; cat /tmp/lifecycle.log; grep -c greeter-scratch /proc/mounts');
-    assert.equal(out, '/opt/greeter hi from greeter\n'.replace('/opt/greeter hi', '/opt/greeter yes\nhi') + 'feature-base-tools-oncreate\nfeature-greeter\nuser\n1\n');
+    // Features' lifecycle commands ran before the user's, in installation order (onCreate, then postCreate).
+    assert.equal(out, '/opt/greeter yes\nhi from greeter\nfeature-base-tools-oncreate\nfeature-greeter\nuser\n1\n');
     const status = await json(['status', host]);
     const inspect = await run('docker', ['inspect', '--format', '{{json .HostConfig.CapAdd}}', status.container.id]);
     assert.match(inspect.stdout, /SYS_PTRACE/);
@@ -148,11 +149,12 @@ describe('features', async () => {
 
   it('an unreachable registry names the feature and the registry, with a hint', async () => {
     const project = join(sandbox.root, 'offline');
+    const port = await freePort(); // free a moment ago: nothing listens there
     await mkdir(join(project, '.devcontainer'), { recursive: true });
-    await writeFile(join(project, '.devcontainer', 'devcontainer.json'), `{ "image": "${debian}", "features": { "127.0.0.1:9/features/nothing:1": {} } }\n`);
+    await writeFile(join(project, '.devcontainer', 'devcontainer.json'), `{ "image": "${debian}", "features": { "127.0.0.1:${port}/features/nothing:1": {} } }\n`);
     const result = await mlt(['connect', host, '--no-attach'], project);
     assert.equal(result.code, 4, result.stderr);
-    assert.match(result.stderr, /cannot fetch feature 127\.0\.0\.1:9\/features\/nothing:1 from registry 127\.0\.0\.1:9: cannot reach 127\.0\.0\.1:9 \(ECONNREFUSED\) \[FEATURE_FETCH_FAILED\]/);
+    assert.match(result.stderr, new RegExp(`cannot fetch feature 127\\.0\\.0\\.1:${port}/features/nothing:1 from registry 127\\.0\\.0\\.1:${port}: cannot reach 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\) \\[FEATURE_FETCH_FAILED\\]`));
     assert.match(result.stderr, /hint: features are downloaded by this machine/);
   });
 });

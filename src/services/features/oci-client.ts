@@ -179,11 +179,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
 /** Why a fetch() failed, in the words a user can act on: ECONNREFUSED, ENOTFOUND, a timeout, a TLS problem. */
 export function networkReason(error: unknown, timeoutMs: number): string {
   let current: unknown = error;
+  let deepest = (error as Error).message;
   for (let depth = 0; depth < 5 && current; depth++) {
     const e = current as { name?: string; code?: string; message?: string; errors?: unknown[]; cause?: unknown };
     if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer in ${timeoutMs / 1000} s`;
     if (typeof e.code === 'string' && e.code !== 'UND_ERR_SOCKET') return e.code;
+    if (e.message) deepest = e.message;
     current = e.cause ?? e.errors?.[0];
   }
-  return (error as Error).message;
+  return deepest;
 }

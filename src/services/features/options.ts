@@ -64,10 +64,11 @@ export function resolveOptions(metadata: Pick<FeatureMetadata, 'id' | 'options'>
     }
     values[name] = value;
   }
-  const env: Record<string, string> = {};
+  // In the order the feature declares its options, then the undeclared ones.
   const ordered = [...Object.keys(metadata.options).filter((k) => k in values), ...Object.keys(values).filter((k) => !(k in metadata.options))];
+  const env: Record<string, string> = {};
   for (const name of ordered) env[optionEnvName(name)] = String(values[name]);
-  return { values, env, problems, unknown };
+  return { values: Object.fromEntries(ordered.map((k) => [k, values[k]!])), env, problems, unknown };
 }
 
 /** `KEY="value"` lines for devcontainer-features.env, safe to source in sh (no expansion of the value). */
