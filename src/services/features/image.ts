@@ -54,21 +54,26 @@ function envValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, ' ')}"`;
 }
 
+/** One line of Dockerfile text: a newline in a value must never become an instruction. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
+
 export function featuresDockerfile(baseImage: string, input: FeatureImageInput): string {
   const lines = [
     '# Written by mltoolbox: Dev Container Features on top of the base image.',
-    `FROM ${baseImage}`,
+    `FROM ${oneLine(baseImage)}`,
     'USER root',
     `COPY devcontainer-features.builtin.env ${FEATURES_DIR}/`,
   ];
   input.features.forEach((feature, index) => {
     const folder = featureFolderName(index, feature);
-    lines.push('', `# ${feature.userId}${feature.metadata.version ? ` (${feature.metadata.version})` : ''}`);
+    lines.push('', oneLine(`# ${feature.userId}${feature.metadata.version ? ` (${feature.metadata.version})` : ''}`));
     for (const [key, value] of Object.entries(feature.metadata.containerEnv)) lines.push(`ENV ${key}=${envValue(value)}`);
     lines.push(`COPY ${folder}/ ${FEATURES_DIR}/${folder}/`);
-    lines.push(`RUN cd ${FEATURES_DIR}/${folder} && chmod +x ./install.sh && set -a && . ../devcontainer-features.builtin.env && . ./devcontainer-features.env && set +a && echo 'mltoolbox: installing feature ${feature.metadata.id}' && ./install.sh`);
+    lines.push(`RUN cd ${FEATURES_DIR}/${folder} && chmod +x ./install.sh && set -a && . ../devcontainer-features.builtin.env && . ./devcontainer-features.env && set +a && echo ${oneLine(shellLiteral(`mltoolbox: installing feature ${feature.metadata.id}`))} && ./install.sh`);
   });
-  if (input.baseUser && input.baseUser !== 'root' && input.baseUser !== '0') lines.push('', `USER ${input.baseUser}`);
+  if (input.baseUser && input.baseUser !== 'root' && input.baseUser !== '0') lines.push('', `USER ${oneLine(input.baseUser)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -119,7 +119,9 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     if (credentials) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     const response = await send(url.toString(), headers);
     if (response.status === 401 || response.status === 403) {
-      throw new RegistryError(`${registry} refused the login${credentials ? ` from ${credentials.source}` : ''} (HTTP ${response.status})`, 'auth', response.status);
+      throw new RegistryError(credentials
+        ? `${registry} refused the login from ${credentials.source} (HTTP ${response.status})`
+        : `${registry} needs a login and no credentials were found for it (HTTP ${response.status})`, 'auth', response.status);
     }
     if (!response.ok) throw new RegistryError(`${registry}'s token service answered HTTP ${response.status}`, 'auth', response.status);
     const body = (await response.json().catch(() => ({}))) as { token?: string; access_token?: string };
