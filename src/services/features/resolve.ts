@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { LockEntry, Lockfile } from './lockfile.ts';
@@ -9,7 +9,6 @@ import { resolveOptions, type ResolvedOptions } from './options.ts';
 import { computeInstallOrder, FeatureOrderError, type OrderNode } from './order.ts';
 import { FeatureRefError, normalizeOrderEntry, parseFeatureRef, pinnedOciRef, type FeatureRef, type OciFeatureRef } from './reference.ts';
 import { cacheFolder, folderDigest, isCached, unpackToCache } from './store.ts';
-import { readFile } from 'node:fs/promises';
 
 /** One entry of the user's `features` (in the order written). */
 export interface FeatureRequest {
