@@ -243,15 +243,17 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
   /** Runs a lifecycle hook: the features' commands first (installation order), then the user's. */
   async function runLifecycle(session: ProjectSession, id: string, key: 'on_create_command' | 'post_create_command' | 'post_start_command', featured?: FeatureStepResult): Promise<void> {
     const command = session.loaded.config.environment[key];
-    const flatten = (c: NonNullable<typeof command>) => (typeof c === 'string' || Array.isArray(c) ? [c] : Object.values(c));
-    const commands = [...featureLifecycle(featured, key, 'before'), ...(command === undefined ? [] : flatten(command)), ...featureLifecycle(featured, key, 'after')];
-    for (const one of commands) {
+    const flatten = (c: NonNullable<typeof command>) => (typeof c === 'string' || Array.isArray(c) ? [c] : Object.values(c)).map((one) => ({ command: one }));
+    const commands: { command: string | string[]; feature?: string }[] = [
+      ...featureLifecycle(featured, key, 'before'), ...(command === undefined ? [] : flatten(command)), ...featureLifecycle(featured, key, 'after'),
+    ];
+    for (const { command: one, feature } of commands) {
       const argv = typeof one === 'string' ? ['sh', '-c', one] : one;
-      const result = await reporter.task(`Running ${key}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project?.workdir ?? '/workspace' }));
+      const result = await reporter.task(`Running ${key}${feature ? ` of feature ${feature}` : ''}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project?.workdir ?? '/workspace' }));
       if (result.exitCode !== 0) {
-        throw new UserError('REMOTE_COMMAND_FAILED', `${key} failed with exit code ${result.exitCode}`,
-          `fix the command in your configuration, then run 'mltoolbox connect' again. Its output:\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`,
-          { data: { exitCode: result.exitCode, step: key } });
+        throw new UserError('REMOTE_COMMAND_FAILED', `${key}${feature ? ` of feature ${feature}` : ''} failed with exit code ${result.exitCode}`,
+          `${feature ? 'the feature\'s command failed in this container: check the feature supports the image, or report it to its author' : 'fix the command in your configuration'}, then run 'mltoolbox connect' again. Its output:\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`,
+          { data: { exitCode: result.exitCode, step: key, ...(feature ? { feature } : {}) } });
       }
     }
   }
@@ -293,12 +295,12 @@ export function createConnectionOrchestrator(deps: ConnectionDeps) {
     const role = session.role ?? 'head';
     let syncSummary: SyncSummary | undefined;
     const syncing = place.kind === 'remote' && !options.skipSync;
-    // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
-    // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
-    // own process, so the two overlap instead of adding up.
     // Features resolve first: a wrong option or an unreachable registry fails before anything moves.
     const features = deps.features && configuredFeatures(loaded.config) ? await deps.features() : undefined;
     const prepared = features ? await prepareFeatures(features, loaded, deps.projectDir, reporter) : undefined;
+    // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
+    // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
+    // own process, so the two overlap instead of adding up.
     setTimeout(() => place.warmUp(), syncing ? 30 : 0);
     if (syncing) syncSummary = await pushProject(session);
     const plan = planContainer({

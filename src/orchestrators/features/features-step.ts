@@ -159,17 +159,17 @@ type UserLifecycleKey = 'on_create_command' | 'post_create_command' | 'post_star
  * on_create_command and updateContent after it (the spec's order: onCreate,
  * updateContent, postCreate); postCreate and postStart before the user's.
  */
-export function featureLifecycle(featured: FeatureStepResult | undefined, key: UserLifecycleKey, when: 'before' | 'after'): (string | string[])[] {
+export function featureLifecycle(featured: FeatureStepResult | undefined, key: UserLifecycleKey, when: 'before' | 'after'): { command: string | string[]; feature: string }[] {
   if (!featured) return [];
   const keys = when === 'after'
     ? (key === 'on_create_command' ? ['updateContentCommand'] as const : [])
     : ({ on_create_command: ['onCreateCommand'], post_create_command: ['postCreateCommand'], post_start_command: ['postStartCommand'] } as const)[key];
-  const out: (string | string[])[] = [];
+  const out: { command: string | string[]; feature: string }[] = [];
   for (const k of keys) {
-    for (const { command } of featured.contributions.lifecycle[k]) {
-      if (typeof command === 'string') out.push(command);
-      else if (Array.isArray(command)) out.push([...(command as readonly string[])]);
-      else for (const one of Object.values(command)) out.push(typeof one === 'string' ? one : [...one]);
+    for (const { feature, command } of featured.contributions.lifecycle[k]) {
+      if (typeof command === 'string') out.push({ command, feature });
+      else if (Array.isArray(command)) out.push({ command: [...(command as readonly string[])], feature });
+      else for (const one of Object.values(command)) out.push({ command: typeof one === 'string' ? one : [...one], feature });
     }
   }
   return out;
