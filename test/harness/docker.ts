@@ -113,8 +113,8 @@ export async function ensureBaseImage(workDir: string): Promise<string> {
  * (their project-path label lies under a sandbox folder): a long-lived dev
  * machine must not collect one image per test run. Never touches anything else.
  */
-export async function removeSandboxLeftovers(): Promise<void> {
-  const prefix = join(tmpdir(), 'mlt-sandbox-');
+export async function removeSandboxLeftovers(prefixName: string): Promise<void> {
+  const prefix = join(tmpdir(), prefixName);
   const label = 'dev.mltoolbox.project-path';
   const format = `{{.ID}}\t{{.Label "${label}"}}`;
   const ours = (listing: string) =>

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDocker, removeSandboxLeftovers, type DockerEndpoint } from './docker.ts';
+import { sandboxPrefix } from './sandbox.ts';
 import { startSshd, type SshEndpoint } from './sshd.ts';
 
 /** What a test needs to reach the harness; serialisable so test files (child processes) share one. */
@@ -32,7 +33,7 @@ export async function startHarness(): Promise<Harness> {
     docker: docker.endpoint,
     dir,
     async stop() {
-      await removeSandboxLeftovers().catch((error: unknown) => console.error(`could not remove test containers/images: ${String(error)}`));
+      await removeSandboxLeftovers(sandboxPrefix({ dir })).catch((error: unknown) => console.error(`could not remove test containers/images: ${String(error)}`));
       await sshd.stop();
       await docker.stop();
       await rm(dir, { recursive: true, force: true });

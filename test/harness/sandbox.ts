@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { HarnessInfo } from './harness.ts';
 
 export interface Sandbox {
@@ -15,6 +15,11 @@ export interface Sandbox {
 }
 
 const sandboxes: string[] = [];
+
+/** `mlt-sbx-<harness folder name>-`: the folders whose containers a harness cleans up. */
+export function sandboxPrefix(harness?: Pick<HarnessInfo, 'dir'>): string {
+  return harness ? `mlt-sbx-${basename(harness.dir)}-` : 'mlt-sandbox-';
+}
 process.once('exit', () => {
   for (const dir of sandboxes) rmSync(dir, { recursive: true, force: true });
 });
@@ -26,7 +31,9 @@ process.once('exit', () => {
  * are passed explicitly through MLTOOLBOX_SSH_CONFIG / MLTOOLBOX_KNOWN_HOSTS.
  */
 export async function createSandbox(options: { harness?: HarnessInfo; env?: NodeJS.ProcessEnv } = {}): Promise<Sandbox> {
-  const root = await mkdtemp(join(tmpdir(), 'mlt-sandbox-'));
+  // Named after the harness: stopping it removes only the containers of its own sandboxes,
+  // never those of another test run sharing this machine's Docker.
+  const root = await mkdtemp(join(tmpdir(), sandboxPrefix(options.harness)));
   sandboxes.push(root);
   const dirs = { home: join(root, 'home'), config: join(root, 'config'), state: join(root, 'state'), cache: join(root, 'cache'), project: join(root, 'project') };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });

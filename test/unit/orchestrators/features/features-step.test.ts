@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { featureLifecycle, withFeatureContributions, type FeatureStepResult } from '../../../../src/orchestrators/features/features-step.ts';
+import type { ContainerSpec } from '../../../../src/services/containers/types.ts';
 import type { FeatureContributions } from '../../../../src/services/features/index.ts';
 
 const contributions = (extra: Partial<FeatureContributions> = {}): FeatureContributions => ({
@@ -11,7 +12,7 @@ const contributions = (extra: Partial<FeatureContributions> = {}): FeatureContri
 
 describe('features in the container plan', () => {
   it('adds mounts (the user\'s own mount of a target wins), privileges, capabilities and the entrypoint', () => {
-    const spec = withFeatureContributions({
+    const spec = withFeatureContributions<Omit<ContainerSpec, 'image'>>({
       project: 'p', name: 'mlt-p', command: ['sleep', 'infinity'], init: true, capAdd: ['NET_ADMIN'],
       mounts: [{ type: 'bind', source: '/home/me/p', target: '/workspace' }, { type: 'volume', source: 'mine', target: '/cache' }],
     }, contributions({
