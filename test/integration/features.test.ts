@@ -99,6 +99,10 @@ describe('features', async () => {
     const status = await json(['status', host]);
     const inspect = await run('docker', ['inspect', '--format', '{{json .HostConfig.CapAdd}}', status.container.id]);
     assert.match(inspect.stdout, /SYS_PTRACE/);
+    // customizations are kept for editors, in the image label the devcontainers CLI uses.
+    const label = await run('docker', ['inspect', '--format', '{{index .Config.Labels "devcontainer.metadata"}}', status.container.image]);
+    const metadata = JSON.parse(label.stdout) as { id: string; customizations?: unknown }[];
+    assert.deepEqual(metadata.find((m) => m.id === `${registry.host}/features/greeter:1`)?.customizations, { vscode: { extensions: ['example.greeter'] } });
   });
 
   it('devcontainer-lock.json pins every fetched feature by digest', async () => {

@@ -8,7 +8,7 @@ import { registryCredentials } from './credentials.ts';
 import { featureFolderName, featureImageHash, writeFeatureContext, type FeatureImageInput } from './image.ts';
 import { readLockfile, writeLockfile, type Lockfile } from './lockfile.ts';
 import { createRegistryClient, isLoopbackRegistry, networkReason, RegistryError, type RegistryClient } from './oci-client.ts';
-import { resolveFeatures, type ResolveFeaturesResult } from './resolve.ts';
+import { resolveFeatures, type ResolvedFeature, type ResolveFeaturesResult } from './resolve.ts';
 
 export { lockfilePath } from './lockfile.ts';
 export { entrypointFor, devcontainerId, mergeContributions, type FeatureContributions } from './contributions.ts';
@@ -111,7 +111,8 @@ export function createFeaturesService(options: FeaturesServiceOptions): Features
       try {
         // FROM the id, not the name: the image the hash was taken over.
         await writeFeatureContext(context, base.id, input);
-        await containers.build({ context, tag, labels: { ...request.labels, 'dev.mltoolbox.features': hash.slice(0, 12) }, ...(request.force ? { noCache: true } : {}) }, onProgress);
+        const labels = { ...request.labels, 'dev.mltoolbox.features': hash.slice(0, 12), 'devcontainer.metadata': imageMetadataLabel(request.features) };
+        await containers.build({ context, tag, labels, ...(request.force ? { noCache: true } : {}) }, onProgress);
       } catch (error) {
         throw installFailed(error, request);
       } finally {
@@ -120,6 +121,26 @@ export function createFeaturesService(options: FeaturesServiceOptions): Features
       return { image: tag, action: 'built' };
     },
   };
+}
+
+/**
+ * The `devcontainer.metadata` image label, as the devcontainers CLI writes it:
+ * one entry per installed feature with what it contributes (customizations
+ * included), so editors attaching to the container find them.
+ */
+export function imageMetadataLabel(features: readonly ResolvedFeature[]): string {
+  return JSON.stringify(features.map(({ userId, metadata: m }) => ({
+    id: userId,
+    ...(Object.keys(m.containerEnv).length ? { containerEnv: m.containerEnv } : {}),
+    ...(m.mounts.length ? { mounts: m.mounts } : {}),
+    ...(m.privileged ? { privileged: true } : {}),
+    ...(m.init ? { init: true } : {}),
+    ...(m.capAdd.length ? { capAdd: m.capAdd } : {}),
+    ...(m.securityOpt.length ? { securityOpt: m.securityOpt } : {}),
+    ...(m.entrypoint ? { entrypoint: m.entrypoint } : {}),
+    ...m.lifecycle,
+    ...(m.customizations ? { customizations: m.customizations } : {}),
+  })));
 }
 
 /** A failed build names the feature whose install.sh failed (its step's folder is `f<index>-<id>`). */
