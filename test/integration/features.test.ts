@@ -125,11 +125,20 @@ describe('features', async () => {
     assert.equal(registry.requests.length, seen, `no request to the registry: ${registry.requests.slice(seen).join(', ')}`);
   });
 
+  it('changing an option rebuilds the feature image and recreates the container', async () => {
+    const file = join(sandbox.projectDir, '.devcontainer', 'devcontainer.json');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('{ "greeting": "hi" }', '{ "greeting": "hey" }'));
+    const result = await json(['connect', host, '--no-attach']);
+    assert.equal(result.imageAction, 'built');
+    assert.equal(result.container.action, 'recreated');
+    assert.equal(await inContainer('greet'), 'hey from greeter\n');
+  });
+
   it('config show lists the features with their resolved options', async () => {
     const shown = await json(['config', 'show']);
     const features = shown.features as { id: string; options: Record<string, unknown> }[];
     const greeter = features.find((f) => f.id === `${registry.host}/features/greeter:1`);
-    assert.deepEqual(greeter?.options, { greeting: 'hi', loud: false });
+    assert.deepEqual(greeter?.options, { greeting: 'hey', loud: false });
   });
 
   it('a wrong option type is CONFIG_INVALID at its line in devcontainer.json, before anything is built', async () => {
