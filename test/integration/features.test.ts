@@ -92,10 +92,11 @@ describe('features', async () => {
     assert.equal(await inContainer('cat /opt/greeter.users'), 'remote=root home=/root\n');
   });
 
-  it('containerEnv, capabilities, mounts and lifecycle commands reach the running container', async () => {
-    const out = await inContainer('echo "$GREETER_HOME $TARBALL_FEATURE"; greet; cat /tmp/lifecycle.log; grep -c greeter-scratch /proc/mounts');
+  it('containerEnv, capabilities, mounts, the entrypoint and lifecycle commands reach the running container', async () => {
+    const out = await inContainer('echo "$GREETER_HOME $TARBALL_FEATURE"; greet; cat /tmp/lifecycle.log; grep -c greeter-scratch /proc/mounts; cat /tmp/greeter-started');
     // Features' lifecycle commands ran before the user's, in installation order (onCreate, then postCreate).
-    assert.equal(out, '/opt/greeter yes\nhi from greeter\nfeature-base-tools-oncreate\nfeature-greeter\nuser\n1\n');
+    // …and the feature's entrypoint ran when the container started (the container kept running after it).
+    assert.equal(out, '/opt/greeter yes\nhi from greeter\nfeature-base-tools-oncreate\nfeature-greeter\nuser\n1\nstarted\n');
     const status = await json(['status', host]);
     const inspect = await run('docker', ['inspect', '--format', '{{json .HostConfig.CapAdd}}', status.container.id]);
     assert.match(inspect.stdout, /SYS_PTRACE/);
