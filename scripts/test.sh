@@ -32,6 +32,9 @@ ensure_node
 ensure_npm_deps
 build
 
+# Readability report (not a gate): functions above eslint's complexity 10.
+node scripts/complexity.mjs || log "complexity report failed (not a gate)"
+
 # The suite: one shared harness host (sshd + dockerd + base image) for every
 # test file, set up once by the global setup and torn down after.
 exec node --test \

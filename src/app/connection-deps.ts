@@ -15,12 +15,11 @@ function toolVersion(env: NodeJS.ProcessEnv): string {
  * Docker API, each imported only now (the CLI's start-up never sees them).
  */
 export async function createConnection(app: App): Promise<ConnectionOrchestrator> {
-  const [{ createConnectionOrchestrator }, { localDockerSocket }, { createDockerContainerManager }, { RsyncSyncManager }, { parseTarget }] = await Promise.all([
+  const [{ createConnectionOrchestrator }, { localDockerSocket }, { createDockerContainerManager }, { RsyncSyncManager }] = await Promise.all([
     import('../orchestrators/connection/connection-orchestrator.ts'),
     import('../orchestrators/connection/place.ts'),
     import('../services/containers/index.ts'),
     import('../services/sync/rsync-sync-manager.ts'),
-    import('../services/ssh/target.ts'),
   ]);
   const { environment, paths } = app;
   const version = toolVersion(environment.env);
@@ -41,13 +40,5 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     plugins: () => app.plugins(),
     features: async () => (await import('./features-deps.ts')).createFeatures(environment, paths),
     ...(environment.command ? { command: environment.command } : {}),
-    parseTarget: (text, config) =>
-      parseTarget(text, {
-        ...(config.remote?.user ? { user: config.remote.user } : {}),
-        ...(config.remote?.port ? { port: config.remote.port } : {}),
-        ...(config.remote?.identity_file ? { identityFile: config.remote.identity_file } : {}),
-        ...(config.remote?.connect_timeout ? { connectTimeout: config.remote.connect_timeout } : {}),
-        ...(config.remote?.ssh_config ? { sshConfigFile: config.remote.ssh_config } : {}),
-      }),
   });
 }

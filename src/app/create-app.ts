@@ -10,6 +10,9 @@ import type { ConnectionOrchestrator } from '../orchestrators/connection/connect
 import type { MigrateOrchestrator } from '../orchestrators/migrate/index.ts';
 import type { PluginHostService } from '../orchestrators/plugins/plugin-host.ts';
 import type { DataSyncOrchestrator } from '../orchestrators/datasync/datasync-orchestrator.ts';
+import type { RemotesOrchestrator } from '../orchestrators/remotes/index.ts';
+import type { InitOrchestrator } from './init-deps.ts';
+import type { PluginCommands } from './plugins-deps.ts';
 
 /**
  * The one place where mltoolbox is wired together. Every service and
@@ -32,6 +35,8 @@ export interface AppEnvironment {
   askHidden?: (question: string) => Promise<string>;
   /** The command running (`connect`, `config show`), for plugins' hooks. */
   command?: string;
+  /** The shell's working folder (relative paths the user typed); default process.cwd(). */
+  cwd?: string;
 }
 
 export interface App {
@@ -52,6 +57,12 @@ export interface App {
   plugins(): Promise<PluginHostService>;
   /** `datasync up|down`: data folders to and from rclone remotes. */
   dataSync(): Promise<DataSyncOrchestrator>;
+  /** `remote add|list|remove`: saved remotes and the generated ssh_config. */
+  remotes(): Promise<RemotesOrchestrator>;
+  /** `mltoolbox init`: writes mltoolbox.yaml from what the project has. */
+  init(): Promise<InitOrchestrator>;
+  /** `plugins run`: a plugin's command, with the project's container and host when connected. */
+  pluginCommands(): Promise<PluginCommands>;
 }
 
 export function createApp(environment: AppEnvironment): App {
@@ -68,6 +79,9 @@ export function createApp(environment: AppEnvironment): App {
     migrate: lazy(() => import('./migrate-deps.ts').then((m) => m.createMigrate(app))),
     plugins: lazy(() => import('./plugins-deps.ts').then((m) => m.createPlugins(app))),
     dataSync: lazy(() => import('./datasync-deps.ts').then((m) => m.createDataSync(app))),
+    remotes: lazy(() => import('./remotes-deps.ts').then((m) => m.createRemotes(app))),
+    init: lazy(() => import('./init-deps.ts').then((m) => m.createInit(app))),
+    pluginCommands: lazy(() => import('./plugins-deps.ts').then((m) => m.createPluginCommands(app))),
   };
   return app;
 }

@@ -1,6 +1,15 @@
 import { join } from 'node:path';
 import type { App } from './create-app.ts';
 import type { PluginHostService } from '../orchestrators/plugins/plugin-host.ts';
+import type { PluginCommandRun } from '../orchestrators/plugins/run-command.ts';
+
+/** Plugins get lookups, never set/list/remove. */
+function readOnlySecrets(app: App) {
+  return async () => {
+    const store = await app.secretStore();
+    return { get: (name: string) => store.get(name) };
+  };
+}
 
 /**
  * Wires the plugin host. The built-in plugins (src/plugins) and the host are
@@ -17,11 +26,26 @@ export async function createPlugins(app: App): Promise<PluginHostService> {
     homeDir: paths.homeDir,
     env: environment.env,
     reporter: environment.reporter,
-    // Read-only: plugins get lookups, never set/list/remove.
-    secrets: async () => {
-      const store = await app.secretStore();
-      return { get: (name: string) => store.get(name) };
-    },
+    secrets: readOnlySecrets(app),
     ...(Number.isInteger(timeout) && timeout > 0 ? { defaultTimeoutMs: timeout } : {}),
   });
+}
+
+/** `plugins run`, over the project's config, state and connection. */
+export interface PluginCommands {
+  run(words: readonly string[], rest: readonly string[]): Promise<PluginCommandRun>;
+}
+
+export async function createPluginCommands(app: App): Promise<PluginCommands> {
+  const { runProjectPluginCommand } = await import('../orchestrators/plugins/run-command.ts');
+  const deps = {
+    plugins: () => app.plugins(),
+    loadConfig: async () => (await app.config()).load({ mode: 'resolve' }),
+    state: () => app.state(),
+    connection: () => app.connection(),
+    env: app.environment.env,
+    projectDir: app.environment.projectDir,
+    secrets: readOnlySecrets(app),
+  };
+  return { run: (words, rest) => runProjectPluginCommand(deps, words, rest) };
 }

@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { joinShellCommand } from '../../src/core/shell-quote.ts';
-import { createSandbox, freePort, run, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
+import { createSandbox, freePort, run, runMltoolbox, runOk, useHarness, type Sandbox } from '../harness/index.ts';
 
 /**
  * The main job end to end, through the built binary, against the harness's
@@ -170,6 +170,36 @@ describe('connect local', async () => {
       assert.equal(exec.stdout, 'local file\n');
     } finally {
       await mlt(['down', 'local']);
+    }
+  });
+
+  it('-p 5353:5353/udp and a /udp config port reach Docker as udp (local and remote engines)', async () => {
+    const sandbox = await createSandbox({ harness });
+    const host = harness.ssh.alias;
+    const [configUdp, flagUdp, tcp] = [await freePort(), await freePort(), await freePort()];
+    await writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'),
+      `version: 1\nenvironment:\n  base_image: ${harness.docker.baseImage}\n  ports: ["${configUdp}:53/udp", ${tcp}]\n`);
+    const mlt = (args: string[]) => runMltoolbox(args, { env: sandbox.env, cwd: sandbox.projectDir, timeoutMs: 120_000 });
+    const bindings = async (id: string) => {
+      const inspected = JSON.parse(await runOk('docker', ['inspect', id], { env: { ...process.env, DOCKER_HOST: sandbox.env.DOCKER_HOST } }))[0];
+      return inspected.HostConfig.PortBindings as Record<string, { HostIp: string; HostPort: string }[]>;
+    };
+    for (const target of ['local', host]) {
+      try {
+        const connect = await mlt(['connect', target, '--no-attach', '-p', `${flagUdp}:5353/udp`, '--json']);
+        assert.equal(connect.code, 0, connect.stderr);
+        const result = JSON.parse(connect.stdout).result;
+        const ports = await bindings(result.container.id);
+        assert.deepEqual(ports[`5353/udp`], [{ HostIp: '127.0.0.1', HostPort: String(flagUdp) }], target);
+        assert.deepEqual(ports[`53/udp`], [{ HostIp: '127.0.0.1', HostPort: String(configUdp) }], target);
+        assert.equal(ports['5353/tcp'], undefined, `${target}: udp is not published as tcp`);
+        assert.deepEqual(ports[`${tcp}/tcp`]?.[0]?.HostIp, '127.0.0.1', target);
+        // The TCP port is forwarded; UDP ones are not forwards (SSH carries TCP only, and says so).
+        assert.deepEqual(result.forwards.map((f: { container: number }) => f.container), [tcp], target);
+        if (target !== 'local') assert.match(connect.stderr, new RegExp(`UDP port 5353 is published on ${host}'s 127\\.0\\.0\\.1:${flagUdp} only`));
+      } finally {
+        await mlt(['down', target]);
+      }
     }
   });
 });

@@ -91,6 +91,26 @@ describe('mltoolbox doctor', async () => {
     assert.match(envelope.error!.hint, /ssh /);
   });
 
+  it('doctor and status log in as the same user: remote.user belongs to remote.host only', async () => {
+    const sandbox = await sandboxFor();
+    const config = join(sandbox.projectDir, 'mltoolbox.yaml');
+    const both = async () => Promise.all([
+      doctorJson([harness.ssh.alias, '--no-gpu'], sandbox),
+      runMltoolbox(['status', harness.ssh.alias, '--json'], { env: sandbox.env, cwd: sandbox.projectDir }),
+    ]);
+    // Another host is configured: its user must not be used for the host named on the command line.
+    writeFileSync(config, 'version: 1\nremote:\n  host: some-other-box\n  user: nobody-here\n');
+    const [doctorOther, statusOther] = await both();
+    assert.equal(doctorOther.code, 0, doctorOther.stderr);
+    assert.equal(statusOther.code, 0, statusOther.stderr);
+    assert.equal(JSON.parse(statusOther.stdout).result.target, harness.ssh.alias);
+    // The configured host itself: remote.user applies, to both commands alike (and that user does not exist).
+    writeFileSync(config, `version: 1\nremote:\n  host: ${harness.ssh.alias}\n  user: nobody-here\n`);
+    const [doctorConfigured, statusConfigured] = await both();
+    const codes = [doctorConfigured, statusConfigured].map((r) => (JSON.parse(r.stdout) as Envelope).error?.code ?? 'ok');
+    assert.deepEqual(codes, ['SSH_AUTH_FAILED', 'SSH_AUTH_FAILED'], doctorConfigured.stdout + statusConfigured.stdout);
+  });
+
   it('TARGET defaults to remote.host from mltoolbox.yaml', async () => {
     const sandbox = await sandboxFor();
     writeFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'), `version: 1\nremote:\n  host: ${harness.ssh.alias}\n`);

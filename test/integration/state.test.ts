@@ -76,6 +76,23 @@ describe('state database and remote commands', () => {
     assert.match(badTarget.stderr, /REMOTE_TARGET_INVALID/);
   });
 
+  it('remote add refuses a target exactly as connect and doctor do (one parser)', async () => {
+    const sandbox = await createSandbox();
+    const results = await Promise.all([
+      mlt(sandbox, ['remote', 'add', 'hx', 'a@b@relhost', '--json']),
+      mlt(sandbox, ['connect', 'a@b@relhost', '--no-attach', '--json']),
+      mlt(sandbox, ['doctor', 'a@b@relhost', '--json']),
+    ]);
+    for (const result of results) {
+      assert.equal(result.code, 2, result.stderr);
+      const error = json(result.stdout).error!;
+      assert.equal(error.code, 'REMOTE_TARGET_INVALID');
+      assert.equal(error.message, "invalid host 'a@b@relhost': 'a@b' is not a valid user name");
+      assert.match(error.hint, /\[user@\]host\[:port\]/);
+    }
+    assert.deepEqual(json((await mlt(sandbox, ['remote', 'list', '--json'])).stdout).result.remotes, [], 'nothing was saved');
+  });
+
   it('two concurrent `remote add` processes on a new database both succeed', async () => {
     const sandbox = await createSandbox();
     const [a, b] = await Promise.all([mlt(sandbox, ['remote', 'add', 'one', 'host-1']), mlt(sandbox, ['remote', 'add', 'two', 'host-2'])]);

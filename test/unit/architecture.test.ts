@@ -65,4 +65,33 @@ describe('architecture', () => {
     }
     assert.deepEqual(offenders, []);
   });
+
+  it('one model per concept: each is declared in its one module only', () => {
+    const offenders: string[] = [];
+    for (const file of sourceFiles(SRC)) {
+      const where = relative(SRC, file).split(sep).join('/');
+      const text = readFileSync(file, 'utf8');
+      for (const concept of CONCEPTS) {
+        if (where === concept.owner) continue;
+        for (const match of text.matchAll(DECLARATION)) {
+          if (concept.names.test(match[1]!)) offenders.push(`${where} declares ${match[1]} (${concept.what} lives in src/${concept.owner})`);
+        }
+      }
+    }
+    assert.deepEqual(offenders, []);
+  });
 });
+
+/** A function, interface, type or const declared by name. */
+const DECLARATION = /^\s*(?:export\s+)?(?:async\s+)?(?:function\*?|interface|type|const|class)\s+(\w+)/gm;
+
+/**
+ * Concepts written once. A second parser for one of these is how the two
+ * target parsers and three port parsers drifted apart: extend the owner
+ * module instead of declaring another.
+ */
+const CONCEPTS: readonly { what: string; owner: string; names: RegExp }[] = [
+  { what: 'an ssh target (parse, resolve, user, port, alias)', owner: 'services/ssh/target.ts', names: /^(?:parse\w*Target|\w*SshTarget\w*|resolve\w*Target|validateUser|parseUser|validateAlias|parsePort)$/ },
+  { what: 'a port mapping (-p, environment.ports)', owner: 'services/ports/port-spec.ts', names: /^(?:parsePort(?:Mapping|Spec)\w*|PortMapping|mergePort\w*|formatPort\w*|PORT_MAPPING)$/ },
+  { what: 'a volume (docker -v syntax)', owner: 'services/containers/volume-spec.ts', names: /^parseVolume\w*$/ },
+];

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../../core/errors.ts';
 import type { CommandSpec } from '../command.ts';
 import { locateCommandWords } from './detect.ts';
-import { composeTarget, findRemote, type RemoteDirectory } from './remotes.ts';
+import { composeTarget, findRemote, type RemoteDirectory, type SavedRemote } from './remotes.ts';
 
 /**
  * v2 command lines, rewritten to v3 ones before normal parsing: every v2
@@ -84,40 +84,59 @@ const list = (values: Values, name: string): string[] => {
 
 const SYNC_EXCLUDE_WHY = "v3 sync has no exclude flag: add the patterns to sync.exclude in mltoolbox.yaml";
 
+/** -P/--port as a number, if given. */
+function v2Port(context: Context): number | undefined {
+  const portText = str(context.parsed.values, 'port');
+  if (portText === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(portText)) throw new UserError('USAGE', `-P/--port ${portText} is not a port number`, `e.g. ${context.v2Name} HOST -P 2222`);
+  return Number(portText);
+}
+
+interface TargetParts {
+  user: string | undefined;
+  port: number | undefined;
+  identityFile: string | undefined;
+}
+
 /** HOST_OR_ALIAS plus --username/-P/--identity-file/--alias -> a v3 target (and env). */
 async function targetFor(context: Context, hostOrAlias: string | undefined, extra: { alias?: string; identityFile?: string } = {}): Promise<{ target?: string; env: Record<string, string> }> {
-  const { values } = context.parsed;
-  const user = str(values, 'username');
-  const portText = str(values, 'port');
-  if (portText !== undefined && !/^\d{1,5}$/.test(portText)) {
-    throw new UserError('USAGE', `-P/--port ${portText} is not a port number`, `e.g. ${context.v2Name} HOST -P 2222`);
-  }
-  const port = portText === undefined ? undefined : Number(portText);
-  const env: Record<string, string> = {};
-  if (hostOrAlias === undefined) {
-    if (user !== undefined) context.ignore('--username', 'there is no host to apply it to');
-    if (port !== undefined) context.ignore('-P/--port', 'there is no host to apply it to');
-    if (extra.identityFile !== undefined) env.MLTOOLBOX_REMOTE_IDENTITY_FILE = extra.identityFile;
-    return { env };
-  }
+  const parts: TargetParts = { user: str(context.parsed.values, 'username'), port: v2Port(context), identityFile: extra.identityFile };
+  if (hostOrAlias === undefined) return { env: withoutHost(context, parts) };
   const match = findRemote(await context.remotes.list(), hostOrAlias);
   if (match && match.how !== 'alias') context.notes.push(`'${hostOrAlias}' is the saved remote '${match.remote.alias}' (${match.remote.host})`);
-  const saved = match?.remote;
-  if (extra.alias !== undefined) {
-    const text = composeTarget(saved?.host ?? hostOrAlias, user ?? saved?.user ?? undefined, port ?? saved?.port ?? undefined);
-    const identity = extra.identityFile ?? saved?.identityFile ?? undefined;
-    await context.remotes.save(extra.alias, text, identity);
-    context.notes.push(`saved remote '${extra.alias}' -> ${text} (v3: mltoolbox remote add ${extra.alias} ${text})`);
-    return { target: extra.alias, env };
-  }
-  if (extra.identityFile !== undefined) env.MLTOOLBOX_REMOTE_IDENTITY_FILE = extra.identityFile;
-  if (saved && user === undefined && port === undefined) return { target: saved.alias, env };
-  if (saved) {
-    // The saved alias cannot carry another user or port: spell the host out, keeping its key.
-    if (saved.identityFile && extra.identityFile === undefined) env.MLTOOLBOX_REMOTE_IDENTITY_FILE = saved.identityFile;
-    return { target: composeTarget(saved.host, user ?? saved.user ?? undefined, port ?? saved.port ?? undefined), env };
-  }
-  return { target: composeTarget(hostOrAlias, user, port), env };
+  if (extra.alias !== undefined) return { target: await saveAlias(context, extra.alias, hostOrAlias, match?.remote, parts), env: {} };
+  return targetOf(hostOrAlias, match?.remote, parts);
+}
+
+/** No host named: user and port have nothing to apply to; a key still applies to remote.host. */
+function withoutHost(context: Context, parts: TargetParts): Record<string, string> {
+  if (parts.user !== undefined) context.ignore('--username', 'there is no host to apply it to');
+  if (parts.port !== undefined) context.ignore('-P/--port', 'there is no host to apply it to');
+  return parts.identityFile !== undefined ? { MLTOOLBOX_REMOTE_IDENTITY_FILE: parts.identityFile } : {};
+}
+
+/** User, port and key as v2 would use them: the flags', else the saved remote's. */
+function effective(parts: TargetParts, saved: SavedRemote | undefined): TargetParts {
+  if (!saved) return parts;
+  return { user: parts.user ?? saved.user ?? undefined, port: parts.port ?? saved.port ?? undefined, identityFile: parts.identityFile ?? saved.identityFile ?? undefined };
+}
+
+/** v2's --alias saved the remote on connect: save it as a v3 remote and use the alias. */
+async function saveAlias(context: Context, alias: string, hostOrAlias: string, saved: SavedRemote | undefined, parts: TargetParts): Promise<string> {
+  const use = effective(parts, saved);
+  const text = composeTarget(saved?.host ?? hostOrAlias, use.user, use.port);
+  await context.remotes.save(alias, text, use.identityFile);
+  context.notes.push(`saved remote '${alias}' -> ${text} (v3: mltoolbox remote add ${alias} ${text})`);
+  return alias;
+}
+
+/** The saved alias when nothing overrides it; else the host spelled out (a saved alias cannot carry another user or port), keeping its key. */
+function targetOf(hostOrAlias: string, saved: SavedRemote | undefined, parts: TargetParts): { target: string; env: Record<string, string> } {
+  const overridden = parts.user !== undefined || parts.port !== undefined;
+  const use = overridden ? effective(parts, saved) : parts;
+  const env: Record<string, string> = use.identityFile !== undefined ? { MLTOOLBOX_REMOTE_IDENTITY_FILE: use.identityFile } : {};
+  if (!saved) return { target: composeTarget(hostOrAlias, parts.user, parts.port), env };
+  return { target: overridden ? composeTarget(saved.host, use.user, use.port) : saved.alias, env };
 }
 
 function expandPath(path: string, cwd: string): string {
@@ -344,46 +363,55 @@ export async function rewriteLegacy(argv: readonly string[], deps: RewriteDeps):
   const first = words[0]?.word;
   const second = words[1]?.word;
   const v2Key = first === 'remote' && second !== undefined && V2[`remote ${second}`] ? `remote ${second}` : first === 'init' ? 'init' : undefined;
-  const renamedFlags = (values: { debug?: unknown; dryrun?: unknown }) => [
-    ...(values.debug ? ["'--debug' is now '--verbose'"] : []),
-    ...(values.dryrun ? ["'--dryrun' is now '--dry-run'"] : []),
-  ];
-
   if (v2Key) {
-    const spec = V2[v2Key]!;
     const wordCount = v2Key.includes(' ') ? 2 : 1;
     const tokens = head.filter((_, i) => !words.slice(0, wordCount).some((w) => w.index === i));
-    const parsed = parse(`mltoolbox ${v2Key}`, tokens, spec.options);
-    const warnings: string[] = [];
-    const notes: string[] = [];
-    const context: Context = {
-      v2Name: `mltoolbox ${v2Key}`, parsed, remotes: deps.remotes, cwd: deps.cwd, warnings, notes,
-      ignore: (flag, why) => warnings.push(`${flag} is ignored: ${why}`),
-    };
-    const mapped = await spec.map(context);
-    const v3 = deps.commands.find((c) => c.name === mapped.command);
-    const options = [...mapped.options];
-    if (parsed.values.dryrun) {
-      if (!v3?.options?.['dry-run']) throw noDryRun(mapped.command);
-      if (!options.includes('--dry-run')) options.push('--dry-run');
-    }
-    const renamed = spec.renamedTo === undefined ? undefined : mapped.command.startsWith('datasync') ? mapped.command : spec.renamedTo;
-    const deprecation = deprecationLine(spec.renamedTo ? (v2Key === 'remote datasync' ? `remote ${mapped.command}` : v2Key) : undefined, renamed, renamedFlags(parsed.values));
-    return {
-      argv: [...globalArgs(parsed.values), ...mapped.command.split(' '), ...mapped.args, ...options, ...rest],
-      env: mapped.env ?? {},
-      ...(deprecation ? { deprecation } : {}),
-      warnings,
-      notes,
-    };
+    return rewriteV2Command(v2Key, tokens, rest, deps);
   }
+  return rewriteGlobalSpellings(head, rest, first, second, deps);
+}
 
-  // A v3 command with v2's global spellings.
-  if (!head.includes('--debug') && !head.includes('--dryrun')) return undefined;
+const renamedFlags = (values: { debug?: unknown; dryrun?: unknown }) => [
+  ...(values.debug ? ["'--debug' is now '--verbose'"] : []),
+  ...(values.dryrun ? ["'--dryrun' is now '--dry-run'"] : []),
+];
+
+/** A v2 command (`remote connect`, `init`, …): its flags mapped to the v3 command's. */
+async function rewriteV2Command(v2Key: string, tokens: readonly string[], rest: readonly string[], deps: RewriteDeps): Promise<LegacyOutcome> {
+  const spec = V2[v2Key]!;
+  const parsed = parse(`mltoolbox ${v2Key}`, [...tokens], spec.options);
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  const context: Context = {
+    v2Name: `mltoolbox ${v2Key}`, parsed, remotes: deps.remotes, cwd: deps.cwd, warnings, notes,
+    ignore: (flag, why) => warnings.push(`${flag} is ignored: ${why}`),
+  };
+  const mapped = await spec.map(context);
+  const v3 = deps.commands.find((c) => c.name === mapped.command);
+  const options = [...mapped.options];
+  if (parsed.values.dryrun) {
+    if (!v3?.options?.['dry-run']) throw noDryRun(mapped.command);
+    if (!options.includes('--dry-run')) options.push('--dry-run');
+  }
+  const renamed = spec.renamedTo === undefined ? undefined : mapped.command.startsWith('datasync') ? mapped.command : spec.renamedTo;
+  const deprecation = deprecationLine(spec.renamedTo ? (v2Key === 'remote datasync' ? `remote ${mapped.command}` : v2Key) : undefined, renamed, renamedFlags(parsed.values));
+  return {
+    argv: [...globalArgs(parsed.values), ...mapped.command.split(' '), ...mapped.args, ...options, ...rest],
+    env: mapped.env ?? {},
+    ...(deprecation ? { deprecation } : {}),
+    warnings,
+    notes,
+  };
+}
+
+/** A v3 command with v2's global spellings (--debug, --dryrun); undefined when there are none. */
+function rewriteGlobalSpellings(head: readonly string[], rest: readonly string[], first: string | undefined, second: string | undefined, deps: RewriteDeps): LegacyOutcome | undefined {
+  const debug = head.includes('--debug');
+  const dryrun = head.includes('--dryrun');
+  if (!debug && !dryrun) return undefined;
   const v3 = (second !== undefined ? deps.commands.find((c) => c.name === `${first} ${second}`) : undefined) ?? deps.commands.find((c) => c.name === first);
-  const hasDryRun = v3?.options?.['dry-run'] !== undefined;
-  if (head.includes('--dryrun') && v3 && !hasDryRun) throw noDryRun(v3.name);
+  if (dryrun && v3 && v3.options?.['dry-run'] === undefined) throw noDryRun(v3.name);
   const rewritten = head.map((t) => (t === '--debug' ? '--verbose' : t === '--dryrun' ? '--dry-run' : t));
-  const deprecation = deprecationLine(undefined, undefined, renamedFlags({ debug: head.includes('--debug'), dryrun: head.includes('--dryrun') }));
+  const deprecation = deprecationLine(undefined, undefined, renamedFlags({ debug, dryrun }));
   return { argv: [...rewritten, ...rest], env: {}, ...(deprecation ? { deprecation } : {}), warnings: [], notes: [] };
 }

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import type { ResolvedConfig } from '../../services/config/loader.ts';
 import type { SecretReference } from '../../services/config/interpolate.ts';
-import type { BuildSpec, ContainerSpec, GpuMode, MountSpec, PortSpec as ContainerPortSpec } from '../../services/containers/types.ts';
-import { mergePortSpecs, parsePortSpec, type PortSpec } from '../../services/ports/port-spec.ts';
+import type { BuildSpec, ContainerSpec, GpuMode, MountSpec, PortSpec } from '../../services/containers/types.ts';
+import { parseVolume } from '../../services/containers/volume-spec.ts';
+import { mergePortMappings, parsePortMapping, type PortMapping } from '../../services/ports/port-spec.ts';
 import { containerName, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 
 /** Where the image comes from: an existing reference, or a Dockerfile build. */
@@ -13,7 +14,7 @@ export interface ContainerPlan {
   image: ImagePlan;
   spec: Omit<ContainerSpec, 'image'>;
   /** Container ports to reach from this machine, with the local port wanted for each. */
-  forwards: PortSpec[];
+  forwards: PortMapping[];
   workdir: string;
 }
 
@@ -25,9 +26,15 @@ export interface PlanInput {
   /** Keys of environment.env whose value came from ${secret:…}: sent as secret env. */
   secretRefs: readonly SecretReference[];
   /** Extra `-p` forwards from the command line (win over config for the same container port). */
-  extraPorts: readonly PortSpec[];
+  extraPorts: readonly PortMapping[];
   /** The project folder on this machine (Dockerfile paths are relative to it). */
   projectDir: string;
+  /**
+   * Where published ports listen: `engine-host` (a remote engine: any free port
+   * on its loopback, reached through an SSH forward) or `this-machine` (the
+   * local engine: the local port asked for, no tunnel in between).
+   */
+  publishOn?: 'engine-host' | 'this-machine';
   /** A worker of a multi-host connect publishes and forwards no ports: the head's forwards are the ones to use. */
   role?: TargetRole;
 }
@@ -47,11 +54,11 @@ export function planContainer(input: PlanInput): ContainerPlan {
   for (const [key, value] of Object.entries(environment.env ?? {})) (secretKeys.has(key) ? secretEnv : env)[key] = String(value);
 
   const worker = input.role === 'worker';
-  const forwards = worker ? [] : mergePortSpecs((environment.ports ?? []).map((p) => parsePortSpec(typeof p === 'string' ? p.replace(/\/(tcp|udp)$/, '') : p)), [...input.extraPorts]);
-  const ports: ContainerPortSpec[] = forwards.map((f) => ({ container: f.remote }));
+  const forwards = worker ? [] : mergePortMappings((environment.ports ?? []).map(parsePortMapping), input.extraPorts);
+  const ports = forwards.map((f) => publishedPort(f, input.publishOn ?? 'engine-host'));
 
   const mounts: MountSpec[] = [{ type: 'bind', source: input.workspaceSource, target: workdir }];
-  for (const volume of environment.volumes ?? []) mounts.push(parseVolumeString(volume, input.workspaceSource));
+  for (const volume of environment.volumes ?? []) mounts.push(parseVolume(volume, input.workspaceSource));
 
   const gpus: GpuMode = environment.gpus ?? 'optional';
   const spec: Omit<ContainerSpec, 'image'> = {
@@ -100,13 +107,12 @@ function envKeyOf(ref: SecretReference): string | undefined {
   return match?.[1];
 }
 
-/** docker -v syntax: SOURCE:TARGET[:ro]; a relative SOURCE is inside the project folder on the host. */
-export function parseVolumeString(volume: string, workspaceSource: string): MountSpec {
-  const parts = volume.split(':');
-  const readOnly = parts.length === 3 && parts[2] === 'ro';
-  const [source, target] = parts.length >= 2 ? [parts[0]!, parts[1]!] : [undefined, parts[0]!];
-  if (source === undefined) return { type: 'volume', target };
-  if (source.startsWith('/')) return { type: 'bind', source, target, readOnly };
-  if (source.startsWith('.')) return { type: 'bind', source: join(workspaceSource, source), target, readOnly };
-  return { type: 'volume', source, target, readOnly };
+/**
+ * How a mapping is published on the engine's host. UDP cannot ride an SSH
+ * forward, so a UDP port keeps the port asked for on the engine host (where
+ * it is reached) instead of any free one.
+ */
+function publishedPort(mapping: PortMapping, publishOn: 'engine-host' | 'this-machine'): PortSpec {
+  const host = publishOn === 'this-machine' || mapping.protocol === 'udp' ? mapping.local : undefined;
+  return { container: mapping.container, protocol: mapping.protocol, ...(host === undefined ? {} : { host }) };
 }

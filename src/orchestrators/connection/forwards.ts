@@ -1,13 +1,11 @@
-import { dirname } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ForwardRecord, StateStore } from '../../db/index.ts';
 import type { EnsureResult } from '../../services/containers/types.ts';
-import { isLocalPortFree, nextFreeLocalPort } from '../../services/ports/local-ports.ts';
-import type { Forward } from '../../services/ssh/types.ts';
+import type { HostForward } from '../../services/host/types.ts';
 import type { ContainerPlan } from './container-plan.ts';
 import type { ProjectSession } from './connection-orchestrator.ts';
-import { holderDir, holderRunning, portAccepts, startHolder, stopHolder } from './forward-holder.ts';
+import { holderRunning, portAccepts, stopHolder } from '../../services/host/forward-holder.ts';
 
 /**
  * The PortForwarder: every `-p` and `environment.ports` entry of a project.
@@ -44,8 +42,6 @@ export interface PortForwarderDeps {
   env: NodeJS.ProcessEnv;
   reporter: Reporter;
   projectDir: string;
-  /** `<stateDir>/sockets`: its parent is where control sockets may live. */
-  socketDir: string;
   state(): Promise<StateStore>;
   withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>): Promise<T>;
 }
@@ -57,7 +53,7 @@ export function kindOf(record: Pick<ForwardRecord, 'remote' | 'controlPath'>): F
 
 export function createPortForwarder(deps: PortForwarderDeps) {
   /** Forwards this process holds on the master, cancelled by releaseSession(). */
-  const held: { id: number; forward: Forward; state: StateStore }[] = [];
+  const held: { id: number; forward: HostForward; state: StateStore }[] = [];
 
   async function statusOf(record: ForwardRecord): Promise<ForwardStatus> {
     const kind = kindOf(record);
@@ -80,15 +76,14 @@ export function createPortForwarder(deps: PortForwarderDeps) {
       held.splice(mine, 1);
       return;
     }
-    if (!session.place.remote || !(await portAccepts(record.localPort))) return;
+    if (!(await portAccepts(record.localPort))) return;
     const container = session.state.getContainer(session.projectId, session.place.name);
     const info = container ? await session.place.containers.inspect(container.containerId) : undefined;
-    const published = info?.ports.find((p) => p.container === record.remotePort);
+    const published = info?.ports.find((p) => p.container === record.remotePort && p.protocol === 'tcp');
     if (!published) return;
-    const { ssh, target } = session.place.remote;
     // Asking the master for a forward it already has answers OK; closing it cancels the original.
-    const forward = await ssh.forward(target, { local: { port: record.localPort }, remote: { port: published.host, host: '127.0.0.1' } });
-    await forward.close();
+    const forward = await session.place.host.forwardPort(published.host, { localPort: record.localPort, ifBusy: 'reuse' });
+    await forward?.close();
   }
 
   async function closeRecords(session: ProjectSession | undefined, state: StateStore, records: readonly ForwardRecord[]): Promise<void> {
@@ -108,46 +103,32 @@ export function createPortForwarder(deps: PortForwarderDeps) {
     if (ensured.action === 'reused' && options.detach) {
       // Same container, same published ports: a running holder for the same mapping still fits.
       for (const record of recorded) {
-        const wanted = plan.forwards.some((f) => f.local === record.localPort && f.remote === record.remotePort);
+        const wanted = plan.forwards.some((f) => f.local === record.localPort && f.container === record.remotePort && f.protocol === 'tcp');
         if (wanted && kindOf(record) === 'detached' && (await statusOf(record)).alive) keep.add(record.id);
       }
     }
     await closeRecords(session, state, recorded.filter((r) => !keep.has(r.id)));
 
     for (const wanted of plan.forwards) {
-      const published = ensured.ports.find((p) => p.container === wanted.remote);
+      const published = ensured.ports.find((p) => p.container === wanted.container && p.protocol === wanted.protocol);
       if (!published) continue;
-      if (place.kind === 'local') {
-        views.push({ local: published.host, container: wanted.remote });
-        state.addForward({ projectId: session.projectId, remote: place.name, localPort: published.host, remotePort: wanted.remote });
-        continue;
-      }
       if (recorded.some((r) => keep.has(r.id) && r.localPort === wanted.local)) {
-        views.push({ local: wanted.local, container: wanted.remote });
+        views.push({ local: wanted.local, container: wanted.container });
         continue;
       }
-      if (!(await isLocalPortFree(wanted.local))) {
-        const next = await nextFreeLocalPort(wanted.local + 1);
-        throw new UserError('PORT_BUSY', `local port ${wanted.local} is already in use`,
-          next ? `forward to another port: -p ${next}:${wanted.remote} (port ${next} is free)` : `free port ${wanted.local} or pick another with -p LOCAL:${wanted.remote}`);
+      const forward = await deps.reporter.task(`Forwarding 127.0.0.1:${wanted.local}${options.detach ? ' (detached)' : ''}`, () =>
+        place.host.forwardPort(published.host, { localPort: wanted.local, containerPort: wanted.container, protocol: wanted.protocol, detach: options.detach }));
+      if (!forward) {
+        deps.reporter.warn(`UDP port ${wanted.container} is published on ${place.name}'s 127.0.0.1:${published.host} only: SSH cannot forward UDP to this machine`);
+        continue;
       }
-      const { ssh, target } = place.remote!;
-      const forward = { projectId: session.projectId, remote: place.name, localPort: wanted.local, remotePort: wanted.remote };
-      if (options.detach) {
-        const dir = holderDir(deps.env, dirname(deps.socketDir));
-        if (!dir) {
-          throw new UserError('SSH_UNREACHABLE', 'a detached forward needs a private folder for its ssh socket, and none was found',
-            'set XDG_RUNTIME_DIR to a private folder (0700), or connect without --detach');
-        }
-        const holder = await deps.reporter.task(`Forwarding 127.0.0.1:${wanted.local} (detached)`, () =>
-          startHolder({ ssh, target, dir, env: deps.env, localPort: wanted.local, remotePort: published.host }));
-        state.addForward({ ...forward, pid: holder.pid, controlPath: holder.controlPath });
-      } else {
-        const handle = await ssh.forward(target, { local: { port: wanted.local }, remote: { port: published.host, host: '127.0.0.1' } });
-        const record = state.addForward({ ...forward, pid: process.pid });
-        held.push({ id: record.id, forward: handle, state });
-      }
-      views.push({ local: wanted.local, container: wanted.remote });
+      if (wanted.protocol === 'udp') continue; // published here by the engine; not a TCP forward to probe or close
+      const record = state.addForward({
+        projectId: session.projectId, remote: place.name, localPort: forward.localPort, remotePort: wanted.container,
+        ...(forward.holder ? { pid: forward.holder.pid, controlPath: forward.holder.controlPath } : forward.kind === 'session' ? { pid: process.pid } : {}),
+      });
+      if (forward.kind === 'session') held.push({ id: record.id, forward, state });
+      views.push({ local: forward.localPort, container: wanted.container });
     }
     return views;
   }

@@ -1,7 +1,5 @@
 import { parseNvidiaSmi, QUERY_FIELDS, type GpuInfo } from '../../core/gpu/nvidia-smi.ts';
-import { isCommandNotFound, runProcess } from '../../infrastructure/process.ts';
-import type { SshTarget } from '../../services/ssh/target.ts';
-import type { SshService } from '../../services/ssh/types.ts';
+import type { Host } from '../../services/host/types.ts';
 
 /** What `status` says about the engine host's GPUs. Never an error: status must still print. */
 export type GpuStatus =
@@ -27,23 +25,12 @@ export function gpuStatusFromOutput(output: string, exitCode: number): GpuStatus
   }
 }
 
-/** One round trip: nvidia-smi through the shared connection, its stderr folded into stdout. */
-export async function remoteGpuStatus(ssh: SshService, target: SshTarget): Promise<GpuStatus> {
+/** nvidia-smi on the engine's host, in one round trip; its stderr folded into stdout (a login shell's noise stays out). */
+export async function gpuStatus(host: Host): Promise<GpuStatus> {
   try {
-    const script = `nvidia-smi ${NVIDIA_SMI_ARGS.join(' ')} 2>&1`;
-    const result = await ssh.execScript(target, script, { check: false, timeoutMs: TIMEOUT_MS });
-    return gpuStatusFromOutput(result.stdout, result.code);
+    const result = await host.execScript(`nvidia-smi ${NVIDIA_SMI_ARGS.join(' ')} 2>&1`, { timeoutMs: TIMEOUT_MS });
+    return gpuStatusFromOutput(result.stdout, result.exitCode);
   } catch (error) {
-    return { state: 'error', message: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-export async function localGpuStatus(env: NodeJS.ProcessEnv): Promise<GpuStatus> {
-  try {
-    const result = await runProcess('nvidia-smi', NVIDIA_SMI_ARGS, { env, timeoutMs: TIMEOUT_MS });
-    return gpuStatusFromOutput(`${result.stdout}\n${result.stderr}`, result.code ?? 1);
-  } catch (error) {
-    if (isCommandNotFound(error)) return gpuStatusFromOutput('', 127);
     return { state: 'error', message: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -1,23 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { lazy } from '../../core/lazy.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ContainerManager } from '../../services/containers/types.ts';
+import { holderDir } from '../../services/host/forward-holder.ts';
+import { createLocalHost, createSshHost, type Host } from '../../services/host/index.ts';
 import type { SshTarget } from '../../services/ssh/target.ts';
 import type { Forward, SshService } from '../../services/ssh/types.ts';
 
 /**
- * Where the dev container lives: this machine's Docker engine (`local`), or a
- * host's engine reached through the shared SSH connection: its unix socket is
- * forwarded to a private local socket, so every Docker API call rides the one
- * multiplexed connection instead of an `ssh docker …` round trip each.
+ * Where the dev container lives: a Host (this machine, or one reached through
+ * the shared SSH connection — see services/host) and the container engine on
+ * it. A remote engine's unix socket is forwarded to a private local socket, so
+ * every Docker API call rides the one multiplexed connection instead of an
+ * `ssh docker …` round trip each.
  */
 export interface Place {
   /** The name state is kept under: `local`, a saved alias, or the target as typed. */
   name: string;
-  kind: 'local' | 'remote';
-  remote?: { ssh: SshService; target: SshTarget };
+  /** The machine the engine runs on: exec, files, ports, its address. */
+  host: Host;
   containers: ContainerManager;
   /** Starts setting up the engine now (loading the Docker client, forwarding its socket) without waiting. */
   warmUp(): void;
@@ -27,6 +30,7 @@ export interface Place {
 
 export interface PlaceDeps {
   reporter: Reporter;
+  env: NodeJS.ProcessEnv;
   toolVersion: string;
   /** A private (0700) folder for forwarded sockets. */
   socketDir: string;
@@ -39,7 +43,7 @@ export const REMOTE_DOCKER_SOCKET = '/var/run/docker.sock';
 
 export async function openLocalPlace(deps: PlaceDeps): Promise<Place> {
   const containers = await deps.createContainers({ socketPath: deps.localDockerSocket });
-  return { name: 'local', kind: 'local', containers, warmUp: () => {}, close: async () => {} };
+  return { name: 'local', host: createLocalHost({ env: deps.env }), containers, warmUp: () => {}, close: async () => {} };
 }
 
 export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget): Promise<Place> {
@@ -63,8 +67,8 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
   await connected;
   return {
     name,
-    kind: 'remote',
-    remote: { ssh, target },
+    // Detached forwards keep their control sockets beside the state folder's sockets.
+    host: createSshHost({ name, ssh, target, env: deps.env, holderDir: () => holderDir(deps.env, dirname(deps.socketDir)) }),
     containers: lazyContainerManager(engine),
     warmUp: () => void engine().catch(() => {}), // a failure surfaces at first use, with its own message
     async close() {

@@ -1,15 +1,13 @@
 import { isAbsolute, posix, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
-import { joinShellCommand } from '../../core/shell-quote.ts';
 import { runProcess, type ProcessRunner } from '../../infrastructure/process.ts';
 import type { ContainerManager } from '../../services/containers/types.ts';
 import { localRcloneExecutor } from '../../services/datasync/local-executor.ts';
 import { splitPatterns, validateCount, validateRemotePath, validateSize } from '../../services/datasync/rclone-args.ts';
 import type { RcloneSyncManager } from '../../services/datasync/rclone-sync-manager.ts';
 import type { DataSyncDirection, DataSyncMode, DataSyncProgress, DataSyncSummary, RcloneExecutor } from '../../services/datasync/types.ts';
-import type { SshTarget } from '../../services/ssh/target.ts';
-import type { SshService } from '../../services/ssh/types.ts';
+import type { Host } from '../../services/host/types.ts';
 import type { ConnectionOrchestrator } from '../connection/connection-orchestrator.ts';
 
 export interface DataSyncOptions {
@@ -85,18 +83,16 @@ const formatRate = (bytesPerSecond: number) => {
 export const progressText = (p: DataSyncProgress) =>
   `${p.percent}% · ${p.transfers}/${p.totalTransfers} files · ${formatRate(p.bytesPerSecond)}${p.etaSeconds !== undefined ? ` · ${p.etaSeconds}s left` : ''}`;
 
-/** rclone on the host through the shared ssh connection; stderr streams back for progress. */
-function sshExecutor(ssh: SshService, target: SshTarget, name: string, runner: ProcessRunner, env: NodeJS.ProcessEnv): RcloneExecutor {
+/** rclone on the engine's host (through the shared ssh connection); stderr streams back for progress. */
+function hostExecutor(host: Host, name: string): RcloneExecutor {
   return {
     mode: 'host',
     where: name,
     installHint: `install rclone on ${name} (Debian/Ubuntu: sudo apt-get install rclone), or use --mode local or --mode container`,
     async run(argv, options) {
       // Only a config file path travels here, never a credential.
-      const assignments = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
-      const command = joinShellCommand(assignments.length ? ['env', ...assignments, ...argv] : argv);
-      const result = await runner('ssh', ['-T', ...ssh.sshArgs(target), command], { env, onStderr: options.onStderr, ...(options.signal ? { signal: options.signal } : {}) });
-      return { code: result.code ?? 128, stderr: result.stderr };
+      const result = await host.exec(argv, { env: options.env, onStderr: options.onStderr, ...(options.signal ? { signal: options.signal } : {}) });
+      return { code: result.exitCode, stderr: result.stderr };
     },
   };
 }
@@ -175,11 +171,11 @@ export function createDataSyncOrchestrator(deps: DataSyncDeps) {
     return connection.withSession(options.target, async (session) => {
       const { place } = session;
       if (mode === 'host') {
-        if (place.kind !== 'remote' || !place.remote) {
+        if (place.host.local) {
           throw new UserError('USAGE', `--mode host needs a remote host, and ${place.name} is this machine`, 'name a host (mltoolbox datasync up HOST), or use --mode local');
         }
         const dir = posix.isAbsolute(localDir) ? localDir : posix.join(session.workspaceSource, localDir);
-        return transfer(sshExecutor(place.remote.ssh, place.remote.target, place.name, runner, deps.env), dir);
+        return transfer(hostExecutor(place.host, place.name), dir);
       }
       let id: string;
       let label: string;

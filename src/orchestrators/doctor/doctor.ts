@@ -4,23 +4,17 @@ import { isCommandNotFound, runProcess, type ProcessRunner } from '../../infrast
 import { checkLocalRsync, checkSshClient, evaluateHost } from '../../services/diagnostics/checks.ts';
 import { buildProbeScript, newMarker, parseProbeOutput, type ProbeSections } from '../../services/diagnostics/probe.ts';
 import type { Check, DoctorReport } from '../../services/diagnostics/types.ts';
-import { formatTarget, parseTarget, type SshTarget } from '../../services/ssh/target.ts';
+import { formatTarget, resolveTarget, type RemoteSettings, type SavedRemote } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 
 /** What doctor takes from the project configuration. */
 export interface DoctorSettings {
-  remote: { host?: string; user?: string; port?: number; identity_file?: string; connect_timeout?: number; ssh_config?: string };
+  remote: RemoteSettings;
   /** environment.gpus */
   gpus: 'optional' | 'required' | 'none';
 }
 
-/** A saved remote (`mltoolbox remote add`), as doctor needs it. */
-export interface SavedRemote {
-  host: string;
-  user: string | null;
-  port: number | null;
-  identityFile: string | null;
-}
+export type { SavedRemote };
 
 export interface DoctorDeps {
   ssh: () => Promise<SshService>;
@@ -55,32 +49,6 @@ export function createDoctor(deps: DoctorDeps): Doctor {
       if (isCommandNotFound(error)) return undefined;
       throw error;
     }
-  }
-
-  async function resolveTarget(text: string, settings: DoctorSettings): Promise<SshTarget> {
-    const remote = settings.remote;
-    const always = {
-      ...(remote.identity_file ? { identityFile: remote.identity_file } : {}),
-      ...(remote.connect_timeout ? { connectTimeout: remote.connect_timeout } : {}),
-      ...(remote.ssh_config ? { sshConfigFile: remote.ssh_config } : {}),
-    };
-    const saved = await deps.lookupRemote?.(text);
-    if (saved) {
-      return {
-        ...always,
-        host: saved.host,
-        ...(saved.user ? { user: saved.user } : {}),
-        ...(saved.port ? { port: saved.port } : {}),
-        ...(saved.identityFile ? { identityFile: saved.identityFile } : {}),
-      };
-    }
-    // remote.user/port describe the configured host, not any host named on the command line.
-    const isConfiguredHost = remote.host !== undefined && text === remote.host;
-    return parseTarget(text, {
-      ...always,
-      ...(isConfiguredHost && remote.user ? { user: remote.user } : {}),
-      ...(isConfiguredHost && remote.port ? { port: remote.port } : {}),
-    });
   }
 
   async function probeLocal(script: string): Promise<{ stdout: string; stderr: string }> {
@@ -122,7 +90,7 @@ export function createDoctor(deps: DoctorDeps): Doctor {
         return { target: LOCAL_TARGET, checks: warning ? [...checks, warning] : checks };
       }
 
-      const target = await resolveTarget(text, settings);
+      const target = resolveTarget(text, settings.remote, await deps.lookupRemote?.(text));
       const label = formatTarget(target);
       const ssh = await deps.ssh();
       const resolved = await ssh.resolve(target);

@@ -2,7 +2,7 @@ import { isAbsolute, join } from 'node:path';
 import { isUserError } from '../../core/errors.ts';
 import type { RemoteRecord, StateStore } from '../../db/index.ts';
 import { readV2Database, v2TimestampToIso, type ReadOnlySqlite, type V2Remote, type V2State } from '../../services/v2/v2-database.ts';
-import { parseTarget, validateAlias, validateUser } from '../remotes/target.ts';
+import { parseTarget, parseUser, validateAlias } from '../../services/ssh/target.ts';
 import { V2_STATE_IMPORT_MARKER } from './marker.ts';
 
 export type RemoteImportStatus = 'imported' | 'would-import' | 'already-present' | 'conflict' | 'skipped';
@@ -66,7 +66,7 @@ function importRemote(remote: V2Remote, options: ImportStateOptions, now: () => 
   try {
     validateAlias(remote.alias);
     const target = parseTarget(remote.host);
-    const user = remote.username ? validateUser(remote.username) : target.user ?? null;
+    const user = remote.username ? parseUser(remote.username) : target.user ?? null;
     record = {
       alias: remote.alias,
       host: target.host,

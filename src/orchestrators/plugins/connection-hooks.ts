@@ -107,13 +107,13 @@ export function sessionScope(session: ProjectSession, options: { projectDir: str
       localDir: options.projectDir,
       workdir: workdirOf(session.loaded.config),
       target: session.place.name,
-      ...(session.place.kind === 'remote' ? { remoteDir: session.workspaceSource } : {}),
+      ...(session.remoteDir ? { remoteDir: session.remoteDir } : {}),
       ...(session.role ? { role: session.role } : {}),
     },
     ...(session.cluster ? { cluster: session.cluster } : {}),
     containers: session.place.containers,
     ...(container ? { container } : {}),
-    ...(session.place.remote ? { remote: session.place.remote } : {}),
+    host: session.place.host,
   });
 }
 

@@ -3,6 +3,10 @@ import { PLUGIN_API_VERSION, type ConfigView, type PluginCommandInput, type Plug
 import { frozenCopy, prefixedLogger } from './hook-runner.ts';
 import type { PluginHostService } from './plugin-host.ts';
 import type { HookScope } from './types.ts';
+import type { StateStore } from '../../db/index.ts';
+import type { LoadedConfig } from '../../services/config/loader.ts';
+import type { ConnectionOrchestrator } from '../connection/connection-orchestrator.ts';
+import { sessionScope } from './connection-hooks.ts';
 import { sectionKey } from './validate-plugin.ts';
 
 export interface PluginCommandRun {
@@ -66,4 +70,43 @@ export async function runPluginCommand(deps: RunPluginCommandDeps, words: readon
       typeof hint === 'string' && hint ? hint : 'run with --verbose for details; `mltoolbox plugins doctor` checks the plugin',
       { cause: error, data: { plugin: plugin.plugin.name, command: command.name } });
   }
+}
+
+export interface ProjectPluginCommandsDeps {
+  plugins(): Promise<PluginHostService>;
+  /** The project's configuration with secrets resolved (a command may need them). */
+  loadConfig(): Promise<LoadedConfig>;
+  state(): Promise<StateStore>;
+  connection(): Promise<ConnectionOrchestrator>;
+  env: NodeJS.ProcessEnv;
+  projectDir: string;
+  secrets(): Promise<{ get(name: string): Promise<string | undefined> }>;
+}
+
+/**
+ * `plugins run WORDS…`: a plugin's command in the project. When the project
+ * has a dev container on record, the command also gets the container, the
+ * host and ports (through the project's session); otherwise config and
+ * project only.
+ */
+export async function runProjectPluginCommand(deps: ProjectPluginCommandsDeps, words: readonly string[], rest: readonly string[]): Promise<PluginCommandRun> {
+  // The host first: loading the configuration enables the plugins it names.
+  const host = await deps.plugins();
+  const loaded = await deps.loadConfig();
+  const run = (scope: HookScope) => runPluginCommand({ host, env: deps.env, secrets: deps.secrets, scope }, words, { args: [], options: {}, rest: [...rest] });
+  const state = await deps.state();
+  const project = state.getProjectByPath(deps.projectDir);
+  const record = project?.lastRemote ? state.getContainer(project.id, project.lastRemote) : undefined;
+  if (record) {
+    return (await deps.connection()).withSession(undefined, async (session) => {
+      const info = await session.place.containers.inspect(record.containerId);
+      const container = info?.running ? { id: info.id, name: info.name, ports: info.ports } : undefined;
+      return run(sessionScope(session, { projectDir: deps.projectDir, command: 'plugins run' }, container));
+    });
+  }
+  return run({
+    command: 'plugins run',
+    config: loaded.config as unknown as ConfigView,
+    project: { name: loaded.config.project?.name ?? 'project', localDir: deps.projectDir, workdir: loaded.config.project?.workdir ?? '/workspace' },
+  });
 }

@@ -1,8 +1,7 @@
 import { pluginError, type ClusterInfo, type ConfigView, type PluginContainer, type PluginHost, type PortForwarder, type ProjectInfo } from '../../plugin-api/index.ts';
 import type { ContainerManager, PublishedPort } from '../../services/containers/types.ts';
-import { isLocalPortFree, nextFreeLocalPort } from '../../services/ports/local-ports.ts';
-import type { SshTarget } from '../../services/ssh/target.ts';
-import type { SshService } from '../../services/ssh/types.ts';
+import { UserError } from '../../core/errors.ts';
+import type { Host } from '../../services/host/types.ts';
 import type { HookScope } from './types.ts';
 
 export interface ScopeInput {
@@ -14,8 +13,8 @@ export interface ScopeInput {
   /** The engine of the project's place, once open. */
   containers?: ContainerManager;
   container?: { id: string; name: string; ports?: readonly PublishedPort[] };
-  /** The SSH connection, for remote targets. */
-  remote?: { ssh: SshService; target: SshTarget };
+  /** The machine the engine runs on; plugins get it as `host` when it is not this machine. */
+  host?: Host;
 }
 
 /**
@@ -25,10 +24,10 @@ export interface ScopeInput {
  */
 export function projectScope(input: ScopeInput): HookScope {
   const scope: HookScope = { command: input.command, config: input.config, project: input.project, ...(input.cluster ? { cluster: input.cluster } : {}) };
-  const { containers, container, remote } = input;
+  const { containers, container, host } = input;
   if (containers && container) scope.container = containerHandle(containers, container, input.project.workdir);
-  if (remote) scope.host = hostHandle(input.project.target ?? remote.target.host, remote);
-  if (container?.ports) scope.ports = forwarder(container.ports, remote);
+  if (host && !host.local) scope.host = hostHandle(input.project.target ?? host.name, host);
+  if (container?.ports && host) scope.ports = forwarder(container.ports, host);
   return scope;
 }
 
@@ -46,26 +45,16 @@ function containerHandle(containers: ContainerManager, container: { id: string; 
   };
 }
 
-function hostHandle(name: string, remote: { ssh: SshService; target: SshTarget }): PluginHost {
-  const { ssh, target } = remote;
+function hostHandle(name: string, host: Host): PluginHost {
   return {
     name,
-    exec: async (argv, options = {}) => {
-      const result = await ssh.exec(target, argv, { check: false, ...(options.input !== undefined ? { input: options.input } : {}) });
-      return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };
-    },
-    execScript: async (script, options = {}) => {
-      const result = await ssh.execScript(target, script, {
-        check: false,
-        ...(options.args ? { args: options.args } : {}),
-        ...(options.input !== undefined ? { input: options.input } : {}),
-      });
-      return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };
-    },
+    exec: (argv, options = {}) => host.exec(argv, options.input !== undefined ? { input: options.input } : {}),
+    execScript: (script, options = {}) =>
+      host.execScript(script, { ...(options.args ? { args: options.args } : {}), ...(options.input !== undefined ? { input: options.input } : {}) }),
   };
 }
 
-function forwarder(published: readonly PublishedPort[], remote: { ssh: SshService; target: SshTarget } | undefined): PortForwarder {
+function forwarder(published: readonly PublishedPort[], host: Host): PortForwarder {
   return {
     async forward(containerPort, options = {}) {
       const port = published.find((p) => p.container === containerPort && p.protocol === 'tcp');
@@ -73,17 +62,13 @@ function forwarder(published: readonly PublishedPort[], remote: { ssh: SshServic
         throw pluginError(`container port ${containerPort} is not published`,
           `add ${containerPort} to environment.ports in mltoolbox.yaml (a plugin can add it in its configLoaded hook), then run 'mltoolbox connect' again`);
       }
-      if (!remote) {
-        // Local engine: the published port already is on this machine.
-        return { localPort: port.host, containerPort, close: async () => {} };
-      }
-      const wanted = options.localPort && options.localPort > 0 ? options.localPort : containerPort;
-      const localPort = (await isLocalPortFree(wanted)) ? wanted : options.localPort ? undefined : await nextFreeLocalPort(wanted + 1);
-      if (localPort === undefined) {
-        throw pluginError(`local port ${wanted} is already in use`, `free port ${wanted} or ask for another local port`);
-      }
-      const forward = await remote.ssh.forward(remote.target, { local: { port: localPort }, remote: { port: port.host, host: '127.0.0.1' } });
-      return { localPort: forward.localPort ?? localPort, containerPort, close: () => forward.close() };
+      // A port the plugin names must be that one; otherwise the container's number, or the next free one.
+      const asked = options.localPort !== undefined && options.localPort > 0;
+      const forward = await host.forwardPort(port.host, { localPort: asked ? options.localPort! : containerPort, containerPort, ifBusy: asked ? 'fail' : 'next-free' })
+        .catch((error: unknown) => {
+          throw error instanceof UserError && error.code === 'PORT_BUSY' ? pluginError(error.message, error.hint) : error;
+        });
+      return { localPort: forward!.localPort, containerPort, close: () => forward!.close() };
     },
   };
 }

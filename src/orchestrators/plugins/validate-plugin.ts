@@ -35,43 +35,60 @@ export function checkApiVersion(pluginName: string, wanted: string, current: str
 
 /** Problems with a plugin object's shape, in plain words (empty: fine). Unknown hooks are warnings. */
 export function checkPluginShape(value: unknown): { problems: string[]; warnings: string[] } {
-  const problems: string[] = [];
-  const warnings: string[] = [];
-  if (typeof value !== 'object' || value === null) return { problems: ['the module does not export a plugin object'], warnings };
+  if (typeof value !== 'object' || value === null) return { problems: ['the module does not export a plugin object'], warnings: [] };
   const plugin = value as Partial<Plugin> & Record<string, unknown>;
+  const found = { problems: checkIdentity(plugin), warnings: [] as string[] };
+  if (plugin.hooks !== undefined) checkHooks(plugin.hooks, found);
+  if (plugin.commands !== undefined) found.problems.push(...checkCommands(plugin.commands));
+  if (plugin.config !== undefined) found.problems.push(...checkConfig(plugin.config));
+  return found;
+}
+
+/** name, version, apiVersion. */
+function checkIdentity(plugin: Partial<Plugin>): string[] {
+  const problems: string[] = [];
   if (typeof plugin.name !== 'string' || !PLUGIN_NAME.test(plugin.name)) problems.push(`name must be lowercase letters, digits and -, got ${JSON.stringify(plugin.name)}`);
   if (typeof plugin.version !== 'string' || !plugin.version) problems.push('version must be a string such as "1.0.0"');
   if (typeof plugin.apiVersion !== 'string' || !plugin.apiVersion) problems.push(`apiVersion must be a string such as "${PLUGIN_API_VERSION}"`);
-  if (plugin.hooks !== undefined) {
-    if (typeof plugin.hooks !== 'object' || plugin.hooks === null) problems.push('hooks must be an object');
-    else {
-      for (const [hook, entry] of Object.entries(plugin.hooks)) {
-        if (!(hook in HOOK_KINDS)) {
-          warnings.push(`unknown hook '${hook}' (not called; known: ${Object.keys(HOOK_KINDS).join(', ')})`);
-          continue;
-        }
-        const handler = typeof entry === 'function' ? entry : (entry as { handler?: unknown } | undefined)?.handler;
-        if (typeof handler !== 'function') problems.push(`hooks.${hook} must be a function or { handler, order }`);
-        const order = typeof entry === 'object' && entry !== null ? (entry as { order?: unknown }).order : undefined;
-        if (order !== undefined && order !== 'pre' && order !== 'post') problems.push(`hooks.${hook}.order must be 'pre' or 'post'`);
-      }
-    }
+  return problems;
+}
+
+/** Each hook: a function or `{ handler, order }`; an unknown name is only a warning (a newer plugin API). */
+function checkHooks(hooks: unknown, found: { problems: string[]; warnings: string[] }): void {
+  if (typeof hooks !== 'object' || hooks === null) {
+    found.problems.push('hooks must be an object');
+    return;
   }
-  if (plugin.commands !== undefined) {
-    if (!Array.isArray(plugin.commands)) problems.push('commands must be a list');
-    else {
-      for (const command of plugin.commands as unknown[]) {
-        const c = command as { name?: unknown; run?: unknown; summary?: unknown };
-        if (typeof c?.name !== 'string' || !/^[a-z][a-z0-9-]*(?: [a-z][a-z0-9-]*)?$/.test(c.name)) problems.push(`command name ${JSON.stringify(c?.name)} must be one or two lowercase words`);
-        else if (typeof c.run !== 'function') problems.push(`command '${c.name}' has no run function`);
-      }
-    }
+  for (const [hook, entry] of Object.entries(hooks)) {
+    if (!(hook in HOOK_KINDS)) found.warnings.push(`unknown hook '${hook}' (not called; known: ${Object.keys(HOOK_KINDS).join(', ')})`);
+    else found.problems.push(...checkHookEntry(hook, entry));
   }
-  if (plugin.config !== undefined) {
-    const schema = (plugin.config as { schema?: unknown })?.schema;
-    if (typeof schema !== 'object' || schema === null) problems.push('config.schema must be a Standard Schema (e.g. a zod 4 schema) or a JSON Schema object');
-  }
-  return { problems, warnings };
+}
+
+function checkHookEntry(hook: string, entry: unknown): string[] {
+  const problems: string[] = [];
+  const object = typeof entry === 'object' && entry !== null ? (entry as { handler?: unknown; order?: unknown }) : undefined;
+  const handler = typeof entry === 'function' ? entry : object?.handler;
+  if (typeof handler !== 'function') problems.push(`hooks.${hook} must be a function or { handler, order }`);
+  const order = object?.order;
+  if (order !== undefined && order !== 'pre' && order !== 'post') problems.push(`hooks.${hook}.order must be 'pre' or 'post'`);
+  return problems;
+}
+
+const COMMAND_NAME = /^[a-z][a-z0-9-]*(?: [a-z][a-z0-9-]*)?$/;
+
+function checkCommands(commands: unknown): string[] {
+  if (!Array.isArray(commands)) return ['commands must be a list'];
+  return commands.flatMap((command: unknown) => {
+    const c = command as { name?: unknown; run?: unknown } | undefined;
+    if (typeof c?.name !== 'string' || !COMMAND_NAME.test(c.name)) return [`command name ${JSON.stringify(c?.name)} must be one or two lowercase words`];
+    return typeof c.run === 'function' ? [] : [`command '${c.name}' has no run function`];
+  });
+}
+
+function checkConfig(config: unknown): string[] {
+  const schema = (config as { schema?: unknown } | null)?.schema;
+  return typeof schema === 'object' && schema !== null ? [] : ['config.schema must be a Standard Schema (e.g. a zod 4 schema) or a JSON Schema object'];
 }
 
 /** The hooks a plugin implements, known ones only. */

@@ -1,3 +1,3 @@
 export { createRemotesOrchestrator, type AddRemoteOutcome, type AddRemoteRequest, type RemotesDeps, type RemotesOrchestrator } from './remotes-orchestrator.ts';
-export { parsePort, parseTarget, validateAlias, validateUser, type SshTarget } from './target.ts';
 export type { RemoteRecord } from '../../db/index.ts';
+export type { RefreshOptions, SshConfigOutcome } from './ssh-config.ts';

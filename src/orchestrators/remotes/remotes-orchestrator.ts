@@ -3,7 +3,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { suggest } from '../../core/suggest.ts';
 import type { RemoteRecord, StateStore } from '../../db/index.ts';
-import { parsePort, parseTarget, validateAlias, validateUser } from './target.ts';
+import type { Reporter } from '../../core/reporter.ts';
+import { parsePortNumber, parseTarget, parseUser, validateAlias } from '../../services/ssh/target.ts';
+import type { SshService } from '../../services/ssh/types.ts';
+import { refreshSshConfig, type RefreshOptions, type SshConfigOutcome } from './ssh-config.ts';
 
 export interface AddRemoteRequest {
   alias: string;
@@ -28,6 +31,12 @@ export interface RemotesOrchestrator {
   list(): RemoteRecord[];
   /** Throws REMOTE_NOT_FOUND (with the closest alias) when nothing is saved by that name. */
   remove(alias: string): RemoteRecord;
+  /**
+   * Rewrites the generated ssh_config from the saved remotes and, when asked,
+   * offers the Include line for ~/.ssh/config (never added without consent).
+   * A failure is a warning in the outcome: the remotes themselves are saved.
+   */
+  refreshSshConfig(options: RefreshOptions): Promise<SshConfigOutcome>;
 }
 
 export interface RemotesDeps {
@@ -36,6 +45,8 @@ export interface RemotesDeps {
   /** Relative --identity-file paths are resolved against it. */
   cwd: string;
   fileExists?: (path: string) => boolean;
+  /** For the generated ssh_config (refreshSshConfig); without them it is not written. */
+  sshConfig?: { configDir: string; reporter: Reporter; ssh(): Promise<SshService> };
 }
 
 /** Saved remotes: short names for `[user@]host[:port]` plus the key to use. */
@@ -52,8 +63,8 @@ export function createRemotesOrchestrator(deps: RemotesDeps): RemotesOrchestrato
     add(request) {
       const alias = validateAlias(request.alias);
       const target = parseTarget(request.target);
-      const user = pick('user', target.user, request.user === undefined ? undefined : validateUser(request.user), request.target);
-      const port = pick('port', target.port, request.port === undefined ? undefined : parsePort(request.port), request.target);
+      const user = pick('user', target.user, request.user === undefined ? undefined : parseUser(request.user), request.target);
+      const port = pick('port', target.port, request.port === undefined ? undefined : parsePortNumber(request.port), request.target);
       const identityFile = request.identityFile === undefined ? undefined : expandPath(request.identityFile);
       const warnings: string[] = [];
       if (identityFile !== undefined && !fileExists(identityFile)) {
@@ -63,6 +74,10 @@ export function createRemotesOrchestrator(deps: RemotesDeps): RemotesOrchestrato
       return { remote, created, warnings };
     },
     list: () => deps.store.listRemotes(),
+    async refreshSshConfig(options) {
+      if (!deps.sshConfig) throw new Error('refreshSshConfig needs RemotesDeps.sshConfig');
+      return refreshSshConfig({ store: deps.store, homeDir: deps.homeDir, ...deps.sshConfig }, options);
+    },
     remove(alias) {
       const removed = deps.store.removeRemote(alias);
       if (removed) return removed;

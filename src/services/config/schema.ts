@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Origin } from './layer.ts';
+import { PORT_MAPPING } from '../ports/port-spec.ts';
 
 /**
  * The one source of truth for mltoolbox.yaml: the TypeScript types (z.infer),
@@ -21,7 +22,6 @@ const lifecycleCommand = z
   .describe('A shell command string, an argv list, or a map of named commands run in parallel.');
 
 const portNumber = z.number().int().min(1).max(65535);
-const PORT_MAPPING = /^(?:(?:\d{1,3}\.){3}\d{1,3}:)?\d{1,5}(?::\d{1,5})?(?:\/(?:tcp|udp))?$/;
 
 const port = z.union([portNumber, z.string().regex(PORT_MAPPING, { error: 'expected a port number (8888) or a mapping string ("8888:8888", "127.0.0.1:6006:6006/tcp")' })], {
   error: 'expected a port number (8888) or a mapping string ("8888:8888", "127.0.0.1:6006:6006/tcp")',

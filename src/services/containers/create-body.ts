@@ -1,6 +1,6 @@
 import { UserError } from '../../core/errors.ts';
 import type { CreateContainerBody, DeviceRequest, HostConfigBody, PortBinding } from './engine-client.ts';
-import type { ContainerSpec, MountSpec, PortSpec } from './types.ts';
+import type { ContainerSpec } from './types.ts';
 
 /** Published ports listen on the engine host's loopback only: reach them through an SSH forward. */
 export const PUBLISH_HOST_IP = '127.0.0.1';
@@ -16,35 +16,6 @@ export function parseSize(value: string | number, what = 'shm_size'): number {
     if (match) return Math.round(Number(match[1]) * SIZE_UNITS[(match[2] ?? 'b').toLowerCase()]!);
   }
   throw new UserError('CONTAINER_SPEC_INVALID', `${what} ${JSON.stringify(value)} is not a size`, `write a size such as "8g", "512m" or a number of bytes`);
-}
-
-/**
- * '8888', '8888:8888', '127.0.0.1:6006:6006/tcp' -> PortSpec. Any other host
- * address is refused: publishing on all interfaces would expose the
- * container to the host's network, and forwards reach loopback anyway.
- */
-export function parsePortMapping(value: string | number): PortSpec {
-  const text = String(value).trim();
-  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d{1,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(text);
-  const invalid = (why: string) =>
-    new UserError('CONTAINER_SPEC_INVALID', `port ${JSON.stringify(text)} ${why}`, 'write 8888, "8888:8888" or "127.0.0.1:8888:8888/tcp"');
-  if (!match) throw invalid('is not a port mapping');
-  const [, ip, host, container, protocol] = match;
-  if (ip !== undefined && ip !== PUBLISH_HOST_IP) throw invalid(`binds ${ip}: mltoolbox publishes on ${PUBLISH_HOST_IP} only (forwarded over SSH)`);
-  const spec: PortSpec = { container: Number(container), host: host === undefined ? Number(container) : Number(host), protocol: protocol === 'udp' ? 'udp' : 'tcp' };
-  for (const port of [spec.container, spec.host!]) if (port < 1 || port > 65535) throw invalid('is out of range 1-65535');
-  return spec;
-}
-
-/** docker -v syntax: SOURCE:TARGET[:ro|rw]. A source starting with / (or . ~) is a bind, otherwise a named volume. */
-export function parseVolume(value: string): MountSpec {
-  const parts = value.split(':');
-  const mode = parts.length === 3 ? parts[2] : undefined;
-  const [source, target] = parts;
-  if (parts.length < 2 || parts.length > 3 || !source || !target?.startsWith('/') || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
-    throw new UserError('CONTAINER_SPEC_INVALID', `volume ${JSON.stringify(value)} is not SOURCE:TARGET[:ro]`, 'write /host/path:/container/path or name:/container/path, optionally with :ro');
-  }
-  return { type: /^[/.~]/.test(source) ? 'bind' : 'volume', source, target, readOnly: mode === 'ro' };
 }
 
 /** The GPU part of HostConfig: `--gpus all` / `--gpus 2` / `--gpus device=0,1`. */

@@ -437,6 +437,11 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     ensureContainer,
     exec,
     startExec,
+
+    async interactiveCommand(id, argv, exec) {
+      return ['docker', 'exec', ...(exec.stdin ? ['-i'] : []), ...(exec.tty ? ['-t'] : []),
+        ...(exec.workdir ? ['-w', exec.workdir] : []), ...(exec.user ? ['-u', exec.user] : []), id, ...argv];
+    },
     logs: readLogs,
 
     async stop(id, stopOptions = {}) {

@@ -6,7 +6,8 @@ import type { ContainerManager } from './types.ts';
 export type * from './types.ts';
 export type { EngineClient } from './engine-client.ts';
 export { createDockerManager, type DockerManagerOptions } from './docker-manager.ts';
-export { parsePortMapping, parseSize, parseVolume, gpuDeviceRequests, PUBLISH_HOST_IP } from './create-body.ts';
+export { parseSize, gpuDeviceRequests, PUBLISH_HOST_IP } from './create-body.ts';
+export { parseVolume } from './volume-spec.ts';
 export { LABEL } from './labels.ts';
 export { NVIDIA_RUNTIME_FIX } from './gpu.ts';
 

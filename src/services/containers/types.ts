@@ -24,6 +24,13 @@ export interface ContainerManager {
   exec(id: string, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Runs a command with live streams (interactive shells, long jobs). */
   startExec(id: string, argv: readonly string[], options?: StreamingExecOptions): Promise<ExecSession>;
+  /**
+   * The engine's own command line (`docker exec -i -t -w DIR ID …`) that runs
+   * argv in the container on the user's terminal, to be run on the engine's
+   * host (the container Host runs it there). A Podman manager answers with
+   * `podman exec …`: callers never write an engine's CLI themselves.
+   */
+  interactiveCommand(id: string, argv: readonly string[], options: InteractiveExecOptions): Promise<string[]>;
   /** Calls onChunk with each piece of output; with follow, until the container stops or signal aborts. */
   logs(id: string, options: LogsOptions, onChunk: (chunk: OutputChunk) => void): Promise<void>;
   /** Stops a running container; stopped or missing is fine. */
@@ -164,6 +171,15 @@ export interface ExecOptions {
   /** Written to the command's stdin, which is then closed. */
   stdin?: string | Buffer;
   signal?: AbortSignal;
+}
+
+export interface InteractiveExecOptions {
+  /** Allocate a terminal (-t). */
+  tty: boolean;
+  /** Keep stdin open (-i). */
+  stdin: boolean;
+  workdir?: string;
+  user?: string;
 }
 
 export interface ExecResult {

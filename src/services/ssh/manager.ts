@@ -313,6 +313,7 @@ class SshManager implements SshService {
       ...(options.input !== undefined ? { input: options.input } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onStderr ? { onStderr: options.onStderr } : {}),
     });
     const ctx = this.failureContext(target);
     if (result.timedOut) throw sshTimedOut(ctx, Math.round((options.timeoutMs ?? 0) / 1000), `'${shorten(label)}'`);

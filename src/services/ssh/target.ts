@@ -2,6 +2,16 @@ import { isIPv6 } from 'node:net';
 import { UserError } from '../../core/errors.ts';
 
 /**
+ * The one target model. Every command that reaches a host (connect and the
+ * project commands, doctor, remote add, fetch, datasync, migrate's state
+ * import — and next the agent and provisioning) reads what the user typed with
+ * `parseTarget` and turns a name into a target with `resolveTarget`, so a host
+ * is validated once, by one set of rules, with one error code
+ * (`REMOTE_TARGET_INVALID`), and `remote.user` / `remote.port` mean the same
+ * thing everywhere. `test/unit/architecture.test.ts` refuses a second parser.
+ */
+
+/**
  * A host we reach over ssh, plus the per-host settings from mltoolbox.yaml
  * (`remote.*`). Whatever ssh itself knows about the host (~/.ssh/config:
  * HostName, ProxyJump, keys) stays with ssh: we only add what was given.
@@ -18,7 +28,7 @@ export interface SshTarget {
   sshConfigFile?: string;
 }
 
-/** `remote.*` defaults; an explicit user or port in the target text wins over them. */
+/** Defaults for what the target text does not say; an explicit user or port in the text wins. */
 export interface SshTargetDefaults {
   user?: string;
   port?: number;
@@ -27,12 +37,78 @@ export interface SshTargetDefaults {
   sshConfigFile?: string;
 }
 
+/** The configuration's `remote` section, as written in mltoolbox.yaml. */
+export interface RemoteSettings {
+  host?: string;
+  user?: string;
+  port?: number;
+  identity_file?: string;
+  connect_timeout?: number;
+  ssh_config?: string;
+}
+
+/** A saved remote (`mltoolbox remote add`): the row from the state store. */
+export interface SavedRemote {
+  host: string;
+  user?: string | null;
+  port?: number | null;
+  identityFile?: string | null;
+}
+
 const TARGET_FORMS = "an ssh config alias, [user@]host[:port], ssh://user@host:port or [::1]:22";
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.%+-]*$/; // hostnames and aliases; never a leading '-' (ssh would read an option)
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
+const ALIAS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function usage(input: string, problem: string): UserError {
-  return new UserError('USAGE', `invalid host '${input}': ${problem}`, `write the host as ${TARGET_FORMS}`);
+  return new UserError('REMOTE_TARGET_INVALID', `invalid host '${input}': ${problem}`, `write the host as ${TARGET_FORMS}`);
+}
+
+/** A login name (`--user`, a saved remote's user): what parseTarget accepts before the '@'. */
+export function parseUser(text: string): string {
+  if (!USER.test(text)) {
+    throw new UserError('REMOTE_TARGET_INVALID', `'${text}' is not a valid user name`, 'use the login name on the host, e.g. --user alice');
+  }
+  return text;
+}
+
+/** A port number as typed (`--port 2222`). */
+export function parsePortNumber(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 1 && port <= 65535)) {
+    throw new UserError('REMOTE_TARGET_INVALID', `'${text}' is not a valid port`, 'give a number from 1 to 65535, e.g. --port 2222');
+  }
+  return port;
+}
+
+/** The short name of a saved remote; it becomes a `Host` line in the generated ssh_config. */
+export function validateAlias(alias: string): string {
+  if (!ALIAS.test(alias)) {
+    throw new UserError('REMOTE_ALIAS_INVALID', `'${alias}' is not a valid remote alias`,
+      'use letters, digits, -, _ and . (starting with a letter or digit, at most 64 characters), e.g. gpu-box');
+  }
+  return alias;
+}
+
+/**
+ * What a name on the command line (or `remote.host`, or the project's last
+ * target) means, the same for every command:
+ * - a saved remote of that name: its host, user, port and key;
+ * - else the text itself, read by `parseTarget`;
+ * - `remote.user` and `remote.port` are defaults for `remote.host` only (a
+ *   different host named on the command line is not theirs);
+ * - `remote.identity_file`, `remote.connect_timeout` and `remote.ssh_config`
+ *   apply to every target (a saved remote's own key wins).
+ */
+export function resolveTarget(name: string, remote: RemoteSettings = {}, saved?: SavedRemote): SshTarget {
+  const always: SshTargetDefaults = {
+    identityFile: saved?.identityFile ?? remote.identity_file,
+    connectTimeout: remote.connect_timeout,
+    sshConfigFile: remote.ssh_config,
+  };
+  if (saved) return parseTarget(saved.host, { ...always, user: saved.user ?? undefined, port: saved.port ?? undefined });
+  const isConfiguredHost = remote.host !== undefined && name.trim() === remote.host.trim();
+  return parseTarget(name, isConfiguredHost ? { ...always, user: remote.user, port: remote.port } : always);
 }
 
 /**

@@ -8,6 +8,8 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Throw REMOTE_COMMAND_FAILED on a non-zero exit (default true). */
   check?: boolean;
+  /** The remote stderr as it arrives (progress lines); it is still captured. */
+  onStderr?: (chunk: string) => void;
 }
 
 export interface ScriptOptions extends ExecOptions {

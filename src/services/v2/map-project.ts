@@ -7,6 +7,7 @@ import { parseDotenv } from '../config/dotenv.ts';
 import { substituteCompose } from './compose-interpolate.ts';
 import type { LegacyProject } from './legacy-project.ts';
 import { defaultSecretName, isSecretName, secretReason, type SecretReason } from './secret-detect.ts';
+import { PORT_MAPPING } from '../ports/port-spec.ts';
 
 /**
  * Turns a v2 project (.env + docker-compose.yml + Dockerfile) into the
@@ -454,7 +455,6 @@ function mapWorkdir(m: Mapper, workingDir: unknown, mountTarget: string | undefi
   }
 }
 
-const PORT_MAPPING = /^(?:(?:\d{1,3}\.){3}\d{1,3}:)?\d{1,5}(?::\d{1,5})?(?:\/(?:tcp|udp))?$/;
 
 function mapNetwork(m: Mapper, networkMode: unknown, ports: unknown, environment: Record<string, unknown>): void {
   const mode = m.substitute(networkMode, 'network_mode');
@@ -480,47 +480,62 @@ function mapNetwork(m: Mapper, networkMode: unknown, ports: unknown, environment
   if (mode === 'host') m.notes.push('with network_mode: host the container shares the host\'s ports; environment.ports are forwarded to this machine over SSH');
 }
 
+/** A GPU request and where it came from. */
+interface GpuRequest {
+  count: number | 'all';
+  from: string;
+}
+
 function mapGpus(m: Mapper, deploy: unknown, runtime: unknown, gpus: unknown, environment: Record<string, unknown>): void {
-  let count: number | 'all' | undefined;
-  let from: string | undefined;
-  const devices = isRecord(deploy) && isRecord(deploy.resources) && isRecord(deploy.resources.reservations)
-    ? deploy.resources.reservations.devices : undefined;
-  if (Array.isArray(devices)) {
-    for (const [index, device] of devices.entries()) {
-      if (!isRecord(device)) continue;
-      const capabilities = Array.isArray(device.capabilities) ? device.capabilities.map(String) : [];
-      if (!capabilities.includes('gpu') && device.driver !== 'nvidia') {
-        m.notMapped.push({ from: m.at(`deploy.resources.reservations.devices[${index}]`), reason: 'only GPU reservations have an mltoolbox equivalent' });
-        continue;
-      }
-      from = m.at(`deploy.resources.reservations.devices[${index}]`);
-      if (device.device_ids !== undefined) {
-        m.notMapped.push({ from: `${from}.device_ids`, reason: 'mltoolbox requests a number of GPUs, not specific ones; set CUDA_VISIBLE_DEVICES in environment.env to pick them' });
-      }
-      const raw = device.count === undefined ? 'all' : m.substitute(device.count, `deploy.resources.reservations.devices[${index}].count`);
-      count = raw === 'all' || raw === '-1' ? 'all' : /^\d+$/.test(raw ?? '') ? Number(raw) : 'all';
-    }
-  }
-  const others = isRecord(deploy) ? Object.keys(deploy).filter((key) => key !== 'resources') : [];
-  for (const key of others) m.notMapped.push({ from: m.at(`deploy.${key}`), reason: 'no mltoolbox equivalent' });
-  if (isRecord(deploy) && isRecord(deploy.resources)) {
-    for (const key of Object.keys(deploy.resources).filter((k) => k !== 'reservations')) {
-      m.notMapped.push({ from: m.at(`deploy.resources.${key}`), reason: 'resource limits have no mltoolbox equivalent' });
-    }
-  }
-  if (count === undefined && runtime === 'nvidia') {
-    count = 'all';
-    from = m.at('runtime');
-  } else if (runtime !== undefined && runtime !== 'nvidia') {
-    m.notMapped.push({ from: m.at('runtime'), reason: 'no mltoolbox equivalent' });
-  }
-  if (count === undefined && gpus !== undefined) {
-    count = gpus === 'all' || !/^\d+$/.test(String(gpus)) ? 'all' : Number(gpus);
-    from = m.at('gpus');
-  }
-  if (count === undefined) return;
+  const fromDeploy = gpusFromDeploy(m, deploy);
+  const fromRuntime = gpusFromRuntime(m, runtime); // reports another runtime as not mapped, whatever deploy asked
+  const request = fromDeploy ?? fromRuntime ?? gpusFromFlag(m, gpus);
+  if (request === undefined) return;
   environment.gpus = 'required';
-  environment.gpu_count = count;
-  m.mapped.push({ from: from!, to: 'environment.gpus, environment.gpu_count' });
+  environment.gpu_count = request.count;
+  m.mapped.push({ from: request.from, to: 'environment.gpus, environment.gpu_count' });
   m.notes.push('v2 refused to start without GPUs, so environment.gpus is required; set it to optional (e.g. in mltoolbox.local.yaml) to start without them');
+}
+
+/** Compose `deploy.resources.reservations.devices` GPU entries (the last one wins); everything else under deploy is reported as not mapped. */
+function gpusFromDeploy(m: Mapper, deploy: unknown): GpuRequest | undefined {
+  if (!isRecord(deploy)) return undefined;
+  const resources = isRecord(deploy.resources) ? deploy.resources : undefined;
+  const devices = isRecord(resources?.reservations) ? resources.reservations.devices : undefined;
+  let request: GpuRequest | undefined;
+  if (Array.isArray(devices)) {
+    for (const [index, device] of devices.entries()) request = gpuDevice(m, device, `deploy.resources.reservations.devices[${index}]`) ?? request;
+  }
+  for (const key of Object.keys(deploy).filter((k) => k !== 'resources')) m.notMapped.push({ from: m.at(`deploy.${key}`), reason: 'no mltoolbox equivalent' });
+  for (const key of Object.keys(resources ?? {}).filter((k) => k !== 'reservations')) {
+    m.notMapped.push({ from: m.at(`deploy.resources.${key}`), reason: 'resource limits have no mltoolbox equivalent' });
+  }
+  return request;
+}
+
+function gpuDevice(m: Mapper, device: unknown, key: string): GpuRequest | undefined {
+  if (!isRecord(device)) return undefined;
+  const capabilities = Array.isArray(device.capabilities) ? device.capabilities.map(String) : [];
+  if (!capabilities.includes('gpu') && device.driver !== 'nvidia') {
+    m.notMapped.push({ from: m.at(key), reason: 'only GPU reservations have an mltoolbox equivalent' });
+    return undefined;
+  }
+  const from = m.at(key);
+  if (device.device_ids !== undefined) {
+    m.notMapped.push({ from: `${from}.device_ids`, reason: 'mltoolbox requests a number of GPUs, not specific ones; set CUDA_VISIBLE_DEVICES in environment.env to pick them' });
+  }
+  const raw = device.count === undefined ? 'all' : m.substitute(device.count, `${key}.count`);
+  return { count: raw === 'all' || raw === '-1' || !/^\d+$/.test(raw ?? '') ? 'all' : Number(raw), from };
+}
+
+/** `runtime: nvidia` asks for every GPU; another runtime has no equivalent. */
+function gpusFromRuntime(m: Mapper, runtime: unknown): GpuRequest | undefined {
+  if (runtime === 'nvidia') return { count: 'all', from: m.at('runtime') };
+  if (runtime !== undefined) m.notMapped.push({ from: m.at('runtime'), reason: 'no mltoolbox equivalent' });
+  return undefined;
+}
+
+function gpusFromFlag(m: Mapper, gpus: unknown): GpuRequest | undefined {
+  if (gpus === undefined) return undefined;
+  return { count: gpus === 'all' || !/^\d+$/.test(String(gpus)) ? 'all' : Number(gpus), from: m.at('gpus') };
 }

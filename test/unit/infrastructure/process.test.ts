@@ -45,11 +45,13 @@ describe('runProcess', () => {
   });
 
   it('escalates to SIGKILL when SIGTERM is ignored', async () => {
+    // The time limit must outlast the child's start-up (its SIGTERM handler), even on a loaded machine.
     const r = await runProcess(node, ['-e', 'process.on("SIGTERM",()=>{}); process.stdout.write("ready"); setInterval(()=>{}, 1000)'], {
-      timeoutMs: 300,
+      timeoutMs: 3000,
       killGraceMs: 200,
     });
     assert.equal(r.timedOut, true);
+    assert.equal(r.stdout, 'ready', 'the child was up (its handler set) when the time ran out');
     assert.equal(r.signal, 'SIGKILL');
   });
 

@@ -20,7 +20,7 @@ export const connectSpec: CommandSpec = {
   options: {
     'no-attach': { type: 'boolean', description: 'Set everything up, but do not open a shell' },
     'skip-sync': { type: 'boolean', description: 'Do not sync the project first' },
-    port: { type: 'string', short: 'p', multiple: true, valueName: 'LOCAL:REMOTE', description: 'Forward a port (repeatable), e.g. -p 8888:8888' },
+    port: { type: 'string', short: 'p', multiple: true, valueName: 'LOCAL:REMOTE', description: 'Forward a port (repeatable), e.g. -p 8888:8888; /udp publishes a UDP port' },
     'force-rebuild': { type: 'boolean', description: 'Rebuild the image and recreate the container' },
     detach: { type: 'boolean', description: 'Keep the port forwards after the shell exits (until mltoolbox ports close or down)' },
   },

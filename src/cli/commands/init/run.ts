@@ -1,17 +1,13 @@
 import { relative } from 'node:path';
 import { flagOption, stringOption, type CommandRun } from '../../command.ts';
-import { initProject } from '../../../orchestrators/init/init-project.ts';
 import { createChoicePrompt } from './prompt.ts';
 
 export const run: CommandRun = async (context, input) => {
   const devcontainerName = stringOption(input, 'devcontainer');
-  const result = await initProject({
-    projectDir: context.globals.projectDir,
+  const result = await (await context.app.init()).init({
     force: flagOption(input, 'force'),
     ...(devcontainerName !== undefined ? { devcontainerName } : {}),
-    interactive: context.app.environment.interactive,
     prompt: createChoicePrompt(context),
-    reporter: context.reporter,
   });
   const shown = (file: string) => relative(context.globals.projectDir, file) || file;
   return {

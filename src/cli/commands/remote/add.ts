@@ -1,10 +1,9 @@
 import { flagOption, stringArg, stringOption, type CommandRun } from '../../command.ts';
-import { openRemotes } from './open-remotes.ts';
+import { confirmer } from './confirm.ts';
 import { formatTarget } from './render.ts';
-import { refreshSshConfig } from './ssh-config.ts';
 
 export const run: CommandRun = async (context, input) => {
-  const remotes = await openRemotes(context);
+  const remotes = await context.app.remotes();
   const { remote, created, warnings } = remotes.add({
     alias: stringArg(input, 'ALIAS')!,
     target: stringArg(input, 'TARGET')!,
@@ -14,6 +13,7 @@ export const run: CommandRun = async (context, input) => {
   });
   for (const warning of warnings) context.reporter.warn(warning);
   context.reporter.success(`${created ? 'added' : 'updated'} remote ${remote.alias} -> ${formatTarget(remote)}`);
-  const sshConfig = await refreshSshConfig(context, { offerInclude: true, yes: flagOption(input, 'yes') });
+  const confirm = confirmer(context);
+  const sshConfig = await remotes.refreshSshConfig({ offerInclude: true, yes: flagOption(input, 'yes'), ...(confirm ? { confirm } : {}) });
   return { result: { action: created ? 'added' : 'updated', remote, warnings, sshConfig } };
 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { holderRunning, portAccepts, withoutControlOptions } from '../../../../src/orchestrators/connection/forward-holder.ts';
+import { holderRunning, portAccepts, withoutControlOptions } from '../../../../src/services/host/forward-holder.ts';
 import { kindOf } from '../../../../src/orchestrators/connection/forwards.ts';
 
 describe('forward holders', () => {

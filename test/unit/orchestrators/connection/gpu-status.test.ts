@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { describeGpuStatus, gpuStatusFromOutput, localGpuStatus, NVIDIA_SMI_ARGS } from '../../../../src/orchestrators/connection/gpu-status.ts';
+import { describeGpuStatus, gpuStatus, gpuStatusFromOutput, NVIDIA_SMI_ARGS } from '../../../../src/orchestrators/connection/gpu-status.ts';
+import { createLocalHost } from '../../../../src/services/host/index.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/nvidia-smi/${name}`, import.meta.url), 'utf8');
 
@@ -41,7 +42,7 @@ describe('status: GPUs', () => {
   });
 
   it('on this machine (no GPU) the local probe says so without throwing', async () => {
-    const status = await localGpuStatus({ PATH: '/nonexistent' });
+    const status = await gpuStatus(createLocalHost({ env: { PATH: '/usr/bin:/bin' } }));
     assert.deepEqual(status, { state: 'none', message: 'no NVIDIA driver (nvidia-smi not found)' });
   });
 });

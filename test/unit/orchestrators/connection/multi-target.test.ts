@@ -29,13 +29,13 @@ describe('connect targets: head and workers', () => {
 
   it('a worker container has its own name and publishes nothing; the head plan is unchanged', () => {
     const identity = projectIdentity('/home/me/model', 'model');
-    const input = { config: config({}), identity, workspaceSource: '/root/mltoolbox/x', secretRefs: [], extraPorts: [{ local: 9000, remote: 9000 }], projectDir: '/home/me/model' };
+    const input = { config: config({}), identity, workspaceSource: '/root/mltoolbox/x', secretRefs: [], extraPorts: [{ local: 9000, container: 9000, protocol: 'tcp' as const }], projectDir: '/home/me/model' };
     const head = planContainer(input);
     const worker = planContainer({ ...input, role: 'worker' });
     assert.equal(head.spec.name, `mlt-${identity.slug}`);
     assert.deepEqual(planContainer({ ...input, role: 'head' }).spec, head.spec);
     assert.equal(worker.spec.name, `mlt-${identity.slug}-worker`);
-    assert.deepEqual(head.spec.ports, [{ container: 8888 }, { container: 9000 }]);
+    assert.deepEqual(head.spec.ports, [{ container: 8888, protocol: 'tcp' }, { container: 9000, protocol: 'tcp' }]);
     assert.deepEqual(worker.spec.ports, []);
     assert.deepEqual(worker.forwards, []);
     assert.equal(worker.spec.project, head.spec.project, 'same project: same folder, same image');
@@ -62,7 +62,7 @@ describe('connection hooks: role, cluster and afterFetch reach plugins', () => {
     const execs: string[][] = [];
     const containers = { exec: async (_id: string, argv: readonly string[]) => (execs.push([...argv]), { exitCode: 0, stdout: '', stderr: '' }) } as unknown as ContainerManager;
     const session = {
-      place: { name: 'gpu-b', kind: 'remote', containers, close: async () => {} },
+      place: { name: 'gpu-b', host: { name: 'gpu-b', local: false }, containers, warmUp: () => {}, close: async () => {} },
       loaded: { config: config({ project: { name: 'demo' } }) } as unknown as LoadedConfig,
       identity: projectIdentity('/tmp/demo', 'demo'),
       projectId: 1,
@@ -70,7 +70,7 @@ describe('connection hooks: role, cluster and afterFetch reach plugins', () => {
       workspaceSource: '/root/mltoolbox/demo',
       role: 'worker',
       cluster,
-    } as ProjectSession;
+    } as unknown as ProjectSession;
     return { hooks: createConnectionHooks(async () => host, { projectDir: '/tmp/demo', command: 'connect' }), session, execs };
   }
 

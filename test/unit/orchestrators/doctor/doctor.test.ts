@@ -164,6 +164,6 @@ describe('doctor orchestrator', () => {
   });
 
   it('invalid TARGET text is a USAGE error', async () => {
-    await assert.rejects(doctor().doctor.run({ target: 'a b', gpu: true }), (e: UserError) => e.code === 'USAGE');
+    await assert.rejects(doctor().doctor.run({ target: 'a b', gpu: true }), (e: UserError) => e.code === 'REMOTE_TARGET_INVALID');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UserError } from '../../../../src/core/errors.ts';
-import { createContainerBody, gpuDeviceRequests, parsePortMapping, parseSize, parseVolume } from '../../../../src/services/containers/create-body.ts';
+import { createContainerBody, gpuDeviceRequests, parseSize } from '../../../../src/services/containers/create-body.ts';
 
 const invalid = (error: unknown) => error instanceof UserError && error.code === 'CONTAINER_SPEC_INVALID';
 
@@ -20,31 +20,6 @@ describe('parseSize', () => {
     for (const bad of ['', 'lots', '8x', '-1g', -1, 1.5]) {
       assert.throws(() => parseSize(bad), invalid, String(bad));
     }
-  });
-});
-
-describe('parsePortMapping', () => {
-  it('accepts a port, host:container and the loopback form', () => {
-    assert.deepEqual(parsePortMapping(8888), { container: 8888, host: 8888, protocol: 'tcp' });
-    assert.deepEqual(parsePortMapping('18888:8888'), { container: 8888, host: 18888, protocol: 'tcp' });
-    assert.deepEqual(parsePortMapping('127.0.0.1:6006:6006/udp'), { container: 6006, host: 6006, protocol: 'udp' });
-  });
-  it('refuses publishing on another address, and malformed ports', () => {
-    assert.throws(() => parsePortMapping('0.0.0.0:8888:8888'), (e: unknown) => invalid(e) && /127\.0\.0\.1 only/.test((e as Error).message));
-    assert.throws(() => parsePortMapping('99999'), invalid);
-    assert.throws(() => parsePortMapping('http'), invalid);
-  });
-});
-
-describe('parseVolume', () => {
-  it('tells binds from named volumes', () => {
-    assert.deepEqual(parseVolume('/data:/data:ro'), { type: 'bind', source: '/data', target: '/data', readOnly: true });
-    assert.deepEqual(parseVolume('hf-cache:/root/.cache/huggingface'), { type: 'volume', source: 'hf-cache', target: '/root/.cache/huggingface', readOnly: false });
-  });
-  it('refuses a relative target or a bad mode', () => {
-    assert.throws(() => parseVolume('/a:b'), invalid);
-    assert.throws(() => parseVolume('/a:/b:rx'), invalid);
-    assert.throws(() => parseVolume('/a'), invalid);
   });
 });
 

@@ -357,3 +357,12 @@ describe('build', () => {
     assert.equal(engine.callsTo('build').length, 0);
   });
 });
+
+describe('interactiveCommand', () => {
+  it('is docker exec with -i/-t/-w/-u as asked, then the id and the argv as words', async () => {
+    const { manager: docker } = manager(createFakeEngine());
+    assert.deepEqual(await docker.interactiveCommand('c1', ['sh', '-c', 'echo "$HOME"'], { tty: true, stdin: true, workdir: '/workspace', user: '1000' }),
+      ['docker', 'exec', '-i', '-t', '-w', '/workspace', '-u', '1000', 'c1', 'sh', '-c', 'echo "$HOME"']);
+    assert.deepEqual(await docker.interactiveCommand('c1', ['true'], { tty: false, stdin: false }), ['docker', 'exec', 'c1', 'true']);
+  });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UserError } from '../../../../src/core/errors.ts';
-import { formatTarget, parseTarget } from '../../../../src/services/ssh/target.ts';
+import { formatTarget, parsePortNumber, parseTarget, parseUser, resolveTarget, validateAlias } from '../../../../src/services/ssh/target.ts';
 
 describe('parseTarget', () => {
   const cases: [string, ReturnType<typeof parseTarget>][] = [
@@ -44,12 +44,16 @@ describe('parseTarget', () => {
     ['a;b', /not a valid host name/],
     ['a$(id)', /not a valid host name/],
     [':22', /missing/],
+    ['a@b@relhost', /not a valid user name/],
+    ['alice@corp.example@gpu', /not a valid user name/],
+    ['gpu box', /whitespace/],
+    ['alice@', /missing/],
   ];
   for (const [input, pattern] of bad) {
-    it(`refuses '${input}' with a USAGE error`, () => {
+    it(`refuses '${input}' with REMOTE_TARGET_INVALID`, () => {
       assert.throws(() => parseTarget(input), (error: unknown) => {
         assert.ok(error instanceof UserError);
-        assert.equal(error.code, 'USAGE');
+        assert.equal(error.code, 'REMOTE_TARGET_INVALID');
         assert.match(error.message, pattern);
         assert.match(error.hint, /\[user@\]host\[:port\]/);
         return true;
@@ -61,6 +65,44 @@ describe('parseTarget', () => {
     const defaults = { user: 'cfg', port: 2200, identityFile: '/k', connectTimeout: 5, sshConfigFile: '/c' };
     assert.deepEqual(parseTarget('h', defaults), { host: 'h', user: 'cfg', port: 2200, identityFile: '/k', connectTimeout: 5, sshConfigFile: '/c' });
     assert.deepEqual(parseTarget('me@h:22', defaults), { host: 'h', user: 'me', port: 22, identityFile: '/k', connectTimeout: 5, sshConfigFile: '/c' });
+  });
+});
+
+describe('resolveTarget: one rule for every command', () => {
+  const remote = { host: 'gpu-box', user: 'cfg', port: 2200, identity_file: '/k', connect_timeout: 5, ssh_config: '/c' };
+  const always = { identityFile: '/k', connectTimeout: 5, sshConfigFile: '/c' };
+
+  it('remote.user and remote.port are defaults for remote.host only', () => {
+    assert.deepEqual(resolveTarget('gpu-box', remote), { host: 'gpu-box', user: 'cfg', port: 2200, ...always });
+    assert.deepEqual(resolveTarget('other-host', remote), { host: 'other-host', ...always });
+    assert.deepEqual(resolveTarget('me@gpu-box:22', remote), { host: 'gpu-box', user: 'me', port: 22, ...always }, 'what the text says wins');
+  });
+
+  it('a saved remote brings its host, user, port and key', () => {
+    const saved = { host: '10.0.0.5', user: 'alice', port: 2222, identityFile: '/saved-key' };
+    assert.deepEqual(resolveTarget('lab', remote, saved), { host: '10.0.0.5', user: 'alice', port: 2222, identityFile: '/saved-key', connectTimeout: 5, sshConfigFile: '/c' });
+    assert.deepEqual(resolveTarget('lab', {}, { host: 'h', user: null, port: null, identityFile: null }), { host: 'h' });
+  });
+
+  it('validates the text the same way as parseTarget', () => {
+    assert.throws(() => resolveTarget('a@b@relhost', remote), (e: UserError) => e.code === 'REMOTE_TARGET_INVALID');
+  });
+});
+
+describe('user names, ports and aliases', () => {
+  const fails = (code: string) => (e: unknown) => e instanceof UserError && e.code === code && e.hint.length > 0;
+
+  it('validates aliases: letters, digits, - _ . starting with a letter or digit', () => {
+    for (const good of ['gpu', 'GPU-2', 'lab.a100', 'a_b', '1st']) assert.equal(validateAlias(good), good);
+    for (const bad of ['', '-gpu', '.gpu', 'gpu box', 'gpu/x', 'gpu@x', 'ä', 'x'.repeat(65)]) assert.throws(() => validateAlias(bad), fails('REMOTE_ALIAS_INVALID'), bad);
+  });
+
+  it('validates ports and user names with the target rules', () => {
+    assert.equal(parsePortNumber('1'), 1);
+    assert.equal(parsePortNumber('65535'), 65535);
+    for (const bad of ['0', '65536', '-1', '22.0', 'ssh', '', '0x16']) assert.throws(() => parsePortNumber(bad), fails('REMOTE_TARGET_INVALID'), bad);
+    assert.equal(parseUser('alice.b-c_d'), 'alice.b-c_d');
+    for (const bad of ['-x', 'a b', 'a;b', '', 'a@b']) assert.throws(() => parseUser(bad), fails('REMOTE_TARGET_INVALID'), bad);
   });
 });
 

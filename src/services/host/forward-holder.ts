@@ -7,9 +7,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { runProcess } from '../../infrastructure/process.ts';
-import { controlDirCandidates, ensurePrivateDir } from '../../services/ssh/control-path.ts';
-import type { SshTarget } from '../../services/ssh/target.ts';
-import type { SshService } from '../../services/ssh/types.ts';
+import { controlDirCandidates, ensurePrivateDir } from '../ssh/control-path.ts';
+import type { SshTarget } from '../ssh/target.ts';
+import type { SshService } from '../ssh/types.ts';
 
 /**
  * A detached forward: its own background `ssh -f -N -L` with its own
@@ -51,6 +51,8 @@ export async function startHolder(input: {
   env: NodeJS.ProcessEnv;
   localPort: number;
   remotePort: number;
+  /** The container port behind remotePort, for the PORT_BUSY hint. */
+  containerPort?: number;
   timeoutMs?: number;
 }): Promise<Holder> {
   // 16 characters like the master sockets (the folder was chosen to fit that length); a
@@ -90,7 +92,7 @@ export async function startHolder(input: {
     const reason = readTail(log) ?? `ssh exited with ${code ?? 'a signal'}`;
     await rm(log, { force: true });
     if (/in use|bind/i.test(reason)) {
-      throw new UserError('PORT_BUSY', `local port ${input.localPort} could not be bound: ${reason}`, `forward to another port: -p NEXT:${input.remotePort}`);
+      throw new UserError('PORT_BUSY', `local port ${input.localPort} could not be bound: ${reason}`, `forward to another port: -p NEXT:${input.containerPort ?? input.remotePort}`);
     }
     throw new UserError('SSH_UNREACHABLE', `the background forward of port ${input.localPort} did not start: ${reason}`,
       'a detached forward logs in on its own connection without asking: load your key into ssh-agent (ssh-add) and try again');

@@ -1,0 +1,184 @@
+import { UserError } from '../../core/errors.ts';
+import type { StateStore } from '../../db/index.ts';
+import type { ClusterInfo } from '../../plugin-api/index.ts';
+import type { FeaturesService } from '../../services/features/index.ts';
+import type { LoadedConfig } from '../../services/config/loader.ts';
+import { createContainerHost, type Host } from '../../services/host/index.ts';
+import { resolveTarget } from '../../services/ssh/target.ts';
+import type { SshService } from '../../services/ssh/types.ts';
+import type { RemoteShell, SyncManager } from '../../services/sync/types.ts';
+import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
+import type { PluginHostService } from '../plugins/plugin-host.ts';
+import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
+import { resolvePluginSecretRefs } from './plugin-secrets.ts';
+import { defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
+
+/**
+ * Project sessions: how a command finds the project's place (its target,
+ * Host and engine) and its container, and closes what it opened. Everything
+ * the project commands and connect share; nothing here knows a command.
+ */
+export interface ConnectionDeps extends PlaceDeps {
+  projectDir: string;
+  env: NodeJS.ProcessEnv;
+  /** 'redact' leaves ${secret:…} unresolved: only creating a container needs secret values. */
+  loadConfig(mode: 'resolve' | 'redact'): Promise<LoadedConfig>;
+  state(): Promise<StateStore>;
+  ssh(): Promise<SshService>;
+  sync(): Promise<SyncManager>;
+  /** The plugin host; without it no hooks run. */
+  plugins?(): Promise<PluginHostService>;
+  /** Reads one secret, for `${secret:…}` references that plugins add. */
+  getSecret?(name: string): Promise<string | undefined>;
+  /** The CLI command running, for plugins' shutdown hook. */
+  command?: string;
+  /** Dev Container Features (fetch on this machine, build on the target's engine). */
+  features?(): Promise<FeaturesService>;
+}
+
+/** Everything a command needs once the project's place is open. */
+export interface ProjectSession {
+  place: Place;
+  loaded: LoadedConfig;
+  identity: ProjectIdentity;
+  projectId: number;
+  state: StateStore;
+  /** The project's folder on the engine's host (absolute). */
+  workspaceSource: string;
+  /** workspaceSource when the engine's host is another machine (what results report as remoteDir). */
+  remoteDir?: string;
+  remoteShell?: RemoteShell;
+  /** Set by connect: the first target is the head, further ones are workers. */
+  role?: TargetRole;
+  /** Set by a connect with workers, for every target's hooks. */
+  cluster?: ClusterInfo;
+}
+
+/** secrets: resolve ${secret:…} (only creating a container needs the values). */
+export interface OpenOptions {
+  secrets?: boolean;
+}
+
+/** Opening and finding: what every project command starts with. */
+export interface Sessions {
+  /** Opens the project's place: loads config, records the project, reaches the engine. */
+  open(target: string | undefined, options?: OpenOptions): Promise<ProjectSession>;
+  /** Runs work with the project's session; then plugins' shutdown hook, and the session closes. */
+  withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>, options?: OpenOptions): Promise<T>;
+  /** Runs work with a session of its own, without plugins' shutdown (a worker of connect). */
+  inSession<T>(target: string, work: (session: ProjectSession) => Promise<T>, options?: OpenOptions): Promise<T>;
+  /** The project's running container on its place, or a NOT_CONNECTED / CONTAINER_NOT_RUNNING error saying what to run. */
+  requireContainer(session: ProjectSession): Promise<string>;
+  /** The project's container if it runs, else undefined (no error). */
+  runningContainer(session: ProjectSession): Promise<{ id: string; name: string } | undefined>;
+  /** The project's running dev container as a Host (exec, files, ports). */
+  containerHost(session: ProjectSession): Promise<Host>;
+}
+
+export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHooks): Sessions {
+  async function resolveTargetName(state: StateStore, loaded: LoadedConfig, explicit: string | undefined): Promise<string> {
+    if (explicit) return explicit;
+    const project = state.getProjectByPath(deps.projectDir);
+    if (project?.lastRemote) return project.lastRemote;
+    return loaded.config.remote?.host ?? 'local';
+  }
+
+  /** Opens the project's place: loads config, records the project, reaches the engine. */
+  async function open(targetText: string | undefined, options: OpenOptions = {}): Promise<ProjectSession> {
+    // Secrets are read (keychain unlocked, passphrase asked) only by commands that create containers.
+    const adjusted = await pluginHooks.configLoaded(await deps.loadConfig(options.secrets ? 'resolve' : 'redact'));
+    const loaded = options.secrets && deps.getSecret ? await resolvePluginSecretRefs(adjusted, deps.getSecret) : adjusted;
+    const state = await deps.state();
+    const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
+    const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
+    const name = await resolveTargetName(state, loaded, targetText);
+    const place = name === 'local'
+      ? await openLocalPlace(deps)
+      : await openRemotePlace(deps, name, await deps.ssh(), resolveTarget(name, loaded.config.remote, state.getRemote(name)));
+    try {
+      // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
+      const known = state.getProjectRemote(project.id, name)?.remoteDir;
+      const workspaceSource = place.host.local ? deps.projectDir : known?.startsWith('/') ? known : await remoteHomeDir(place.host, defaultRemoteDir(identity));
+      return {
+        place, loaded, identity, projectId: project.id, state, workspaceSource,
+        ...(place.host.local ? {} : { remoteDir: workspaceSource }),
+        ...(place.host.rsync ? { remoteShell: place.host.rsync } : {}),
+      };
+    } catch (error) {
+      await place.close();
+      throw error;
+    }
+  }
+
+  async function remoteHomeDir(host: Host, relative: string): Promise<string> {
+    const { stdout } = await host.execScript('printf "%s\\n" "$HOME"');
+    const home = stdout.trim().split('\n').pop() ?? '';
+    if (!home.startsWith('/')) {
+      throw new UserError('REMOTE_COMMAND_FAILED', 'could not read the home folder on the host', 'check that the remote user has a home folder: ssh HOST \'echo $HOME\'');
+    }
+    return `${home.replace(/\/$/, '')}/${relative}`;
+  }
+
+  /** Runs work with a session of its own, without plugins' shutdown (a worker of connect). */
+  async function inSession<T>(target: string, work: (session: ProjectSession) => Promise<T>, openOptions: OpenOptions = {}): Promise<T> {
+    const session = await open(target, openOptions);
+    try {
+      return await work(session);
+    } finally {
+      await session.place.close();
+    }
+  }
+
+  /** Runs work with the project's session; then plugins' shutdown hook, and the session closes. */
+  async function withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>, openOptions: OpenOptions = {}): Promise<T> {
+    const session = await open(target, openOptions);
+    let failure: unknown;
+    try {
+      return await work(session);
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      await pluginHooks.shutdown(session, failure);
+      await session.place.close();
+    }
+  }
+
+  /** The project's running container on its place, or a NOT_CONNECTED error saying what to run. */
+  async function requireContainer(session: ProjectSession): Promise<string> {
+    const record = session.state.getContainer(session.projectId, session.place.name);
+    const info = record ? await session.place.containers.inspect(record.containerId) : undefined;
+    if (!record || !info) {
+      throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `start it with: mltoolbox connect ${session.place.name} --no-attach`);
+    }
+    if (!info.running) {
+      throw new UserError('CONTAINER_NOT_RUNNING', `the dev container ${info.name} on ${session.place.name} is ${info.state}`, `start it again with: mltoolbox connect ${session.place.name} --no-attach`);
+    }
+    return info.id;
+  }
+
+  /** The project's container on the session's place if it runs, else undefined (no error: a hook just gets no container). */
+  async function runningContainer(session: ProjectSession): Promise<{ id: string; name: string } | undefined> {
+    const record = session.state.getContainer(session.projectId, session.place.name);
+    const info = record ? await session.place.containers.inspect(record.containerId) : undefined;
+    return info?.running ? { id: info.id, name: info.name } : undefined;
+  }
+
+  /** The project's running dev container as a Host (exec, files, ports), or NOT_CONNECTED. */
+  async function containerHost(session: ProjectSession): Promise<Host> {
+    const id = await requireContainer(session);
+    return createContainerHost({
+      containers: session.place.containers, id, name: `the dev container on ${session.place.name}`,
+      engineHost: session.place.host, workdir: session.loaded.config.project?.workdir ?? '/workspace',
+    });
+  }
+
+  return { open, withSession, inSession, requireContainer, runningContainer, containerHost };
+}
+
+/** Commands that move files need a host other than this machine. */
+export function requireRemote(session: ProjectSession, what: string): asserts session is ProjectSession & { remoteShell: RemoteShell } {
+  if (!session.remoteShell) {
+    throw new UserError('USAGE', `${what} needs a remote host; the local target uses your project folder directly`, `name a host: mltoolbox ${what} HOST`);
+  }
+}

@@ -1,0 +1,107 @@
+import { UserError } from '../../core/errors.ts';
+import { joinShellCommand } from '../../core/shell-quote.ts';
+import { isCommandNotFound, runInteractive } from '../../infrastructure/process.ts';
+import { isLocalPortFree, nextFreeLocalPort } from '../ports/local-ports.ts';
+import type { SshTarget } from '../ssh/target.ts';
+import type { ExecOptions, SshService } from '../ssh/types.ts';
+import { startHolder, stopHolder } from './forward-holder.ts';
+import type { ForwardPortOptions, Host, HostExecOptions, HostForward } from './types.ts';
+
+export interface SshHostOptions {
+  /** The name state and messages use (a saved alias, or the target as typed). */
+  name: string;
+  ssh: SshService;
+  target: SshTarget;
+  env: NodeJS.ProcessEnv;
+  /** A private folder for detached forwards' control sockets (undefined: none could be made). */
+  holderDir(): string | undefined;
+}
+
+const q = (word: string) => joinShellCommand([word]);
+
+/** `cd DIR && env K=V argv…`, quoted word by word: nothing the user gave is parsed by the remote shell. */
+function remoteCommand(argv: readonly string[], options: HostExecOptions): string {
+  const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
+  const command = joinShellCommand(env.length ? ['env', ...env, ...argv] : [...argv]);
+  return options.workdir ? `cd ${q(options.workdir)} && ${command}` : command;
+}
+
+function sshExecOptions(options: HostExecOptions): ExecOptions {
+  return {
+    check: false,
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+  };
+}
+
+/** A machine reached through the shared SSH master: every call rides the one connection. */
+export function createSshHost(options: SshHostOptions): Host {
+  const { ssh, target, name } = options;
+
+  async function localPortFor(port: number, forward: ForwardPortOptions): Promise<number> {
+    const wanted = forward.localPort && forward.localPort > 0 ? forward.localPort : port;
+    const policy = forward.ifBusy ?? 'fail';
+    if (policy === 'reuse' || (await isLocalPortFree(wanted))) return wanted;
+    const next = await nextFreeLocalPort(wanted + 1);
+    if (policy === 'next-free' && next !== undefined) return next;
+    const container = forward.containerPort ?? port;
+    throw new UserError('PORT_BUSY', `local port ${wanted} is already in use`,
+      next ? `forward to another port: -p ${next}:${container} (port ${next} is free)` : `free port ${wanted} or pick another with -p LOCAL:${container}`);
+  }
+
+  async function detachedForward(port: number, localPort: number, containerPort: number): Promise<HostForward> {
+    const dir = options.holderDir();
+    if (!dir) {
+      throw new UserError('SSH_UNREACHABLE', 'a detached forward needs a private folder for its ssh socket, and none was found',
+        'set XDG_RUNTIME_DIR to a private folder (0700), or connect without --detach');
+    }
+    const holder = await startHolder({ ssh, target, dir, env: options.env, localPort, remotePort: port, containerPort });
+    return { kind: 'detached', localPort, holder, close: () => stopHolder(holder) };
+  }
+
+  return {
+    name,
+    local: false,
+    rsync: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, '') },
+    async exec(argv, exec = {}) {
+      const result = await ssh.exec(target, exec.env || exec.workdir ? ['sh', '-c', remoteCommand(argv, exec)] : argv, sshExecOptions(exec));
+      return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };
+    },
+    async execScript(script, { args, ...exec } = {}) {
+      const result = await ssh.execScript(target, script, { ...sshExecOptions(exec), ...(args ? { args } : {}) });
+      return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };
+    },
+    async execInteractive(argv, interactive) {
+      const command = remoteCommand(argv, interactive.workdir ? { workdir: interactive.workdir } : {});
+      return runInteractive('ssh', [interactive.tty ? '-t' : '-T', ...ssh.sshArgs(target), command], { env: options.env }).catch((error: unknown) => {
+        if (!isCommandNotFound(error)) throw error;
+        throw new UserError('SSH_NOT_INSTALLED', 'this needs the ssh program on this machine, and there is none on PATH', 'install the OpenSSH client (apt-get install openssh-client)');
+      });
+    },
+    async readFile(path) {
+      const result = await ssh.exec(target, ['sh', '-c', 'test -e "$1" || exit 3; base64 < "$1"', 'sh', path], { check: false });
+      if (result.code === 3) return undefined;
+      if (result.code !== 0) {
+        throw new UserError('REMOTE_COMMAND_FAILED', `could not read ${path} on ${name}: ${result.stderr.trim().split('\n').pop() ?? ''}`, `check the file and its permissions: ssh ${name} ls -l ${q(path)}`);
+      }
+      return Buffer.from(result.stdout.replace(/\s+/g, ''), 'base64');
+    },
+    async writeFile(path, data, write = {}) {
+      const mode = (write.mode ?? 0o600).toString(8);
+      await ssh.exec(target, ['sh', '-c', 'umask 077 && cat > "$1" && chmod "$2" "$1"', 'sh', path, mode], { input: data });
+    },
+    async mkdirp(path) {
+      await ssh.exec(target, ['mkdir', '-p', '--', path]);
+    },
+    address: async () => (await ssh.resolve(target)).hostname,
+    async forwardPort(port, forward = {}) {
+      if (forward.protocol === 'udp') return undefined; // ssh -L carries TCP only
+      const localPort = await localPortFor(port, forward);
+      if (forward.detach) return detachedForward(port, localPort, forward.containerPort ?? port);
+      const opened = await ssh.forward(target, { local: { port: localPort }, remote: { port, host: '127.0.0.1' } });
+      return { kind: 'session', localPort: opened.localPort ?? localPort, close: () => opened.close() };
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import type { RemoteShell } from '../sync/types.ts';
+
+/**
+ * The host seam: one interface for every place a command can run, in the
+ * spirit of devcontainers/cli's `CLIHost`. Three implementations:
+ *
+ * - `createLocalHost` — this machine (child processes, node:fs);
+ * - `createSshHost` — a machine reached through the shared SSH master;
+ * - `createContainerHost` — a container, through the ContainerManager, on
+ *   whichever of the two runs its engine.
+ *
+ * Orchestrators ask a Host to do things (run, read, forward) instead of asking
+ * what kind of place it is. A Podman engine, the `mlt` agent and provisioned
+ * instances plug in here: a new way to reach a machine is a new Host (plus,
+ * for another engine, a ContainerManager), not a new branch in every command.
+ */
+export interface Host {
+  /** The name state and messages use: `local`, a saved remote, an ssh alias, `container NAME on HOST`. */
+  readonly name: string;
+  /**
+   * True for this machine: its files, ports and processes are ours. The one
+   * fact callers may read (to skip a sync, or to report a remote folder);
+   * how to run, read or forward is the Host's business.
+   */
+  readonly local: boolean;
+  /** How rsync reaches this host's files; undefined for this machine and for containers. */
+  readonly rsync?: RemoteShell;
+  /** Runs argv (no shell parses it) and collects its output. A non-zero exit is a result, not an error. */
+  exec(argv: readonly string[], options?: HostExecOptions): Promise<HostExecResult>;
+  /** Runs a POSIX sh script (`sh -s`, script on stdin; $1… = args) in one round trip. */
+  execScript(script: string, options?: HostExecOptions & { args?: readonly string[] }): Promise<HostExecResult>;
+  /**
+   * Runs argv on the user's terminal (stdin/stdout/stderr inherited: raw mode,
+   * resize and Ctrl-C belong to the program). Resolves with its exit code.
+   */
+  execInteractive(argv: readonly string[], options: InteractiveOptions): Promise<number>;
+  /** A file's bytes, or undefined when it does not exist. */
+  readFile(path: string): Promise<Buffer | undefined>;
+  /** Writes a file (created 0600 unless `mode` says otherwise). */
+  writeFile(path: string, data: string | Uint8Array, options?: { mode?: number }): Promise<void>;
+  /** Creates a folder and its parents; an existing one is fine. */
+  mkdirp(path: string): Promise<void>;
+  /** The address other machines use for this host (a worker joining a head). */
+  address(): Promise<string>;
+  /**
+   * Makes a port listening on this host's 127.0.0.1 reachable on this
+   * machine's 127.0.0.1. This machine: the port itself (`published`, nothing
+   * held). SSH: a forward through the shared master (`session`), or with
+   * `detach` a background ssh of its own that outlives this process
+   * (`detached`). Undefined when the protocol cannot make the trip (UDP over SSH).
+   */
+  forwardPort(port: number, options?: ForwardPortOptions): Promise<HostForward | undefined>;
+}
+
+export interface HostExecOptions {
+  /** Written to the command's stdin, which is then closed. */
+  input?: string | Uint8Array;
+  /** Variables for the command (added to the host's environment). */
+  env?: Record<string, string>;
+  /** Folder to run in (containers: default the image's WORKDIR). */
+  workdir?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** stderr as it arrives (progress); it is still collected. */
+  onStderr?: (chunk: string) => void;
+}
+
+export interface HostExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface InteractiveOptions {
+  /** Give the program a terminal (a shell); false for pipes (`exec -- cmd > file`). */
+  tty: boolean;
+  /** Keep stdin connected. */
+  stdin: boolean;
+  workdir?: string;
+}
+
+export interface ForwardPortOptions {
+  /** The local port wanted (default: the same number as the host's port). */
+  localPort?: number;
+  /** What the port is for, in a PORT_BUSY hint (`-p NEXT:CONTAINER`). */
+  containerPort?: number;
+  /** When the local port is taken: fail with PORT_BUSY (default), take the next free one, or assume it is this forward already (to cancel it). */
+  ifBusy?: 'fail' | 'next-free' | 'reuse';
+  /** Outlive this process (a background ssh of its own). */
+  detach?: boolean;
+  protocol?: 'tcp' | 'udp';
+}
+
+/** How a port reached this machine; the same words `ports list` shows. */
+export interface HostForward {
+  kind: 'published' | 'session' | 'detached';
+  localPort: number;
+  /** The background ssh of a detached forward, to find and stop it later. */
+  holder?: { pid: number; controlPath: string };
+  /** Ends the forward (a no-op for published ports; a detached one is stopped by its holder). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { ContainerManager, ExecOptions } from '../../../../src/services/containers/types.ts';
+import { createContainerHost, createLocalHost, type Host } from '../../../../src/services/host/index.ts';
+
+describe('local host', () => {
+  const host = createLocalHost({ env: { PATH: process.env.PATH } });
+
+  it('runs argv without a shell, with env, workdir and stdin; a missing program is exit 127', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlt-host-'));
+    const result = await host.exec(['sh', '-c', 'printf "%s|%s|" "$GREETING" "$(pwd)"; cat', '$(not run)'], { env: { GREETING: 'hi' }, workdir: dir, input: 'in' });
+    assert.deepEqual(result, { exitCode: 0, stdout: `hi|${dir}|in`, stderr: '' });
+    assert.equal((await host.exec(['definitely-not-a-program-xyz'])).exitCode, 127);
+    assert.equal((await host.execScript('exit "$1"', { args: ['3'] })).exitCode, 3);
+  });
+
+  it('reads and writes files (0600 unless told), and a missing file is undefined', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlt-host-'));
+    await host.mkdirp(join(dir, 'a/b'));
+    await host.writeFile(join(dir, 'a/b/f'), 'data');
+    assert.equal((await stat(join(dir, 'a/b/f'))).mode & 0o777, 0o600);
+    assert.equal((await host.readFile(join(dir, 'a/b/f')))?.toString(), 'data');
+    assert.equal(await host.readFile(join(dir, 'nope')), undefined);
+    assert.equal(await readFile(join(dir, 'a/b/f'), 'utf8'), 'data');
+  });
+
+  it('a port on this machine needs no forward, whatever the protocol', async () => {
+    assert.equal(host.local, true);
+    assert.equal(host.rsync, undefined);
+    for (const protocol of ['tcp', 'udp'] as const) {
+      const forward = await host.forwardPort(8888, { localPort: 9999, protocol });
+      assert.equal(forward?.kind, 'published');
+      assert.equal(forward?.localPort, 8888);
+    }
+  });
+});
+
+describe('container host', () => {
+  function setup() {
+    const calls: { exec: [string, readonly string[], ExecOptions | undefined][]; interactive: unknown[][] } = { exec: [], interactive: [] };
+    const containers = {
+      exec: async (id: string, argv: readonly string[], options?: ExecOptions) => {
+        calls.exec.push([id, argv, options]);
+        return { exitCode: 0, stdout: Buffer.from('file body').toString('base64'), stderr: '' };
+      },
+      interactiveCommand: async (id: string, argv: readonly string[], options: unknown) => ['engine', 'exec', id, JSON.stringify(options), ...argv],
+      inspect: async () => ({ ports: [{ container: 8888, protocol: 'tcp', hostIp: '127.0.0.1', host: 49153 }] }),
+    } as unknown as ContainerManager;
+    const engineHost = {
+      execInteractive: async (argv: readonly string[], options: unknown) => (calls.interactive.push([argv, options]), 7),
+      forwardPort: async (port: number, options: unknown) => ({ kind: 'session', localPort: 18888, port, options, close: async () => {} }),
+      address: async () => 'gpu-box.example',
+    } as unknown as Host;
+    const host = createContainerHost({ containers, id: 'c1', name: 'the dev container on gpu-box', engineHost, workdir: '/workspace' });
+    return { host, calls };
+  }
+
+  it('exec goes through the engine API in the workdir; a terminal runs the manager\'s own command line on the engine host', async () => {
+    const { host, calls } = setup();
+    await host.exec(['python', 'train.py'], { env: { A: '1' } });
+    assert.deepEqual(calls.exec[0], ['c1', ['python', 'train.py'], { workdir: '/workspace', env: { A: '1' } }]);
+    assert.equal(await host.execInteractive(['bash', '-l'], { tty: true, stdin: true }), 7);
+    assert.deepEqual(calls.interactive[0], [
+      ['engine', 'exec', 'c1', JSON.stringify({ tty: true, stdin: true, workdir: '/workspace' }), 'bash', '-l'],
+      { tty: true, stdin: true },
+    ]);
+  });
+
+  it('files through sh in the container; ports through what it publishes, forwarded by the engine host', async () => {
+    const { host, calls } = setup();
+    assert.equal((await host.readFile('/etc/x'))?.toString(), 'file body');
+    assert.deepEqual(calls.exec[0]![1].slice(-1), ['/etc/x']);
+    const forward = (await host.forwardPort(8888, { localPort: 18888 })) as unknown as { port: number; options: { containerPort: number } };
+    assert.equal(forward.port, 49153, 'the published port on the engine host');
+    assert.equal(forward.options.containerPort, 8888);
+    await assert.rejects(host.forwardPort(9999), /not published/);
+    assert.equal(await host.address(), 'gpu-box.example');
+  });
+});
