@@ -25,6 +25,10 @@ export async function createConfigOrchestrator(
     projectSource: detectedProjectSource(environment),
     secrets,
     // Plugins enabled in `plugins:` add their sections, validated with the rest.
+    describeFeatures: async (loaded) => {
+      const [{ describeFeatures }, { createFeatures }] = await Promise.all([import('../orchestrators/features/features-step.ts'), import('./features-deps.ts')]);
+      return describeFeatures(await createFeatures(environment, paths), loaded, environment.projectDir);
+    },
     ...(plugins ? { pluginSections: async (config, context) => (await plugins()).configSections(config, context) } : {}),
   });
 }

@@ -38,6 +38,7 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     ssh: () => app.ssh(),
     sync: async () => new RsyncSyncManager({ env: environment.env, debug: (m: string) => environment.reporter.debug(m) }),
     plugins: () => app.plugins(),
+    features: async () => (await import('./features-deps.ts')).createFeatures(environment, paths),
     ...(environment.command ? { command: environment.command } : {}),
   });
 }

@@ -93,6 +93,16 @@ export const ErrorCodes = {
   NOT_CONNECTED: { exit: ExitCode.userError },
   FORWARD_NOT_FOUND: { exit: ExitCode.userError },
 
+  // --- dev container features ---------------------------------------------
+  FEATURE_REFERENCE_INVALID: { exit: ExitCode.config },
+  FEATURE_NOT_FOUND: { exit: ExitCode.config },
+  FEATURE_FETCH_FAILED: { exit: ExitCode.unreachable },
+  FEATURE_AUTH_FAILED: { exit: ExitCode.unreachable },
+  FEATURE_INVALID: { exit: ExitCode.userError },
+  FEATURE_LOCK_MISMATCH: { exit: ExitCode.userError },
+  FEATURE_ORDER_INVALID: { exit: ExitCode.config },
+  FEATURE_INSTALL_FAILED: { exit: ExitCode.userError },
+
   // --- plugins --------------------------------------------------------------
   PLUGIN_NOT_FOUND: { exit: ExitCode.config },
   PLUGIN_LOAD_FAILED: { exit: ExitCode.userError },

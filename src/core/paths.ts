@@ -12,6 +12,8 @@ export interface AppPaths {
   /** `/etc/mltoolbox/config.yaml`, or MLTOOLBOX_SYSTEM_CONFIG. */
   systemConfigFile: string;
   homeDir: string;
+  /** `$XDG_CACHE_HOME/mltoolbox`, or MLTOOLBOX_CACHE_DIR (downloaded Dev Container Features). */
+  cacheDir: string;
 }
 
 export function resolvePaths(env: NodeJS.ProcessEnv): AppPaths {
@@ -19,11 +21,13 @@ export function resolvePaths(env: NodeJS.ProcessEnv): AppPaths {
   const configHome = env.XDG_CONFIG_HOME || join(homeDir, '.config');
   const stateHome = env.XDG_STATE_HOME || join(homeDir, '.local', 'state');
   const dataHome = env.XDG_DATA_HOME || join(homeDir, '.local', 'share');
+  const cacheHome = env.XDG_CACHE_HOME || join(homeDir, '.cache');
   return {
     configDir: env.MLTOOLBOX_CONFIG_DIR || join(configHome, 'mltoolbox'),
     stateDir: env.MLTOOLBOX_STATE_DIR || join(stateHome, 'mltoolbox'),
     dataDir: env.MLTOOLBOX_DATA_DIR || join(dataHome, 'mltoolbox'),
     systemConfigFile: env.MLTOOLBOX_SYSTEM_CONFIG || '/etc/mltoolbox/config.yaml',
     homeDir,
+    cacheDir: env.MLTOOLBOX_CACHE_DIR || join(cacheHome, 'mltoolbox'),
   };
 }

@@ -34,6 +34,26 @@ describe('mltoolbox init', () => {
     assert.match(show.stdout, /16g/);
   });
 
+  it('keeps features (local folders re-expressed, lockfile copied); config show lists them with resolved options', async () => {
+    const sandbox = await sandboxWith('devcontainer/features');
+    const r = await runMltoolbox(['init'], { env: sandbox.env, cwd: sandbox.projectDir });
+    assert.equal(r.code, 0, r.stderr);
+    const text = readFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'), 'utf8');
+    assert.match(text, /features:\n\s+ghcr\.io\/devcontainers\/features\/common-utils:2:\n\s+installZsh: false\n\s+\.\/\.devcontainer\/my-feature:\n\s+level: high/);
+    assert.match(text, /override_feature_install_order:\n\s+- \.\/\.devcontainer\/my-feature/);
+    assert.equal(readFileSync(join(sandbox.projectDir, 'devcontainer-lock.json'), 'utf8'), readFileSync(join(sandbox.projectDir, '.devcontainer', 'devcontainer-lock.json'), 'utf8'));
+
+    const show = await runMltoolbox(['config', 'show', '--json'], { env: sandbox.env, cwd: sandbox.projectDir });
+    assert.equal(show.code, 0, show.stderr);
+    const features = JSON.parse(show.stdout).result.features;
+    assert.deepEqual(features, [
+      { id: './.devcontainer/my-feature', version: '0.2.0', options: { level: 'high', verbose: true }, resolved: true },
+      { id: 'ghcr.io/devcontainers/features/common-utils:2', options: { installZsh: false }, resolved: false },
+    ]);
+    const human = await runMltoolbox(['config', 'show'], { env: sandbox.env, cwd: sandbox.projectDir });
+    assert.match(human.stdout, /features \(installation order\):\n  1\. \.\/\.devcontainer\/my-feature 0\.2\.0\n       level = high\n       verbose = true\n  2\. ghcr\.io\/devcontainers\/features\/common-utils:2   \(not fetched yet/);
+  });
+
   it('init twice: exit 1 CONFIG_EXISTS; --force keeps a backup', async () => {
     const sandbox = await sandboxWith('projects/init-dockerfile');
     const first = await runMltoolbox(['init'], { env: sandbox.env, cwd: sandbox.projectDir });
@@ -73,12 +93,12 @@ describe('mltoolbox init', () => {
     assert.match(readFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'), 'utf8'), /gpu_count: 2/);
   });
 
-  it('features / dockerComposeFile: exit 3 DEVCONTAINER_UNSUPPORTED with positions', async () => {
+  it('dockerComposeFile: exit 3 DEVCONTAINER_UNSUPPORTED with positions', async () => {
     const sandbox = await sandboxWith('devcontainer/unsupported');
     const r = await runMltoolbox(['init'], { env: sandbox.env, cwd: sandbox.projectDir });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /\[DEVCONTAINER_UNSUPPORTED\]/);
-    assert.match(r.stderr, /\.devcontainer\/devcontainer\.json:5:3: 'features'/);
+    assert.match(r.stderr, /\.devcontainer\/devcontainer\.json:3:3: 'dockerComposeFile'/);
     assert.equal(existsSync(join(sandbox.projectDir, 'mltoolbox.yaml')), false);
   });
 });

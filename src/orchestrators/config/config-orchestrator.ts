@@ -7,6 +7,7 @@ import { isUnder, valueAt } from '../../services/config/merge.ts';
 import { displayOrigin, displayPath } from '../../services/config/problems.ts';
 import { configJsonSchema, configSchema, createConfigSchema, type PluginSections, type PluginSectionsSource } from '../../services/config/schema.ts';
 import { allowedKeysAt, suggestKey } from '../../services/config/validate.ts';
+import type { FeatureView } from '../features/features-step.ts';
 
 export interface ConfigOrchestratorDeps {
   projectDir: string;
@@ -17,6 +18,8 @@ export interface ConfigOrchestratorDeps {
   /** Opened only when a command needs real secret values (mode 'resolve'). */
   secrets?: () => Promise<SecretResolver>;
   pluginSections?: PluginSectionsSource;
+  /** Lists the configured Dev Container Features (from the client cache, never the network). */
+  describeFeatures?: (loaded: LoadedConfig) => Promise<FeatureView[]>;
 }
 
 export interface LoadOptions {
@@ -56,6 +59,8 @@ export interface ShowResult {
   entries: ConfigEntry[];
   projectSource: LoadedConfig['projectSource'];
   files: ConfigFileStatus[];
+  /** Dev Container Features with their resolved options (installation order when all are known). */
+  features?: FeatureView[];
 }
 
 /** `environment.ports[0]` -> ['environment', 'ports', 0] */
@@ -143,7 +148,11 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
     }
     const origins: Record<string, OriginView> = {};
     for (const entry of entries) origins[entry.key] = entry.origin;
+    const features = deps.describeFeatures && (options.key === undefined || isUnder('environment.features', keyPathToString(parseKey(options.key))))
+      ? await deps.describeFeatures(loaded)
+      : [];
     return {
+      ...(features.length > 0 ? { features } : {}),
       ...(options.key !== undefined ? { key: options.key } : {}),
       config: config ?? null,
       origins,

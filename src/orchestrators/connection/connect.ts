@@ -5,6 +5,8 @@ import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { EnsureResult } from '../../services/containers/types.ts';
 import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
+import type { FeaturesService } from '../../services/features/index.ts';
+import { applyFeatures, configuredFeatures, featureLifecycle, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import { planContainer } from './container-plan.ts';
 import type { ForwardView, PortForwarder } from './forwards.ts';
@@ -43,6 +45,8 @@ export interface ConnectResult {
   role: TargetRole;
   /** Each worker target's result, in order, when connect had workers. */
   workers?: ConnectResult[];
+  /** Dev Container Features installed in the image, in installation order. */
+  features?: FeatureStepResult['installed'];
 }
 
 /** `ray.workers[].target` when Ray is enabled: the hosts that join the head. */
@@ -67,6 +71,8 @@ export interface ConnectDeps {
   forwarder: PortForwarder;
   /** The sync step (shared with `mltoolbox sync`). */
   push(session: ProjectSession): Promise<SyncSummary>;
+  /** Dev Container Features (fetch on this machine, build on the target's engine). */
+  features?(): Promise<FeaturesService>;
 }
 
 export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => Promise<ConnectResult> {
@@ -74,17 +80,20 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
   const pluginHooks = deps.hooks;
   const { withSession, inSession } = sessions;
 
-  async function runLifecycle(session: ProjectSession, id: string, key: 'on_create_command' | 'post_create_command' | 'post_start_command'): Promise<void> {
+  /** Runs a lifecycle hook: the features' commands first (installation order), then the user's. */
+  async function runLifecycle(session: ProjectSession, id: string, key: 'on_create_command' | 'post_create_command' | 'post_start_command', featured?: FeatureStepResult): Promise<void> {
     const command = session.loaded.config.environment[key];
-    if (command === undefined) return;
-    const commands = typeof command === 'string' || Array.isArray(command) ? [command] : Object.values(command);
-    for (const one of commands) {
+    const flatten = (c: NonNullable<typeof command>) => (typeof c === 'string' || Array.isArray(c) ? [c] : Object.values(c)).map((one) => ({ command: one }));
+    const commands: { command: string | string[]; feature?: string }[] = [
+      ...featureLifecycle(featured, key, 'before'), ...(command === undefined ? [] : flatten(command)), ...featureLifecycle(featured, key, 'after'),
+    ];
+    for (const { command: one, feature } of commands) {
       const argv = typeof one === 'string' ? ['sh', '-c', one] : one;
-      const result = await reporter.task(`Running ${key}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project?.workdir ?? '/workspace' }));
+      const result = await reporter.task(`Running ${key}${feature ? ` of feature ${feature}` : ''}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project?.workdir ?? '/workspace' }));
       if (result.exitCode !== 0) {
-        throw new UserError('REMOTE_COMMAND_FAILED', `${key} failed with exit code ${result.exitCode}`,
-          `fix the command in your configuration, then run 'mltoolbox connect' again. Its output:\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`,
-          { data: { exitCode: result.exitCode, step: key } });
+        throw new UserError('REMOTE_COMMAND_FAILED', `${key}${feature ? ` of feature ${feature}` : ''} failed with exit code ${result.exitCode}`,
+          `${feature ? 'the feature\'s command failed in this container: check the feature supports the image, or report it to its author' : 'fix the command in your configuration'}, then run 'mltoolbox connect' again. Its output:\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`,
+          { data: { exitCode: result.exitCode, step: key, ...(feature ? { feature } : {}) } });
       }
     }
   }
@@ -125,6 +134,9 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
     const role = session.role ?? 'head';
     let syncSummary: SyncSummary | undefined;
     const syncing = session.remoteShell !== undefined && !options.skipSync;
+    // Features resolve first: a wrong option or an unreachable registry fails before anything moves.
+    const features = deps.features && configuredFeatures(loaded.config) ? await deps.features() : undefined;
+    const prepared = features ? await prepareFeatures(features, loaded, deps.projectDir, reporter) : undefined;
     // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
     // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
     // own process, so the two overlap instead of adding up.
@@ -140,15 +152,23 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
       role,
       publishOn: place.host.local ? 'this-machine' : 'engine-host',
     });
-    const image = await ensureImage(deps, place.containers, plan, options.forceRebuild ?? false);
+    const base = await ensureImage(deps, place.containers, plan, options.forceRebuild ?? false);
+    const featured = features && prepared
+      ? await applyFeatures({
+        features, containers: place.containers, loaded, projectDir: deps.projectDir, identity,
+        baseImage: base.image, reporter, force: options.forceRebuild ?? false,
+      }, prepared)
+      : undefined;
+    const image = featured ? { image: featured.image, action: featured.action } : base;
+    const spec = featured ? withFeatureContributions(plan.spec, featured.contributions) : plan.spec;
     const ensured = await reporter.task('Starting the dev container', () =>
-      place.containers.ensureContainer({ ...plan.spec, image: image.image }, { force: options.forceRebuild ?? false }));
+      place.containers.ensureContainer({ ...spec, image: image.image }, { force: options.forceRebuild ?? false }));
     for (const warning of ensured.warnings) reporter.warn(warning);
     if (ensured.action === 'created' || ensured.action === 'recreated') {
-      await runLifecycle(session, ensured.id, 'on_create_command');
-      await runLifecycle(session, ensured.id, 'post_create_command');
+      await runLifecycle(session, ensured.id, 'on_create_command', featured);
+      await runLifecycle(session, ensured.id, 'post_create_command', featured);
     }
-    if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command');
+    if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command', featured);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
     state.upsertContainer({
       projectId: session.projectId, remote: place.name, containerId: ensured.id, name: ensured.name,
@@ -170,6 +190,7 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
       warnings: ensured.warnings,
       workdir: plan.workdir,
       role,
+      ...(featured ? { features: featured.installed } : {}),
     };
   }
 

@@ -1,6 +1,7 @@
 import { UserError } from '../../core/errors.ts';
 import type { StateStore } from '../../db/index.ts';
 import type { ClusterInfo } from '../../plugin-api/index.ts';
+import type { FeaturesService } from '../../services/features/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
 import { createContainerHost, type Host } from '../../services/host/index.ts';
 import { resolveTarget } from '../../services/ssh/target.ts';
@@ -31,6 +32,8 @@ export interface ConnectionDeps extends PlaceDeps {
   getSecret?(name: string): Promise<string | undefined>;
   /** The CLI command running, for plugins' shutdown hook. */
   command?: string;
+  /** Dev Container Features (fetch on this machine, build on the target's engine). */
+  features?(): Promise<FeaturesService>;
 }
 
 /** Everything a command needs once the project's place is open. */

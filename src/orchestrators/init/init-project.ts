@@ -9,6 +9,7 @@ import { readPyproject } from '../../services/config/detect-pyproject.ts';
 import { importDevcontainer, projectSlug } from '../../services/config/devcontainer/import.ts';
 import { LOCAL_CONFIG_FILE, PROJECT_CONFIG_FILE } from '../../services/config/loader.ts';
 import { configJsonSchema } from '../../services/config/schema.ts';
+import { lockfilePath } from '../../services/features/lockfile.ts';
 import { type InitPlan, renderConfig } from './render-config.ts';
 
 /** The editor schema lives in the project, so it matches the installed mltoolbox and works offline. */
@@ -73,6 +74,9 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   await mkdir(dirname(schemaFile), { recursive: true });
   await writeFile(schemaFile, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   await writeFile(file, text);
+  const lockfile = plan.sourceKind === 'devcontainer' && plan.sourceFile && 'features' in plan.environment
+    ? await keepFeatureLock(join(projectDir, plan.sourceFile), file) : undefined;
+  if (lockfile) reporter.info(`copied ${projectRelative(projectDir, lockfile.from)} to ${projectRelative(projectDir, lockfile.to)} (the features' pinned versions)`);
   const gitignoreUpdated = await ignoreLocalConfig(projectDir);
 
   return {
@@ -144,6 +148,24 @@ export async function planInit(options: Omit<InitOptions, 'force'>): Promise<Ini
     notConverted,
     schemaRef: SCHEMA_FILE,
   };
+}
+
+/**
+ * The features now live in mltoolbox.yaml, whose lockfile sits beside it:
+ * copy devcontainer.json's lockfile there so the pinned versions stay pinned
+ * (never over an existing one).
+ */
+async function keepFeatureLock(devcontainerFile: string, configFile: string): Promise<{ from: string; to: string } | undefined> {
+  const from = lockfilePath(devcontainerFile);
+  const to = lockfilePath(configFile);
+  if (from === to || !(await exists(from))) return undefined;
+  try {
+    await copyFile(from, to, fsConstants.COPYFILE_EXCL);
+    return { from, to };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
+  }
 }
 
 /** Appends mltoolbox.local.yaml to an existing .gitignore (never creates one, never rewrites it). */

@@ -36,6 +36,13 @@ const dockerfile = z
   })
   .describe('Build the container image from a Dockerfile.');
 
+/** A feature's options as written: strings and booleans per the spec (numbers reach the feature's own type check). */
+const featureOptions = z.union([
+  z.string(),
+  z.boolean(),
+  z.record(z.string(), z.union([z.string(), z.boolean(), z.number()], { error: 'expected a string or a boolean option value' })),
+], { error: 'expected an object of options, or a version string' });
+
 const envValue = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
 
 export const IMAGE_SOURCE_KEYS = ['base_image', 'dockerfile', 'devcontainer'] as const;
@@ -60,6 +67,10 @@ const environment = z
     post_create_command: lifecycleCommand.optional().describe('Runs in the container once, after on_create_command.'),
     post_start_command: lifecycleCommand.optional().describe('Runs in the container every time it starts.'),
     post_attach_command: lifecycleCommand.optional().describe('Runs in the container every time you attach.'),
+    features: z.record(z.string().min(1), featureOptions).optional()
+      .describe('Dev Container Features to install on top of the image: ghcr.io/devcontainers/features/python:1, https://…/devcontainer-feature-x.tgz or ./local-folder (relative to the project folder), each with its options. See docs/devcontainer.md.'),
+    override_feature_install_order: z.array(z.string().min(1)).optional()
+      .describe('Feature ids (without version) to install first, in this order, as soon as their dependencies allow (devcontainer.json: overrideFeatureInstallOrder).'),
   })
   .superRefine((value, context) => {
     const set = IMAGE_SOURCE_KEYS.filter((key) => value[key] !== undefined);

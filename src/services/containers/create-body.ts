@@ -62,6 +62,9 @@ export function createContainerBody({ spec, labels, deviceRequests }: CreateBody
   if (spec.shmSize !== undefined) hostConfig.ShmSize = parseSize(spec.shmSize);
   if (spec.ipc) hostConfig.IpcMode = spec.ipc;
   if (spec.init) hostConfig.Init = true;
+  if (spec.privileged) hostConfig.Privileged = true;
+  if (spec.capAdd?.length) hostConfig.CapAdd = [...spec.capAdd];
+  if (spec.securityOpt?.length) hostConfig.SecurityOpt = [...spec.securityOpt];
   if (deviceRequests.length) hostConfig.DeviceRequests = deviceRequests;
   const envEntries = Object.keys(env).sort().map((name) => `${name}=${env[name]}`);
   return {

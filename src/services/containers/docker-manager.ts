@@ -69,14 +69,20 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
 
   // Found image ids, remembered for this manager's life (one command): connect asks
   // before building and again when creating. build/pull/removeImage forget theirs.
-  const knownImages = new Map<string, string>();
+  const knownImages = new Map<string, { id: string; user: string }>();
 
   async function imageId(reference: string): Promise<string | undefined> {
+    return (await imageConfig(reference))?.id;
+  }
+
+  async function imageConfig(reference: string): Promise<{ id: string; user: string } | undefined> {
     const known = knownImages.get(reference);
     if (known) return known;
-    const image = await call<{ Id: string } | undefined>(`inspecting image ${reference}`, () => client.inspectImage(reference), (e) => (e.statusCode === 404 ? { value: undefined } : undefined));
-    if (image) knownImages.set(reference, image.Id);
-    return image?.Id;
+    const image = await call<{ Id: string; Config?: { User?: string } | null } | undefined>(`inspecting image ${reference}`, () => client.inspectImage(reference), (e) => (e.statusCode === 404 ? { value: undefined } : undefined));
+    if (!image) return undefined;
+    const config = { id: image.Id, user: image.Config?.User ?? '' };
+    knownImages.set(reference, config);
+    return config;
   }
 
   async function lastLogLines(id: string, lines: number): Promise<string[]> {
@@ -375,6 +381,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     },
 
     imageId,
+    imageConfig,
 
     async pull(reference, onProgress) {
       knownImages.delete(reference);

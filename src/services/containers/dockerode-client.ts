@@ -16,7 +16,10 @@ export async function createDockerodeClient(socketPath: string): Promise<EngineC
       return { Version: v.Version, ApiVersion: v.ApiVersion };
     }),
     info: () => wrap(async () => (await docker.info()) as EngineInfoBody),
-    inspectImage: (reference) => wrap(async () => ({ Id: (await docker.getImage(reference).inspect()).Id })),
+    inspectImage: (reference) => wrap(async () => {
+      const image = await docker.getImage(reference).inspect();
+      return { Id: image.Id, Config: { User: image.Config?.User ?? '' } };
+    }),
     removeImage: (reference, options) => wrap(async () => void (await docker.getImage(reference).remove({ force: options.force }))),
     pullImage: (reference) => wrap(async () => (await docker.pull(reference)) as Readable),
     build: (context, query: BuildQuery) =>

@@ -13,7 +13,7 @@ import type { Duplex, Readable } from 'node:stream';
 export interface EngineClient {
   version(): Promise<{ Version: string; ApiVersion: string }>;
   info(): Promise<EngineInfoBody>;
-  inspectImage(reference: string): Promise<{ Id: string }>;
+  inspectImage(reference: string): Promise<{ Id: string; Config?: { User?: string } | null }>;
   removeImage(reference: string, options: { force: boolean }): Promise<void>;
   /** POST /images/create: resolves with the JSON progress stream (an `error` field on failure). */
   pullImage(reference: string): Promise<Readable>;
@@ -101,6 +101,9 @@ export interface HostConfigBody {
   ShmSize?: number;
   IpcMode?: string;
   Init?: boolean;
+  Privileged?: boolean;
+  CapAdd?: string[];
+  SecurityOpt?: string[];
   DeviceRequests?: DeviceRequest[];
 }
 

@@ -46,6 +46,8 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
     },
     pull: async () => ({ imageId: image }),
     imageId: async (reference) => (reference === image ? image : undefined),
+    // The pod runs its image as given: there is no image store to read a configuration from.
+    imageConfig: async () => undefined,
     removeImage: async () => {},
     async ensureContainer(spec): Promise<EnsureResult> {
       if (spec.image !== image) {

@@ -14,6 +14,8 @@ export interface ContainerManager {
   pull(reference: string, onProgress?: (line: string) => void): Promise<{ imageId: string }>;
   /** The image's id when it exists locally, else undefined. Never pulls. */
   imageId(reference: string): Promise<string | undefined>;
+  /** The image's id and configured user ('' = root) when it exists locally, else undefined. Never pulls. */
+  imageConfig(reference: string): Promise<{ id: string; user: string } | undefined>;
   /** Removes an image (a tag); missing is fine. */
   removeImage(reference: string, options?: { force?: boolean }): Promise<void>;
   /** Makes the spec's container run: reuse, start, create or recreate it. */
@@ -125,6 +127,12 @@ export interface ContainerSpec {
   hostname?: string;
   /** Run an init process (tini) as PID 1 so zombies are reaped. */
   init?: boolean;
+  /** --privileged (a Dev Container Feature such as docker-in-docker asks for it). */
+  privileged?: boolean;
+  /** --cap-add values, e.g. SYS_PTRACE. */
+  capAdd?: readonly string[];
+  /** --security-opt values, e.g. seccomp=unconfined. */
+  securityOpt?: readonly string[];
   gpus?: GpuSpec;
 }
 

@@ -16,12 +16,27 @@ export const run: CommandRun = async (context, input) => {
   const shown = await config.show({ ...(key !== undefined ? { key } : {}), ...(devcontainer ? { devcontainer } : {}) });
   if (key !== undefined && shown.entries.length === 0) context.reporter.info(`${key} is not set`);
   return {
-    result: { ...(shown.key !== undefined ? { key: shown.key } : {}), config: shown.config, origins: shown.origins, projectSource: shown.projectSource },
+    result: {
+      ...(shown.key !== undefined ? { key: shown.key } : {}), config: shown.config, origins: shown.origins, projectSource: shown.projectSource,
+      ...(shown.features ? { features: shown.features } : {}),
+    },
     human: () => {
       const lines = shown.entries.map((entry) => `${entry.key} = ${formatValue(entry.value)}`);
-      if (!withOrigin) return lines.join('\n');
       const width = Math.min(60, Math.max(0, ...lines.map((l) => l.length)));
-      return lines.map((line, i) => `${line.padEnd(width)}  ${context.style.dim(`# ${shown.entries[i]!.origin.where}`)}`).join('\n');
+      const body = withOrigin ? lines.map((line, i) => `${line.padEnd(width)}  ${context.style.dim(`# ${shown.entries[i]!.origin.where}`)}`) : lines;
+      return [...body, ...featureLines(shown.features ?? [])].join('\n');
     },
   };
 };
+
+/** The features section: installation order and every option install.sh will see. */
+function featureLines(features: readonly { id: string; version?: string; options: Record<string, unknown>; resolved: boolean; dependency?: boolean }[]): string[] {
+  if (features.length === 0) return [];
+  const out = ['', 'features (installation order):'];
+  for (const [i, f] of features.entries()) {
+    const note = !f.resolved ? '   (not fetched yet: defaults appear after the first connect)' : f.dependency ? '   (dependsOn)' : '';
+    out.push(`  ${i + 1}. ${f.id}${f.version ? ` ${f.version}` : ''}${note}`);
+    for (const [name, value] of Object.entries(f.options)) out.push(`       ${name} = ${formatValue(value)}`);
+  }
+  return out;
+}

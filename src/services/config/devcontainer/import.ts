@@ -58,7 +58,6 @@ const IGNORED: Readonly<Record<string, string>> = {
 };
 
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  features: 'Dev Container Features',
   dockerComposeFile: 'Docker Compose based dev containers',
   service: 'Docker Compose based dev containers',
   runServices: 'Docker Compose based dev containers',
@@ -68,6 +67,7 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
 const HANDLED = new Set([
   'name', 'image', 'build', 'dockerFile', 'context', 'runArgs', 'mounts', 'forwardPorts', 'appPort', 'containerEnv', 'remoteEnv',
   'remoteUser', 'containerUser', 'workspaceFolder', 'workspaceMount', 'hostRequirements', 'privileged', 'capAdd', 'securityOpt', 'init',
+  'features', 'overrideFeatureInstallOrder',
   ...LIFECYCLE_KEYS,
 ]);
 
@@ -98,9 +98,7 @@ export function importDevcontainerText(text: string, file: string, options: Devc
   if (unsupported.length > 0) {
     const names = [...new Set(unsupported.map((e) => e.key))];
     throw problemsError('DEVCONTAINER_UNSUPPORTED', `${shown} uses ${names.map((n) => `'${n}'`).join(', ')}, which mltoolbox does not support`,
-      names.includes('features')
-        ? 'install what the features add in a Dockerfile, point build.dockerfile at it and remove \'features\''
-        : 'use the main service\'s image (image) or Dockerfile (build.dockerfile) instead of Docker Compose',
+      'use the main service\'s image (image) or Dockerfile (build.dockerfile) instead of Docker Compose',
       unsupported.map((e) => ({ message: `'${e.key}' (${UNSUPPORTED[e.key]}) is not supported`, origin: origin(e.keyNode), key: e.key })),
       sources, options.projectDir);
   }
@@ -134,6 +132,7 @@ export function importDevcontainerText(text: string, file: string, options: Devc
   mapUser(state, get('remoteUser'), get('containerUser'));
   for (const key of LIFECYCLE_KEYS) mapLifecycle(state, key, get(key));
   mapHostRequirements(state, get('hostRequirements'));
+  mapFeatures(state, get('features'), get('overrideFeatureInstallOrder'));
 
   if (state.problems.length > 0) {
     throw problemsError('CONFIG_INVALID', `${shown} has invalid settings`,
@@ -518,5 +517,50 @@ function mapHostRequirements(state: MapState, node: Node | undefined): void {
     } else {
       problem(state, gpu, `hostRequirements.gpu must be true, false, "optional" or an object`, 'hostRequirements.gpu');
     }
+  }
+}
+
+/**
+ * `features` keep their keys and options as written (so lockfile keys and
+ * messages match devcontainer.json); a local `./folder` is re-expressed
+ * relative to the project folder, like every other path in the layer.
+ * Whether an option fits the feature is checked when the feature is fetched.
+ */
+function mapFeatures(state: MapState, node: Node | undefined, order: Node | undefined): void {
+  // Features are fetched and built on this machine: a local folder need not be inside the synced project.
+  const featureKey = (raw: string) => {
+    if (!/^\.\.?(\/|$)/.test(raw)) return raw;
+    const rel = relative(state.pathBase, resolve(dirname(state.file), raw)).split(sep).join('/');
+    return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? rel : `./${rel}`;
+  };
+  if (node) {
+    if (node.type !== 'object') problem(state, node, `'features' must be an object of feature references and their options`, 'features');
+    else for (const entry of objectEntries(node)) {
+      const key = featureKey(entry.key);
+      const path = [...TARGET.features, key];
+      const value = entry.value;
+      if (value.type === 'boolean' && value.value === false) {
+        state.notes.push(`${state.at(value)}: feature '${entry.key}' is set to false and is not installed`);
+      } else if (value.type === 'string') {
+        state.builder.set(path, text(state, value, String(value.value)), value);
+      } else if (value.type === 'boolean') {
+        state.builder.set(path, {}, value);
+      } else if (value.type === 'object') {
+        state.builder.set(path, {}, value);
+        for (const option of objectEntries(value)) {
+          const raw = getNodeValue(option.value) as unknown;
+          state.builder.set([...path, option.key], typeof raw === 'string' ? text(state, option.value, raw) : raw, option.value);
+        }
+      } else {
+        problem(state, value, `feature '${entry.key}' takes an object of options or a version string`, `features.${entry.key}`);
+      }
+    }
+  }
+  if (order) {
+    if (order.type !== 'array' || (order.children ?? []).some((c) => c.type !== 'string')) {
+      problem(state, order, `'overrideFeatureInstallOrder' must be an array of feature ids`, 'overrideFeatureInstallOrder');
+      return;
+    }
+    for (const item of order.children ?? []) state.builder.push(TARGET.overrideFeatureInstallOrder, featureKey(String(item.value)), item);
   }
 }

@@ -22,6 +22,8 @@ export const TARGET = {
   postCreateCommand: ['environment', 'post_create_command'],
   postStartCommand: ['environment', 'post_start_command'],
   postAttachCommand: ['environment', 'post_attach_command'],
+  features: ['environment', 'features'],
+  overrideFeatureInstallOrder: ['environment', 'override_feature_install_order'],
 } as const satisfies Record<string, KeyPath>;
 
 export const LIFECYCLE_KEYS = ['initializeCommand', 'onCreateCommand', 'postCreateCommand', 'postStartCommand', 'postAttachCommand'] as const;
