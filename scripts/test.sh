@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$REPO_ROOT"
 
-PACKAGES=(openssh-server openssh-client rsync rclone docker.io busybox-static dbus-daemon dbus-bin gnome-keyring libsecret-tools bsdutils util-linux)
+PACKAGES=(openssh-server openssh-client rsync rclone docker.io busybox-static debootstrap podman catatonit dbus-daemon dbus-bin gnome-keyring libsecret-tools bsdutils util-linux)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing_packages() {
   local pkg

@@ -13,6 +13,7 @@ import type { DataSyncOrchestrator } from '../orchestrators/datasync/datasync-or
 import type { RemotesOrchestrator } from '../orchestrators/remotes/index.ts';
 import type { InitOrchestrator } from './init-deps.ts';
 import type { PluginCommands } from './plugins-deps.ts';
+import type { ImagesOrchestrator } from '../orchestrators/images/images-orchestrator.ts';
 
 /**
  * The one place where mltoolbox is wired together. Every service and
@@ -63,6 +64,8 @@ export interface App {
   init(): Promise<InitOrchestrator>;
   /** `plugins run`: a plugin's command, with the project's container and host when connected. */
   pluginCommands(): Promise<PluginCommands>;
+  /** `image bootstrap|push`: images made and moved without a registry. */
+  images(): Promise<ImagesOrchestrator>;
 }
 
 export function createApp(environment: AppEnvironment): App {
@@ -82,6 +85,7 @@ export function createApp(environment: AppEnvironment): App {
     remotes: lazy(() => import('./remotes-deps.ts').then((m) => m.createRemotes(app))),
     init: lazy(() => import('./init-deps.ts').then((m) => m.createInit(app))),
     pluginCommands: lazy(() => import('./plugins-deps.ts').then((m) => m.createPluginCommands(app))),
+    images: lazy(() => import('./images-deps.ts').then((m) => m.createImages(app))),
   };
   return app;
 }

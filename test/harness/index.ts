@@ -2,3 +2,5 @@ export { startHarness, useHarness, type Harness, type HarnessInfo } from './harn
 export { createSandbox, type Sandbox } from './sandbox.ts';
 export { runMltoolbox } from './run-mltoolbox.ts';
 export { run, runOk, freePort, waitFor, type RunResult } from './process.ts';
+export { startSecondEngine, type SecondEngine } from './second-engine.ts';
+export { startPodman, type PodmanService } from './podman.ts';

@@ -9,6 +9,7 @@ import { datasyncDownSpec, datasyncUpSpec } from './datasync/spec.ts';
 import { secretGetSpec, secretListSpec, secretRmSpec, secretSetSpec } from './secret/spec.ts';
 import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.ts';
 import { portsCloseSpec, portsListSpec } from './ports/spec.ts';
+import { imageBootstrapSpec, imagePushSpec } from './image/spec.ts';
 
 /**
  * Every command's spec, in help order. Specs are tiny; their `load()` pulls
@@ -24,5 +25,6 @@ export const commands: readonly CommandSpec[] = [
   secretSetSpec, secretGetSpec, secretListSpec, secretRmSpec,
   remoteAddSpec, remoteListSpec, remoteRemoveSpec,
   doctorSpec,
+  imageBootstrapSpec, imagePushSpec,
   pluginsListSpec, pluginsDoctorSpec, pluginsRunSpec,
 ];

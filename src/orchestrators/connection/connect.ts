@@ -8,7 +8,9 @@ import type { SyncSummary } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import { planContainer } from './container-plan.ts';
 import type { ForwardView, PortForwarder } from './forwards.ts';
-import { ensureImage, type ImageAction } from './image.ts';
+import { ensureImage, sendImage, type ImageAction, type OfflineDefaultImage } from './image.ts';
+import { originAt } from '../../services/config/layer.ts';
+import type { PlaceDeps } from './place.ts';
 import type { TargetRole } from './project-identity.ts';
 import type { ProjectSession, Sessions } from './session.ts';
 
@@ -58,8 +60,9 @@ export function workerTargets(head: string, fromCommandLine: readonly string[] |
   return [...new Set(wanted)].filter((name) => name !== head);
 }
 
-export interface ConnectDeps {
+export interface ConnectDeps extends Pick<PlaceDeps, 'createContainers' | 'localDockerSocket'> {
   env: NodeJS.ProcessEnv;
+  offlineDefaultImage?: OfflineDefaultImage;
   reporter: Reporter;
   projectDir: string;
   sessions: Sessions;
@@ -139,8 +142,13 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
       projectDir: deps.projectDir,
       role,
       publishOn: place.host.local ? 'this-machine' : 'engine-host',
+      imageIsDefault: originAt(loaded.origins, ['environment', 'base_image'])?.kind === 'default',
     });
-    const image = await ensureImage(deps, place.containers, plan, options.forceRebuild ?? false);
+    const image = await ensureImage({
+      ...deps,
+      transfer: loaded.config.environment.image_transfer ?? 'auto',
+      ...(place.host.local ? {} : { sendFromLocal: (reference: string) => sendImage(deps, place, reference) }),
+    }, place.containers, plan, options.forceRebuild ?? false);
     const ensured = await reporter.task('Starting the dev container', () =>
       place.containers.ensureContainer({ ...plan.spec, image: image.image }, { force: options.forceRebuild ?? false }));
     for (const warning of ensured.warnings) reporter.warn(warning);

@@ -8,6 +8,8 @@ import type { SshService } from '../../services/ssh/types.ts';
 import type { RemoteShell, SyncManager } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
+import { resolveEngineSocket } from './engine-socket.ts';
+import type { OfflineDefaultImage } from './image.ts';
 import { openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
 import { resolvePluginSecretRefs } from './plugin-secrets.ts';
 import { defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
@@ -31,6 +33,12 @@ export interface ConnectionDeps extends PlaceDeps {
   getSecret?(name: string): Promise<string | undefined>;
   /** The CLI command running, for plugins' shutdown hook. */
   command?: string;
+  /**
+   * The offline default image (`mltoolbox image bootstrap` with its defaults) on
+   * this engine, built when missing: used only when nobody configured an image
+   * and the default one cannot be pulled.
+   */
+  offlineDefaultImage?: OfflineDefaultImage;
 }
 
 /** Everything a command needs once the project's place is open. */
@@ -89,9 +97,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
-    const place = name === 'local'
-      ? await openLocalPlace(deps)
-      : await openRemotePlace(deps, name, await deps.ssh(), resolveTarget(name, loaded.config.remote, state.getRemote(name)));
+    const place = name === 'local' ? await openLocalPlace(deps) : await openRemote(name, loaded, state);
     try {
       // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
       const known = state.getProjectRemote(project.id, name)?.remoteDir;
@@ -105,6 +111,17 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
       await place.close();
       throw error;
     }
+  }
+
+  /** A host's place, through the engine socket environment.engine / remote.docker_socket name there. */
+  async function openRemote(name: string, loaded: LoadedConfig, state: StateStore): Promise<Place> {
+    const ssh = await deps.ssh();
+    const target = resolveTarget(name, loaded.config.remote, state.getRemote(name));
+    const engineSocket = await resolveEngineSocket(
+      { engine: loaded.config.environment.engine ?? 'docker', ...(loaded.config.remote?.docker_socket ? { socket: loaded.config.remote.docker_socket } : {}), where: name },
+      async (script) => (await ssh.execScript(target, script)).stdout,
+    );
+    return openRemotePlace(deps, name, ssh, target, engineSocket);
   }
 
   async function remoteHomeDir(host: Host, relative: string): Promise<string> {
