@@ -8,8 +8,8 @@ source "$(dirname "$0")/lib/common.sh"
 cd "$REPO_ROOT"
 
 # chromium: the relay dashboard test (headless, driven by playwright-core); postgresql: the relay's team database test;
-# debootstrap: the Debian test image (features, hosts).
-PACKAGES=(openssh-server openssh-client rsync rclone docker.io busybox-static debootstrap dbus-daemon dbus-bin gnome-keyring libsecret-tools bsdutils util-linux chromium postgresql)
+# debootstrap: the Debian test images (features, hosts); podman + catatonit: the Podman engine test.
+PACKAGES=(openssh-server openssh-client rsync rclone docker.io busybox-static debootstrap podman catatonit dbus-daemon dbus-bin gnome-keyring libsecret-tools bsdutils util-linux chromium postgresql)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing_packages() {
   local pkg

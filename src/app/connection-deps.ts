@@ -5,7 +5,7 @@ import type { ConnectionOrchestrator } from '../orchestrators/connection/connect
 declare const MLTOOLBOX_VERSION: string | undefined;
 
 /** The version stored on containers as a label (a container from another version is recreated). */
-function toolVersion(env: NodeJS.ProcessEnv): string {
+export function toolVersion(env: NodeJS.ProcessEnv): string {
   if (typeof MLTOOLBOX_VERSION === 'string') return MLTOOLBOX_VERSION;
   return env.npm_package_version ?? 'dev';
 }
@@ -39,6 +39,10 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     sync: async () => new RsyncSyncManager({ env: environment.env, debug: (m: string) => environment.reporter.debug(m) }),
     plugins: () => app.plugins(),
     features: async () => (await import('./features-deps.ts')).createFeatures(environment, paths),
+    offlineDefaultImage: async (containers) => {
+      const [{ bootstrapOn }, { bootstrapDeps }] = await Promise.all([import('../orchestrators/images/images-orchestrator.ts'), import('./images-deps.ts')]);
+      return bootstrapOn(containers, {}, await bootstrapDeps(environment), environment.reporter);
+    },
     ...(environment.command ? { command: environment.command } : {}),
   });
 }

@@ -15,6 +15,7 @@ import type { InitOrchestrator } from './init-deps.ts';
 import type { PluginCommands } from './plugins-deps.ts';
 import type { ProvisioningOrchestrator } from '../orchestrators/provisioning/provisioning-orchestrator.ts';
 import type { RelayService } from './relay-deps.ts';
+import type { ImagesOrchestrator } from '../orchestrators/images/images-orchestrator.ts';
 
 /**
  * The one place where mltoolbox is wired together. Every service and
@@ -69,6 +70,8 @@ export interface App {
   provisioning(): Promise<ProvisioningOrchestrator>;
   /** The relay: its database (tokens, hosts), its server, and the CLI's relay settings and token. */
   relay(): Promise<RelayService>;
+  /** `image bootstrap|push`: images made and moved without a registry. */
+  images(): Promise<ImagesOrchestrator>;
 }
 
 export function createApp(environment: AppEnvironment): App {
@@ -90,6 +93,7 @@ export function createApp(environment: AppEnvironment): App {
     pluginCommands: lazy(() => import('./plugins-deps.ts').then((m) => m.createPluginCommands(app))),
     provisioning: lazy(() => import('./provisioning-deps.ts').then((m) => m.createProvisioning(app))),
     relay: lazy(() => import('./relay-deps.ts').then((m) => m.createRelay(app))),
+    images: lazy(() => import('./images-deps.ts').then((m) => m.createImages(app))),
   };
   return app;
 }

@@ -24,9 +24,12 @@ export async function createSsh(environment: AppEnvironment, paths: AppPaths): P
 export async function createDoctorOrchestrator(app: App): Promise<Doctor> {
   const { createDoctor } = await import('../orchestrators/doctor/doctor.ts');
   const { reporter } = app.environment;
+  const { runInteractive } = await import('../infrastructure/process.ts');
+  const { environment } = app;
   return createDoctor({
     ssh: () => app.ssh(),
     reporter,
+    ...(environment.interactive ? { runOnTerminal: (command: string, args: readonly string[]) => runInteractive(command, args, { env: environment.env }) } : {}),
     loadSettings: async (): Promise<DoctorSettings> => {
       try {
         const { config } = await (await app.config()).load({ mode: 'redact' });

@@ -65,6 +65,8 @@ export const ErrorCodes = {
   DOCKER_ENGINE_ERROR: { exit: ExitCode.userError },
   IMAGE_NOT_FOUND: { exit: ExitCode.userError },
   IMAGE_BUILD_FAILED: { exit: ExitCode.userError },
+  IMAGE_BOOTSTRAP_FAILED: { exit: ExitCode.userError },
+  IMAGE_TRANSFER_FAILED: { exit: ExitCode.userError },
   BUILD_CONTEXT_INVALID: { exit: ExitCode.config },
   CONTAINER_SPEC_INVALID: { exit: ExitCode.config },
   CONTAINER_NAME_CONFLICT: { exit: ExitCode.userError },

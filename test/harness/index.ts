@@ -4,3 +4,5 @@ export { runMltoolbox } from './run-mltoolbox.ts';
 export { run, runOk, freePort, waitFor, type RunResult } from './process.ts';
 export { ensureDebianImage, type DebianImage } from './debian-image.ts';
 export { startTestRegistry, packFeature, FEATURE_MEDIA_TYPES, type TestRegistry } from './oci-registry.ts';
+export { startSecondEngine, type SecondEngine } from './second-engine.ts';
+export { startPodman, type PodmanService } from './podman.ts';

@@ -11,6 +11,7 @@ import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.t
 import { portsCloseSpec, portsListSpec } from './ports/spec.ts';
 import { backendAddSpec, backendListSpec, backendRemoveSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec, provisionSpec, searchSpec } from './provision/spec.ts';
 import { relayAddHostSpec, relayServeSpec, relayTokenSpec } from './relay/spec.ts';
+import { imageBootstrapSpec, imagePushSpec } from './image/spec.ts';
 
 /**
  * Every command's spec, in help order. Specs are tiny; their `load()` pulls
@@ -29,5 +30,6 @@ export const commands: readonly CommandSpec[] = [
   backendAddSpec, backendListSpec, backendRemoveSpec,
   relayServeSpec, relayTokenSpec, relayAddHostSpec,
   doctorSpec,
+  imageBootstrapSpec, imagePushSpec,
   pluginsListSpec, pluginsDoctorSpec, pluginsRunSpec,
 ];

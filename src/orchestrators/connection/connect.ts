@@ -10,7 +10,9 @@ import { applyFeatures, configuredFeatures, featureLifecycle, prepareFeatures, w
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import { planContainer } from './container-plan.ts';
 import type { ForwardView, PortForwarder } from './forwards.ts';
-import { ensureImage, type ImageAction } from './image.ts';
+import { ensureImage, sendImage, type ImageAction, type OfflineDefaultImage } from './image.ts';
+import { originAt } from '../../services/config/layer.ts';
+import type { PlaceDeps } from './place.ts';
 import type { TargetRole } from './project-identity.ts';
 import type { ProjectSession, Sessions } from './session.ts';
 
@@ -62,8 +64,9 @@ export function workerTargets(head: string, fromCommandLine: readonly string[] |
   return [...new Set(wanted)].filter((name) => name !== head);
 }
 
-export interface ConnectDeps {
+export interface ConnectDeps extends Pick<PlaceDeps, 'createContainers' | 'localDockerSocket'> {
   env: NodeJS.ProcessEnv;
+  offlineDefaultImage?: OfflineDefaultImage;
   reporter: Reporter;
   projectDir: string;
   sessions: Sessions;
@@ -151,8 +154,13 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
       projectDir: deps.projectDir,
       role,
       publishOn: place.host.local ? 'this-machine' : 'engine-host',
+      imageIsDefault: originAt(loaded.origins, ['environment', 'base_image'])?.kind === 'default',
     });
-    const base = await ensureImage(deps, place.containers, plan, options.forceRebuild ?? false);
+    const base = await ensureImage({
+      ...deps,
+      transfer: loaded.config.environment.image_transfer ?? 'auto',
+      ...(place.host.local ? {} : { sendFromLocal: (reference: string) => sendImage(deps, place, reference) }),
+    }, place.containers, plan, options.forceRebuild ?? false);
     const featured = features && prepared
       ? await applyFeatures({
         features, containers: place.containers, loaded, projectDir: deps.projectDir, identity,

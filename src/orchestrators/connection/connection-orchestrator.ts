@@ -1,5 +1,8 @@
 import type { Host } from '../../services/host/types.ts';
 import type { SyncSummary, WatchEvent } from '../../services/sync/types.ts';
+import { UserError } from '../../core/errors.ts';
+import type { TransferResult } from '../../services/images/transfer.ts';
+import { sendImage } from './image.ts';
 import { createConnectionHooks } from '../plugins/connection-hooks.ts';
 import { createConnect, type ConnectOptions, type ConnectResult } from './connect.ts';
 import { createPortForwarder, type PortForwarder } from './forwards.ts';
@@ -44,6 +47,8 @@ export interface ConnectionOrchestrator {
   statusFrom(target: string | undefined, source: HostStatusSource): Promise<ProjectStatus | undefined>;
   stop(target: string | undefined): Promise<{ target: string; container: string; action: 'stopped' }>;
   down(target: string | undefined): Promise<{ target: string; container: string; action: 'removed'; filesKept: string }>;
+  /** `image push HOST IMAGE`: the image from this machine's engine to the host's, only the missing layers. */
+  pushImage(target: string | undefined, reference: string): Promise<TransferResult & { target: string }>;
 }
 
 export interface ProjectStatus {
@@ -73,5 +78,17 @@ export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOr
     requireContainer: sessions.requireContainer,
     containerHost: sessions.containerHost,
     ...projectCommands,
+    pushImage: (target, reference) =>
+      sessions.withSession(target, async (session) => {
+        if (session.place.host.local) {
+          throw new UserError('USAGE', 'image push needs a remote host; the local engine has the image already', 'name a host: mltoolbox image push HOST IMAGE');
+        }
+        const result = await sendImage(deps, session.place, reference);
+        if (!result) {
+          throw new UserError('IMAGE_NOT_FOUND', `image ${reference} is not on this machine's Docker Engine, so it cannot be sent`,
+            `build or pull it here first (docker images lists what is here), then: mltoolbox image push ${session.place.name} ${reference}`);
+        }
+        return { target: session.place.name, ...result };
+      }),
   };
 }

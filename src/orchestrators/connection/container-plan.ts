@@ -8,7 +8,7 @@ import { mergePortMappings, parsePortMapping, type PortMapping } from '../../ser
 import { containerName, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 
 /** Where the image comes from: an existing reference, or a Dockerfile build. */
-export type ImagePlan = { kind: 'image'; reference: string } | { kind: 'build'; build: BuildSpec; fingerprint: string };
+export type ImagePlan = { kind: 'image'; reference: string; isDefault?: boolean } | { kind: 'build'; build: BuildSpec; fingerprint: string };
 
 export interface ContainerPlan {
   image: ImagePlan;
@@ -37,6 +37,8 @@ export interface PlanInput {
   publishOn?: 'engine-host' | 'this-machine';
   /** A worker of a multi-host connect publishes and forwards no ports: the head's forwards are the ones to use. */
   role?: TargetRole;
+  /** environment.base_image is mltoolbox's default (nobody configured an image): connect may use its offline default instead. */
+  imageIsDefault?: boolean;
 }
 
 /**
@@ -77,7 +79,9 @@ export function planContainer(input: PlanInput): ContainerPlan {
     ...(environment.user ? { user: environment.user } : {}),
     gpus: { mode: gpus, count: environment.gpu_count ?? 'all' },
   };
-  return { image: planImage(config, identity, input.projectDir), spec, forwards, workdir };
+  const image = planImage(config, identity, input.projectDir);
+  if (image.kind === 'image' && input.imageIsDefault) image.isDefault = true;
+  return { image, spec, forwards, workdir };
 }
 
 function planImage(config: ResolvedConfig, identity: ProjectIdentity, projectDir: string): ImagePlan {

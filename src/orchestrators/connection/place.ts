@@ -21,6 +21,8 @@ export interface Place {
   name: string;
   /** The machine the engine runs on: exec, files, ports, its address. */
   host: Host;
+  /** The engine's socket on that machine (remote.docker_socket or environment.engine's; locally DOCKER_HOST's); none where the instance is the container. */
+  engineSocket?: string;
   containers: ContainerManager;
   /** Starts setting up the engine now (loading the Docker client, forwarding its socket) without waiting. */
   warmUp(): void;
@@ -36,17 +38,18 @@ export interface PlaceDeps {
   socketDir: string;
   /** The local engine's socket (DOCKER_HOST=unix://… or the default). */
   localDockerSocket: string;
-  createContainers(options: { socketPath: string; host?: string }): Promise<ContainerManager>;
+  createContainers(options: { socketPath: string; host?: string; hostSocket?: string }): Promise<ContainerManager>;
 }
 
 export const REMOTE_DOCKER_SOCKET = '/var/run/docker.sock';
 
 export async function openLocalPlace(deps: PlaceDeps): Promise<Place> {
   const containers = await deps.createContainers({ socketPath: deps.localDockerSocket });
-  return { name: 'local', host: createLocalHost({ env: deps.env }), containers, warmUp: () => {}, close: async () => {} };
+  return { name: 'local', host: createLocalHost({ env: deps.env }), engineSocket: deps.localDockerSocket, containers, warmUp: () => {}, close: async () => {} };
 }
 
-export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget): Promise<Place> {
+/** `engineSocket`: the engine's socket on the host (remote.docker_socket or environment.engine's), default REMOTE_DOCKER_SOCKET. */
+export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget, engineSocket = REMOTE_DOCKER_SOCKET): Promise<Place> {
   let forward: Forward | undefined;
   let closed = false;
   // The engine (dockerode + a forwarded socket) is set up on first use, or on
@@ -54,11 +57,11 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
   const engine = lazy(async () => {
     const socket = join(deps.socketDir, `d-${randomBytes(4).toString('hex')}.sock`); // unique: parallel commands never share one
     const [containers] = await Promise.all([
-      deps.createContainers({ socketPath: socket, host: name }),
+      deps.createContainers({ socketPath: socket, host: name, hostSocket: engineSocket }),
       mkdir(deps.socketDir, { recursive: true, mode: 0o700 }),
       connected,
     ]);
-    const opened = await ssh.forward(target, { local: { socket }, remote: { socket: REMOTE_DOCKER_SOCKET } });
+    const opened = await ssh.forward(target, { local: { socket }, remote: { socket: engineSocket } });
     if (closed) await opened.close().catch(() => {});
     else forward = opened;
     return containers;
@@ -69,6 +72,7 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
     name,
     // Detached forwards keep their control sockets beside the state folder's sockets.
     host: createSshHost({ name, ssh, target, env: deps.env, holderDir: () => holderDir(deps.env, dirname(deps.socketDir)) }),
+    engineSocket,
     containers: lazyContainerManager(engine),
     warmUp: () => void engine().catch(() => {}), // a failure surfaces at first use, with its own message
     async close() {

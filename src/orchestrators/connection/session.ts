@@ -9,6 +9,8 @@ import type { SshService } from '../../services/ssh/types.ts';
 import type { RemoteShell, SyncManager } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
+import { resolveEngineSocket } from './engine-socket.ts';
+import type { OfflineDefaultImage } from './image.ts';
 import { openInstancePlace, openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
 import { resolvePluginSecretRefs } from './plugin-secrets.ts';
 import { defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
@@ -34,6 +36,12 @@ export interface ConnectionDeps extends PlaceDeps {
   command?: string;
   /** Dev Container Features (fetch on this machine, build on the target's engine). */
   features?(): Promise<FeaturesService>;
+  /**
+   * The offline default image (`mltoolbox image bootstrap` with its defaults) on
+   * this engine, built when missing: used only when nobody configured an image
+   * and the default one cannot be pulled.
+   */
+  offlineDefaultImage?: OfflineDefaultImage;
 }
 
 /** Everything a command needs once the project's place is open. */
@@ -97,9 +105,14 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
       ? { ...resolved, hostKey: { alias: instance.hostKeyAlias, knownHostsFile: instance.knownHostsFile } }
       : resolved;
     const image = loaded.config.environment?.base_image;
-    return instance?.shape === 'container' && image
-      ? openInstancePlace(deps, name, await deps.ssh(), target, image)
-      : openRemotePlace(deps, name, await deps.ssh(), target);
+    const ssh = await deps.ssh();
+    if (instance?.shape === 'container' && image) return openInstancePlace(deps, name, ssh, target, image);
+    // The engine socket environment.engine / remote.docker_socket name on that host.
+    const engineSocket = await resolveEngineSocket(
+      { engine: loaded.config.environment.engine ?? 'docker', ...(loaded.config.remote?.docker_socket ? { socket: loaded.config.remote.docker_socket } : {}), where: name },
+      async (script) => (await ssh.execScript(target, script)).stdout,
+    );
+    return openRemotePlace(deps, name, ssh, target, engineSocket);
   }
 
   /** Opens the project's place: loads config, records the project, reaches the engine. */

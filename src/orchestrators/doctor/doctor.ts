@@ -4,6 +4,7 @@ import { isCommandNotFound, runProcess, type ProcessRunner } from '../../infrast
 import { checkLocalRsync, checkSshClient, evaluateHost } from '../../services/diagnostics/checks.ts';
 import { buildProbeScript, newMarker, parseProbeOutput, type ProbeSections } from '../../services/diagnostics/probe.ts';
 import type { Check, DoctorReport } from '../../services/diagnostics/types.ts';
+import { runFixes, type FixOptions, type FixReport, type Inspection } from './fix.ts';
 import { formatTarget, resolveTarget, type RemoteSettings, type SavedRemote } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 
@@ -22,6 +23,8 @@ export interface DoctorDeps {
   loadSettings: () => Promise<DoctorSettings>;
   lookupRemote?: (alias: string) => Promise<SavedRemote | undefined>;
   runner?: ProcessRunner;
+  /** Runs a program on the user's terminal (sudo's password prompt); absent when we may not prompt. */
+  runOnTerminal?: (command: string, args: readonly string[]) => Promise<number>;
 }
 
 export interface DoctorRequest {
@@ -33,9 +36,13 @@ export interface DoctorRequest {
 
 export const LOCAL_TARGET = 'local';
 const PROBE_TIMEOUT_MS = 90_000;
+/** Bound on one fix step (installing packages from a slow mirror). */
+const FIX_STEP_TIMEOUT_MS = 20 * 60_000;
 
 export interface Doctor {
   run(request: DoctorRequest): Promise<DoctorReport>;
+  /** doctor --fix: probe, offer the next fix, run it when accepted, probe again; until nothing is left to fix. */
+  fix(request: DoctorRequest, options: FixOptions): Promise<FixReport>;
 }
 
 export function createDoctor(deps: DoctorDeps): Doctor {
@@ -70,54 +77,80 @@ export function createDoctor(deps: DoctorDeps): Doctor {
     };
   }
 
+  /** One probe of the target: the report, the raw sections (for --fix), and how to run a command there. */
+  async function inspect(request: DoctorRequest): Promise<Inspection> {
+    const settings = await deps.loadSettings();
+    const text = request.target ?? settings.remote.host ?? LOCAL_TARGET;
+    const gpuSkipReason = !request.gpu ? 'skipped (--no-gpu)' : settings.gpus === 'none' ? 'skipped (environment.gpus: none)' : undefined;
+    const hostOptions = { gpu: gpuSkipReason === undefined, gpusRequired: settings.gpus === 'required', ...(gpuSkipReason ? { gpuSkipReason } : {}) };
+    const marker = newMarker();
+    const script = buildProbeScript({ marker, gpu: hostOptions.gpu });
+    if (request.target === undefined && settings.remote.host === undefined) {
+      deps.reporter.info('no remote.host configured: checking this machine (pass a host to check it: mltoolbox doctor HOST)');
+    }
+
+    if (text === LOCAL_TARGET) {
+      const output = await deps.reporter.task('checking this machine', () => probeLocal(script));
+      deps.reporter.debug(`probe output:\n${output.stdout}`);
+      const { sections, warning } = readSections(output.stdout, output.stderr, marker, 'this machine');
+      const checks = evaluateHost(sections, { ...hostOptions, local: true, connection: 'this machine (no ssh)' });
+      return {
+        report: { target: LOCAL_TARGET, checks: warning ? [...checks, warning] : checks },
+        sections,
+        local: true,
+        execute: async (command, tty) => {
+          if (tty && deps.runOnTerminal) return { code: await deps.runOnTerminal('sh', ['-c', command]), output: '' };
+          const result = await runner('sh', ['-c', command], { timeoutMs: FIX_STEP_TIMEOUT_MS });
+          return { code: result.code ?? 1, output: `${result.stdout}${result.stderr}` };
+        },
+        reconnect: async () => {},
+      };
+    }
+
+    const target = resolveTarget(text, settings.remote, await deps.lookupRemote?.(text));
+    const label = formatTarget(target);
+    const ssh = await deps.ssh();
+    const resolved = await ssh.resolve(target);
+    const client = Promise.all([versionOf('ssh', ['-V']), versionOf('rsync', ['--version'])]);
+
+    const { checks, sections } = await deps.reporter.task(`checking ${label}`, async (task) => {
+      task.update('connecting');
+      const started = Date.now();
+      const wasOpen = await ssh.check(target);
+      await ssh.connect(target);
+      const connection = `${resolved.user}@${resolved.hostname}:${resolved.port}${wasOpen ? ' (shared connection already open)' : ` (connected in ${Date.now() - started} ms)`}`;
+      task.update('probing');
+      const result = await ssh.execScript(target, script, { timeoutMs: PROBE_TIMEOUT_MS, check: false });
+      deps.reporter.debug(`probe output:\n${result.stdout}\nprobe stderr:\n${result.stderr}`);
+      const { sections, warning } = readSections(result.stdout, result.stderr, marker, label);
+      const [sshVersion, rsyncVersion] = await client;
+      const checks = [
+        checkSshClient(sshVersion),
+        checkLocalRsync(rsyncVersion),
+        ...evaluateHost(sections, { ...hostOptions, local: false, connection }),
+        ...(warning ? [warning] : []),
+      ];
+      // A new docker group membership only applies to new logins: drop the shared one.
+      if (checks.some((c) => c.id === 'host.docker-daemon' && /permission denied/.test(c.detail))) await ssh.closeMaster(target);
+      return { checks, sections };
+    });
+    return {
+      report: { target: label, checks },
+      sections,
+      local: false,
+      execute: async (command, tty) => {
+        // On a terminal: ssh -t, so sudo asks for the password there. Else through the shared connection.
+        if (tty && deps.runOnTerminal) return { code: await deps.runOnTerminal('ssh', ['-t', ...ssh.sshArgs(target), command]), output: '' };
+        const result = await ssh.execScript(target, command, { timeoutMs: FIX_STEP_TIMEOUT_MS, check: false });
+        return { code: result.code, output: `${result.stdout}${result.stderr}` };
+      },
+      reconnect: () => ssh.closeMaster(target),
+    };
+  }
+
   return {
-    async run(request) {
-      const settings = await deps.loadSettings();
-      const text = request.target ?? settings.remote.host ?? LOCAL_TARGET;
-      const gpuSkipReason = !request.gpu ? 'skipped (--no-gpu)' : settings.gpus === 'none' ? 'skipped (environment.gpus: none)' : undefined;
-      const hostOptions = { gpu: gpuSkipReason === undefined, gpusRequired: settings.gpus === 'required', ...(gpuSkipReason ? { gpuSkipReason } : {}) };
-      const marker = newMarker();
-      const script = buildProbeScript({ marker, gpu: hostOptions.gpu });
-      if (request.target === undefined && settings.remote.host === undefined) {
-        deps.reporter.info('no remote.host configured: checking this machine (pass a host to check it: mltoolbox doctor HOST)');
-      }
-
-      if (text === LOCAL_TARGET) {
-        const output = await deps.reporter.task('checking this machine', () => probeLocal(script));
-        deps.reporter.debug(`probe output:\n${output.stdout}`);
-        const { sections, warning } = readSections(output.stdout, output.stderr, marker, 'this machine');
-        const checks = evaluateHost(sections, { ...hostOptions, local: true, connection: 'this machine (no ssh)' });
-        return { target: LOCAL_TARGET, checks: warning ? [...checks, warning] : checks };
-      }
-
-      const target = resolveTarget(text, settings.remote, await deps.lookupRemote?.(text));
-      const label = formatTarget(target);
-      const ssh = await deps.ssh();
-      const resolved = await ssh.resolve(target);
-      const client = Promise.all([versionOf('ssh', ['-V']), versionOf('rsync', ['--version'])]);
-
-      return deps.reporter.task(`checking ${label}`, async (task) => {
-        task.update('connecting');
-        const started = Date.now();
-        const wasOpen = await ssh.check(target);
-        await ssh.connect(target);
-        const connection = `${resolved.user}@${resolved.hostname}:${resolved.port}${wasOpen ? ' (shared connection already open)' : ` (connected in ${Date.now() - started} ms)`}`;
-        task.update('probing');
-        const result = await ssh.execScript(target, script, { timeoutMs: PROBE_TIMEOUT_MS, check: false });
-        deps.reporter.debug(`probe output:\n${result.stdout}\nprobe stderr:\n${result.stderr}`);
-        const { sections, warning } = readSections(result.stdout, result.stderr, marker, label);
-        const [sshVersion, rsyncVersion] = await client;
-        const checks = [
-          checkSshClient(sshVersion),
-          checkLocalRsync(rsyncVersion),
-          ...evaluateHost(sections, { ...hostOptions, local: false, connection }),
-          ...(warning ? [warning] : []),
-        ];
-        // A new docker group membership only applies to new logins: drop the shared one.
-        if (checks.some((c) => c.id === 'host.docker-daemon' && /permission denied/.test(c.detail))) await ssh.closeMaster(target);
-        return { target: label, checks };
-      });
-    },
+    run: async (request) => (await inspect(request)).report,
+    fix: (request, options) => runFixes(inspect, request, options, deps.reporter),
   };
 }
 

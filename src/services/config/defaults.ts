@@ -28,6 +28,8 @@ export function defaultsLayer(projectDir: string): ConfigLayer {
       gpu_count: 'all',
       gpus: 'optional',
       shm_size: '8g',
+      image_transfer: 'auto',
+      engine: 'docker',
     },
     sync: {
       exclude: [...DEFAULT_SYNC_EXCLUDES],

@@ -62,6 +62,8 @@ const environment = z
     network_mode: z.string().optional().describe('Docker network mode, e.g. host. Default: docker\'s bridge.'),
     shm_size: z.union([z.string().regex(/^\d+(?:\.\d+)?[bkmgBKMG]?$/, { error: 'expected a size such as "16g" or a number of bytes' }), z.number().int().min(0)], { error: 'expected a size such as "16g" or a number of bytes' }).optional().describe('Shared memory for PyTorch data loaders, e.g. 16g. Default: 8g.'),
     user: z.string().optional().describe('User to run as inside the container (name or uid[:gid]).'),
+    engine: z.enum(['docker', 'podman', 'auto']).optional().describe('The container engine on the host, reached through its API socket: docker (/var/run/docker.sock), podman (/run/podman/podman.sock as root, else $XDG_RUNTIME_DIR/podman/podman.sock), auto (the first of those that exists). remote.docker_socket overrides the path. Default: docker.'),
+    image_transfer: z.enum(['auto', 'always', 'never']).optional().describe('When the host lacks the image: auto sends it from this machine\'s engine (only the layers the host lacks) if the host cannot pull it; always sends it instead of pulling; never only pulls. Default: auto.'),
     initialize_command: lifecycleCommand.optional().describe('Runs on the host before the container is created.'),
     on_create_command: lifecycleCommand.optional().describe('Runs in the container once, after it is created.'),
     post_create_command: lifecycleCommand.optional().describe('Runs in the container once, after on_create_command.'),
@@ -108,6 +110,7 @@ const remote = z
     identity_file: z.string().min(1).optional().describe('Private key file. Default: ssh-agent and your ssh config.'),
     ssh_config: z.string().min(1).optional().describe('ssh config file to use instead of ~/.ssh/config.'),
     connect_timeout: z.number().int().min(1).max(600).optional().describe('Seconds to wait for the SSH connection. Default: 10.'),
+    docker_socket: z.string().regex(/^\/[^\s]*$/, { error: 'expected an absolute path without spaces, e.g. /var/run/docker.sock' }).optional().describe('The Docker Engine\'s unix socket on the host (a rootless or second engine). Default: /var/run/docker.sock.'),
   })
   .describe('Defaults for the GPU host.');
 

@@ -1,4 +1,4 @@
-import { PassThrough, Writable, type Duplex } from 'node:stream';
+import { PassThrough, Writable, type Duplex, type Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
@@ -10,6 +10,7 @@ import { EngineError, isEngineError, type ContainerInspectBody, type CreateConta
 import { containerNotFound, containerNotRunning, imageNotFound, isPortBusyMessage, portBusy, toUserError, type EndpointDescription } from './errors.ts';
 import { engineHasGpuSupport, gpuDegradedWarning, gpuRuntimeMissing, isMissingGpuDriverMessage, planGpus, type GpuPlan } from './gpu.ts';
 import { configHash, containerLabels, LABEL } from './labels.ts';
+import { chainIds } from './layers.ts';
 import type {
   BuildResult, BuildSpec, ContainerInfo, ContainerManager, ContainerSpec, ContainerState, ContainerSummary, EngineInfo, EnsureAction, EnsureOptions,
   EnsureResult, ExecOptions, ExecResult, ExecSession, LogsOptions, OutputChunk, PublishedPort, StreamingExecOptions,
@@ -25,10 +26,20 @@ export interface DockerManagerOptions {
   settleMs?: number;
   /** Bound on ping(). Default 10 s. */
   pingTimeoutMs?: number;
+  /** interactiveCommand's `docker -H`: the engine is not at the CLI's default socket (Podman, a second engine). */
+  cliSocket?: string;
 }
 
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const LOG_LINES_ON_FAILURE = 20;
+
+interface ProgressEvent {
+  status?: string;
+  id?: string;
+  progress?: string;
+  stream?: string;
+  error?: string;
+}
 
 /** A ContainerManager speaking the Docker Engine API through an EngineClient. */
 export function createDockerManager(options: DockerManagerOptions): ContainerManager {
@@ -52,6 +63,38 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
       }
       throw toUserError(error, endpoint, doing);
     }
+  }
+
+  /** Reads an engine JSON progress stream (pull, import, load) to its end; resolves with its `error`, if any. */
+  async function readProgressStream(stream: Readable, doing: string, onEvent: (event: ProgressEvent) => void): Promise<string | undefined> {
+    let failure: string | undefined;
+    let buffered = '';
+    const consume = (text: string) => {
+      for (const line of text.split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          const event = JSON.parse(line) as ProgressEvent;
+          if (event.error) failure = event.error;
+          else onEvent(event);
+        } catch {
+          // A partial line: the next chunk completes it.
+        }
+      }
+    };
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (data: Buffer) => {
+        buffered += data.toString();
+        const end = buffered.lastIndexOf('\n');
+        if (end >= 0) {
+          consume(buffered.slice(0, end));
+          buffered = buffered.slice(end + 1);
+        }
+      });
+      stream.once('error', (error) => reject(toUserError(error, endpoint, doing)));
+      stream.once('end', () => resolve());
+    });
+    consume(buffered);
+    return failure;
   }
 
   /** For calls on an existing container: 404 and 409 mean something to the user. */
@@ -390,37 +433,58 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
         if (error.statusCode !== undefined) throw pullFailed(reference, error.message);
         return undefined;
       });
-      let failure: string | undefined;
-      let buffered = '';
-      const consume = (text: string) => {
-        for (const line of text.split('\n')) {
-          if (!line.trim()) continue;
-          try {
-            const event = JSON.parse(line) as { status?: string; id?: string; progress?: string; error?: string };
-            if (event.error) failure = event.error;
-            else if (event.status) onProgress?.([event.id, event.status, event.progress].filter(Boolean).join(' '));
-          } catch {
-            // A partial line: the next chunk completes it.
-          }
-        }
-      };
-      await new Promise<void>((resolve, reject) => {
-        stream.on('data', (data: Buffer) => {
-          buffered += data.toString();
-          const end = buffered.lastIndexOf('\n');
-          if (end >= 0) {
-            consume(buffered.slice(0, end));
-            buffered = buffered.slice(end + 1);
-          }
-        });
-        stream.once('error', (error) => reject(toUserError(error, endpoint, `pulling ${reference}`)));
-        stream.once('end', () => resolve());
+      const failure = await readProgressStream(stream, `pulling ${reference}`, (event) => {
+        if (event.status) onProgress?.([event.id, event.status, event.progress].filter(Boolean).join(' '));
       });
-      consume(buffered);
       if (failure) throw pullFailed(reference, failure);
       const id = await imageId(reference);
       if (!id) throw pullFailed(reference, 'the engine reported no image after the pull');
       return { imageId: id };
+    },
+
+    async importImage(rootfs, reference, importOptions = {}) {
+      knownImages.delete(reference);
+      const failed = (reason: string, cause?: unknown) =>
+        new UserError('IMAGE_BUILD_FAILED', `importing ${reference} ${endpoint.where} failed: ${reason.trim().split('\n')[0]}`,
+          'read the reason above; the root filesystem tar may be incomplete (the command that made it failed?)', { data: { image: reference }, cause });
+      const stream = await call(`importing ${reference}`, () => client.importImage(rootfs, { reference, changes: importOptions.changes ?? [] }), (error) => {
+        if (error.statusCode !== undefined) throw failed(error.message, error);
+        return undefined;
+      });
+      const failure = await readProgressStream(stream, `importing ${reference}`, () => {});
+      if (failure) throw failed(failure);
+      const id = await imageId(reference);
+      if (!id) throw failed('the engine reported no image after the import');
+      return { imageId: id };
+    },
+
+    saveImage: (reference) => call(`saving ${reference}`, () => client.saveImage(reference), (error) => {
+      if (error.statusCode === 404) throw imageNotFound(reference, endpoint.where);
+      return undefined;
+    }),
+
+    async loadImage(archive) {
+      knownImages.clear();
+      const failed = (reason: string) => new UserError('IMAGE_TRANSFER_FAILED', `loading an image into the Docker Engine ${endpoint.where} failed: ${reason.trim().split('\n')[0]}`,
+        'check free disk space on the host (df -h /var/lib/docker) and that the engine runs; then run the command again', { data: { socketPath: endpoint.socketPath } });
+      const stream = await call('loading an image', () => client.loadImage(archive), (error) => {
+        if (error.statusCode !== undefined) throw failed(error.message);
+        return undefined;
+      });
+      const failure = await readProgressStream(stream, 'loading an image', () => {});
+      if (failure) throw failed(failure);
+    },
+
+    async layerChains() {
+      const images = await call('listing images', () => client.listImages());
+      const chains = new Set<string>();
+      // A few requests at a time: a host may hold hundreds of images.
+      for (let i = 0; i < images.length; i += 8) {
+        const batch = await Promise.all(images.slice(i, i + 8).map((image) =>
+          call<{ RootFS?: { Layers?: string[] } } | undefined>(`inspecting image ${image.Id}`, () => client.inspectImage(image.Id), (e) => (e.statusCode === 404 ? { value: undefined } : undefined))));
+        for (const found of batch) for (const chain of chainIds(found?.RootFS?.Layers ?? [])) chains.add(chain);
+      }
+      return chains;
     },
 
     async removeImage(reference, removeOptions = {}) {
@@ -439,7 +503,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     startExec,
 
     async interactiveCommand(id, argv, exec) {
-      return ['docker', 'exec', ...(exec.stdin ? ['-i'] : []), ...(exec.tty ? ['-t'] : []),
+      return ['docker', ...(options.cliSocket ? ['-H', `unix://${options.cliSocket}`] : []), 'exec', ...(exec.stdin ? ['-i'] : []), ...(exec.tty ? ['-t'] : []),
         ...(exec.workdir ? ['-w', exec.workdir] : []), ...(exec.user ? ['-u', exec.user] : []), id, ...argv];
     },
     logs: readLogs,

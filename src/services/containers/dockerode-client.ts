@@ -18,10 +18,19 @@ export async function createDockerodeClient(socketPath: string): Promise<EngineC
     info: () => wrap(async () => (await docker.info()) as EngineInfoBody),
     inspectImage: (reference) => wrap(async () => {
       const image = await docker.getImage(reference).inspect();
-      return { Id: image.Id, Config: { User: image.Config?.User ?? '' } };
+      return { Id: image.Id, Config: { User: image.Config?.User ?? '' }, RootFS: { Layers: image.RootFS?.Layers ?? [] } };
     }),
+    listImages: () => wrap(async () => (await docker.listImages()).map((i) => ({ Id: i.Id }))),
+    saveImage: (reference) => wrap(async () => (await docker.getImage(reference).get()) as unknown as Readable),
+    loadImage: (archive) => wrap(async () => (await docker.loadImage(archive, { quiet: true })) as unknown as Readable),
     removeImage: (reference, options) => wrap(async () => void (await docker.getImage(reference).remove({ force: options.force }))),
     pullImage: (reference) => wrap(async () => (await docker.pull(reference)) as Readable),
+    importImage: (rootfs, options) =>
+      wrap(async () => {
+        const [repo, tag] = splitReference(options.reference);
+        // An array query value becomes repeated `changes=` parameters, as the API wants.
+        return (await docker.importImage(rootfs, { repo, tag, changes: [...options.changes] })) as unknown as Readable;
+      }),
     build: (context, query: BuildQuery) =>
       wrap(async () => {
         const { signal, ...rest } = query;
@@ -81,4 +90,11 @@ export function toEngineError(error: unknown): EngineError {
   }
   const errno = typeof e?.code === 'string' ? e.code : /socket hang up/i.test(e?.message ?? '') ? 'ESOCKETHANGUP' : undefined;
   return new EngineError(e?.message ?? String(error), { ...(errno ? { errno } : {}), cause: error });
+}
+
+/** `registry:5000/a/b:tag` -> ['registry:5000/a/b', 'tag'] (no tag: latest). */
+export function splitReference(reference: string): [string, string] {
+  const slash = reference.lastIndexOf('/');
+  const colon = reference.lastIndexOf(':');
+  return colon > slash ? [reference.slice(0, colon), reference.slice(colon + 1)] : [reference, 'latest'];
 }

@@ -13,10 +13,18 @@ import type { Duplex, Readable } from 'node:stream';
 export interface EngineClient {
   version(): Promise<{ Version: string; ApiVersion: string }>;
   info(): Promise<EngineInfoBody>;
-  inspectImage(reference: string): Promise<{ Id: string; Config?: { User?: string } | null }>;
+  inspectImage(reference: string): Promise<{ Id: string; Config?: { User?: string } | null; RootFS?: { Layers?: string[] } }>;
+  /** GET /images/json: every image's id. */
+  listImages(): Promise<{ Id: string }[]>;
+  /** GET /images/{name}/get: the `docker save` tar stream. */
+  saveImage(reference: string): Promise<Readable>;
+  /** POST /images/load?quiet=1: resolves with the JSON progress stream. */
+  loadImage(archive: Readable): Promise<Readable>;
   removeImage(reference: string, options: { force: boolean }): Promise<void>;
   /** POST /images/create: resolves with the JSON progress stream (an `error` field on failure). */
   pullImage(reference: string): Promise<Readable>;
+  /** POST /images/create?fromSrc=-: the body is a root filesystem tar; resolves with the JSON progress stream. */
+  importImage(rootfs: Readable, options: { reference: string; changes: readonly string[] }): Promise<Readable>;
   /** POST /build: the context is an uncompressed tar stream; resolves with the JSON progress stream. */
   build(context: Readable, options: BuildQuery): Promise<Readable>;
   listContainers(options: { all: boolean; filters: { label: string[] } }): Promise<ContainerSummaryBody[]>;

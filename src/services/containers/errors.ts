@@ -1,4 +1,5 @@
 import { UserError } from '../../core/errors.ts';
+import { DOCKER_INSTALL_DOCS, installDockerCommand, localHostFacts, startDockerCommand, type HostFacts } from '../diagnostics/host-facts.ts';
 import { EngineError } from './engine-client.ts';
 
 export interface EndpointDescription {
@@ -32,8 +33,8 @@ export function toUserError(error: unknown, endpoint: EndpointDescription, doing
         'DOCKER_UNREACHABLE',
         `cannot reach the Docker Engine ${where} (${error.errno === 'ENOENT' ? 'no socket' : 'connection refused'})`,
         remote
-          ? 'check Docker runs on the host: ssh HOST docker info (start it with sudo systemctl start docker)'
-          : `start Docker (sudo systemctl start docker) and check the socket ${socketPath} exists`,
+          ? 'mltoolbox doctor HOST says whether Docker is missing, stopped or refusing you there, and the command that fixes it (doctor HOST --fix runs it)'
+          : localEngineHint(socketPath),
         { data: { socketPath }, cause: error },
       );
     case 'ECONNRESET':
@@ -54,6 +55,18 @@ export function toUserError(error: unknown, endpoint: EndpointDescription, doing
         cause: error,
       });
   }
+}
+
+/**
+ * What to do when this machine's engine does not answer: install it, or start
+ * it the way this machine can (systemd only where systemd runs).
+ */
+export function localEngineHint(socketPath: string, facts: HostFacts = localHostFacts()): string {
+  if (!facts.dockerd) {
+    const install = installDockerCommand(facts) ?? `install Docker Engine (${DOCKER_INSTALL_DOCS})`;
+    return `the Docker Engine is not installed on this machine: ${install}, or let mltoolbox doctor local --fix do it`;
+  }
+  return `the Docker Engine is installed but not running: start it (${startDockerCommand(facts)}); if it runs elsewhere, point DOCKER_HOST at its socket (looked for ${socketPath})`;
 }
 
 /** Docker's wording when a host port is taken (by another container or a host process). */

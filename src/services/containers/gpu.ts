@@ -8,7 +8,8 @@ export const NVIDIA_RUNTIME_FIX = [
   'install the NVIDIA Container Toolkit on the GPU host: sudo apt-get install -y nvidia-container-toolkit',
   '  (package repository: https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html)',
   'register it with Docker: sudo nvidia-ctk runtime configure --runtime=docker',
-  'restart Docker: sudo systemctl restart docker',
+  'restart Docker: sudo systemctl restart docker (no systemd: sudo service docker restart)',
+  'or let mltoolbox doctor HOST --fix do these steps, with the commands that fit the host',
   'check: docker info --format "{{json .Runtimes}}" lists "nvidia"',
 ];
 
@@ -47,7 +48,7 @@ export function gpuRuntimeMissing(where: string, cause?: unknown): UserError {
 }
 
 export function gpuDegradedWarning(where: string): string {
-  return `started without GPUs: the Docker Engine ${where} has no NVIDIA runtime (fix: sudo apt-get install -y nvidia-container-toolkit && sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker)`;
+  return `started without GPUs: the Docker Engine ${where} has no NVIDIA runtime (fix: mltoolbox doctor ${where.startsWith('on ') ? where.slice(3) : 'local'} --fix installs the NVIDIA Container Toolkit and registers it, with the commands that fit that host)`;
 }
 
 /** The engine's answer when a DeviceRequest names a driver it does not have. */

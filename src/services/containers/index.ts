@@ -18,6 +18,8 @@ export interface DockerEndpointOptions {
   socketPath?: string;
   /** The host the socket leads to, for messages ("on gpu-box"); unset = the local engine. */
   host?: string;
+  /** The engine's socket as the host's own docker CLI must name it (another than the default: a Podman or second engine). */
+  hostSocket?: string;
   /** mltoolbox's version, stored as a label (a container from another version is recreated). */
   toolVersion: string;
   reporter?: Reporter;
@@ -37,6 +39,7 @@ export async function createDockerContainerManager(options: DockerEndpointOption
     client,
     toolVersion: options.toolVersion,
     endpoint: { socketPath, remote: options.host !== undefined, where: options.host ? `on ${options.host}` : `at ${socketPath}` },
+    ...(options.hostSocket && options.hostSocket !== DEFAULT_DOCKER_SOCKET ? { cliSocket: options.hostSocket } : {}),
     ...(options.reporter ? { reporter: options.reporter } : {}),
     ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
   });

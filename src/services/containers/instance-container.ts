@@ -48,6 +48,16 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
     imageId: async (reference) => (reference === image ? image : undefined),
     // The pod runs its image as given: there is no image store to read a configuration from.
     imageConfig: async () => undefined,
+    importImage: async () => {
+      throw notHere('it has no image store to import into', 'provision a VM instance (Lambda, Shadeform) to build or move images');
+    },
+    saveImage: async () => {
+      throw notHere('it has no image store to save from', 'provision a VM instance (Lambda, Shadeform) to build or move images');
+    },
+    loadImage: async () => {
+      throw notHere('it has no image store to load into', 'provision a VM instance (Lambda, Shadeform) to build or move images');
+    },
+    layerChains: async () => new Set<string>(),
     removeImage: async () => {},
     async ensureContainer(spec): Promise<EnsureResult> {
       if (spec.image !== image) {

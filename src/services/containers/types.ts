@@ -12,6 +12,17 @@ export interface ContainerManager {
   build(spec: BuildSpec, onProgress?: (line: string) => void): Promise<BuildResult>;
   /** Pulls an image from its registry (explicitly asked for: nothing else ever pulls). */
   pull(reference: string, onProgress?: (line: string) => void): Promise<{ imageId: string }>;
+  /**
+   * `docker import`: makes an image of one layer from a root filesystem tar
+   * stream; `changes` are Dockerfile instructions (CMD, ENV, LABEL, …).
+   */
+  importImage(rootfs: Readable, reference: string, options?: { changes?: readonly string[] }): Promise<{ imageId: string }>;
+  /** `docker save`: the image as a tar stream (manifest.json, config, one file per layer). */
+  saveImage(reference: string): Promise<Readable>;
+  /** `docker load`: layers the engine already has may be left out of the archive. */
+  loadImage(archive: Readable): Promise<void>;
+  /** The chain ID of every layer stack the engine holds (for sending only missing layers). */
+  layerChains(): Promise<Set<string>>;
   /** The image's id when it exists locally, else undefined. Never pulls. */
   imageId(reference: string): Promise<string | undefined>;
   /** The image's id and configured user ('' = root) when it exists locally, else undefined. Never pulls. */

@@ -1,6 +1,7 @@
 import { describeGpus, parseNvidiaSmi } from '../gpu/nvidia-smi.ts';
 import { DOCKER_TIMEOUT_S, NVIDIA_SMI_TIMEOUT_S, type ProbeSection, type ProbeSections } from './probe.ts';
 import type { Check, CheckStatus } from './types.ts';
+import { DOCKER_INSTALL_DOCS, dockerGroupCommand, installDockerCommand, parseHostFacts, restartDockerCommand, startDockerCommand, type HostFacts } from './host-facts.ts';
 
 /**
  * Turns raw findings into checks: each one a status, a one-line detail and,
@@ -17,14 +18,11 @@ export const FIXES = {
   upgradeSsh: 'upgrade the OpenSSH client to 7.6 or newer (e.g. sudo apt-get install --only-upgrade openssh-client)',
   installRsyncLocal: 'install rsync 3: sudo apt-get install rsync (Debian/Ubuntu), brew install rsync (macOS)',
   installRsyncHost: 'on the host: sudo apt-get install rsync (Debian/Ubuntu) or sudo dnf install rsync (Fedora)',
-  installDocker: 'on the host: install Docker Engine (https://docs.docker.com/engine/install/), e.g. curl -fsSL https://get.docker.com | sudo sh',
-  startDocker: 'on the host: sudo systemctl enable --now docker',
-  restartDocker: 'on the host: sudo systemctl restart docker (see journalctl -u docker for why it hangs)',
   installDriver: 'install the NVIDIA driver on the host: sudo ubuntu-drivers install (Ubuntu), or see https://docs.nvidia.com/datacenter/tesla/driver-installation-guide/',
   loadDriver: 'on the host: load the driver (sudo modprobe nvidia) or reboot; dmesg | grep -i nvidia shows why it failed',
   rebootAfterDriverUpgrade: 'reboot the host: the NVIDIA driver was upgraded but the old kernel module is still loaded',
   installToolkit:
-    'install the NVIDIA Container Toolkit on the host (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html), then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker',
+    'install the NVIDIA Container Toolkit on the host (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html), then: sudo nvidia-ctk runtime configure --runtime=docker and restart Docker; mltoolbox doctor HOST --fix does both with the commands that fit the host',
   freeDisk: 'free space on the host: docker system prune (unused images and build cache), or put the work folder on a larger disk',
 } as const;
 
@@ -80,11 +78,12 @@ export interface HostCheckOptions {
 }
 
 export function evaluateHost(sections: ProbeSections, options: HostCheckOptions): Check[] {
-  const user = sections.get('user')?.output.split('\n')[0]?.trim() || 'USER';
+  const facts = parseHostFacts(sections.get('facts'));
+  const user = sections.get('user')?.output.split('\n')[0]?.trim() || facts.user;
   const checks: Check[] = [
     check('host.connect', options.local ? 'Host' : 'SSH connection', 'ok', options.connection),
     checkOs(sections.get('os')),
-    ...checkDocker(sections.get('docker_cli'), sections.get('docker_daemon'), user),
+    ...checkDocker(sections.get('docker_cli'), sections.get('docker_daemon'), { ...facts, user }, options.local),
     checkHostRsync(sections.get('rsync')),
     checkDisk(sections.get('disk'), sections.get('home')?.output),
   ];
@@ -115,37 +114,56 @@ function checkOs(section: ProbeSection | undefined): Check {
 
 const DOCKER_TIMED_OUT = new Set([124, 137, 143]);
 
-function checkDocker(cli: ProbeSection | undefined, daemon: ProbeSection | undefined, user: string): Check[] {
+/** "on the host: " for a remote host; nothing for this machine. */
+function where(local: boolean): string {
+  return local ? '' : 'on the host: ';
+}
+
+function installDockerFix(facts: HostFacts, local: boolean): string {
+  const install = installDockerCommand(facts);
+  const fixHint = local ? 'mltoolbox doctor local --fix' : 'mltoolbox doctor HOST --fix';
+  if (!install) return `${where(local)}install Docker Engine for ${facts.osId || 'this system'} (${DOCKER_INSTALL_DOCS}), then ${startDockerCommand(facts)}`;
+  return `${where(local)}${install} (or let ${fixHint} do it)`;
+}
+
+function checkDocker(cli: ProbeSection | undefined, daemon: ProbeSection | undefined, facts: HostFacts, local = false): Check[] {
   if (!cli) return [missingSection('host.docker-cli', 'Docker CLI'), missingSection('host.docker-daemon', 'Docker daemon')];
   if (cli.code === 127) {
     return [
-      check('host.docker-cli', 'Docker CLI', 'fail', 'docker is not installed (not on PATH)', FIXES.installDocker),
+      check('host.docker-cli', 'Docker CLI', 'fail', `docker is not installed (not on PATH)${facts.dockerd ? '; dockerd is' : ''}`, installDockerFix(facts, local)),
       check('host.docker-daemon', 'Docker daemon', 'skip', 'needs the Docker CLI'),
     ];
   }
   const cliCheck = check('host.docker-cli', 'Docker CLI', 'ok', firstLine(cli.output).replace(/^Docker version /, 'docker '));
   if (!daemon) return [cliCheck, missingSection('host.docker-daemon', 'Docker daemon')];
-  return [cliCheck, checkDockerDaemon(daemon, user)];
+  return [cliCheck, checkDockerDaemon(daemon, facts, local)];
 }
 
-export function checkDockerDaemon(daemon: ProbeSection, user: string): Check {
+export function checkDockerDaemon(daemon: ProbeSection, facts: HostFacts, local = false): Check {
   const title = 'Docker daemon';
   const out = daemon.output;
+  const user = facts.user;
   if (daemon.code === 0) {
     const version = out.split('\n').map((l) => l.trim()).find((l) => /^\d+\.\d+/.test(l));
     return check('host.docker-daemon', title, 'ok', version ? `Docker Engine ${version}` : 'answers');
   }
   if (DOCKER_TIMED_OUT.has(daemon.code)) {
-    return check('host.docker-daemon', title, 'fail', `the daemon did not answer within ${DOCKER_TIMEOUT_S} s`, FIXES.restartDocker);
+    return check('host.docker-daemon', title, 'fail', `the daemon did not answer within ${DOCKER_TIMEOUT_S} s`, `${where(local)}${restartDockerCommand(facts)}`);
   }
   if (/permission denied/i.test(out)) {
-    return check('host.docker-daemon', title, 'fail', `permission denied on the Docker socket for user ${user}`,
-      `on the host: sudo usermod -aG docker ${user}, then log in again (doctor closes its shared ssh connection so the next run uses the new group)`);
+    // Group membership applies to new logins only; doctor drops its shared ssh connection so the next run is one.
+    const relogin = local ? 'log out and in again (or run: newgrp docker)' : 'run doctor again (it opens a new login, where the group applies)';
+    return facts.inDockerGroup
+      ? check('host.docker-daemon', title, 'fail', `permission denied on the Docker socket for user ${user}: in the docker group, but not in this login yet`, relogin)
+      : check('host.docker-daemon', title, 'fail', `permission denied on the Docker socket for user ${user}`, `${where(local)}${dockerGroupCommand(facts)}, then ${relogin}`);
+  }
+  if (!facts.dockerd && facts.osId !== '') {
+    return check('host.docker-daemon', title, 'fail', 'the Docker CLI is installed but not the Docker Engine (no dockerd)', installDockerFix(facts, local));
   }
   if (/Cannot connect to the Docker daemon|Is the docker daemon running|no such file or directory|connection refused/i.test(out)) {
-    return check('host.docker-daemon', title, 'fail', 'the Docker daemon is not running', FIXES.startDocker);
+    return check('host.docker-daemon', title, 'fail', `the Docker daemon is installed but not running${facts.systemd ? '' : ' (no systemd on this host)'}`, `${where(local)}${startDockerCommand(facts)}`);
   }
-  return check('host.docker-daemon', title, 'fail', firstLine(out) || `docker info exited with ${daemon.code}`, FIXES.startDocker);
+  return check('host.docker-daemon', title, 'fail', firstLine(out) || `docker info exited with ${daemon.code}`, `${where(local)}${startDockerCommand(facts)}`);
 }
 
 function checkHostRsync(section: ProbeSection | undefined): Check {

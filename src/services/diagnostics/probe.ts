@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { nvidiaSmiQueryArgs } from '../gpu/nvidia-smi.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
+import { FACTS_SCRIPT } from './host-facts.ts';
 
 /**
  * The host probe: one POSIX sh script that gathers everything doctor needs
@@ -49,7 +50,9 @@ export function buildProbeScript(options: ProbeOptions & { marker: string }): st
     `mlt_os() { uname -srm; if [ -r /etc/os-release ]; then ( . /etc/os-release; printf '%s\\n' "\${PRETTY_NAME:-$NAME}" ); fi; }`,
     `mlt_user() { id -un; id -Gn; }`,
     `mlt_disk() { df -Pk "$HOME" | tail -n 1; }`,
+    ...FACTS_SCRIPT,
     `mlt_run os mlt_os`,
+    `mlt_run facts mlt_facts`,
     `mlt_run user mlt_user`,
     `mlt_run home printf '%s\\n' "$HOME"`,
     `if mlt_has docker; then`,

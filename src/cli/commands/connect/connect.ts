@@ -14,7 +14,7 @@ export const run: CommandRun = async (context, input) => {
   const { style } = context;
   const lines = [
     `${style.green('✔')} ${result.container.name} on ${result.target} (${result.container.action}${result.container.reason ? `: ${result.container.reason}` : ''})`,
-    `  image    ${result.image}${result.imageAction === 'built' ? ' (built)' : ''}`,
+    `  image    ${result.image}${result.imageAction === 'built' ? ' (built)' : result.imageAction === 'offline-default' ? ' (offline default: the default image could not be pulled)' : ''}`,
     ...(result.remoteDir ? [`  files    ${result.target}:${result.remoteDir} -> ${result.workdir}`] : [`  files    ${context.globals.projectDir} -> ${result.workdir}`]),
     ...(result.sync ? [`  sync     ${result.sync.filesTransferred} file(s), ${result.sync.deleted} deleted`] : []),
     ...result.forwards.map((f) => `  port     http://127.0.0.1:${f.local} -> container :${f.container}`),

@@ -172,7 +172,7 @@ describe('ensureContainer', () => {
   it('connection failures become DOCKER_UNREACHABLE / DOCKER_PERMISSION_DENIED with the fix', async () => {
     const engine = createFakeEngine();
     engine.hooks.connectionError = new EngineError('connect ENOENT /tmp/mlt/docker.sock', { errno: 'ENOENT' });
-    await assert.rejects(manager(engine).manager.ping(), hasCode('DOCKER_UNREACHABLE', (e) => assert.match(e.hint, /ssh HOST docker info/)));
+    await assert.rejects(manager(engine).manager.ping(), hasCode('DOCKER_UNREACHABLE', (e) => assert.match(e.hint, /^mltoolbox doctor HOST says whether Docker is missing, stopped or refusing you/)));
     engine.hooks.connectionError = new EngineError('connect EACCES /var/run/docker.sock', { errno: 'EACCES' });
     await assert.rejects(manager(engine).manager.list(), hasCode('DOCKER_PERMISSION_DENIED', (e) => assert.match(e.hint, /usermod -aG docker/)));
   });
@@ -215,7 +215,7 @@ describe('GPUs', () => {
     assert.equal(result.action, 'created');
     assert.equal(engine.lastCreateBody()!.HostConfig.DeviceRequests, undefined);
     assert.equal(result.warnings.length, 1);
-    assert.match(result.warnings[0]!, /without GPUs.*nvidia-ctk runtime configure/);
+    assert.match(result.warnings[0]!, /without GPUs.*mltoolbox doctor gpu-box --fix installs the NVIDIA Container Toolkit/);
   });
 
   it('mode none and count 0 ask for no GPUs and do not even read engine info', async () => {

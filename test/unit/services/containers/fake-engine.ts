@@ -87,6 +87,25 @@ export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; 
       images.set(reference, 'sha256:pulled');
       return Readable.from([`{"status":"Pulling from library/x"}\r\n`, `{"status":"Download complete","id":"abc"}\r\n`]);
     },
+    async listImages() {
+      record('listImages');
+      return [...new Set(images.values())].map((Id) => ({ Id }));
+    },
+    async saveImage(reference) {
+      record('saveImage', reference);
+      return Readable.from([Buffer.alloc(0)]);
+    },
+    async loadImage(archive) {
+      record('loadImage');
+      archive.resume();
+      return Readable.from([`{"stream":"Loaded image"}\r\n`]);
+    },
+    async importImage(rootfs, options) {
+      record('importImage', options);
+      rootfs.resume();
+      images.set(options.reference, 'sha256:imported');
+      return Readable.from([`{"status":"sha256:imported"}\r\n`]);
+    },
     async build(context, query) {
       record('build', query);
       context.resume();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkContainerRuntime, checkDisk, checkDockerDaemon, checkDriver, checkLocalRsync, checkSshClient, evaluateHost } from '../../../../src/services/diagnostics/checks.ts';
+import { parseHostFacts } from '../../../../src/services/diagnostics/host-facts.ts';
+import type { ProbeSection } from '../../../../src/services/diagnostics/probe.ts';
 
 const df = (availableKiB: number, mount = '/') => ({ code: 0, output: `Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 999999999 1 ${availableKiB} 1% ${mount}` });
 const GiB = 1024 * 1024;
@@ -40,9 +42,63 @@ describe('host checks', () => {
   });
 
   it('docker daemon failures', () => {
-    assert.equal(checkDockerDaemon({ code: 124, output: '' }, 'u').detail, 'the daemon did not answer within 10 s');
-    assert.equal(checkDockerDaemon({ code: 1, output: 'error during connect: something new' }, 'u').detail, 'error during connect: something new');
-    assert.equal(checkDockerDaemon({ code: 0, output: '26.1.0\n{}' }, 'u').detail, 'Docker Engine 26.1.0');
+    const facts = parseHostFacts({ code: 0, output: 'systemd=1\nid=debian\nuid=1000\nuser=u\ndockerd=1' });
+    assert.equal(checkDockerDaemon({ code: 124, output: '' }, facts).detail, 'the daemon did not answer within 10 s');
+    assert.equal(checkDockerDaemon({ code: 1, output: 'error during connect: something new' }, facts).detail, 'error during connect: something new');
+    assert.equal(checkDockerDaemon({ code: 0, output: '26.1.0\n{}' }, facts).detail, 'Docker Engine 26.1.0');
+  });
+
+  describe('no Docker: not installed, installed but not running, no permission — each with a fix that works on that host', () => {
+    const facts = (lines: string) => parseHostFacts({ code: 0, output: lines });
+    const probe = (cli: ProbeSection, daemon: ProbeSection | undefined, factLines: string, local = false) => {
+      const sections = new Map<string, ProbeSection>([['docker_cli', cli], ['facts', { code: 0, output: factLines }]]);
+      if (daemon) sections.set('docker_daemon', daemon);
+      return evaluateHost(sections, { connection: 'x', local, gpu: false, gpusRequired: false }).filter((c) => c.id.startsWith('host.docker'));
+    };
+    const notRunning = { code: 1, output: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' };
+
+    it('not installed on Debian: the apt command (sudo for a user), and doctor --fix', () => {
+      const [cli, daemon] = probe({ code: 127, output: 'docker: not found' }, undefined, 'systemd=0\nid=debian\nuid=1000\nuser=alice\ndockerd=0');
+      assert.equal(cli!.detail, 'docker is not installed (not on PATH)');
+      assert.equal(cli!.fix, `on the host: sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io' (or let mltoolbox doctor HOST --fix do it)`);
+      assert.equal(daemon!.status, 'skip');
+      const [local] = probe({ code: 127, output: '' }, undefined, 'systemd=0\nid=ubuntu\nuid=0\nuser=root\ndockerd=0', true);
+      assert.equal(local!.fix, 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io (or let mltoolbox doctor local --fix do it)');
+    });
+
+    it('not installed elsewhere: the install guide, never apt-get', () => {
+      const [cli] = probe({ code: 127, output: '' }, undefined, 'systemd=1\nid=arch\nuid=0\nuser=root\ndockerd=0');
+      assert.match(cli!.fix!, /install Docker Engine for arch \(https:\/\/docs\.docker\.com\/engine\/install\/\)/);
+      assert.doesNotMatch(cli!.fix!, /apt-get/);
+    });
+
+    it('installed but not running: systemctl only with systemd; else its init script, else dockerd itself', () => {
+      const cli = { code: 0, output: 'Docker version 24.0.5' };
+      const withSystemd = probe(cli, notRunning, 'systemd=1\nid=debian\nuid=1000\nuser=a\ndockerd=1')[1]!;
+      assert.equal(withSystemd.detail, 'the Docker daemon is installed but not running');
+      assert.equal(withSystemd.fix, 'on the host: sudo systemctl enable --now docker');
+      const sysv = probe(cli, notRunning, 'systemd=0\nid=debian\nuid=0\nuser=root\ndockerd=1\ninitd_docker=1')[1]!;
+      assert.equal(sysv.detail, 'the Docker daemon is installed but not running (no systemd on this host)');
+      assert.equal(sysv.fix, 'on the host: service docker start');
+      const bare = probe(cli, notRunning, 'systemd=0\nid=debian\nuid=0\nuser=root\ndockerd=1\ninitd_docker=0', true)[1]!;
+      assert.equal(bare.fix, 'nohup dockerd >/var/log/dockerd.log 2>&1 &');
+      for (const c of [sysv, bare]) assert.doesNotMatch(c.fix!, /systemctl/);
+    });
+
+    it('the CLI without the engine is "not installed", not "not running"', () => {
+      const [, daemon] = probe({ code: 0, output: 'Docker version 24.0.5' }, notRunning, 'systemd=0\nid=debian\nuid=0\nuser=root\ndockerd=0');
+      assert.equal(daemon!.detail, 'the Docker CLI is installed but not the Docker Engine (no dockerd)');
+      assert.match(daemon!.fix!, /apt-get install -y -qq docker\.io/);
+    });
+
+    it('no permission: add to the group, or just log in again when the group is already there', () => {
+      const denied = { code: 1, output: 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock' };
+      const add = probe({ code: 0, output: 'Docker version 24' }, denied, 'systemd=1\nid=ubuntu\nuid=1000\nuser=alice\ndockerd=1\ndocker_group=0')[1]!;
+      assert.equal(add.fix, 'on the host: sudo usermod -aG docker alice, then run doctor again (it opens a new login, where the group applies)');
+      const relogin = probe({ code: 0, output: 'Docker version 24' }, denied, 'systemd=1\nid=ubuntu\nuid=1000\nuser=alice\ndockerd=1\ndocker_group=1', true)[1]!;
+      assert.match(relogin.detail, /in the docker group, but not in this login yet/);
+      assert.equal(relogin.fix, 'log out and in again (or run: newgrp docker)');
+    });
   });
 
   it('container runtime: a CDI spec alone is enough; bad runtimes JSON is ignored', () => {

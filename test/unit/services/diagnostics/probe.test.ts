@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runProcess } from '../../../../src/infrastructure/process.ts';
 import { evaluateHost } from '../../../../src/services/diagnostics/checks.ts';
+import { installDockerCommand, parseHostFacts, restartDockerCommand, startDockerCommand } from '../../../../src/services/diagnostics/host-facts.ts';
 import { buildProbeScript, newMarker, parseProbeOutput } from '../../../../src/services/diagnostics/probe.ts';
 import type { Check } from '../../../../src/services/diagnostics/types.ts';
 
@@ -84,7 +85,10 @@ describe('doctor probe (run for real with sh and fake tools)', () => {
     const { sections } = await probe(fakeHost({}));
     const checks = evaluate(sections);
     assert.equal(checks['host.docker-cli']!.status, 'fail');
-    assert.match(checks['host.docker-cli']!.fix!, /get\.docker\.com/);
+    const facts = parseHostFacts(sections.get('facts'));
+    // The probe reads the real /etc/os-release: the fix is this machine's install command, or the install guide.
+    assert.equal(checks['host.docker-cli']!.fix, installDockerCommand(facts) ? `${installDockerCommand(facts)} (or let mltoolbox doctor HOST --fix do it)`.replace(/^/, 'on the host: ') : checks['host.docker-cli']!.fix);
+    assert.match(checks['host.docker-cli']!.fix!, /apt-get install -y -qq docker\.io|dnf install|docs\.docker\.com/);
     assert.equal(checks['host.docker-daemon']!.status, 'skip');
     assert.equal(checks['host.rsync']!.status, 'fail');
     assert.match(checks['host.rsync']!.fix!, /apt-get install rsync/);
@@ -111,16 +115,23 @@ describe('doctor probe (run for real with sh and fake tools)', () => {
     assert.equal(check.status, 'fail');
     const user = (await runProcess('id', ['-un'])).stdout.trim();
     assert.match(check.detail, new RegExp(`permission denied on the Docker socket for user ${user}`));
-    assert.match(check.fix!, new RegExp(`sudo usermod -aG docker ${user}`));
+    // sudo only for a user who is not root.
+    assert.match(check.fix!, new RegExp(`^on the host: ${process.getuid?.() === 0 ? '' : 'sudo '}usermod -aG docker ${user}, then`));
   });
 
-  it('docker daemon not running: systemctl fix', async () => {
+  it('docker daemon installed but not running: the start command for this init system', async () => {
     const bin = fakeHost({
       docker: `case "$1" in --version) echo "Docker version 24.0.7";; info) echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1;; esac`,
+      dockerd: 'exit 0',
     });
-    const check = evaluate((await probe(bin, { gpu: false })).sections)['host.docker-daemon']!;
-    assert.equal(check.detail, 'the Docker daemon is not running');
-    assert.match(check.fix!, /systemctl enable --now docker/);
+    const { sections } = await probe(bin, { gpu: false });
+    const facts = parseHostFacts(sections.get('facts'));
+    assert.equal(facts.dockerd, true, 'the probe found the fake dockerd on PATH');
+    assert.equal(facts.systemd, existsSync('/run/systemd/system'));
+    const check = evaluate(sections)['host.docker-daemon']!;
+    assert.match(check.detail, /^the Docker daemon is installed but not running/);
+    assert.equal(check.fix, `on the host: ${startDockerCommand(facts)}`);
+    if (!facts.systemd) assert.doesNotMatch(check.fix!, /systemctl/);
   });
 
   for (const withTimeout of [true, false]) {
@@ -133,7 +144,7 @@ describe('doctor probe (run for real with sh and fake tools)', () => {
       const check = evaluate(sections)['host.docker-daemon']!;
       assert.equal(check.status, 'fail');
       assert.match(check.detail, /did not answer/);
-      assert.match(check.fix!, /systemctl restart docker/);
+      assert.equal(check.fix, `on the host: ${restartDockerCommand(parseHostFacts(sections.get('facts')))}`);
     });
   }
 

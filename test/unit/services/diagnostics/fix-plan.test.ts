@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { quoteShellArg } from '../../../../src/core/shell-quote.ts';
+import { evaluateHost } from '../../../../src/services/diagnostics/checks.ts';
+import { NVIDIA_TOOLKIT_APT, planFixes } from '../../../../src/services/diagnostics/fix-plan.ts';
+import type { ProbeSection } from '../../../../src/services/diagnostics/probe.ts';
+
+/**
+ * doctor --fix decides from one probe what to do next. No GPU and no fresh
+ * host here: the sections are what the probe prints, nvidia-smi's from the
+ * fixtures, and the exact commands are asserted.
+ */
+const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/nvidia-smi/${name}`, import.meta.url), 'utf8');
+const DOCKER_OK = { code: 0, output: '26.1.0\n{"runc":{"path":"runc"}}' };
+const DOCKER_NVIDIA = { code: 0, output: '26.1.0\n{"nvidia":{"path":"nvidia-container-runtime"},"runc":{"path":"runc"}}' };
+
+function host(options: { facts: string; cli?: ProbeSection; daemon?: ProbeSection; smi?: ProbeSection; toolkit?: string; user?: string; rsync?: ProbeSection }) {
+  const sections = new Map<string, ProbeSection>([
+    ['os', { code: 0, output: 'Linux 6.1.0 x86_64\nDebian GNU/Linux 12 (bookworm)' }],
+    ['user', { code: 0, output: `${options.user ?? 'root'}\n${options.user ?? 'root'}` }],
+    ['facts', { code: 0, output: options.facts }],
+    ['docker_cli', options.cli ?? { code: 0, output: 'Docker version 26.1.0' }],
+    ['rsync', options.rsync ?? { code: 0, output: 'rsync  version 3.2.7  protocol version 31' }],
+    ['disk', { code: 0, output: '/dev/sda1 104857600 1 94371840 1% /' }],
+  ]);
+  if (options.daemon) sections.set('docker_daemon', options.daemon);
+  if (options.smi) sections.set('nvidia_smi', options.smi);
+  if (options.toolkit !== undefined) sections.set('nvidia_toolkit', { code: 0, output: options.toolkit });
+  const checks = evaluateHost(sections, { connection: 'x', local: false, gpu: options.smi !== undefined, gpusRequired: false });
+  return planFixes(checks, sections);
+}
+
+const ROOT_DEBIAN = 'systemd=0\nid=debian\ncodename=bookworm\nuid=0\nuser=root\ndockerd=1\ninitd_docker=1';
+const USER_UBUNTU = 'systemd=1\nid=ubuntu\nlike=debian\ncodename=noble\nuid=1000\nuser=alice\ndockerd=1';
+
+describe('doctor --fix: the plan', () => {
+  it('a fresh Debian host: install Docker from the distribution first, nothing else yet', () => {
+    const steps = host({ facts: 'systemd=0\nid=debian\nuid=0\nuser=root\ndockerd=0', cli: { code: 127, output: 'docker: not found' } });
+    assert.deepEqual(steps.map((s) => [s.id, s.command]), [['install-docker', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io']]);
+  });
+
+  it('rsync missing too: installed first, then Docker', () => {
+    const steps = host({ facts: 'systemd=0\nid=debian\nuid=0\nuser=root\ndockerd=0', cli: { code: 127, output: '' }, rsync: { code: 127, output: 'rsync: not found' } });
+    assert.deepEqual(steps.map((s) => s.id), ['install-rsync', 'install-docker']);
+  });
+
+  it('a user on Ubuntu: the same through sudo sh -c, quoted', () => {
+    const [step] = host({ facts: USER_UBUNTU.replace('dockerd=1', 'dockerd=0'), cli: { code: 127, output: '' }, user: 'alice' });
+    assert.equal(step!.command, `sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io'`);
+  });
+
+  it('another distribution: the manual steps, no command', () => {
+    const [step] = host({ facts: 'systemd=1\nid=arch\nuid=0\nuser=root\ndockerd=0', cli: { code: 127, output: '' } });
+    assert.equal(step!.command, undefined);
+    assert.match(step!.manual!, /install Docker Engine for arch as https:\/\/docs\.docker\.com\/engine\/install\/ describes/);
+  });
+
+  it('installed, not running: start it the way the host can', () => {
+    const down = { code: 1, output: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' };
+    assert.deepEqual(host({ facts: ROOT_DEBIAN, daemon: down }).map((s) => s.command), ['service docker start']);
+    assert.deepEqual(host({ facts: USER_UBUNTU, daemon: down, user: 'alice' }).map((s) => s.command), ['sudo systemctl enable --now docker']);
+    assert.deepEqual(host({ facts: ROOT_DEBIAN.replace('initd_docker=1', 'initd_docker=0'), daemon: down }).map((s) => s.command), ['nohup dockerd >/var/log/dockerd.log 2>&1 &']);
+  });
+
+  it('no permission: the docker group, then a new login', () => {
+    const denied = { code: 1, output: 'permission denied while trying to connect to the Docker daemon socket' };
+    const [step] = host({ facts: `${USER_UBUNTU}\ndocker_group=0`, daemon: denied, user: 'alice' });
+    assert.deepEqual([step!.id, step!.command, step!.then], ['docker-group', 'sudo usermod -aG docker alice', 'reconnect']);
+    const [again] = host({ facts: `${USER_UBUNTU}\ndocker_group=1`, daemon: denied, user: 'alice' });
+    assert.deepEqual([again!.id, again!.command, again!.then], ['docker-group', undefined, 'reconnect']);
+  });
+
+  it('an NVIDIA driver (A10) without the toolkit: NVIDIA\'s apt repository and the toolkit', () => {
+    const steps = host({ facts: USER_UBUNTU, daemon: DOCKER_OK, smi: { code: 0, output: fixture('a10.csv') }, toolkit: '', user: 'alice' });
+    assert.deepEqual(steps.map((s) => s.id), ['nvidia-toolkit']);
+    assert.equal(steps[0]!.command, `sudo sh -c ${quoteShellArg(NVIDIA_TOOLKIT_APT)}`);
+    assert.equal(NVIDIA_TOOLKIT_APT, [
+      'curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey | gpg --dearmor --yes -o /usr/share/keyrings/nvidia-container-toolkit-keyring.gpg',
+      "curl -fsSL https://nvidia.github.io/libnvidia-container/stable/deb/nvidia-container-toolkit.list | sed 's#deb https://#deb [signed-by=/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg] https://#g' > /etc/apt/sources.list.d/nvidia-container-toolkit.list",
+      'apt-get update -qq',
+      'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nvidia-container-toolkit',
+    ].join(' && '));
+  });
+
+  it('toolkit installed (8x H100), runtime not registered: configure Docker and restart it, then CDI', () => {
+    const steps = host({ facts: ROOT_DEBIAN, daemon: DOCKER_OK, smi: { code: 0, output: fixture('h100x8.csv') }, toolkit: 'bin /usr/bin/nvidia-ctk\nbin /usr/bin/nvidia-container-runtime' });
+    assert.deepEqual(steps.map((s) => [s.id, s.command]), [
+      ['nvidia-runtime', 'nvidia-ctk runtime configure --runtime=docker && service docker restart'],
+      ['nvidia-cdi', 'nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml'],
+    ]);
+    const withSystemd = host({ facts: USER_UBUNTU, daemon: DOCKER_OK, smi: { code: 0, output: fixture('rtx4090.csv') }, toolkit: 'bin /usr/bin/nvidia-ctk', user: 'alice' });
+    assert.equal(withSystemd[0]!.command, 'sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker');
+  });
+
+  it('everything in place: nothing to do', () => {
+    assert.deepEqual(host({ facts: ROOT_DEBIAN, daemon: DOCKER_NVIDIA, smi: { code: 0, output: fixture('a100-mig.csv') }, toolkit: 'bin /usr/bin/nvidia-ctk\ncdi /etc/cdi/nvidia.yaml' }), []);
+    assert.deepEqual(host({ facts: ROOT_DEBIAN, daemon: DOCKER_OK }), [], 'no GPU checks (--no-gpu): no GPU steps');
+  });
+
+  it('no driver or a broken one: no toolkit; a version mismatch or reboot-required asks for a reboot, never runs it', () => {
+    assert.deepEqual(host({ facts: ROOT_DEBIAN, daemon: DOCKER_OK, smi: { code: 127, output: 'nvidia-smi: not found' }, toolkit: '' }), []);
+    assert.deepEqual(host({ facts: ROOT_DEBIAN, daemon: DOCKER_OK, smi: { code: 9, output: fixture('no-driver.txt') }, toolkit: '' }), []);
+    const [mismatch] = host({ facts: USER_UBUNTU, daemon: DOCKER_NVIDIA, smi: { code: 18, output: fixture('nvml-mismatch.txt') }, toolkit: 'bin /usr/bin/nvidia-ctk', user: 'alice' });
+    assert.deepEqual([mismatch!.id, mismatch!.command, mismatch!.manual, mismatch!.then], ['reboot', undefined, 'sudo reboot', 'reboot']);
+    const [pending] = host({ facts: `${ROOT_DEBIAN}\nreboot=1`, daemon: DOCKER_OK });
+    assert.deepEqual([pending!.id, pending!.command, pending!.manual], ['reboot', undefined, 'reboot']);
+  });
+});
