@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { UserError } from '../core/errors.ts';
+import { printableText } from '../core/terminal-text.ts';
 import type { Style } from './ui/style.ts';
 
 /**
@@ -29,9 +30,10 @@ export function errorEnvelope(error: UserError) {
 
 /** The human form of a user error, on stderr: what happened, then what to do. */
 export function renderUserError(error: UserError, style: Style): string {
-  const lines = [`${style.red('error:')} ${error.message} ${style.dim(`[${error.code}]`)}`];
-  for (const detail of error.details) lines.push(`  ${detail}`);
-  lines.push(`${style.cyan('hint:')} ${error.hint}`);
+  // Messages quote user input (names, config lines, remote output): no control character reaches the terminal.
+  const lines = [`${style.red('error:')} ${printableText(error.message)} ${style.dim(`[${error.code}]`)}`];
+  for (const detail of error.details) lines.push(`  ${printableText(detail)}`);
+  lines.push(`${style.cyan('hint:')} ${printableText(error.hint)}`);
   return lines.join('\n');
 }
 
@@ -39,7 +41,7 @@ export function renderInternalError(error: unknown, style: Style): string {
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return [
     `${style.red('internal error:')} this is a bug in mltoolbox, not something you did.`,
-    stack,
+    printableText(stack),
     `${style.cyan('hint:')} please report it with the lines above and 'mltoolbox --version' at https://github.com/mltoolbox/mltoolbox/issues`,
   ].join('\n');
 }

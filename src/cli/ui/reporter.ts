@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Reporter, TaskHandle } from '../../core/reporter.ts';
+import { printableText } from '../../core/terminal-text.ts';
 import type { Style } from './style.ts';
 
 export interface TerminalReporterOptions {
@@ -25,18 +26,20 @@ export function createTerminalReporter(options: TerminalReporterOptions): Report
   };
 
   return {
-    info: (m) => quiet || say(m),
-    warn: (m) => say(style.yellow(`! ${m}`)),
-    success: (m) => quiet || say(style.green(`✔ ${m}`)),
-    debug: (m) => verbose && say(style.dim(`· ${m}`)),
-    async task<T>(title: string, work: (task: TaskHandle) => Promise<T>): Promise<T> {
+    // Messages quote names and remote output: their control characters are shown, never obeyed.
+    info: (m) => quiet || say(printableText(m)),
+    warn: (m) => say(style.yellow(`! ${printableText(m)}`)),
+    success: (m) => quiet || say(style.green(`✔ ${printableText(m)}`)),
+    debug: (m) => verbose && say(style.dim(`· ${printableText(m)}`)),
+    async task<T>(rawTitle: string, work: (task: TaskHandle) => Promise<T>): Promise<T> {
+      const title = printableText(rawTitle);
       const started = Date.now();
       let detail = '';
       const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
       if (!interactive || quiet) {
         if (!quiet) write(`… ${title}`);
         try {
-          const value = await work({ update: (d) => verbose && write(style.dim(`  ${d}`)) });
+          const value = await work({ update: (d) => verbose && write(style.dim(`  ${printableText(d)}`)) });
           if (!quiet) write(style.green(`✔ ${title}`) + style.dim(` (${elapsed()})`));
           return value;
         } catch (error) {
@@ -61,7 +64,7 @@ export function createTerminalReporter(options: TerminalReporterOptions): Report
       try {
         const value = await work({
           update: (d) => {
-            detail = d;
+            detail = printableText(d);
             render();
           },
         });

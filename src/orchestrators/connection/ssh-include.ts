@@ -27,9 +27,46 @@ const HEADER = [
   '# Rewritten on every change: keep your own hosts in ~/.ssh/config.',
 ];
 
-/** ssh_config values with spaces must be quoted; quotes themselves cannot be escaped. */
+/**
+ * One ssh_config value, or undefined when the format cannot hold it: values
+ * with spaces are quoted, and a quote inside cannot be escaped; a control
+ * character (a newline) would end the line and start a directive of its own.
+ * `%` is ssh's token prefix (`%%` is a literal one); `${` an environment expansion.
+ */
+export function sshConfigValue(value: string, tokens = false): string | undefined {
+  if (value === '' || /[\u0000-\u001f\u007f"]|\$\{/.test(value)) return undefined;
+  const escaped = tokens ? value.replaceAll('%', '%%') : value;
+  return /[\s#]/.test(escaped) ? `"${escaped}"` : escaped;
+}
+
 function configValue(value: string): string {
-  return /[\s#]/.test(value) ? `"${value}"` : value;
+  const written = sshConfigValue(value);
+  if (written === undefined) throw new Error(`not an ssh_config value: ${JSON.stringify(value)}`);
+  return written;
+}
+
+/** Aliases and host names: one bare word, never an option (`-`) nor a pattern (`*`, `!`). */
+const SAFE_WORD = /^[A-Za-z0-9_[][A-Za-z0-9_.:%+[\]-]*$/;
+
+/** How a record is named in a comment: the alias, or its escaped form when it is not a plain word. */
+function commentName(alias: string): string {
+  return SAFE_WORD.test(alias) ? alias : JSON.stringify(alias).replace(/[\u0080-\uffff]/g, '?');
+}
+
+/** The Host block, or undefined when a value cannot be written safely (a record from before validation). */
+function hostBlock(remote: RemoteRecord): string | undefined {
+  const alias = SAFE_WORD.test(remote.alias) ? remote.alias : undefined;
+  const host = SAFE_WORD.test(remote.host) ? remote.host.replaceAll('%', '%%') : undefined;
+  const user = remote.user === null ? null : sshConfigValue(remote.user);
+  const identity = remote.identityFile === null ? null : sshConfigValue(remote.identityFile, true);
+  if (!alias || !host || user === undefined || identity === undefined) return undefined;
+  return [
+    `Host ${alias}`,
+    `  HostName ${host}`,
+    ...(user !== null ? [`  User ${user}`] : []),
+    ...(remote.port !== null ? [`  Port ${Number(remote.port)}`] : []),
+    ...(identity !== null ? [`  IdentityFile ${identity}`, '  IdentitiesOnly yes'] : []),
+  ].join('\n');
 }
 
 /**
@@ -40,16 +77,11 @@ function configValue(value: string): string {
 export function renderGeneratedConfig(remotes: readonly RemoteRecord[], sshAliases: ReadonlySet<string> = new Set()): string {
   const blocks = [...remotes].sort((a, b) => a.alias.localeCompare(b.alias)).map((remote) => {
     if (remote.alias === remote.host && remote.user === null && remote.port === null && remote.identityFile === null) {
-      return `# ${remote.alias}: the host's own name, nothing to add`;
+      return `# ${commentName(remote.alias)}: the host's own name, nothing to add`;
     }
-    if (sshAliases.has(remote.host)) return `# ${remote.alias}: saved as ${remote.host}, a Host of your ssh config (use ssh ${remote.host})`;
-    return [
-      `Host ${remote.alias}`,
-      `  HostName ${remote.host}`,
-      ...(remote.user !== null ? [`  User ${configValue(remote.user)}`] : []),
-      ...(remote.port !== null ? [`  Port ${remote.port}`] : []),
-      ...(remote.identityFile !== null ? [`  IdentityFile ${configValue(remote.identityFile)}`, '  IdentitiesOnly yes'] : []),
-    ].join('\n');
+    if (sshAliases.has(remote.host)) return `# ${commentName(remote.alias)}: saved as ${commentName(remote.host)}, a Host of your ssh config (use ssh ${commentName(remote.host)})`;
+    // Never a newline into the file: an unwritable entry is left out, named by a comment ssh ignores.
+    return hostBlock(remote) ?? `# ${commentName(remote.alias)}: left out, a value holds characters ssh_config cannot hold (remove it and add it again)`;
   });
   return `${[...HEADER, '', ...blocks.flatMap((b) => [b, ''])].join('\n').trimEnd()}\n`;
 }

@@ -2,7 +2,7 @@ import { isAbsolute, join } from 'node:path';
 import { isUserError } from '../../core/errors.ts';
 import type { RemoteRecord, StateStore } from '../../db/index.ts';
 import { readV2Database, v2TimestampToIso, type ReadOnlySqlite, type V2Remote, type V2State } from '../../services/v2/v2-database.ts';
-import { parseTarget, parseUser, validateAlias } from '../../services/ssh/target.ts';
+import { parseTarget, parseUser, validateAlias, validateIdentityFile } from '../../services/ssh/target.ts';
 import { V2_STATE_IMPORT_MARKER } from './marker.ts';
 
 export type RemoteImportStatus = 'imported' | 'would-import' | 'already-present' | 'conflict' | 'skipped';
@@ -72,7 +72,7 @@ function importRemote(remote: V2Remote, options: ImportStateOptions, now: () => 
       host: target.host,
       user,
       port: target.port ?? null,
-      identityFile: remote.identityFile ? expandHome(remote.identityFile, options.homeDir) : null,
+      identityFile: remote.identityFile ? validateIdentityFile(expandHome(remote.identityFile, options.homeDir)) : null,
       createdAt: v2TimestampToIso(remote.createdAt) ?? now().toISOString(),
       lastUsedAt: v2TimestampToIso(remote.lastUsed) ?? null,
     };

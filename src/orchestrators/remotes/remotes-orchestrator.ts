@@ -4,7 +4,7 @@ import { UserError } from '../../core/errors.ts';
 import { suggest } from '../../core/suggest.ts';
 import type { RemoteRecord, StateStore } from '../../db/index.ts';
 import type { Reporter } from '../../core/reporter.ts';
-import { parsePortNumber, parseTarget, parseUser, validateAlias } from '../../services/ssh/target.ts';
+import { parsePortNumber, parseTarget, parseUser, validateAlias, validateIdentityFile } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 import { refreshSshConfig, type RefreshOptions, type SshConfigOutcome } from './ssh-config.ts';
 
@@ -65,7 +65,7 @@ export function createRemotesOrchestrator(deps: RemotesDeps): RemotesOrchestrato
       const target = parseTarget(request.target);
       const user = pick('user', target.user, request.user === undefined ? undefined : parseUser(request.user), request.target);
       const port = pick('port', target.port, request.port === undefined ? undefined : parsePortNumber(request.port), request.target);
-      const identityFile = request.identityFile === undefined ? undefined : expandPath(request.identityFile);
+      const identityFile = request.identityFile === undefined ? undefined : validateIdentityFile(expandPath(validateIdentityFile(request.identityFile)));
       const warnings: string[] = [];
       if (identityFile !== undefined && !fileExists(identityFile)) {
         warnings.push(`identity file ${identityFile} does not exist (yet); ssh will fail until it does`);

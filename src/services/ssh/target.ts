@@ -105,6 +105,22 @@ export function validateAlias(alias: string): string {
 }
 
 /**
+ * An identity file path as it will be written into the generated ssh_config:
+ * one line, and no `"` (ssh_config cannot escape a quote inside a quoted
+ * value) nor `${` (ssh would expand it as an environment variable).
+ * A newline here would become a directive of its own (ProxyCommand …).
+ */
+export function validateIdentityFile(path: string): string {
+  const bad = /[\u0000-\u001f\u007f"]|\$\{/.exec(path);
+  if (path === '' || bad) {
+    const what = path === '' ? 'it is empty' : bad![0] === '"' ? 'it contains a double quote' : bad![0] === '${' ? "it contains '${'" : 'it contains a control character (a newline?)';
+    throw new UserError('REMOTE_TARGET_INVALID', `the identity file path ${JSON.stringify(path)} cannot be used: ${what}`,
+      'rename the key file (or link it) to a path without quotes or control characters, e.g. ~/.ssh/id_gpu, and pass that to -i');
+  }
+  return path;
+}
+
+/**
  * What a name on the command line (or `remote.host`, or the project's last
  * target) means, the same for every command:
  * - a saved remote of that name: its host, user, port and key;

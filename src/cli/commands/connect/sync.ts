@@ -1,3 +1,4 @@
+import { printableName } from '../../../core/terminal-text.ts';
 import { flagOption, stringArg, type CommandRun } from '../../command.ts';
 
 export const run: CommandRun = async (context, input) => {
@@ -27,7 +28,9 @@ export const run: CommandRun = async (context, input) => {
     result,
     human: () => {
       if (!dryRun) return `${summary.filesTransferred} file(s) sent (${summary.bytes} bytes), ${summary.deleted} deleted on ${result.target}:${result.remoteDir}`;
-      const list = [...summary.changes.added.map((p) => `+ ${p}`), ...summary.changes.changed.map((p) => `~ ${p}`), ...summary.changes.deleted.map((p) => `- ${p}`)];
+      // A name is one line, whatever bytes it holds: "ok.txt\n- train.py" must not print as a deletion.
+      const line = (mark: string) => (p: string) => `${mark} ${printableName(p)}`;
+      const list = [...summary.changes.added.map(line('+')), ...summary.changes.changed.map(line('~')), ...summary.changes.deleted.map(line('-'))];
       return [`would change on ${result.target}:${result.remoteDir}:`, ...(list.length ? list : ['  nothing'])].join('\n');
     },
   };
