@@ -5,6 +5,8 @@
  * trailing ` # comment` removed. No variable expansion, no command
  * substitution: nothing in the file is ever executed.
  */
+import { envNameProblem } from '../../core/env-name.ts';
+
 export interface DotenvEntry {
   name: string;
   value: string;
@@ -18,7 +20,6 @@ export interface DotenvError {
   column: number;
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 export function parseDotenv(text: string): { entries: DotenvEntry[]; errors: DotenvError[] } {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
@@ -42,8 +43,9 @@ export function parseDotenv(text: string): { entries: DotenvEntry[]; errors: Dot
       continue;
     }
     const name = rest.slice(0, eq).trim();
-    if (!NAME.test(name)) {
-      errors.push({ message: `'${name}' is not a valid variable name`, line: lineNo, column });
+    const nameProblem = envNameProblem(name);
+    if (nameProblem) {
+      errors.push({ message: nameProblem, line: lineNo, column });
       continue;
     }
     let value = rest.slice(eq + 1).trimStart();

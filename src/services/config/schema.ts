@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { envNameProblem } from '../../core/env-name.ts';
 import type { Origin } from './layer.ts';
 import { PORT_MAPPING } from '../ports/port-spec.ts';
 
@@ -43,6 +44,11 @@ const featureOptions = z.union([
   z.record(z.string(), z.union([z.string(), z.boolean(), z.number()], { error: 'expected a string or a boolean option value' })),
 ], { error: 'expected an object of options, or a version string' });
 
+// Keys of env maps: one rule everywhere (src/core/env-name.ts); a bad key is an error at its position.
+const envName = z.string().superRefine((name, context) => {
+  const problem = envNameProblem(name);
+  if (problem) context.addIssue({ code: 'custom', message: problem });
+});
 const envValue = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
 
 export const IMAGE_SOURCE_KEYS = ['base_image', 'dockerfile', 'devcontainer'] as const;
@@ -52,7 +58,7 @@ const environment = z
     base_image: z.string().min(1).optional().describe('Image to run, e.g. pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime. Exactly one of base_image, dockerfile, devcontainer.'),
     dockerfile: dockerfile.optional(),
     devcontainer: z.string().min(1).optional().describe('Path to a devcontainer.json, relative to the config file.'),
-    env: z.record(z.string(), envValue).optional().describe('Environment variables for the container. Values may use ${env:NAME}, ${env:NAME:-default}, ${secret:name}.'),
+    env: z.record(envName, envValue).optional().describe('Environment variables for the container. Values may use ${env:NAME}, ${env:NAME:-default}, ${secret:name}.'),
     env_file: z.union([z.string(), z.array(z.string())]).optional().describe('dotenv file(s), relative to the config file that names them. Later files win; `env` wins over files.'),
     profile: z.string().min(1).optional().describe('A named set of variables passed through from your machine: built-in ml-research, or one from `profiles:`.'),
     volumes: z.array(z.string()).optional().describe('Extra mounts, docker -v syntax: SOURCE:TARGET[:ro].'),
@@ -167,7 +173,7 @@ const hooks = z
 const profile = z
   .strictObject({
     pass_through: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })).optional().describe('Variables copied from your machine\'s environment when set.'),
-    env: z.record(z.string(), envValue).optional().describe('Fixed variables this profile sets.'),
+    env: z.record(envName, envValue).optional().describe('Fixed variables this profile sets.'),
   })
   .describe('A named set of container variables.');
 

@@ -101,6 +101,13 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], merged: Me
       }
       continue;
     }
+    if (issue.code === 'invalid_key') {
+      // A bad key of a map (an env name): point at the key itself, with the key rule's own words.
+      const parent = keyPathToString(path.slice(0, -1));
+      const origin = merged.keyOrigins.get(keyPathToString(path)) ?? originAt(merged.origins, path);
+      problems.push({ message: `${parent ? `${parent}: ` : ''}${issue.issues[0]?.message ?? issue.message}`, key: keyPathToString(path), ...(origin ? { origin } : {}) });
+      continue;
+    }
     const key = keyPathToString(path);
     const origin = originAt(merged.origins, path);
     problems.push({ message: `${key ? `${key}: ` : ''}${messageFor(issue, merged.value)}`, key, ...(origin ? { origin } : {}) });

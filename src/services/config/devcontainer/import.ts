@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { getNodeValue, type Node } from 'jsonc-parser';
+import { envNameProblem } from '../../../core/env-name.ts';
 import { UserError } from '../../../core/errors.ts';
 import type { ConfigLayer, KeyPath, Origin } from '../layer.ts';
 import { type ConfigProblem, displayOrigin, displayPath, problemsError } from '../problems.ts';
@@ -427,6 +428,11 @@ function mapEnv(state: MapState, node: Node | undefined, key: 'containerEnv' | '
   if (!node) return;
   if (node.type !== 'object') return problem(state, node, `'${key}' must be an object of strings`, key);
   for (const entry of objectEntries(node)) {
+    const nameProblem = envNameProblem(entry.key);
+    if (nameProblem) {
+      problem(state, entry.keyNode, `${key}: ${nameProblem}`, key);
+      continue;
+    }
     // In remoteEnv, null unsets a variable for attached processes: nothing to set.
     if (entry.value.type === 'null' && key === 'remoteEnv') continue;
     const value = scalarString(entry.value);

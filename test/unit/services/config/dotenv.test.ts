@@ -27,7 +27,7 @@ describe('parseDotenv', () => {
     const { errors } = parseDotenv('A=1\nnot a line\n1BAD=x\nC="open\n');
     assert.deepEqual(errors.map((e) => [e.line, e.message]), [
       [2, 'expected NAME=value'],
-      [3, "'1BAD' is not a valid variable name"],
+      [3, "'1BAD' is not a variable name: a variable name starts with a letter or _ and holds only letters, digits, _, . and -"],
       [4, 'unterminated double-quoted value'],
     ]);
   });
