@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
+import { readConfigFile } from './config-text.ts';
 import { defaultsLayer } from './defaults.ts';
 import { envLayer } from './env-layer.ts';
 import { interpolateTree, type SecretReference, type SecretResolver } from './interpolate.ts';
@@ -79,10 +79,11 @@ export interface LoadedConfig {
   secretRefs: SecretReference[];
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
+async function readOptional(file: string, kind: OriginKind): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    return await readConfigFile(file, kind);
   } catch (error) {
+    if (error instanceof UserError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new UserError('CONFIG_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`,
@@ -104,7 +105,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   const layers: ConfigLayer[] = [defaultsLayer(projectDir)];
 
   const addFile = async (kind: OriginKind, file: string): Promise<boolean> => {
-    const text = await readOptional(file);
+    const text = await readOptional(file, kind);
     files.push({ kind, file, found: text !== undefined });
     if (text !== undefined) layers.push(parseYamlLayer(text, file, kind, projectDir));
     return text !== undefined;

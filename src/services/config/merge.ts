@@ -26,21 +26,40 @@ export function isUnder(candidate: string, prefix: string): boolean {
   return next === undefined || next === '.' || next === '[';
 }
 
-function dropUnder(map: Map<string, Origin>, prefix: string): void {
-  for (const key of [...map.keys()]) if (isUnder(key, prefix)) map.delete(key);
+/**
+ * Visits `value` and every node below it with its key path string, in one
+ * pass: linear in the subtree (a scan of every recorded key per changed key
+ * made 18,000 env keys take a minute).
+ */
+function walkPaths(value: unknown, prefix: string, visit: (key: string, parent: string | undefined) => void): void {
+  const stack: Array<[string, unknown, string | undefined]> = [[prefix, value, undefined]];
+  while (stack.length > 0) {
+    const [key, node, parent] = stack.pop()!;
+    visit(key, parent);
+    if (Array.isArray(node)) node.forEach((item, i) => stack.push([`${key}[${i}]`, item, key]));
+    else if (isPlainObject(node)) for (const [k, v] of Object.entries(node)) stack.push([key === '' ? k : `${key}.${k}`, v, key]);
+  }
 }
 
+/** Forgets the origins of a value about to be replaced: its own paths, found by walking it. */
+function dropUnder(merged: MergedConfig, prefix: string, replaced: unknown): void {
+  walkPaths(replaced, prefix, (key) => {
+    merged.origins.delete(key);
+    merged.keyOrigins.delete(key);
+  });
+}
+
+/** Records where every path of a copied value came from; recorded origins first, else the nearest ancestor's. */
 function copyUnder(from: ConfigLayer, to: MergedConfig, path: KeyPath, value: unknown): void {
-  const prefix = keyPathToString(path);
-  // Every nested path gets an origin, even from layers that only record some (flags, detectors).
-  const mark = (node: unknown, at: KeyPath) => {
-    to.origins.set(keyPathToString(at), originIn(from, at));
-    if (Array.isArray(node)) node.forEach((item, i) => mark(item, [...at, i]));
-    else if (isPlainObject(node)) for (const [k, v] of Object.entries(node)) mark(v, [...at, k]);
-  };
-  mark(value, path);
-  for (const [key, origin] of from.origins) if (isUnder(key, prefix)) to.origins.set(key, origin);
-  for (const [key, origin] of from.keyOrigins ?? []) if (isUnder(key, prefix)) to.keyOrigins.set(key, origin);
+  const inherited = originIn(from, path);
+  const nearest = new Map<string, Origin>();
+  walkPaths(value, keyPathToString(path), (key, parent) => {
+    const origin = from.origins.get(key) ?? (parent === undefined ? undefined : nearest.get(parent)) ?? inherited;
+    nearest.set(key, origin);
+    to.origins.set(key, origin);
+    const keyOrigin = from.keyOrigins?.get(key);
+    if (keyOrigin) to.keyOrigins.set(key, keyOrigin);
+  });
 }
 
 /**
@@ -59,9 +78,8 @@ function mergeObject(merged: MergedConfig, target: Record<string, unknown>, laye
   if (path.length === 1 && path[0] === 'environment' && IMAGE_SOURCE_KEYS.some((k) => source[k] !== undefined && source[k] !== null)) {
     for (const key of IMAGE_SOURCE_KEYS) {
       if (key in target && (source[key] === undefined || source[key] === null)) {
+        dropUnder(merged, keyPathToString([...path, key]), target[key]);
         delete target[key];
-        dropUnder(merged.origins, keyPathToString([...path, key]));
-        dropUnder(merged.keyOrigins, keyPathToString([...path, key]));
       }
     }
   }
@@ -77,9 +95,7 @@ function mergeObject(merged: MergedConfig, target: Record<string, unknown>, laye
       mergeObject(merged, existing, layer, value, childPath);
       continue;
     }
-    const prefix = keyPathToString(childPath);
-    dropUnder(merged.origins, prefix);
-    dropUnder(merged.keyOrigins, prefix);
+    if (existing !== undefined) dropUnder(merged, keyPathToString(childPath), existing);
     const copy = cloneWithoutNulls(value);
     setOwn(target, key, copy);
     copyUnder(layer, merged, childPath, copy);

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { readConfigFile } from './config-text.ts';
 import { parseDotenv } from './dotenv.ts';
 import { keyPathToString, type Origin } from './layer.ts';
 import { setOwn } from './merge.ts';
@@ -64,7 +64,7 @@ export async function resolveContainerEnv(
     const path = resolve(named?.file ? dirname(named.file) : projectDir, file);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readConfigFile(path, 'env-file');
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
       problems.push({ code: 'ENV_FILE_UNREADABLE', problem: { message: `${keyPathToString(keyPath)}: cannot read ${path}: ${reason}`, key: keyPathToString(keyPath), ...(named ? { origin: named } : {}) } });

@@ -1,9 +1,12 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { keyPathToString, type ConfigLayer, type KeyPath, type Origin, type OriginKind } from './layer.ts';
+import { MAX_CONFIG_NESTING } from './config-text.ts';
 import { setOwn } from './merge.ts';
 import { problemsError, type ConfigProblem } from './problems.ts';
 
-const MAX_DEPTH = 64;
+const MAX_DEPTH = MAX_CONFIG_NESTING;
+/** Aliases expanded per document, as the yaml library counts them: a "billion laughs" file stops here, not at 4 GB. */
+const MAX_ALIAS_COUNT = 100;
 
 /**
  * Parses one YAML config file into a layer that remembers where every key
@@ -12,7 +15,8 @@ const MAX_DEPTH = 64;
  */
 export function parseYamlLayer(text: string, file: string, kind: OriginKind, baseDir?: string): ConfigLayer {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false });
+  // Duplicate keys are found in convert() with a Set: the library's own check scans the map per key (quadratic).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: false });
   const at = (offset: number | undefined): Origin => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return { kind, file, line, column: col };
@@ -22,7 +26,17 @@ export function parseYamlLayer(text: string, file: string, kind: OriginKind, bas
     problemsError('CONFIG_UNREADABLE', `cannot parse ${file}`, 'fix the YAML syntax at the position shown', problems, sources, baseDir);
 
   if (doc.errors.length > 0) {
-    throw unreadable(doc.errors.map((error) => ({ message: firstLine(error.message), origin: at(error.pos[0]) })));
+    // At most a few: a wrong file (binary, not YAML) makes an error per line.
+    throw unreadable(doc.errors.slice(0, 3).map((error) => ({ message: describeYamlError(error.message), origin: at(error.pos[0]) })));
+  }
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // Other conversion failures are reported, with positions, by convert() below.
+    if (/alias/i.test(String(error))) {
+      const firstAlias = /\*[^\s,\]}]+/.exec(text);
+      throw unreadable([{ message: `too many aliases (*name) expand here (more than ${MAX_ALIAS_COUNT}); a configuration does not need this, it looks like an alias bomb`, origin: at(firstAlias?.index) }]);
+    }
   }
 
   const origins = new Map<string, Origin>();
@@ -65,6 +79,10 @@ export function parseYamlLayer(text: string, file: string, kind: OriginKind, bas
         const name = keyNode === null ? '' : String(keyNode.value ?? '');
         const childPath = [...path, name];
         const childKey = keyPathToString(childPath);
+        if (Object.hasOwn(out, name)) {
+          problems.push({ message: 'Map keys must be unique (a second value would silently win)', origin: at(keyOffset), key: childKey });
+          continue;
+        }
         keyOrigins.set(childKey, at(keyOffset));
         const value = convert(pair.value, childPath, active);
         setOwn(out, name, value);
@@ -85,6 +103,11 @@ export function parseYamlLayer(text: string, file: string, kind: OriginKind, bas
     throw unreadable([{ message: 'the file must be a mapping of keys (like `environment:`), not a single value or a list', origin: at(doc.contents?.range?.[0]) }]);
   }
   return { kind, file, value: value as Record<string, unknown>, origins, keyOrigins, source: text };
+}
+
+function describeYamlError(message: string): string {
+  if (/call stack/i.test(message)) return `nesting deeper than ${MAX_DEPTH} levels`;
+  return firstLine(message);
 }
 
 function firstLine(message: string): string {

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { getNodeValue, type Node } from 'jsonc-parser';
 import { envNameProblem } from '../../../core/env-name.ts';
 import { UserError } from '../../../core/errors.ts';
+import { readConfigFile } from '../config-text.ts';
 import type { ConfigLayer, KeyPath, Origin } from '../layer.ts';
 import { type ConfigProblem, displayOrigin, displayPath, problemsError } from '../problems.ts';
 import { createPositionLookup, objectEntries, parseJsoncTree } from './jsonc.ts';
@@ -75,8 +75,9 @@ const HANDLED = new Set([
 export async function importDevcontainer(file: string, options: DevcontainerImportOptions): Promise<DevcontainerImport> {
   let text: string;
   try {
-    text = await readFile(resolve(options.projectDir, file), 'utf8');
+    text = await readConfigFile(resolve(options.projectDir, file), 'devcontainer');
   } catch (error) {
+    if (error instanceof UserError) throw error;
     throw new UserError('CONFIG_UNREADABLE', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
       'check the file exists and is readable', { cause: error });
   }
@@ -84,7 +85,8 @@ export async function importDevcontainer(file: string, options: DevcontainerImpo
 }
 
 /** Maps devcontainer.json (already read) to a ConfigLayer in mltoolbox.yaml's shape. */
-export function importDevcontainerText(text: string, file: string, options: DevcontainerImportOptions): DevcontainerImport {
+export function importDevcontainerText(withBom: string, file: string, options: DevcontainerImportOptions): DevcontainerImport {
+  const text = withBom.replace(/^\uFEFF/, ''); // editors write a BOM: positions count from after it
   const absFile = resolve(options.projectDir, file);
   const shown = displayPath(absFile, options.projectDir);
   const tree = parseJsoncTree(text, absFile, options.projectDir);

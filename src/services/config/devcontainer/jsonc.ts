@@ -1,4 +1,5 @@
 import { type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { MAX_CONFIG_NESTING } from '../config-text.ts';
 import type { Origin } from '../layer.ts';
 import { type ConfigProblem, displayPath, problemsError } from '../problems.ts';
 
@@ -29,10 +30,16 @@ export function createPositionLookup(text: string): (offset: number) => Position
  * allowed) but keeps the syntax tree, so every value can be traced back to its
  * position. Syntax errors are CONFIG_UNREADABLE at file:line:col.
  */
-export function parseJsoncTree(text: string, file: string, baseDir?: string): Node {
+export function parseJsoncTree(withBom: string, file: string, baseDir?: string): Node {
+  const text = withBom.replace(/^\uFEFF/, ''); // editors write a BOM; JSON parsers refuse it
   const errors: ParseError[] = [];
-  const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
   const position = createPositionLookup(text);
+  const tooDeep = deepestOpening(text);
+  if (tooDeep !== undefined) {
+    throw problemsError('CONFIG_UNREADABLE', `cannot parse ${displayPath(file, baseDir)}`, `no devcontainer.json nests this deep: check the file is the one you meant`,
+      [{ message: `nesting deeper than ${MAX_CONFIG_NESTING} levels`, origin: { kind: 'devcontainer', file, ...position(tooDeep) } }], new Map([[file, text]]), baseDir);
+  }
+  const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
   const origin = (offset: number): Origin => ({ kind: 'devcontainer', file, ...position(offset) });
   const unreadable = (problems: ConfigProblem[]) =>
     problemsError('CONFIG_UNREADABLE', `cannot parse ${displayPath(file, baseDir)}`, 'fix the JSON syntax at the position shown (comments and trailing commas are fine)',
@@ -44,6 +51,31 @@ export function parseJsoncTree(text: string, file: string, baseDir?: string): No
   }
   if (tree.type !== 'object') throw unreadable([{ message: 'devcontainer.json must hold a JSON object ({ … })', origin: origin(tree.offset) }]);
   return tree;
+}
+
+/**
+ * The offset of the first `[`/`{` nested deeper than MAX_CONFIG_NESTING
+ * (strings and comments skipped), else undefined. The parser recurses per
+ * level: 5,000 levels would overflow the stack.
+ */
+function deepestOpening(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_CONFIG_NESTING) return i;
+    } else if (c === ']' || c === '}') {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return undefined;
 }
 
 function describeParseError(error: ParseError): string {
