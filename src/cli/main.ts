@@ -129,6 +129,13 @@ export async function main(): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // `mltoolbox connect … 2>&1 | head -1`: a reader that leaves early must not abort the
+  // work (an unhandled EPIPE would). What we would have printed is dropped.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
   const code = await runCli({
     argv: process.argv.slice(2),
     env: process.env,
