@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -151,8 +152,9 @@ export function createFileSecretStore(options: FileSecretStoreOptions): SecretSt
 }
 
 function corrupt(file: string, why: string, cause?: unknown): UserError {
-  return new UserError('SECRET_STORE_CORRUPT', `the secrets file ${file} cannot be read (${why}); it was left untouched`,
-    `restore the previous version: cp ${file}.bak ${file} (or move the file away to start a new store)`, { cause });
+  // The .bak exists only after a second write: never name a file that is not there.
+  const restore = existsSync(`${file}.bak`) ? `restore the previous version: cp ${file}.bak ${file} (or move the file away to start a new store)` : `there is no earlier version (${file}.bak); move the file away to start a new store: mv ${file} ${file}.broken`;
+  return new UserError('SECRET_STORE_CORRUPT', `the secrets file ${file} cannot be read (${why}); it was left untouched`, restore, { cause });
 }
 
 function parseEnvelope(raw: string, file: string): Envelope {

@@ -137,3 +137,21 @@ function flip(base64: string): string {
   bytes[0]! ^= 0xff;
   return bytes.toString('base64');
 }
+
+describe('file secret store: the corrupt-file hint', () => {
+  it('names the .bak only when it exists', async () => {
+    const file = await tempFile();
+    await store(file).set('a', 'one'); // a single set: no .bak yet
+    await writeFile(file, 'garbage');
+    const first = await store(file).get('a').then(() => undefined, (e: unknown) => e as UserError);
+    assert.equal(first?.code, 'SECRET_STORE_CORRUPT');
+    assert.doesNotMatch(first!.hint, /cp .*\.bak/);
+    assert.match(first!.hint, /no earlier version/);
+    await rm(file);
+    await store(file).set('a', 'one');
+    await store(file).set('b', 'two'); // now a .bak holds the first version
+    await writeFile(file, 'garbage');
+    const second = await store(file).get('a').then(() => undefined, (e: unknown) => e as UserError);
+    assert.match(second!.hint, /cp .*secrets\.enc\.bak /);
+  });
+});
