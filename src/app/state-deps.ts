@@ -21,6 +21,7 @@ export async function openAppStateStore(paths: AppPaths, environment?: AppEnviro
   const { openStateStore } = await import('../db/index.ts');
   const store = await openStateStore({ file: stateDbFile(paths) });
   process.once('exit', () => store.close());
+  for (const repair of store.repairs) (environment?.reporter ?? { warn: (m: string) => process.stderr.write(`! ${m}\n`) }).warn(repair);
   if (environment && options.importV2 !== false) await importV2StateOnce(store, paths, environment.reporter);
   return store;
 }

@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, linkSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BUSY_TIMEOUT_MS, toStateError, tooNewError } from './errors.ts';
+import { BUSY_TIMEOUT_MS, corruptError, toStateError, tooNewError } from './errors.ts';
 import { backupDatabase, migrate, readSchemaVersion } from './migrate.ts';
 import { latestVersion, MIGRATIONS, type Migration } from './migrations.ts';
 import { createContainersRepository, type ContainersRepository } from './repositories/containers.ts';
@@ -21,6 +22,8 @@ export interface StateStore extends RemotesRepository, ProjectsRepository, Conta
   readonly schemaVersion: number;
   /** The pre-upgrade copy made by this open, if the schema was upgraded. */
   readonly backup: string | undefined;
+  /** What this open found damaged and repaired (each says where the damaged copy was kept): worth a warning. */
+  readonly repairs: readonly string[];
   /** Runs several calls atomically (one write lock, all or nothing). */
   transaction<T>(work: () => T): T;
   /** Idempotent; the CLI closes at exit so the WAL is checkpointed and removed. */
@@ -45,8 +48,18 @@ export async function openStateStore(options: OpenStateStoreOptions): Promise<St
   const { file } = options;
   const migrations = options.migrations ?? MIGRATIONS;
   const now = options.now ?? (() => new Date());
-  const existed = prepareFile(file);
   const { DatabaseSync } = await loadSqlite();
+  const existed = prepareFile(file, (temp) => {
+    // A new database is built beside the real name and linked into place when complete:
+    // a crash never leaves an empty state.db, so an empty one is always damage.
+    const fresh = new DatabaseSync(temp);
+    try {
+      fresh.exec('PRAGMA journal_mode = WAL');
+      migrate(fresh, { file, migrations, now: now() });
+    } finally {
+      fresh.close();
+    }
+  });
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(file);
@@ -65,32 +78,76 @@ export async function openStateStore(options: OpenStateStoreOptions): Promise<St
       db.exec('PRAGMA journal_mode = WAL');
       migrate(db, { file, migrations, now: now(), backup });
     }
+    const repairs = repairMissingTables(db, new DatabaseSync(':memory:'), file, migrations, now());
     db.exec('PRAGMA foreign_keys = ON');
     db.exec('PRAGMA synchronous = NORMAL');
-    return guardErrors(createStateStore(db, file, latest, backup, now), file);
+    return guardErrors(createStateStore(db, file, latest, backup, repairs, now), file);
   } catch (error) {
     if (db.isOpen) db.close();
     throw toStateError(error, file);
   }
 }
 
-/** Makes the folder (0700) and an empty file (0600, so the WAL files get 0600 too). Returns whether it had content. */
-function prepareFile(file: string): boolean {
+/**
+ * Makes the folder (0700) and, when there is no database yet, a complete one
+ * (0600, so the WAL files get 0600 too) built by `create` in a temp file and
+ * linked into place (another process may win the race: its file is kept).
+ * An existing empty file is damage (a truncation), never a fresh start.
+ * Returns whether a database existed before.
+ */
+function prepareFile(file: string, create: (temp: string) => void): boolean {
+  let temp: string | undefined;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const size = statSync(file, { throwIfNoEntry: false })?.size;
-    if (size === undefined) closeSync(openSync(file, 'a', 0o600));
-    return (size ?? 0) > 0;
+    if (size === 0) throw corruptError(file, new Error('the file is empty (0 bytes): it was truncated, e.g. by a full disk or a copy that failed'));
+    if (size !== undefined) return true;
+    temp = `${file}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+    closeSync(openSync(temp, 'wx', 0o600));
+    create(temp);
+    try {
+      linkSync(temp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    return false;
   } catch (error) {
     throw toStateError(error, file);
+  } finally {
+    if (temp) for (const leftover of [temp, `${temp}-wal`, `${temp}-shm`]) rmSync(leftover, { force: true });
   }
 }
 
-function createStateStore(db: DatabaseSync, file: string, schemaVersion: number, backup: string | undefined, now: () => Date): StateStore {
+/**
+ * Tables the schema should have but the file lacks (dropped by hand or by a
+ * broken tool): the file is copied aside first, then the missing tables and
+ * their indexes are created empty, so the rest of the state keeps working.
+ */
+function repairMissingTables(db: DatabaseSync, reference: DatabaseSync, file: string, migrations: readonly Migration[], now: Date): string[] {
+  try {
+    migrate(reference, { file: ':memory:', migrations, now });
+    const objects = (target: DatabaseSync) =>
+      target.prepare(`SELECT type, name, tbl_name AS tableName, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'`).all() as { type: string; name: string; tableName: string; sql: string }[];
+    const present = new Set(objects(db).map((o) => o.name));
+    const wanted = objects(reference);
+    const missing = wanted.filter((o) => o.type === 'table' && !present.has(o.name)).map((o) => o.name);
+    if (missing.length === 0) return [];
+    const copy = backupDatabase(db, file, readSchemaVersion(db), now);
+    inTransaction(db, () => {
+      for (const object of wanted) if (!present.has(object.name) && (object.type === 'table' || missing.includes(object.tableName))) db.exec(object.sql);
+    });
+    return [`the state database ${file} had lost its ${missing.join(', ')} table${missing.length > 1 ? 's' : ''} (their entries are gone); recreated ${missing.length > 1 ? 'them' : 'it'} empty. The damaged file was copied to ${copy}`];
+  } finally {
+    reference.close();
+  }
+}
+
+function createStateStore(db: DatabaseSync, file: string, schemaVersion: number, backup: string | undefined, repairs: readonly string[], now: () => Date): StateStore {
   return {
     file,
     schemaVersion,
     backup,
+    repairs,
     ...createRemotesRepository(db, now),
     ...createProjectsRepository(db, now),
     ...createContainersRepository(db, now),
