@@ -1,6 +1,7 @@
 import { lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RemoteRecord } from '../../db/index.ts';
+import { withLock } from '../../infrastructure/file-lock.ts';
 import { writeFileAtomic } from '../../infrastructure/private-file.ts';
 
 /**
@@ -86,8 +87,14 @@ export function renderGeneratedConfig(remotes: readonly RemoteRecord[], sshAlias
   return `${[...HEADER, '', ...blocks.flatMap((b) => [b, ''])].join('\n').trimEnd()}\n`;
 }
 
-export async function writeGeneratedConfig(file: string, remotes: readonly RemoteRecord[], sshAliases?: ReadonlySet<string>): Promise<void> {
-  await writeFileAtomic(file, renderGeneratedConfig(remotes, sshAliases), { mode: 0o600 });
+/**
+ * Rewrites the file under a lock. Pass the remotes as a function: they are
+ * then read inside the lock, so of concurrent `remote add`s the last writer
+ * writes every row (read outside, an earlier snapshot could win and drop one).
+ */
+export async function writeGeneratedConfig(file: string, remotes: readonly RemoteRecord[] | (() => readonly RemoteRecord[]), sshAliases?: ReadonlySet<string>): Promise<void> {
+  await withLock(`${file}.lock`, () => writeFileAtomic(file, renderGeneratedConfig(typeof remotes === 'function' ? remotes() : remotes, sshAliases), { mode: 0o600 }),
+    { timeoutMs: 30_000, purpose: 'ssh_config' });
 }
 
 /** `~/…` when the file is under home (the line then works for a dotfiles repo on other machines too). */

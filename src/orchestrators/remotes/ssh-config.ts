@@ -55,9 +55,10 @@ export async function refreshSshConfig(deps: SshConfigDeps, options: RefreshOpti
   const { homeDir, reporter } = deps;
   const file = generatedConfigPath(deps.configDir);
   try {
-    const remotes = deps.store.listRemotes();
-    const sshHosts = remotes.filter((r) => r.alias !== r.host).map((r) => r.host);
-    await writeGeneratedConfig(file, remotes, await sshAliases(deps, sshHosts));
+    const sshHosts = deps.store.listRemotes().filter((r) => r.alias !== r.host).map((r) => r.host);
+    const aliases = await sshAliases(deps, sshHosts);
+    // The rows are read again inside the file's lock: of concurrent `remote add`s the last writer writes them all.
+    await writeGeneratedConfig(file, () => deps.store.listRemotes(), aliases);
     if (await includePresent(homeDir, file)) return { file, include: 'present' };
     if (!options.offerInclude) return { file, include: 'not-added' };
     const line = includeLine(file, homeDir);

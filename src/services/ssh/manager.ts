@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
+import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import { isCommandNotFound, runProcess, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
@@ -263,12 +264,26 @@ class SshManager implements SshService {
     await this.resolve(target);
     if (await this.check(target)) return;
     const timeoutS = target.connectTimeout ?? this.cachedResolution(target)?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S;
-    // -N -f: authenticate, then the master goes to the background (ControlPersist keeps it).
+    const timeoutMs = (timeoutS * 2 + 20) * 1000;
+    const controlPath = this.controlPath(target);
     // Without multiplexing there is nothing to keep open: a plain probe proves the host answers.
-    const multiplexed = this.controlPath(target) !== undefined;
-    const args = multiplexed ? [...this.sshOptions(target), '-T', '-N', '-f', '--', target.host] : [...this.sshArgs(target), 'true'];
-    const result = await this.ssh(args, { timeoutMs: (timeoutS * 2 + 20) * 1000 });
-    if (result.code !== 0 || result.timedOut) throw this.connectionError(target, result);
+    if (!controlPath) {
+      const result = await this.ssh([...this.sshArgs(target), 'true'], { timeoutMs });
+      if (result.code !== 0 || result.timedOut) throw this.connectionError(target, result);
+      return;
+    }
+    // One master per host across processes: parallel cold commands would each start one,
+    // and the losers of OpenSSH's socket race stay behind as plain -N connections.
+    await withLock(`${controlPath}.lock`, async () => {
+      if (await this.check(target)) return; // another process started it while we waited
+      // -N -f: authenticate, then the master goes to the background (ControlPersist keeps it).
+      const result = await this.ssh([...this.sshOptions(target), '-T', '-N', '-f', '--', target.host], { timeoutMs });
+      if (result.code !== 0 || result.timedOut) throw this.connectionError(target, result);
+    }, { timeoutMs: timeoutMs + 5000, purpose: `ssh ${formatTarget(target)}` }).catch((error: unknown) => {
+      if (!(error instanceof LockTimeoutError)) throw error;
+      throw new UserError('SSH_TIMEOUT', `another mltoolbox process (pid ${error.owner?.pid ?? '?'}) has been opening the connection to ${formatTarget(target)} for over ${Math.round(timeoutMs / 1000)} s`,
+        `check the host answers (${this.failureContext(target).tryCommand}); if that process hangs, stop it (kill ${error.owner?.pid ?? 'PID'})`);
+    });
   }
 
   async closeMaster(target: SshTarget): Promise<void> {
