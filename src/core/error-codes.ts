@@ -23,6 +23,7 @@ export const ErrorCodes = {
   SSH_HOST_KEY_UNKNOWN: { exit: ExitCode.unreachable },
   SSH_TIMEOUT: { exit: ExitCode.unreachable },
   SSH_CONFIG_NOT_FOUND: { exit: ExitCode.userError },
+  SSH_CONNECTION_LOST: { exit: ExitCode.unreachable },
   REMOTE_COMMAND_FAILED: { exit: ExitCode.remoteCommandFailed },
 
   // --- doctor ---------------------------------------------------------------
@@ -93,6 +94,7 @@ export const ErrorCodes = {
 
   // --- connect --------------------------------------------------------------
   NOT_CONNECTED: { exit: ExitCode.userError },
+  CONNECT_IN_PROGRESS: { exit: ExitCode.userError },
   FORWARD_NOT_FOUND: { exit: ExitCode.userError },
 
   // --- dev container features ---------------------------------------------

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
+import { UserError } from '../../core/errors.ts';
 import { lazy } from '../../core/lazy.ts';
 import type { Reporter } from '../../core/reporter.ts';
+import { processAlive } from '../../infrastructure/file-lock.ts';
 import type { ContainerManager } from '../../services/containers/types.ts';
 import { holderDir } from '../../services/host/forward-holder.ts';
 import { createLocalHost, createSshHost, type Host } from '../../services/host/index.ts';
@@ -54,13 +58,16 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
   let closed = false;
   // The engine (dockerode + a forwarded socket) is set up on first use, or on
   // warmUp(): sync and fetch never pay for it.
+  // Unique per run (parallel commands never share one); the pid lets a later run remove it if this one dies.
+  const socket = join(deps.socketDir, `d-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+  const removeSocket = () => rmSync(socket, { force: true });
   const engine = lazy(async () => {
-    const socket = join(deps.socketDir, `d-${randomBytes(4).toString('hex')}.sock`); // unique: parallel commands never share one
     const [containers] = await Promise.all([
       deps.createContainers({ socketPath: socket, host: name, hostSocket: engineSocket }),
-      mkdir(deps.socketDir, { recursive: true, mode: 0o700 }),
+      mkdir(deps.socketDir, { recursive: true, mode: 0o700 }).then(() => removeStaleSockets(deps.socketDir)),
       connected,
     ]);
+    process.once('exit', removeSocket); // Ctrl-C: ssh -O cancel cannot run, the file still goes
     const opened = await ssh.forward(target, { local: { socket }, remote: { socket: engineSocket } });
     if (closed) await opened.close().catch(() => {});
     else forward = opened;
@@ -73,12 +80,21 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
     // Detached forwards keep their control sockets beside the state folder's sockets.
     host: createSshHost({ name, ssh, target, env: deps.env, holderDir: () => holderDir(deps.env, dirname(deps.socketDir)) }),
     engineSocket,
-    containers: lazyContainerManager(engine),
+    containers: lazyContainerManager(engine, async (error) => {
+      // The engine's socket rides the shared ssh connection: when that is gone, say so (not "Docker is down").
+      if (!(error instanceof UserError) || error.code !== 'DOCKER_UNREACHABLE') return error;
+      if (await ssh.check(target).catch(() => false)) return error;
+      return new UserError('SSH_CONNECTION_LOST', `the ssh connection to ${name} was lost (the host stopped answering, or the connection was closed): ${error.message}`,
+        `check the host answers (ssh ${name} true), then run the command again; an image build resumes from its cached steps`, { cause: error, data: { host: name } });
+    }),
     warmUp: () => void engine().catch(() => {}), // a failure surfaces at first use, with its own message
     async close() {
       closed = true;
       await forward?.close().catch(() => {});
       forward = undefined;
+      // ssh -O cancel stops listening but leaves the socket file behind.
+      removeSocket();
+      process.off('exit', removeSocket);
     },
   };
 }
@@ -96,13 +112,43 @@ export async function openInstancePlace(deps: PlaceDeps, name: string, ssh: SshS
   };
 }
 
+/**
+ * Forwarded-socket files of runs that are gone (killed before their close()).
+ * Names without a pid come from older versions: removed when nothing listens.
+ */
+async function removeStaleSockets(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.map(async (name) => {
+    const match = /^d-(?:(\d+)-)?[0-9a-f]{8}\.sock$/.exec(name);
+    if (!match) return;
+    const path = join(dir, name);
+    const stale = match[1] !== undefined ? !processAlive(Number(match[1])) : !(await listening(path));
+    if (stale) await rm(path, { force: true });
+  }));
+}
+
+function listening(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** A ContainerManager whose every call first waits for the real one (all its methods are async). */
-function lazyContainerManager(ready: () => Promise<ContainerManager>): ContainerManager {
+function lazyContainerManager(ready: () => Promise<ContainerManager>, explain: (error: unknown) => Promise<unknown> = async (e) => e): ContainerManager {
   return new Proxy({} as ContainerManager, {
     get: (_target, method: string | symbol) =>
       method === 'then' ? undefined : async (...args: unknown[]) => {
-        const manager = (await ready()) as unknown as Record<string | symbol, (...a: unknown[]) => unknown>;
-        return manager[method]!.apply(manager, args);
+        try {
+          const manager = (await ready()) as unknown as Record<string | symbol, (...a: unknown[]) => unknown>;
+          return await manager[method]!.apply(manager, args);
+        } catch (error) {
+          throw await explain(error);
+        }
       },
   });
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
@@ -18,6 +19,9 @@ import { requireRemote, type ProjectSession, type Sessions } from './session.ts'
  */
 /** bash when the image has it, else sh: busybox and slim images have no bash. */
 const LOGIN_SHELL = 'if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi';
+
+/** Set on every `mltoolbox exec` process in the container: a run cut off by a lost connection is found by it. */
+export const EXEC_TOKEN_ENV = 'MLTOOLBOX_EXEC_ID';
 
 const progressText = (p: SyncProgress) => `${p.percent}% · ${p.files} files · ${p.rate}`;
 
@@ -73,7 +77,39 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
    * shell gets a real TTY with resize and Ctrl-C. Returns the exit code.
    */
   async function execInContainer(target: string | undefined, argv: readonly string[], options: { tty: boolean; interactive: boolean }): Promise<number> {
-    return withSession(target, async (session) => (await containerHost(session)).execInteractive(argv, { tty: options.tty, stdin: options.interactive }));
+    // Every process of this run carries the token, so a run cut off by a lost connection can be found and ended.
+    const token = `${process.pid}-${randomBytes(4).toString('hex')}`;
+    return withSession(target, async (session) => {
+      const container = await containerHost(session);
+      try {
+        return await container.execInteractive(argv, { tty: options.tty, stdin: options.interactive, env: { [EXEC_TOKEN_ENV]: token } });
+      } catch (error) {
+        if (!(error instanceof UserError) || error.code !== 'SSH_CONNECTION_LOST') throw error;
+        const stopped = await endCutOffExec(session, token);
+        const name = session.place.name;
+        throw new UserError('SSH_CONNECTION_LOST', `the ssh connection to ${name} was lost while the command ran in the dev container`,
+          stopped ? `the command was stopped in the container (it did not finish); check the host answers (ssh ${name} true) and run it again`
+            : `the command may still run in the container: check with 'mltoolbox exec ${name} -- ps aux' once the host answers, then run it again`,
+          { cause: error, data: { host: name, stopped } });
+      }
+    });
+  }
+
+  /**
+   * Ends every process of a cut-off exec (found by its token) over a fresh
+   * connection: the engine's own exec command line run on its host, since the
+   * engine's API socket rode the lost one. False when the host cannot be reached.
+   */
+  async function endCutOffExec(session: ProjectSession, token: string): Promise<boolean> {
+    const record = session.state.getContainer(session.projectId, session.place.name);
+    if (!record) return false;
+    const script = `for p in /proc/[0-9]*; do if tr '\\0' '\\n' <"$p/environ" 2>/dev/null | grep -qx "${EXEC_TOKEN_ENV}=$1"; then kill -TERM "\${p#/proc/}" 2>/dev/null; fi; done`;
+    try {
+      const command = await session.place.containers.interactiveCommand(record.containerId, ['sh', '-c', script, 'sh', token], { tty: false, stdin: false });
+      return (await session.place.host.exec(command, { timeoutMs: 20_000 })).exitCode === 0;
+    } catch {
+      return false;
+    }
   }
 
   return {

@@ -7,7 +7,7 @@ import { createBuildProgressParser } from './build-progress.ts';
 import { createContainerBody } from './create-body.ts';
 import { createDemuxer } from './demux.ts';
 import { EngineError, isEngineError, type ContainerInspectBody, type CreateContainerBody, type EngineClient } from './engine-client.ts';
-import { containerNotFound, containerNotRunning, imageNotFound, isPortBusyMessage, portBusy, toUserError, type EndpointDescription } from './errors.ts';
+import { connectionLost, containerNotFound, containerNotRunning, imageNotFound, isPortBusyMessage, portBusy, toUserError, type EndpointDescription } from './errors.ts';
 import { engineHasGpuSupport, gpuDegradedWarning, gpuRuntimeMissing, isMissingGpuDriverMessage, planGpus, type GpuPlan } from './gpu.ts';
 import { configHash, containerLabels, LABEL } from './labels.ts';
 import { chainIds } from './layers.ts';
@@ -90,8 +90,14 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
           buffered = buffered.slice(end + 1);
         }
       });
+      let ended = false;
       stream.once('error', (error) => reject(toUserError(error, endpoint, doing)));
-      stream.once('end', () => resolve());
+      stream.once('end', () => {
+        ended = true;
+        resolve();
+      });
+      // Closed without its end (the tunnel died): otherwise this would wait forever.
+      stream.once('close', () => ended || reject(connectionLost(endpoint, doing)));
     });
     consume(buffered);
     return failure;
@@ -409,9 +415,15 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
         },
       );
       await new Promise<void>((resolve, reject) => {
+        let ended = false;
         response.on('data', (data: Buffer) => parser.push(data));
         response.once('error', (error) => reject(toUserError(error, endpoint, `building ${spec.tag}`)));
-        response.once('end', () => resolve());
+        response.once('end', () => {
+          ended = true;
+          resolve();
+        });
+        // Closed without its end (the tunnel died): otherwise this would wait forever.
+        response.once('close', () => ended || reject(connectionLost(endpoint, `building ${spec.tag}`)));
       });
       const outcome = parser.end();
       if (outcome.error) {
@@ -504,7 +516,8 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
 
     async interactiveCommand(id, argv, exec) {
       return ['docker', ...(options.cliSocket ? ['-H', `unix://${options.cliSocket}`] : []), 'exec', ...(exec.stdin ? ['-i'] : []), ...(exec.tty ? ['-t'] : []),
-        ...(exec.workdir ? ['-w', exec.workdir] : []), ...(exec.user ? ['-u', exec.user] : []), id, ...argv];
+        ...(exec.workdir ? ['-w', exec.workdir] : []), ...(exec.user ? ['-u', exec.user] : []),
+        ...Object.entries(exec.env ?? {}).flatMap(([key, value]) => ['-e', `${key}=${value}`]), id, ...argv];
     },
     logs: readLogs,
 

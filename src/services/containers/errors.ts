@@ -16,6 +16,7 @@ export interface EndpointDescription {
  * 404 or 409 means for its call; anything else becomes DOCKER_ENGINE_ERROR.
  */
 export function toUserError(error: unknown, endpoint: EndpointDescription, doing: string): unknown {
+  if (isConnectionDrop(error)) return connectionLost(endpoint, doing, error);
   if (error instanceof UserError || !(error instanceof EngineError)) return error;
   const { where, socketPath, remote } = endpoint;
   switch (error.errno) {
@@ -67,6 +68,25 @@ export function localEngineHint(socketPath: string, facts: HostFacts = localHost
     return `the Docker Engine is not installed on this machine: ${install}, or let mltoolbox doctor local --fix do it`;
   }
   return `the Docker Engine is installed but not running: start it (${startDockerCommand(facts)}); if it runs elsewhere, point DOCKER_HOST at its socket (looked for ${socketPath})`;
+}
+
+/**
+ * A response stream cut mid-way (`aborted`, `socket hang up`, a premature
+ * close): the socket's far end went away — over ssh, usually the shared
+ * connection (the place above us tells which).
+ */
+export function isConnectionDrop(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof UserError || (error instanceof EngineError && error.statusCode !== undefined)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE'
+    || /^aborted$|socket hang up|premature close/i.test(error.message);
+}
+
+export function connectionLost(endpoint: EndpointDescription, doing: string, cause?: unknown): UserError {
+  return new UserError('DOCKER_UNREACHABLE', `the connection to the Docker Engine ${endpoint.where} was lost while ${doing}`,
+    endpoint.remote ? 'check the host answers (ssh HOST true) and Docker runs there (ssh HOST docker info), then run the command again'
+      : 'check Docker is running (docker info), then run the command again',
+    { data: { socketPath: endpoint.socketPath }, cause });
 }
 
 /** Docker's wording when a host port is taken (by another container or a host process). */

@@ -191,6 +191,8 @@ export interface InteractiveExecOptions {
   stdin: boolean;
   workdir?: string;
   user?: string;
+  /** Variables for the command (-e K=V). */
+  env?: Record<string, string>;
 }
 
 export interface ExecResult {

@@ -43,7 +43,9 @@ export function createContainerHost(options: ContainerHostOptions): Host {
     execScript: (script, { args = [], ...rest } = {}) => exec(['sh', '-c', script, 'sh', ...args], rest),
     async execInteractive(argv, interactive) {
       const workdir = interactive.workdir ?? options.workdir;
-      const command = await containers.interactiveCommand(id, argv, { tty: interactive.tty, stdin: interactive.stdin, ...(workdir ? { workdir } : {}) });
+      const command = await containers.interactiveCommand(id, argv, {
+        tty: interactive.tty, stdin: interactive.stdin, ...(workdir ? { workdir } : {}), ...(interactive.env ? { env: interactive.env } : {}),
+      });
       return engineHost.execInteractive(command, { tty: interactive.tty, stdin: interactive.stdin });
     },
     async readFile(path) {

@@ -27,10 +27,10 @@ export function createLocalHost(options: { env: NodeJS.ProcessEnv; runner?: Proc
     local: true,
     exec,
     execScript: (script, { args = [], ...rest } = {}) => exec(['sh', '-c', script, 'sh', ...args], rest),
-    async execInteractive(argv) {
+    async execInteractive(argv, interactive) {
       const [command, ...args] = argv;
       if (command === undefined) throw new UserError('USAGE', 'no command to run', 'pass the command and its arguments');
-      return runInteractive(command, args, { env: options.env }).catch((error: unknown) => {
+      return runInteractive(command, args, { env: { ...options.env, ...interactive.env } }).catch((error: unknown) => {
         if (!isCommandNotFound(error)) throw error;
         throw new UserError('USAGE', `this needs the ${command} program on this machine, and there is none on PATH`,
           command === 'docker' ? 'install the Docker CLI (apt-get install docker.io, or docker-ce-cli)' : `install ${command}`);

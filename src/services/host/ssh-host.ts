@@ -74,11 +74,17 @@ export function createSshHost(options: SshHostOptions): Host {
       return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };
     },
     async execInteractive(argv, interactive) {
-      const command = remoteCommand(argv, interactive.workdir ? { workdir: interactive.workdir } : {});
-      return runInteractive('ssh', [interactive.tty ? '-t' : '-T', ...ssh.sshArgs(target), command], { env: options.env }).catch((error: unknown) => {
+      const command = remoteCommand(argv, { ...(interactive.workdir ? { workdir: interactive.workdir } : {}), ...(interactive.env ? { env: interactive.env } : {}) });
+      const code = await runInteractive('ssh', [interactive.tty ? '-t' : '-T', ...ssh.sshArgs(target), command], { env: options.env }).catch((error: unknown) => {
         if (!isCommandNotFound(error)) throw error;
         throw new UserError('SSH_NOT_INSTALLED', 'this needs the ssh program on this machine, and there is none on PATH', 'install the OpenSSH client (apt-get install openssh-client)');
       });
+      // 255 is ssh's own failure, or the program's exit status: the shared connection tells which.
+      if (code === 255 && !(await ssh.check(target).catch(() => false))) {
+        throw new UserError('SSH_CONNECTION_LOST', `the ssh connection to ${name} was lost while the command ran (the host stopped answering, or the connection was closed)`,
+          `check the host answers (ssh ${name} true), then run it again`, { data: { host: name } });
+      }
+      return code;
     },
     async readFile(path) {
       const result = await ssh.exec(target, ['sh', '-c', 'test -e "$1" || exit 3; base64 < "$1"', 'sh', path], { check: false });

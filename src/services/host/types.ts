@@ -77,6 +77,8 @@ export interface InteractiveOptions {
   /** Keep stdin connected. */
   stdin: boolean;
   workdir?: string;
+  /** Variables for the program (added to the host's environment). */
+  env?: Record<string, string>;
 }
 
 export interface ForwardPortOptions {

@@ -30,6 +30,8 @@ export const KNOWN_HOSTS_ENV = 'MLTOOLBOX_KNOWN_HOSTS';
 export const PERSIST_ENV = 'MLTOOLBOX_SSH_PERSIST';
 const DEFAULT_PERSIST = '10m';
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
+export const SERVER_ALIVE_INTERVAL_S = 5;
+export const SERVER_ALIVE_COUNT_MAX = 3;
 /** ssh -G and -O requests never touch the network; they answer at once. */
 const LOCAL_SSH_TIMEOUT_MS = 10_000;
 
@@ -131,8 +133,9 @@ class SshManager implements SshService {
     } else {
       args.push('-o', 'ControlMaster=no', '-o', 'ControlPath=none');
     }
-    // A dead network must not hang a command for the TCP timeout (minutes).
-    args.push('-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4');
+    // A dead network or a frozen host must not hang a command for the TCP timeout (minutes):
+    // keepalives every 5 s, and after 3 unanswered the connection ends (~15 s), with SSH_CONNECTION_LOST.
+    args.push('-o', `ServerAliveInterval=${SERVER_ALIVE_INTERVAL_S}`, '-o', `ServerAliveCountMax=${SERVER_ALIVE_COUNT_MAX}`);
     // Keeps "Permanently added ... to known hosts" out of output; real errors still show.
     args.push('-o', 'LogLevel=ERROR');
     return args;
@@ -346,6 +349,12 @@ class SshManager implements SshService {
     if (sshError) {
       this.masters.delete(this.key(target));
       throw sshError;
+    }
+    // 255 from a remote command, or from ssh whose shared connection died under it (killed, host frozen).
+    if (result.code === 255 && this.controlPath(target) && !(await this.check(target))) {
+      this.masters.delete(this.key(target));
+      throw new UserError('SSH_CONNECTION_LOST', `the ssh connection to ${ctx.display} was lost while running '${shorten(label)}' (the host stopped answering, or the connection was closed)`,
+        `check the host answers (${ctx.tryCommand}), then run the command again`, { details: stderrTail(result.stderr, 3), data: { host: ctx.display } });
     }
     if (result.code !== 0 && options.check !== false) {
       throw new UserError('REMOTE_COMMAND_FAILED', `'${shorten(label)}' failed on ${ctx.display} (exit ${result.code})`,

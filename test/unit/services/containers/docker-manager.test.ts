@@ -359,10 +359,12 @@ describe('build', () => {
 });
 
 describe('interactiveCommand', () => {
-  it('is docker exec with -i/-t/-w/-u as asked, then the id and the argv as words', async () => {
+  it('is docker exec with -i/-t/-w/-u/-e as asked, then the id and the argv as words', async () => {
     const { manager: docker } = manager(createFakeEngine());
     assert.deepEqual(await docker.interactiveCommand('c1', ['sh', '-c', 'echo "$HOME"'], { tty: true, stdin: true, workdir: '/workspace', user: '1000' }),
       ['docker', 'exec', '-i', '-t', '-w', '/workspace', '-u', '1000', 'c1', 'sh', '-c', 'echo "$HOME"']);
     assert.deepEqual(await docker.interactiveCommand('c1', ['true'], { tty: false, stdin: false }), ['docker', 'exec', 'c1', 'true']);
+    assert.deepEqual(await docker.interactiveCommand('c1', ['true'], { tty: false, stdin: false, env: { MLTOOLBOX_EXEC_ID: '1-ab' } }),
+      ['docker', 'exec', '-e', 'MLTOOLBOX_EXEC_ID=1-ab', 'c1', 'true']);
   });
 });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { ContainerManager, ExecOptions } from '../../../../src/services/containers/types.ts';
-import { createContainerHost, createLocalHost, type Host } from '../../../../src/services/host/index.ts';
+import { UserError } from '../../../../src/core/errors.ts';
+import { createContainerHost, createLocalHost, createSshHost, type Host } from '../../../../src/services/host/index.ts';
+import { parseTarget } from '../../../../src/services/ssh/target.ts';
+import type { SshService } from '../../../../src/services/ssh/types.ts';
 
 describe('local host', () => {
   const host = createLocalHost({ env: { PATH: process.env.PATH } });
@@ -67,6 +70,9 @@ describe('container host', () => {
       ['engine', 'exec', 'c1', JSON.stringify({ tty: true, stdin: true, workdir: '/workspace' }), 'bash', '-l'],
       { tty: true, stdin: true },
     ]);
+    await host.execInteractive(['true'], { tty: false, stdin: false, env: { MLTOOLBOX_EXEC_ID: 't1' } });
+    assert.deepEqual(calls.interactive[1]![0], ['engine', 'exec', 'c1', JSON.stringify({ tty: false, stdin: false, workdir: '/workspace', env: { MLTOOLBOX_EXEC_ID: 't1' } }), 'true'],
+      'variables reach the engine\'s command line');
   });
 
   it('files through sh in the container; ports through what it publishes, forwarded by the engine host', async () => {
@@ -78,5 +84,24 @@ describe('container host', () => {
     assert.equal(forward.options.containerPort, 8888);
     await assert.rejects(host.forwardPort(9999), /not published/);
     assert.equal(await host.address(), 'gpu-box.example');
+  });
+});
+
+describe('ssh host', () => {
+  // `ssh` is a script that exits 255 (the program's status, or ssh's own failure).
+  async function host(masterAlive: boolean): Promise<Host> {
+    const dir = await mkdtemp(join(tmpdir(), 'mlt-host-'));
+    await writeFile(join(dir, 'ssh'), '#!/bin/sh\nexit 255\n', { mode: 0o755 });
+    const ssh = { sshArgs: () => [], rsyncShell: () => 'ssh', rsyncRemote: () => 'h:', check: async () => masterAlive } as unknown as SshService;
+    return createSshHost({ name: 'gpu-box', ssh, target: parseTarget('gpu-box'), env: { PATH: `${dir}:${process.env.PATH}` }, holderDir: () => undefined });
+  }
+
+  it('an interactive exit 255 with the shared connection alive is the program\'s status', async () => {
+    assert.equal(await (await host(true)).execInteractive(['false'], { tty: false, stdin: false }), 255);
+  });
+
+  it('an interactive exit 255 with the shared connection gone is SSH_CONNECTION_LOST, never a silent 255', async () => {
+    await assert.rejects((await host(false)).execInteractive(['sleep', '100'], { tty: false, stdin: false }),
+      (e: unknown) => e instanceof UserError && e.code === 'SSH_CONNECTION_LOST' && e.data?.host === 'gpu-box');
   });
 });

@@ -178,9 +178,20 @@ describe('SshManager connection', () => {
     assert.equal(result.code, 3);
   });
 
-  it('a remote `exit 255` without ssh diagnostics is the command\'s failure, not ssh\'s', async () => {
-    const ssh = manager(fakeSsh((args) => (args.includes('-N') ? ok() : fail(255, 'boom\n'))).runner);
-    await assert.rejects(ssh.exec(parseTarget('h'), ['x']), (e: UserError) => e.code === 'REMOTE_COMMAND_FAILED' && e.data?.exitCode === 255);
+  it('a remote `exit 255` without ssh diagnostics is the command\'s failure, not ssh\'s (the master still answers)', async () => {
+    const ssh = manager(fakeSsh((args) => (args.includes('-N') || args.includes('-O') ? ok() : fail(255, 'boom\n'))).runner);
+    const controlPath = option(ssh.sshOptions(parseTarget('h')), 'ControlPath')!;
+    writeFileSync(controlPath, ''); // the master's socket
+    try {
+      await assert.rejects(ssh.exec(parseTarget('h'), ['x']), (e: UserError) => e.code === 'REMOTE_COMMAND_FAILED' && e.data?.exitCode === 255);
+    } finally {
+      rmSync(controlPath, { force: true });
+    }
+  });
+
+  it('exit 255 with the shared connection gone is SSH_CONNECTION_LOST, never a silent 255', async () => {
+    const ssh = manager(fakeSsh((args) => (args.includes('-N') ? ok() : fail(255, 'mux_client_read_packet: read header failed: Broken pipe\n'))).runner);
+    await assert.rejects(ssh.exec(parseTarget('h'), ['x'], { check: false }), (e: UserError) => e.code === 'SSH_CONNECTION_LOST' && /lost while running 'x'/.test(e.message));
   });
 
   it('classifies a failed connection', async () => {
