@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
+import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ClusterInfo } from '../../plugin-api/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
@@ -64,11 +67,16 @@ export function workerTargets(head: string, fromCommandLine: readonly string[] |
   return [...new Set(wanted)].filter((name) => name !== head);
 }
 
+/** How long a connect waits for another connect of the same project and target. */
+const CONNECT_LOCK_WAIT_MS = 15 * 60_000;
+
 export interface ConnectDeps extends Pick<PlaceDeps, 'createContainers' | 'localDockerSocket'> {
   env: NodeJS.ProcessEnv;
   offlineDefaultImage?: OfflineDefaultImage;
   reporter: Reporter;
   projectDir: string;
+  /** A private folder for the per project+target connect locks. */
+  lockDir: string;
   sessions: Sessions;
   hooks: ConnectionHooks;
   forwarder: PortForwarder;
@@ -107,23 +115,45 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
    * Plugins' shutdown runs once, at the end, with the head's session.
    */
   function connect(options: ConnectOptions): Promise<ConnectResult> {
-    return withSession(options.target, async (head) => {
-      const workers = workerTargets(head.place.name, options.workers, head.loaded.config);
-      head.role = 'head';
-      if (workers.length === 0) return connectOne(head, options);
-      const cluster: ClusterInfo = { head: { target: head.place.name, address: await headAddress(head) }, workers };
-      head.cluster = cluster;
-      const result = await connectOne(head, options);
-      const joined: ConnectResult[] = [];
-      for (const name of workers) {
-        joined.push(await inSession(name, (worker) => {
-          worker.role = 'worker';
-          worker.cluster = cluster;
-          return connectOne(worker, options);
-        }, { secrets: true }));
-      }
-      return { ...result, workers: joined };
-    }, { secrets: true });
+    return withSession(options.target, (head) => oneConnectAtATime(head, () => connectHeadAndWorkers(head, options)), { secrets: true });
+  }
+
+  /**
+   * Connects of one project to one target run one at a time (across
+   * processes): two would race to create the same container. The second
+   * waits, saying for whom, and then finds the container ready.
+   */
+  async function oneConnectAtATime<T>(session: ProjectSession, work: () => Promise<T>): Promise<T> {
+    const key = createHash('sha256').update(`${deps.projectDir}\0${session.place.name}`).digest('hex').slice(0, 16);
+    try {
+      return await withLock(join(deps.lockDir, `connect-${key}.lock`), work, {
+        timeoutMs: CONNECT_LOCK_WAIT_MS,
+        purpose: `connect ${session.place.name}`,
+        onBusy: (owner) => reporter.info(`another connect of this project to ${session.place.name} is running (pid ${owner.pid}); waiting for it to finish`),
+      });
+    } catch (error) {
+      if (!(error instanceof LockTimeoutError)) throw error;
+      throw new UserError('CONNECT_IN_PROGRESS', `another connect of this project to ${session.place.name} is running (pid ${error.owner?.pid ?? '?'}) and did not finish within ${CONNECT_LOCK_WAIT_MS / 60_000} minutes`,
+        `wait for it to finish, or stop it if it hangs (kill ${error.owner?.pid ?? 'PID'}); then run connect again`, { data: { pid: error.owner?.pid ?? null } });
+    }
+  }
+
+  async function connectHeadAndWorkers(head: ProjectSession, options: ConnectOptions): Promise<ConnectResult> {
+    const workers = workerTargets(head.place.name, options.workers, head.loaded.config);
+    head.role = 'head';
+    if (workers.length === 0) return connectOne(head, options);
+    const cluster: ClusterInfo = { head: { target: head.place.name, address: await headAddress(head) }, workers };
+    head.cluster = cluster;
+    const result = await connectOne(head, options);
+    const joined: ConnectResult[] = [];
+    for (const name of workers) {
+      joined.push(await inSession(name, (worker) => {
+        worker.role = 'worker';
+        worker.cluster = cluster;
+        return connectOne(worker, options);
+      }, { secrets: true }));
+    }
+    return { ...result, workers: joined };
   }
 
   /** How other hosts reach the head: ssh's HostName for it (an alias is no address elsewhere). */
@@ -172,16 +202,17 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
     const ensured = await reporter.task('Starting the dev container', () =>
       place.containers.ensureContainer({ ...spec, image: image.image }, { force: options.forceRebuild ?? false }));
     for (const warning of ensured.warnings) reporter.warn(warning);
+    // Recorded at once: an interrupted connect (Ctrl-C in a lifecycle command) leaves state and engine agreeing.
+    state.upsertContainer({
+      projectId: session.projectId, remote: place.name, containerId: ensured.id, name: ensured.name,
+      image: image.image, configHash: ensured.configHash, status: 'running',
+    });
     if (ensured.action === 'created' || ensured.action === 'recreated') {
       await runLifecycle(session, ensured.id, 'on_create_command', featured);
       await runLifecycle(session, ensured.id, 'post_create_command', featured);
     }
     if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command', featured);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
-    state.upsertContainer({
-      projectId: session.projectId, remote: place.name, containerId: ensured.id, name: ensured.name,
-      image: image.image, configHash: ensured.configHash, status: 'running',
-    });
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
     state.touchRemote(place.name); // a saved remote's "last used"; nothing for any other name

@@ -46,7 +46,7 @@ export interface ConnectionOrchestrator {
   /** status from the relay's view of the host (no SSH); undefined when it has none. */
   statusFrom(target: string | undefined, source: HostStatusSource): Promise<ProjectStatus | undefined>;
   stop(target: string | undefined): Promise<{ target: string; container: string; action: 'stopped' }>;
-  down(target: string | undefined): Promise<{ target: string; container: string; action: 'removed'; filesKept: string }>;
+  down(target: string | undefined): Promise<{ target: string; container: string; action: 'removed' | 'already-gone'; filesKept: string }>;
   /** `image push HOST IMAGE`: the image from this machine's engine to the host's, only the missing layers. */
   pushImage(target: string | undefined, reference: string): Promise<TransferResult & { target: string }>;
 }

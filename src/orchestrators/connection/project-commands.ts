@@ -9,7 +9,6 @@ import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
 import { gpuStatus, type GpuStatus } from './gpu-status.ts';
 import { instanceView } from '../provisioning/instance-view.ts';
-import { containerName } from './project-identity.ts';
 import { requireRemote, type ProjectSession, type Sessions } from './session.ts';
 
 /**
@@ -43,7 +42,7 @@ export interface ProjectCommandsDeps {
 export function createProjectCommands(deps: ProjectCommandsDeps) {
   const { reporter, sessions, forwarder } = deps;
   const pluginHooks = deps.hooks;
-  const { withSession, requireContainer, runningContainer, containerHost } = sessions;
+  const { withSession, projectContainer, requireContainer, runningContainer, containerHost } = sessions;
 
   async function pushProject(session: ProjectSession, options: { dryRun?: boolean } = {}): Promise<SyncSummary> {
     await pluginHooks.beforeSync(session, options.dryRun ?? false);
@@ -193,7 +192,6 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
 
     status: (target: string | undefined) =>
       withSession(target, async (session) => {
-        const record = session.state.getContainer(session.projectId, session.place.name);
         const projectRemote = session.state.getProjectRemote(session.projectId, session.place.name);
         const instance = session.place.host.local ? undefined : session.state.getInstance(session.place.name);
         // The local port probes first, alone: they time out after 1 s, and loading the Docker
@@ -201,7 +199,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         const forwards = await forwarder.list(session.place.name);
         // Independent round trips (engine, the host's nvidia-smi): sent together.
         const [info, gpu] = await Promise.all([
-          record ? session.place.containers.inspect(record.containerId) : undefined,
+          projectContainer(session),
           gpuStatus(session.place.host),
         ]);
         return {
@@ -218,6 +216,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
 
     stop: (target: string | undefined) =>
       withSession(target, async (session) => {
+        await projectContainer(session);
         const record = session.state.getContainer(session.projectId, session.place.name);
         if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `nothing to stop; see what runs with: mltoolbox status ${session.place.name}`);
         await pluginHooks.containerStop(session, { id: record.containerId, name: record.name }, 'stop');
@@ -228,13 +227,19 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
 
     down: (target: string | undefined) =>
       withSession(target, async (session) => {
-        const record = session.state.getContainer(session.projectId, session.place.name);
-        if (!record) throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `nothing to remove; a container left over from lost state is named ${containerName(session.identity)} (docker rm -f it on the host)`);
-        await pluginHooks.containerStop(session, { id: record.containerId, name: record.name }, 'remove');
-        await reporter.task(`Removing ${record.name} (your files stay)`, () => session.place.containers.remove(record.containerId));
+        const recorded = session.state.getContainer(session.projectId, session.place.name);
+        const info = await projectContainer(session);
+        if (!info) {
+          await forwarder.closeAll(session);
+          // Removed behind our back (docker rm -f): say so, never "removed".
+          if (recorded) return { target: session.place.name, container: recorded.name, action: 'already-gone' as const, filesKept: session.workspaceSource };
+          throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `nothing to remove; see what runs with: mltoolbox status ${session.place.name}`);
+        }
+        await pluginHooks.containerStop(session, { id: info.id, name: info.name }, 'remove');
+        await reporter.task(`Removing ${info.name} (your files stay)`, () => session.place.containers.remove(info.id));
         session.state.removeContainer(session.projectId, session.place.name);
         await forwarder.closeAll(session);
-        return { target: session.place.name, container: record.name, action: 'removed' as const, filesKept: session.workspaceSource };
+        return { target: session.place.name, container: info.name, action: 'removed' as const, filesKept: session.workspaceSource };
       }),
   };
 }

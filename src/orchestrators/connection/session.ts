@@ -3,6 +3,7 @@ import type { StateStore } from '../../db/index.ts';
 import type { ClusterInfo } from '../../plugin-api/index.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
+import type { ContainerInfo } from '../../services/containers/types.ts';
 import { createContainerHost, type Host } from '../../services/host/index.ts';
 import { resolveTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
@@ -13,7 +14,7 @@ import { resolveEngineSocket } from './engine-socket.ts';
 import type { OfflineDefaultImage } from './image.ts';
 import { openInstancePlace, openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
 import { resolvePluginSecretRefs } from './plugin-secrets.ts';
-import { defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
+import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
 
 /**
  * Project sessions: how a command finds the project's place (its target,
@@ -22,6 +23,8 @@ import { defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRol
  */
 export interface ConnectionDeps extends PlaceDeps {
   projectDir: string;
+  /** A private folder for the per project+target connect locks. */
+  lockDir: string;
   env: NodeJS.ProcessEnv;
   /** 'redact' leaves ${secret:…} unresolved: only creating a container needs secret values. */
   loadConfig(mode: 'resolve' | 'redact'): Promise<LoadedConfig>;
@@ -75,6 +78,11 @@ export interface Sessions {
   withSession<T>(target: string | undefined, work: (session: ProjectSession) => Promise<T>, options?: OpenOptions): Promise<T>;
   /** Runs work with a session of its own, without plugins' shutdown (a worker of connect). */
   inSession<T>(target: string, work: (session: ProjectSession) => Promise<T>, options?: OpenOptions): Promise<T>;
+  /**
+   * The project's container on its place, running or not: the recorded one,
+   * else the one with the project's name and label (recorded again).
+   */
+  projectContainer(session: ProjectSession): Promise<ContainerInfo | undefined>;
   /** The project's running container on its place, or a NOT_CONNECTED / CONTAINER_NOT_RUNNING error saying what to run. */
   requireContainer(session: ProjectSession): Promise<string>;
   /** The project's container if it runs, else undefined (no error). */
@@ -174,11 +182,31 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     }
   }
 
+  /**
+   * The project's container on the session's place: the recorded one, else the
+   * one carrying the project's name and label (a connect interrupted between
+   * creating it and recording it). A found one is recorded again, so state and
+   * engine agree; a recorded one that is gone is forgotten.
+   */
+  async function projectContainer(session: ProjectSession): Promise<ContainerInfo | undefined> {
+    const { state, place, projectId } = session;
+    const record = state.getContainer(projectId, place.name);
+    const recorded = record ? await place.containers.inspect(record.containerId) : undefined;
+    if (recorded) return recorded;
+    const byName = await place.containers.inspect(containerName(session.identity));
+    const ours = byName && byName.project === session.identity.slug ? byName : undefined;
+    if (ours) {
+      state.upsertContainer({ projectId, remote: place.name, containerId: ours.id, name: ours.name, image: ours.image, configHash: ours.configHash ?? '', status: ours.running ? 'running' : 'stopped' });
+    } else if (record) {
+      state.removeContainer(projectId, place.name);
+    }
+    return ours;
+  }
+
   /** The project's running container on its place, or a NOT_CONNECTED error saying what to run. */
   async function requireContainer(session: ProjectSession): Promise<string> {
-    const record = session.state.getContainer(session.projectId, session.place.name);
-    const info = record ? await session.place.containers.inspect(record.containerId) : undefined;
-    if (!record || !info) {
+    const info = await projectContainer(session);
+    if (!info) {
       throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `start it with: mltoolbox connect ${session.place.name} --no-attach`);
     }
     if (!info.running) {
@@ -189,8 +217,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
 
   /** The project's container on the session's place if it runs, else undefined (no error: a hook just gets no container). */
   async function runningContainer(session: ProjectSession): Promise<{ id: string; name: string } | undefined> {
-    const record = session.state.getContainer(session.projectId, session.place.name);
-    const info = record ? await session.place.containers.inspect(record.containerId) : undefined;
+    const info = await projectContainer(session);
     return info?.running ? { id: info.id, name: info.name } : undefined;
   }
 
@@ -219,7 +246,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     };
   }
 
-  return { open, withSession, inSession, requireContainer, runningContainer, containerHost, locate };
+  return { open, withSession, inSession, projectContainer, requireContainer, runningContainer, containerHost, locate };
 }
 
 /** Commands that move files need a host other than this machine. */

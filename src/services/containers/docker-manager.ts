@@ -202,7 +202,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
   async function createAndStart(spec: ContainerSpec, body: CreateContainerBody, plan: GpuPlan): Promise<{ id: string; warnings: string[] }> {
     const created = await call(`creating ${spec.name}`, () => client.createContainer(spec.name, body), (error) => {
       if (error.statusCode === 409) {
-        throw new UserError('CONTAINER_NAME_CONFLICT', `a container named ${spec.name} already exists`, `another run created it at the same time, or it is not ours: docker rm -f ${spec.name}`, { cause: error });
+        throw new UserError('CONTAINER_NAME_CONFLICT', `a container named ${spec.name} already exists`, 'another mltoolbox run created it at the same moment: run the command again, it will use that container (do not remove it: the other run is using it)', { cause: error });
       }
       if (error.statusCode === 404) throw imageNotFound(spec.image, endpoint.where);
       if (error.statusCode === 400 || error.statusCode === 500) {
