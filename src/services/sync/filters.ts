@@ -107,7 +107,8 @@ export function dockerignoreToRules(text: string): FilterRule[] {
   const rules: FilterRule[] = [];
   for (const raw of text.split(/\r?\n/)) {
     let line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
+    // No path holds a NUL (and rsync's argv cannot): such a line, or one with a stray CR, matches nothing.
+    if (line === '' || line.startsWith('#') || /[\0\r]/.test(line)) continue;
     const exception = line.startsWith('!');
     if (exception) line = line.slice(1).trim();
     const cleaned = line
