@@ -219,7 +219,7 @@ describe('abuse: faults and races against the harness host', async () => {
       // 130 from our handler; a SIGINT before the handler is installed ends node by the signal itself.
       assert.ok(r.code === 130 || r.code === 0 || r.signal === 'SIGINT', `exit ${r.code} ${r.signal}: ${r.stderr}`);
       const status = JSON.parse(counted(await mlt(['status', host, '--json'])).stdout).result;
-      const engine = (await docker(['ps', '-a', '--filter', 'label=mltoolbox.project', '--format', '{{.Names}}'])).stdout.split('\n').filter((n) => n === status.container?.name || n.startsWith('mlt-abuse'));
+      const engine = (await docker(['ps', '-a', '--filter', `label=mltoolbox.project=${status.project}`, '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean);
       const named = status.container?.name ?? null;
       assert.deepEqual(engine.length ? engine : [null], [named], `round ${i}: engine has ${JSON.stringify(engine)}, status says ${named}`);
     }
