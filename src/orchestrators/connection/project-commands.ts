@@ -232,6 +232,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         if (!info) {
           await forwarder.closeAll(session);
           // Removed behind our back (docker rm -f): say so, never "removed".
+          session.state.removeContainer(session.projectId, session.place.name);
           if (recorded) return { target: session.place.name, container: recorded.name, action: 'already-gone' as const, filesKept: session.workspaceSource };
           throw new UserError('NOT_CONNECTED', `this project has no dev container on ${session.place.name}`, `nothing to remove; see what runs with: mltoolbox status ${session.place.name}`);
         }

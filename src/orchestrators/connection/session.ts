@@ -186,7 +186,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
    * The project's container on the session's place: the recorded one, else the
    * one carrying the project's name and label (a connect interrupted between
    * creating it and recording it). A found one is recorded again, so state and
-   * engine agree; a recorded one that is gone is forgotten.
+   * engine agree; a recorded one that is gone stays recorded until `down`.
    */
   async function projectContainer(session: ProjectSession): Promise<ContainerInfo | undefined> {
     const { state, place, projectId } = session;
@@ -197,8 +197,6 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const ours = byName && byName.project === session.identity.slug ? byName : undefined;
     if (ours) {
       state.upsertContainer({ projectId, remote: place.name, containerId: ours.id, name: ours.name, image: ours.image, configHash: ours.configHash ?? '', status: ours.running ? 'running' : 'stopped' });
-    } else if (record) {
-      state.removeContainer(projectId, place.name);
     }
     return ours;
   }
