@@ -87,7 +87,11 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
       return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };
     },
     // Run on the instance itself (the engine's host is the container): cd to the workdir, then the command.
-    interactiveCommand: async (_id, argv, exec) => ['sh', '-c', 'cd "$0" 2>/dev/null || cd; exec "$@"', exec.workdir ?? workdir, ...argv],
+    interactiveCommand: async (_id, argv, exec) => [
+      // Variables first (an exec's MLTOOLBOX_EXEC_ID finds a run cut off by a lost connection).
+      ...(exec.env ? ['env', ...Object.entries(exec.env).map(([key, value]) => `${key}=${value}`)] : []),
+      'sh', '-c', 'cd "$0" 2>/dev/null || cd; exec "$@"', exec.workdir ?? workdir, ...argv,
+    ],
     startExec: async () => {
       throw notHere('no streaming exec', 'use mltoolbox shell or mltoolbox exec');
     },

@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createInstanceContainerManager } from '../../../../src/services/containers/instance-container.ts';
+import { parseTarget } from '../../../../src/services/ssh/target.ts';
+import type { SshService } from '../../../../src/services/ssh/types.ts';
+
+describe('instance container: interactive command', () => {
+  const manager = createInstanceContainerManager({ ssh: {} as SshService, target: parseTarget('pod'), name: 'pod', image: 'img' });
+  const inWorkdir = ['sh', '-c', 'cd "$0" 2>/dev/null || cd; exec "$@"', '/workspace'];
+
+  it('runs argv in the workdir; variables (an exec\'s MLTOOLBOX_EXEC_ID) come first, through env', async () => {
+    assert.deepEqual(await manager.interactiveCommand('pod', ['ps'], { tty: false, stdin: false }), [...inWorkdir, 'ps']);
+    assert.deepEqual(await manager.interactiveCommand('pod', ['ps'], { tty: false, stdin: false, env: { MLTOOLBOX_EXEC_ID: '1-ab' } }),
+      ['env', 'MLTOOLBOX_EXEC_ID=1-ab', ...inWorkdir, 'ps']);
+  });
+});
