@@ -92,7 +92,7 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
     ];
     for (const { command: one, feature } of commands) {
       const argv = typeof one === 'string' ? ['sh', '-c', one] : one;
-      const result = await reporter.task(`Running ${key}${feature ? ` of feature ${feature}` : ''}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project?.workdir ?? '/workspace' }));
+      const result = await reporter.task(`Running ${key}${feature ? ` of feature ${feature}` : ''}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project.workdir }));
       if (result.exitCode !== 0) {
         throw new UserError('REMOTE_COMMAND_FAILED', `${key}${feature ? ` of feature ${feature}` : ''} failed with exit code ${result.exitCode}`,
           `${feature ? 'the feature\'s command failed in this container: check the feature supports the image, or report it to its author' : 'fix the command in your configuration'}, then run 'mltoolbox connect' again. Its output:\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`,
@@ -158,7 +158,7 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
     });
     const base = await ensureImage({
       ...deps,
-      transfer: loaded.config.environment.image_transfer ?? 'auto',
+      transfer: loaded.config.environment.image_transfer,
       ...(place.host.local ? {} : { sendFromLocal: (reference: string) => sendImage(deps, place, reference) }),
     }, place.containers, plan, options.forceRebuild ?? false);
     const featured = features && prepared

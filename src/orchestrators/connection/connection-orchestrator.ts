@@ -55,7 +55,7 @@ export interface ProjectStatus {
   target: string;
   project: string;
   remoteDir?: string;
-  container: { id: string; name: string; image: string; state: string; status: string } | null;
+  container: { id: string; name: string; image: string; state: string; status: string; startedAt?: string; finishedAt?: string; exitCode?: number } | null;
   forwards: Awaited<ReturnType<PortForwarder['list']>>;
   gpu: GpuStatus;
   lastSync: { at: string; summary: unknown } | null;

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
-import { DEFAULT_DEBOUNCE_MS } from '../../services/sync/watch.ts';
 import type { SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
@@ -98,7 +97,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           remoteDir: session.workspaceSource,
           rules: rulesFromConfig(session.loaded.config.sync),
           signal,
-          debounceMs: session.loaded.config.sync?.watch?.debounce_ms ?? DEFAULT_DEBOUNCE_MS,
+          debounceMs: session.loaded.config.sync.watch.debounce_ms,
         }, onEvent);
         return { target: session.place.name };
       }),
@@ -106,7 +105,8 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     fetch: (target: string | undefined, remotePath: string, localPath: string | undefined) =>
       withSession(target, async (session) => {
         requireRemote(session, 'fetch');
-        const localDir = localPath ? join(deps.projectDir, localPath) : deps.projectDir;
+        // A relative LOCAL_PATH is inside the project; an absolute one is that path.
+        const localDir = localPath ? resolve(deps.projectDir, localPath) : deps.projectDir;
         const summary = await reporter.task(`Fetching ${remotePath} from ${session.place.name}`, async (task) =>
           (await deps.sync()).fetch({
             remote: session.remoteShell!,
@@ -172,7 +172,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           target: session.place.name,
           project: session.identity.slug,
           ...(session.remoteDir ? { remoteDir: session.remoteDir } : {}),
-          container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status } : null,
+          container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status, startedAt: info.startedAt, finishedAt: info.finishedAt, exitCode: info.exitCode } : null,
           forwards,
           gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,

@@ -109,7 +109,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     if (instance?.shape === 'container' && image) return openInstancePlace(deps, name, ssh, target, image);
     // The engine socket environment.engine / remote.docker_socket name on that host.
     const engineSocket = await resolveEngineSocket(
-      { engine: loaded.config.environment.engine ?? 'docker', ...(loaded.config.remote?.docker_socket ? { socket: loaded.config.remote.docker_socket } : {}), where: name },
+      { engine: loaded.config.environment.engine, ...(loaded.config.remote?.docker_socket ? { socket: loaded.config.remote.docker_socket } : {}), where: name },
       async (script) => (await ssh.execScript(target, script)).stdout,
     );
     return openRemotePlace(deps, name, ssh, target, engineSocket);
@@ -121,7 +121,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const adjusted = await pluginHooks.configLoaded(await deps.loadConfig(options.secrets ? 'resolve' : 'redact'));
     const loaded = options.secrets && deps.getSecret ? await resolvePluginSecretRefs(adjusted, deps.getSecret) : adjusted;
     const state = await deps.state();
-    const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
+    const identity = projectIdentity(deps.projectDir, loaded.config.project.name);
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
     const place = name === 'local' ? await openLocalPlace(deps) : await openHostPlace(state, loaded, name);
@@ -199,7 +199,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const id = await requireContainer(session);
     return createContainerHost({
       containers: session.place.containers, id, name: `the dev container on ${session.place.name}`,
-      engineHost: session.place.host, workdir: session.loaded.config.project?.workdir ?? '/workspace',
+      engineHost: session.place.host, workdir: session.loaded.config.project.workdir,
     });
   }
 

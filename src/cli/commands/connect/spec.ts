@@ -48,9 +48,9 @@ export const fetchSpec: CommandSpec = {
   args: [
     { name: 'target', description: 'The host', required: true },
     { name: 'remote_path', description: 'Path relative to the project folder on the host', required: true },
-    { name: 'local_path', description: 'Where to put it, relative to the project (default: the same place)' },
+    { name: 'local_path', description: 'The folder to put it in: relative to the project, or absolute (default: the project, at the same place)' },
   ],
-  examples: ['mltoolbox fetch gpu-box outputs/', 'mltoolbox fetch gpu-box runs/42/model.pt'],
+  examples: ['mltoolbox fetch gpu-box outputs/', 'mltoolbox fetch gpu-box runs/42/model.pt', 'mltoolbox fetch gpu-box outputs /tmp/results'],
   load: () => import('./fetch.ts'),
 };
 

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { getNodeValue, type Node } from 'jsonc-parser';
 import { UserError } from '../../../core/errors.ts';
+import { DEFAULT_WORKDIR } from '../defaults.ts';
 import type { ConfigLayer, KeyPath, Origin } from '../layer.ts';
 import { type ConfigProblem, displayOrigin, displayPath, problemsError } from '../problems.ts';
 import { createPositionLookup, objectEntries, parseJsoncTree } from './jsonc.ts';
@@ -36,9 +37,6 @@ export interface DevcontainerImport {
   /** Settings that were dropped or only partly kept: show them to the user. */
   warnings: string[];
 }
-
-/** mltoolbox's own default (schema: project.workdir). */
-export const DEFAULT_WORKDIR = '/workspace';
 
 /** Keys that only matter to an editor or to the devcontainer CLI's own lifecycle. */
 const IGNORED: Readonly<Record<string, string>> = {
