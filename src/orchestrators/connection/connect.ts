@@ -1,7 +1,6 @@
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ClusterInfo } from '../../plugin-api/index.ts';
-import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { EnsureResult } from '../../services/containers/types.ts';
 import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
@@ -23,7 +22,7 @@ import type { ProjectSession, Sessions } from './session.ts';
  */
 export interface ConnectOptions {
   target?: string;
-  /** Further targets that get the same pipeline as workers of the first (default: ray.workers when Ray is enabled). */
+  /** Further targets that get the same pipeline as workers of the first (default: what plugins' workerTargets return, e.g. ray.workers). */
   workers?: readonly string[];
   skipSync?: boolean;
   /** Forwards outlive this command (a background ssh per port) instead of ending with its shell. */
@@ -51,16 +50,9 @@ export interface ConnectResult {
   features?: FeatureStepResult['installed'];
 }
 
-/** `ray.workers[].target` when Ray is enabled: the hosts that join the head. */
-export function configuredWorkers(config: LoadedConfig['config']): string[] {
-  const ray = (config as { ray?: { enabled?: boolean; workers?: readonly { target?: unknown }[] } }).ray;
-  if (ray?.enabled !== true) return [];
-  return (ray.workers ?? []).map((w) => w.target).filter((t): t is string => typeof t === 'string' && t !== '');
-}
-
-/** The worker targets of a connect: the command line's, else the config's; never the head itself, never twice. */
-export function workerTargets(head: string, fromCommandLine: readonly string[] | undefined, config: LoadedConfig['config']): string[] {
-  const wanted = fromCommandLine && fromCommandLine.length > 0 ? fromCommandLine : configuredWorkers(config);
+/** The worker targets of a connect: the command line's, else the plugins' (workerTargets); never the head itself, never twice. */
+export function workerTargets(head: string, fromCommandLine: readonly string[] | undefined, fromPlugins: readonly string[]): string[] {
+  const wanted = fromCommandLine && fromCommandLine.length > 0 ? fromCommandLine : fromPlugins;
   return [...new Set(wanted)].filter((name) => name !== head);
 }
 
@@ -108,7 +100,8 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
    */
   function connect(options: ConnectOptions): Promise<ConnectResult> {
     return withSession(options.target, async (head) => {
-      const workers = workerTargets(head.place.name, options.workers, head.loaded.config);
+      const fromPlugins = options.workers?.length ? [] : await pluginHooks.workerTargets(head);
+      const workers = workerTargets(head.place.name, options.workers, fromPlugins);
       head.role = 'head';
       if (workers.length === 0) return connectOne(head, options);
       const cluster: ClusterInfo = { head: { target: head.place.name, address: await headAddress(head) }, workers };

@@ -12,7 +12,7 @@ import { createProjectCommands, type HostStatusSource } from './project-commands
 import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
 
 export type { ConnectionDeps, ProjectSession } from './session.ts';
-export { configuredWorkers, workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
+export { workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
 export type { ForwardView } from './forwards.ts';
 export type { HostStatusSource } from './project-commands.ts';
 

@@ -48,6 +48,11 @@ export function createConnectionHooks(plugins: PluginsGetter, options: { project
       return result.config === config ? loaded : { ...loaded, config: result.config as unknown as LoadedConfig['config'] };
     },
 
+    /** workerTargets (collect): further connect targets plugins add (Ray's ray.workers). */
+    async workerTargets(session: ProjectSession): Promise<string[]> {
+      return (await (await host())?.hooks.collect('workerTargets', { head: session.place.name }, scopeFor(session))) ?? [];
+    },
+
     async beforeSync(session: ProjectSession, dryRun: boolean): Promise<void> {
       await (await host())?.hooks.sequential('beforeSync', { sync: syncInfo(session, dryRun) }, scopeFor(session));
     },

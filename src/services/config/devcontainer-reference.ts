@@ -34,6 +34,9 @@ export async function expandDevcontainerReference(
   const index = layers.findLastIndex((layer) => referenceOf(layer) === winner);
   if (index === -1) return undefined;
   const naming = layers[index]!;
+  // Two image sources in one file: validation says so, pointing at the second.
+  const environment = naming.value.environment as Record<string, unknown>;
+  if (environment.base_image !== undefined || environment.dockerfile !== undefined) return undefined;
   const origin = naming.origins.get('environment.devcontainer');
   const base = naming.file ? dirname(naming.file) : options.projectDir;
   const file = resolve(base, winner);
@@ -51,9 +54,8 @@ export async function expandDevcontainerReference(
     }
     throw error;
   });
-  const environment = { ...(naming.value.environment as Record<string, unknown>) };
-  delete environment.devcontainer;
+  const { devcontainer: _named, ...rest } = environment;
   const origins = new Map([...naming.origins].filter(([key]) => key !== 'environment.devcontainer'));
-  const stripped: ConfigLayer = { ...naming, value: { ...naming.value, environment }, origins };
+  const stripped: ConfigLayer = { ...naming, value: { ...naming.value, environment: rest }, origins };
   return { layers: [...layers.slice(0, index), imported.layer, stripped, ...layers.slice(index + 1)], file, warnings: imported.warnings };
 }

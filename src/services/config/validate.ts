@@ -60,6 +60,9 @@ const EXPECTED: Record<string, string> = {
   array: 'a list', record: 'a mapping of keys',
 };
 
+/** A schema's own explanation (its `error` option), after the generic part; zod's default wording is left out. */
+const customMessage = (issue: z.core.$ZodIssue) => (issue.message && !/^Invalid /.test(issue.message) ? `: ${issue.message}` : '');
+
 function messageFor(issue: z.core.$ZodIssue, root: unknown): string {
   const value = valueAt(root, issue.path as KeyPath);
   switch (issue.code) {
@@ -67,7 +70,7 @@ function messageFor(issue: z.core.$ZodIssue, root: unknown): string {
       return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(value)}`;
     case 'invalid_value':
       return issue.values.length === 1
-        ? `expected ${JSON.stringify(issue.values[0])}, got ${describeValue(value)}`
+        ? `expected ${JSON.stringify(issue.values[0])}, got ${describeValue(value)}${customMessage(issue)}`
         : `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}; got ${describeValue(value)}${didYouMean(value, issue.values)}`;
     case 'too_small':
       if (issue.origin === 'string') return 'must not be empty';
