@@ -24,6 +24,7 @@ export const ErrorCodes = {
   SSH_TIMEOUT: { exit: ExitCode.unreachable },
   SSH_CONFIG_NOT_FOUND: { exit: ExitCode.userError },
   REMOTE_COMMAND_FAILED: { exit: ExitCode.remoteCommandFailed },
+  LOCAL_COMMAND_FAILED: { exit: ExitCode.userError },
 
   // --- doctor ---------------------------------------------------------------
   CHECKS_FAILED: { exit: ExitCode.checksFailed },

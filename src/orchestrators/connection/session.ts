@@ -65,6 +65,8 @@ export interface ProjectSession {
 /** secrets: resolve ${secret:…} (only creating a container needs the values). */
 export interface OpenOptions {
   secrets?: boolean;
+  /** Runs once the config is loaded and the target named, before any host is reached (initialize_command). */
+  beforeConnect?: (loaded: LoadedConfig, target: string) => Promise<void>;
 }
 
 /** Opening and finding: what every project command starts with. */
@@ -79,8 +81,8 @@ export interface Sessions {
   requireContainer(session: ProjectSession): Promise<string>;
   /** The project's container if it runs, else undefined (no error). */
   runningContainer(session: ProjectSession): Promise<{ id: string; name: string } | undefined>;
-  /** The project's running dev container as a Host (exec, files, ports). */
-  containerHost(session: ProjectSession): Promise<Host>;
+  /** The project's running dev container (or the container `id` connect just started) as a Host (exec, files, ports). */
+  containerHost(session: ProjectSession, id?: string): Promise<Host>;
   /** Where a project command would go and what the state knows of it there — config and state only, no connection (status via the relay). */
   locate(target: string | undefined): Promise<{ name: string; identity: ProjectIdentity; containerId?: string; remoteDir?: string; lastSync: { at: string; summary: unknown } | null }>;
 }
@@ -124,6 +126,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const identity = projectIdentity(deps.projectDir, loaded.config.project.name);
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
+    await options.beforeConnect?.(loaded, name);
     const place = name === 'local' ? await openLocalPlace(deps) : await openHostPlace(state, loaded, name);
     try {
       // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
@@ -195,8 +198,8 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
   }
 
   /** The project's running dev container as a Host (exec, files, ports), or NOT_CONNECTED. */
-  async function containerHost(session: ProjectSession): Promise<Host> {
-    const id = await requireContainer(session);
+  async function containerHost(session: ProjectSession, known?: string): Promise<Host> {
+    const id = known ?? await requireContainer(session);
     return createContainerHost({
       containers: session.place.containers, id, name: `the dev container on ${session.place.name}`,
       engineHost: session.place.host, workdir: session.loaded.config.project.workdir,

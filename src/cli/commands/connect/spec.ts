@@ -34,10 +34,11 @@ export const syncSpec: CommandSpec = {
   summary: 'Copy the project to the host (only what changed; remote outputs are never deleted)',
   args: [TARGET],
   options: {
-    watch: { type: 'boolean', short: 'w', description: 'Keep syncing on every local save until Ctrl-C' },
+    watch: { type: 'boolean', short: 'w', description: 'Keep syncing on every local save until Ctrl-C (the default with sync.watch.enabled)' },
+    once: { type: 'boolean', description: 'Sync once even when sync.watch.enabled is set' },
     'dry-run': { type: 'boolean', short: 'n', description: 'List what would change; change nothing' },
   },
-  examples: ['mltoolbox sync', 'mltoolbox sync gpu-box --dry-run', 'mltoolbox sync --watch'],
+  examples: ['mltoolbox sync', 'mltoolbox sync gpu-box --dry-run', 'mltoolbox sync --watch', 'mltoolbox sync --once'],
   load: () => import('./sync.ts'),
 };
 
