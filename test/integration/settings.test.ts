@@ -49,7 +49,7 @@ describe('settings through connect', async () => {
     assert.equal(result.code, 0, `${args.join(' ')} failed:\n${result.stderr}\n${result.stdout}`);
     return result;
   };
-  /** Every hook appends `NAME TARGET WORKDIR` to one log on this machine: order and context in one read. */
+  /** Every hook appends `NAME TARGET PROJECT-FOLDER-NAME CWD` to one log on this machine: order and context in one read. */
   const hookLog = () => join(sandbox.root, 'hooks.log');
   const logged = async () => (await readFile(hookLog(), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
 
@@ -67,7 +67,7 @@ describe('settings through connect', async () => {
       containerEnv: { FROM_DEVCONTAINER: 'yes', OVERRIDDEN: 'devcontainer' },
       postAttachCommand: 'echo "attached $FROM_DEVCONTAINER" >> /tmp/attach.log',
     }, null, 2));
-    const record = (name: string) => `echo "${name} $MLTOOLBOX_TARGET $MLTOOLBOX_WORKDIR" >> '${hookLog()}'`;
+    const record = (name: string) => `echo "${name} $MLTOOLBOX_TARGET $(basename "$MLTOOLBOX_PROJECT_DIR") $PWD" >> '${hookLog()}'`;
     await writeFile(join(project, 'mltoolbox.yaml'), [
       'version: 1',
       'environment:',
@@ -100,7 +100,7 @@ describe('settings through connect', async () => {
   });
 
   it('initialize_command runs here before anything else; hooks run around sync and after connect', async () => {
-    const at = (name: string) => `${name} ${host} /workspace`;
+    const at = (name: string) => `${name} ${host} settings project ${project}`;
     assert.deepEqual(await logged(), [at('initialize'), at('pre_sync'), at('post_sync'), at('post_connect')]);
     await ok(['sync', host]);
     await ok(['sync', host, '--dry-run']);

@@ -39,6 +39,8 @@ export const TOOL_ENV_VARS: readonly string[] = [
   'MLTOOLBOX_LOG_LEVEL', 'MLTOOLBOX_DOCKER_HOST', 'MLTOOLBOX_NO_DEPRECATION', 'MLTOOLBOX_SSH_PERSIST', 'MLTOOLBOX_DATA_DIR',
   'MLTOOLBOX_PLUGIN_TIMEOUT_MS', 'MLTOOLBOX_NO_PULL', 'MLTOOLBOX_CACHE_DIR',
   'MLTOOLBOX_LAMBDA_URL', 'MLTOOLBOX_SHADEFORM_URL', 'MLTOOLBOX_RUNPOD_URL', 'MLTOOLBOX_PROVISION_POLL_MS',
+  // Set for hooks.* and initialize_command (not read as settings: a hook may run mltoolbox itself).
+  'MLTOOLBOX_TARGET', 'MLTOOLBOX_PROJECT_DIR', 'MLTOOLBOX_REMOTE_DIR', 'MLTOOLBOX_CONTAINER',
 ];
 
 function parseValue(raw: string, kind: ValueKind): unknown {
