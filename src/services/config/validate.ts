@@ -1,7 +1,7 @@
 import type * as z from 'zod';
 import { suggest } from '../../core/suggest.ts';
 import { keyPathToString, originAt, type KeyPath, type Origin } from './layer.ts';
-import { valueAt, type MergedConfig } from './merge.ts';
+import { isPlainObject, valueAt, type MergedConfig } from './merge.ts';
 import type { ConfigProblem } from './problems.ts';
 
 interface ZodDefLike {
@@ -103,6 +103,15 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], merged: Me
         problems.push({ message: `unknown key '${key}'${where}${hint}`, key: keyPathToString(keyPath), ...(origin ? { origin } : {}) });
       }
       continue;
+    }
+    // A mapping where a union also takes a scalar (`dockerfile: PATH` or `{path, …}`): the
+    // mapping branch's own problems ("unknown key 'pth' (did you mean 'path'?)") say more.
+    if (issue.code === 'invalid_union' && isPlainObject(valueAt(merged.value, path))) {
+      const branch = issue.errors.find((errors) => errors.length > 0 && !errors.some((e) => e.code === 'invalid_type' && e.path.length === 0));
+      if (branch) {
+        problems.push(...issuesToProblems(branch.map((e) => ({ ...e, path: [...path, ...e.path] }) as z.core.$ZodIssue), merged, schema));
+        continue;
+      }
     }
     const key = keyPathToString(path);
     const origin = originAt(merged.origins, path);

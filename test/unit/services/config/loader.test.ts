@@ -134,6 +134,14 @@ describe('loadConfig: errors', () => {
     assert.match(error.details[0]!, /^mltoolbox\.yaml:3:17: environment\.devcontainer: set only one of base_image, dockerfile, devcontainer/);
   });
 
+  it('environment.dockerfile: a path string is {path}; a mapping with a typo still gets "did you mean"', async () => {
+    const short = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  dockerfile: docker/Dockerfile\n' });
+    assert.deepEqual((await loadConfig(short.options())).config.environment.dockerfile, { path: 'docker/Dockerfile' });
+    const typo = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  dockerfile:\n    pth: Dockerfile\n' });
+    const error = await userError(loadConfig(typo.options()), 'CONFIG_INVALID');
+    assert.ok(error.details.includes("mltoolbox.yaml:3:5: unknown key 'pth' in environment.dockerfile (did you mean 'path'?)"), error.details.join('\n'));
+  });
+
   it('YAML syntax errors are CONFIG_UNREADABLE', async () => {
     const { options } = sandbox({ 'p/mltoolbox.local.yaml': 'a: b: c\n' });
     const error = await userError(loadConfig(options()), 'CONFIG_UNREADABLE');
