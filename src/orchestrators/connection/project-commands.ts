@@ -103,7 +103,9 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     const container = await containerHost(session, known);
     await runLifecycle(reporter, session, known, 'post_attach_command');
     const exitCode = await container.execInteractive(['sh', '-c', LOGIN_SHELL], { tty, stdin: true });
-    await deps.localHooks('hooks.pre_disconnect', session.loaded, where(session, known));
+    // MLTOOLBOX_CONTAINER is the container's name, as in post_connect.
+    const name = session.state.getContainer(session.projectId, session.place.name)?.name ?? known;
+    await deps.localHooks('hooks.pre_disconnect', session.loaded, where(session, name));
     return exitCode;
   }
 
