@@ -19,7 +19,7 @@ export async function createProvisioning(app: App): Promise<ProvisioningOrchestr
     return {
       command: environment.command ?? 'provision',
       config,
-      project: { name: loaded.config.project?.name ?? 'project', localDir: environment.projectDir, workdir: loaded.config.project?.workdir ?? '/workspace' },
+      project: { name: loaded.config.project.name, localDir: environment.projectDir, workdir: loaded.config.project.workdir },
     };
   };
   const activePlugins = async () => {

@@ -65,9 +65,12 @@ function findCommandWords(argv: readonly string[], commands: readonly CommandSpe
 export function parseCommandLine(argv: readonly string[], commands: readonly CommandSpec[]): ParsedCommandLine {
   const { command, words, remaining } = findCommandWords(argv, commands);
   const optionSpecs = { ...GLOBAL_OPTIONS, ...(command?.options ?? {}) };
+  // --help anywhere before `--` wins: an unknown option or a missing value next to it still gets the help.
+  const end = remaining.indexOf('--');
+  const helpAsked = (end === -1 ? remaining : remaining.slice(0, end)).some((t) => t === '--help' || t === '-h');
   let parsed;
   try {
-    parsed = parseArgs({ args: remaining, options: toParseArgsConfig(optionSpecs), allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: remaining, options: toParseArgsConfig(optionSpecs), allowPositionals: true, strict: !helpAsked, tokens: true });
   } catch (error) {
     throw usageError(error, optionSpecs, command);
   }
@@ -86,7 +89,7 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
     quiet: values.quiet === true,
     noColor: values['no-color'] === true,
     ...(typeof values['project-dir'] === 'string' ? { projectDir: values['project-dir'] } : {}),
-    help: values.help === true,
+    help: values.help === true || helpAsked,
     version: values.version === true,
   };
   const options: Record<string, string | boolean | string[] | undefined> = {};

@@ -25,6 +25,7 @@ export const ErrorCodes = {
   SSH_CONFIG_NOT_FOUND: { exit: ExitCode.userError },
   SSH_CONNECTION_LOST: { exit: ExitCode.unreachable },
   REMOTE_COMMAND_FAILED: { exit: ExitCode.remoteCommandFailed },
+  LOCAL_COMMAND_FAILED: { exit: ExitCode.userError },
 
   // --- doctor ---------------------------------------------------------------
   CHECKS_FAILED: { exit: ExitCode.checksFailed },

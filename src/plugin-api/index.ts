@@ -81,8 +81,9 @@ export interface PluginConfigSpec<Schema extends PluginSchema = PluginSchema> {
  * - parallel: all at once; return values ignored.
  * - first: one after another until one returns something other than undefined.
  * - reduce: one after another, each receives the previous one's result.
+ * - collect: one after another; the lists they return are joined, in order (API 1.2).
  */
-export type HookKind = 'sequential' | 'parallel' | 'first' | 'reduce';
+export type HookKind = 'sequential' | 'parallel' | 'first' | 'reduce' | 'collect';
 
 /** `pre` runs before plugins without an order, `post` after; otherwise list order. */
 export type HookOrder = 'pre' | 'post';
@@ -171,6 +172,12 @@ export interface HookPayloads {
   resolveHost: { name: string };
   /** Something the user asked to be told about, e.g. `search --watch` found a GPU (API 1.2). */
   notify: { event: 'gpu_available'; message: string };
+  /**
+   * connect without worker targets on its command line: further targets that
+   * get the project and a worker container, as workers of `head` (API 1.2).
+   * Every plugin's list is used (the Ray plugin returns `ray.workers`).
+   */
+  workerTargets: { head: string };
 }
 
 export interface ResolvedHostInfo {
@@ -193,6 +200,7 @@ export interface HookResults {
   shutdown: void;
   resolveHost: ResolvedHostInfo | undefined;
   notify: void;
+  workerTargets: readonly string[] | undefined;
 }
 
 export type HookName = keyof HookPayloads;
@@ -210,6 +218,7 @@ export const HOOK_KINDS = {
   shutdown: 'parallel',
   resolveHost: 'first',
   notify: 'parallel',
+  workerTargets: 'collect',
 } as const satisfies Record<HookName, HookKind>;
 
 export type HooksOfKind<K extends HookKind> = { [H in HookName]: (typeof HOOK_KINDS)[H] extends K ? H : never }[HookName];
@@ -300,7 +309,7 @@ export interface ProjectInfo {
   remoteDir?: string;
   /**
    * During `connect`: `head` for the first target, `worker` for each further
-   * one (`connect HEAD WORKER...`, or `ray.workers`). Absent in other commands (API 1.1).
+   * one (`connect HEAD WORKER...`, or a plugin's `workerTargets`, e.g. `ray.workers`). Absent in other commands (API 1.1).
    */
   role?: 'head' | 'worker';
 }

@@ -77,6 +77,24 @@ describe('architecture', () => {
     assert.deepEqual(violations, []);
   });
 
+  it('the core knows no plugin by name: built-in plugins\' sections, defaults and steps live in src/plugins', () => {
+    // v2 migration maps v2's Ray flag to `plugins: [ray]` (a data mapping of the old format), and the
+    // app wires the built-in list: those two may name a plugin; schema, defaults and flows may not.
+    const exempt = ['plugins', 'plugin-api', 'app', join('services', 'v2'), join('cli', 'legacy')];
+    const byName = /(['"`])(ray|wandb|slack|gpu-metrics|gpu_metrics)\1|\.(ray|wandb|slack|gpu_metrics)\b|^\s*(ray|wandb|slack|gpu_metrics)\??:/;
+    const offenders: string[] = [];
+    for (const file of sourceFiles(SRC)) {
+      const path = relative(SRC, file);
+      if (exempt.some((dir) => path.startsWith(`${dir}${sep}`))) continue;
+      readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+        const code = line.replace(/\/\/.*$/, '');
+        if (/^\s*(\*|\/\*)/.test(code)) return;
+        if (byName.test(code)) offenders.push(`${path}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    assert.deepEqual(offenders, []);
+  });
+
   it('no module-level singletons: services are created by the app factory', () => {
     const offenders: string[] = [];
     for (const file of sourceFiles(SRC)) {

@@ -314,6 +314,8 @@ const V2: Record<string, V2Command> = {
   },
 };
 
+const isHelpToken = (token: string) => token === '--help' || token === '-h';
+
 function parse(v2Name: string, tokens: readonly string[], options: Record<string, V2Option>): Parsed {
   const config = { ...GLOBALS, ...options };
   try {
@@ -366,6 +368,7 @@ export async function rewriteLegacy(argv: readonly string[], deps: RewriteDeps):
   if (v2Key) {
     const wordCount = v2Key.includes(' ') ? 2 : 1;
     const tokens = head.filter((_, i) => !words.slice(0, wordCount).some((w) => w.index === i));
+    if (tokens.some(isHelpToken)) return helpFor(v2Key, tokens);
     return rewriteV2Command(v2Key, tokens, rest, deps);
   }
   return rewriteGlobalSpellings(head, rest, first, second, deps);
@@ -375,6 +378,15 @@ const renamedFlags = (values: { debug?: unknown; dryrun?: unknown }) => [
   ...(values.debug ? ["'--debug' is now '--verbose'"] : []),
   ...(values.dryrun ? ["'--dryrun' is now '--dry-run'"] : []),
 ];
+
+/** `--help` anywhere in a v2 line: the v3 command's help, whatever else the line holds (or lacks). */
+function helpFor(v2Key: string, tokens: readonly string[]): LegacyOutcome {
+  const spec = V2[v2Key]!;
+  const direction = tokens.find((t) => t === 'up' || t === 'down');
+  const command = v2Key === 'remote datasync' && direction ? `datasync ${direction}` : spec.renamedTo ?? v2Key;
+  const deprecation = deprecationLine(spec.renamedTo ? v2Key : undefined, spec.renamedTo, []);
+  return { argv: [...command.split(' '), '--help'], env: {}, ...(deprecation ? { deprecation } : {}), warnings: [], notes: [] };
+}
 
 /** A v2 command (`remote connect`, `init`, …): its flags mapped to the v3 command's. */
 async function rewriteV2Command(v2Key: string, tokens: readonly string[], rest: readonly string[], deps: RewriteDeps): Promise<LegacyOutcome> {

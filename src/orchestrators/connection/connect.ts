@@ -4,18 +4,19 @@ import { UserError } from '../../core/errors.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ClusterInfo } from '../../plugin-api/index.ts';
-import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { EnsureResult } from '../../services/containers/types.ts';
 import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
-import { applyFeatures, configuredFeatures, featureLifecycle, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
+import { applyFeatures, configuredFeatures, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import { planContainer } from './container-plan.ts';
 import type { ForwardView, PortForwarder } from './forwards.ts';
 import { ensureImage, sendImage, type ImageAction, type OfflineDefaultImage } from './image.ts';
 import { originAt } from '../../services/config/layer.ts';
 import type { PlaceDeps } from './place.ts';
+import { runLifecycle } from './lifecycle.ts';
+import type { LocalHooks } from './local-commands.ts';
 import type { TargetRole } from './project-identity.ts';
 import type { ProjectSession, Sessions } from './session.ts';
 
@@ -26,7 +27,7 @@ import type { ProjectSession, Sessions } from './session.ts';
  */
 export interface ConnectOptions {
   target?: string;
-  /** Further targets that get the same pipeline as workers of the first (default: ray.workers when Ray is enabled). */
+  /** Further targets that get the same pipeline as workers of the first (default: what plugins' workerTargets return, e.g. ray.workers). */
   workers?: readonly string[];
   skipSync?: boolean;
   /** Forwards outlive this command (a background ssh per port) instead of ending with its shell. */
@@ -54,16 +55,9 @@ export interface ConnectResult {
   features?: FeatureStepResult['installed'];
 }
 
-/** `ray.workers[].target` when Ray is enabled: the hosts that join the head. */
-export function configuredWorkers(config: LoadedConfig['config']): string[] {
-  const ray = (config as { ray?: { enabled?: boolean; workers?: readonly { target?: unknown }[] } }).ray;
-  if (ray?.enabled !== true) return [];
-  return (ray.workers ?? []).map((w) => w.target).filter((t): t is string => typeof t === 'string' && t !== '');
-}
-
-/** The worker targets of a connect: the command line's, else the config's; never the head itself, never twice. */
-export function workerTargets(head: string, fromCommandLine: readonly string[] | undefined, config: LoadedConfig['config']): string[] {
-  const wanted = fromCommandLine && fromCommandLine.length > 0 ? fromCommandLine : configuredWorkers(config);
+/** The worker targets of a connect: the command line's, else the plugins' (workerTargets); never the head itself, never twice. */
+export function workerTargets(head: string, fromCommandLine: readonly string[] | undefined, fromPlugins: readonly string[]): string[] {
+  const wanted = fromCommandLine && fromCommandLine.length > 0 ? fromCommandLine : fromPlugins;
   return [...new Set(wanted)].filter((name) => name !== head);
 }
 
@@ -80,34 +74,29 @@ export interface ConnectDeps extends Pick<PlaceDeps, 'createContainers' | 'local
   sessions: Sessions;
   hooks: ConnectionHooks;
   forwarder: PortForwarder;
+  /** hooks.* and initialize_command on this machine. */
+  localHooks: LocalHooks;
   /** The sync step (shared with `mltoolbox sync`). */
   push(session: ProjectSession): Promise<SyncSummary>;
   /** Dev Container Features (fetch on this machine, build on the target's engine). */
   features?(): Promise<FeaturesService>;
+  /** The shell step (shared with `mltoolbox shell`): post_attach_command, the shell, hooks.pre_disconnect. */
+  attach(session: ProjectSession, tty: boolean, id: string): Promise<number>;
 }
 
-export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => Promise<ConnectResult> {
+export interface Connect {
+  connect(options: ConnectOptions): Promise<ConnectResult>;
+  /**
+   * connect, then a shell in the head's container in the same session (one
+   * SSH connection, one "Connecting to"). `ready` sees the result before the shell starts.
+   */
+  connectAndAttach(options: ConnectOptions, tty: boolean, ready: (result: ConnectResult) => void): Promise<{ result: ConnectResult; exitCode: number }>;
+}
+
+export function createConnect(deps: ConnectDeps): Connect {
   const { reporter, sessions, forwarder } = deps;
   const pluginHooks = deps.hooks;
   const { withSession, inSession } = sessions;
-
-  /** Runs a lifecycle hook: the features' commands first (installation order), then the user's. */
-  async function runLifecycle(session: ProjectSession, id: string, key: 'on_create_command' | 'post_create_command' | 'post_start_command', featured?: FeatureStepResult): Promise<void> {
-    const command = session.loaded.config.environment[key];
-    const flatten = (c: NonNullable<typeof command>) => (typeof c === 'string' || Array.isArray(c) ? [c] : Object.values(c)).map((one) => ({ command: one }));
-    const commands: { command: string | string[]; feature?: string }[] = [
-      ...featureLifecycle(featured, key, 'before'), ...(command === undefined ? [] : flatten(command)), ...featureLifecycle(featured, key, 'after'),
-    ];
-    for (const { command: one, feature } of commands) {
-      const argv = typeof one === 'string' ? ['sh', '-c', one] : one;
-      const result = await reporter.task(`Running ${key}${feature ? ` of feature ${feature}` : ''}`, () => session.place.containers.exec(id, argv, { workdir: session.loaded.config.project?.workdir ?? '/workspace' }));
-      if (result.exitCode !== 0) {
-        throw new UserError('REMOTE_COMMAND_FAILED', `${key}${feature ? ` of feature ${feature}` : ''} failed with exit code ${result.exitCode}`,
-          `${feature ? 'the feature\'s command failed in this container: check the feature supports the image, or report it to its author' : 'fix the command in your configuration'}, then run 'mltoolbox connect' again. Its output:\n${(result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')}`,
-          { data: { exitCode: result.exitCode, step: key, ...(feature ? { feature } : {}) } });
-      }
-    }
-  }
 
   /**
    * connect: the first target is the head; each worker target then gets the
@@ -115,7 +104,15 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
    * Plugins' shutdown runs once, at the end, with the head's session.
    */
   function connect(options: ConnectOptions): Promise<ConnectResult> {
-    return withSession(options.target, (head) => oneConnectAtATime(head, () => connectHeadAndWorkers(head, options)), { secrets: true });
+    return withSession(options.target, (head) => oneConnectAtATime(head, () => connectAll(head, options)), connectOpenOptions);
+  }
+
+  function connectAndAttach(options: ConnectOptions, tty: boolean, ready: (result: ConnectResult) => void): Promise<{ result: ConnectResult; exitCode: number }> {
+    return withSession(options.target, async (head) => {
+      const result = await oneConnectAtATime(head, () => connectAll(head, options));
+      ready(result);
+      return { result, exitCode: await deps.attach(head, tty, result.container.id) };
+    }, connectOpenOptions);
   }
 
   /**
@@ -138,22 +135,38 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
     }
   }
 
-  async function connectHeadAndWorkers(head: ProjectSession, options: ConnectOptions): Promise<ConnectResult> {
-    const workers = workerTargets(head.place.name, options.workers, head.loaded.config);
+  /** initialize_command runs on this machine before the host is reached, as devcontainer.json's initializeCommand. */
+  const connectOpenOptions = {
+    secrets: true,
+    beforeConnect: (loaded: ProjectSession['loaded'], target: string) => deps.localHooks('initialize_command', loaded, { target }),
+  };
+
+  /** The head, then each worker (the command line's, else the plugins' workerTargets); then hooks.post_connect. */
+  async function connectAll(head: ProjectSession, options: ConnectOptions): Promise<ConnectResult> {
+    const fromPlugins = options.workers?.length ? [] : await pluginHooks.workerTargets(head);
+    const workers = workerTargets(head.place.name, options.workers, fromPlugins);
     head.role = 'head';
-    if (workers.length === 0) return connectOne(head, options);
-    const cluster: ClusterInfo = { head: { target: head.place.name, address: await headAddress(head) }, workers };
-    head.cluster = cluster;
-    const result = await connectOne(head, options);
-    const joined: ConnectResult[] = [];
-    for (const name of workers) {
-      joined.push(await inSession(name, (worker) => {
-        worker.role = 'worker';
-        worker.cluster = cluster;
-        return connectOne(worker, options);
-      }, { secrets: true }));
+    let result: ConnectResult;
+    if (workers.length === 0) {
+      result = await connectOne(head, options);
+    } else {
+      const cluster: ClusterInfo = { head: { target: head.place.name, address: await headAddress(head) }, workers };
+      head.cluster = cluster;
+      const headResult = await connectOne(head, options);
+      const joined: ConnectResult[] = [];
+      for (const name of workers) {
+        joined.push(await inSession(name, (worker) => {
+          worker.role = 'worker';
+          worker.cluster = cluster;
+          return connectOne(worker, options);
+        }, { secrets: true }));
+      }
+      result = { ...headResult, workers: joined };
     }
-    return { ...result, workers: joined };
+    await deps.localHooks('hooks.post_connect', head.loaded, {
+      target: head.place.name, ...(head.remoteDir ? { remoteDir: head.remoteDir } : {}), container: result.container.name,
+    });
+    return result;
   }
 
   /** How other hosts reach the head: ssh's HostName for it (an alias is no address elsewhere). */
@@ -188,7 +201,7 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
     });
     const base = await ensureImage({
       ...deps,
-      transfer: loaded.config.environment.image_transfer ?? 'auto',
+      transfer: loaded.config.environment.image_transfer,
       ...(place.host.local ? {} : { sendFromLocal: (reference: string) => sendImage(deps, place, reference) }),
     }, place.containers, plan, options.forceRebuild ?? false);
     const featured = features && prepared
@@ -208,10 +221,10 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
       image: image.image, configHash: ensured.configHash, status: 'running',
     });
     if (ensured.action === 'created' || ensured.action === 'recreated') {
-      await runLifecycle(session, ensured.id, 'on_create_command', featured);
-      await runLifecycle(session, ensured.id, 'post_create_command', featured);
+      await runLifecycle(reporter, session, ensured.id, 'on_create_command', featured);
+      await runLifecycle(reporter, session, ensured.id, 'post_create_command', featured);
     }
-    if (ensured.action !== 'reused') await runLifecycle(session, ensured.id, 'post_start_command', featured);
+    if (ensured.action !== 'reused') await runLifecycle(reporter, session, ensured.id, 'post_start_command', featured);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
@@ -233,5 +246,5 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
     };
   }
 
-  return connect;
+  return { connect, connectAndAttach };
 }

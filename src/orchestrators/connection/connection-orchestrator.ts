@@ -1,18 +1,19 @@
 import type { Host } from '../../services/host/types.ts';
-import type { SyncSummary, WatchEvent } from '../../services/sync/types.ts';
+import type { SyncSummary } from '../../services/sync/types.ts';
 import { UserError } from '../../core/errors.ts';
 import type { TransferResult } from '../../services/images/transfer.ts';
 import { sendImage } from './image.ts';
 import { createConnectionHooks } from '../plugins/connection-hooks.ts';
 import { createConnect, type ConnectOptions, type ConnectResult } from './connect.ts';
+import { createLocalHooks } from './local-commands.ts';
 import { createPortForwarder, type PortForwarder } from './forwards.ts';
 import type { GpuStatus } from './gpu-status.ts';
 import type { InstanceView } from '../provisioning/instance-view.ts';
-import { createProjectCommands, type HostStatusSource } from './project-commands.ts';
+import { createProjectCommands, type HostStatusSource, type SyncOptions } from './project-commands.ts';
 import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
 
 export type { ConnectionDeps, ProjectSession } from './session.ts';
-export { configuredWorkers, workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
+export { workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
 export type { ForwardView } from './forwards.ts';
 export type { HostStatusSource } from './project-commands.ts';
 
@@ -28,6 +29,8 @@ export type { HostStatusSource } from './project-commands.ts';
  */
 export interface ConnectionOrchestrator {
   connect(options: ConnectOptions): Promise<ConnectResult>;
+  /** connect, then a shell in the head's container on the same connection; `ready` sees the result first. */
+  connectAndAttach(options: ConnectOptions, tty: boolean, ready: (result: ConnectResult) => void): Promise<{ result: ConnectResult; exitCode: number }>;
   /** `ports list|close` and connect's forwards. */
   ports: PortForwarder;
   open(target: string | undefined, options?: OpenOptions): Promise<ProjectSession>;
@@ -36,10 +39,10 @@ export interface ConnectionOrchestrator {
   containerHost(session: ProjectSession): Promise<Host>;
   /** Runs argv in the dev container on the user's terminal; resolves with its exit code. */
   execInContainer(target: string | undefined, argv: readonly string[], options: { tty: boolean; interactive: boolean }): Promise<number>;
-  /** A login shell (bash, else sh) in the dev container. */
+  /** A login shell (bash, else sh) in the dev container: post_attach_command first, hooks.pre_disconnect after. */
   shell(target: string | undefined, tty: boolean): Promise<number>;
-  sync(target: string | undefined, options: { dryRun?: boolean }): Promise<{ target: string; remoteDir: string; summary: SyncSummary }>;
-  watch(target: string | undefined, signal: AbortSignal, onEvent: (event: WatchEvent) => void): Promise<{ target: string }>;
+  /** One push, or a watch (--watch, or sync.watch.enabled without --once): then no summary. */
+  sync(target: string | undefined, options: SyncOptions): Promise<{ target: string; remoteDir: string; summary?: SyncSummary; watched: boolean }>;
   fetch(target: string | undefined, remotePath: string, localPath: string | undefined): Promise<{ target: string; summary: SyncSummary }>;
   logs(target: string | undefined, options: { follow: boolean; tail?: number; signal?: AbortSignal }, write: (stream: 'stdout' | 'stderr', data: Buffer) => void): Promise<void>;
   status(target: string | undefined): Promise<ProjectStatus>;
@@ -55,7 +58,7 @@ export interface ProjectStatus {
   target: string;
   project: string;
   remoteDir?: string;
-  container: { id: string; name: string; image: string; state: string; status: string } | null;
+  container: { id: string; name: string; image: string; state: string; status: string; startedAt?: string; finishedAt?: string; exitCode?: number } | null;
   forwards: Awaited<ReturnType<PortForwarder['list']>>;
   gpu: GpuStatus;
   lastSync: { at: string; summary: unknown } | null;
@@ -67,11 +70,13 @@ export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOr
   const hooks = createConnectionHooks(deps.plugins ? () => deps.plugins!() : undefined, { projectDir: deps.projectDir, command: deps.command ?? 'command' });
   const sessions = createSessions(deps, hooks);
   const forwarder = createPortForwarder({ ...deps, withSession: sessions.withSession });
-  const commands = createProjectCommands({ ...deps, sessions, hooks, forwarder });
-  const { pushProject, ...projectCommands } = commands;
-  const connect = createConnect({ ...deps, sessions, hooks, forwarder, push: (session) => pushProject(session) });
+  const localHooks = createLocalHooks(deps);
+  const commands = createProjectCommands({ ...deps, sessions, hooks, localHooks, forwarder });
+  const { pushProject, attach, ...projectCommands } = commands;
+  const { connect, connectAndAttach } = createConnect({ ...deps, sessions, hooks, localHooks, forwarder, push: (session) => pushProject(session), attach });
   return {
     connect,
+    connectAndAttach,
     ports: forwarder,
     open: sessions.open,
     withSession: sessions.withSession,

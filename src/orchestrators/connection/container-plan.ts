@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
+import { DEFAULT_BASE_IMAGE } from '../../services/config/defaults.ts';
 import type { ResolvedConfig } from '../../services/config/loader.ts';
 import type { SecretReference } from '../../services/config/interpolate.ts';
 import type { BuildSpec, ContainerSpec, GpuMode, MountSpec, PortSpec } from '../../services/containers/types.ts';
@@ -48,21 +49,21 @@ export interface PlanInput {
 export function planContainer(input: PlanInput): ContainerPlan {
   const { config, identity } = input;
   const environment = config.environment;
-  const workdir = config.project?.workdir ?? '/workspace';
+  const workdir = config.project.workdir;
 
   const secretKeys = new Set(input.secretRefs.map((ref) => envKeyOf(ref)).filter((key): key is string => key !== undefined));
   const env: Record<string, string> = {};
   const secretEnv: Record<string, string> = {};
-  for (const [key, value] of Object.entries(environment.env ?? {})) (secretKeys.has(key) ? secretEnv : env)[key] = String(value);
+  for (const [key, value] of Object.entries(environment.env)) (secretKeys.has(key) ? secretEnv : env)[key] = String(value);
 
   const worker = input.role === 'worker';
-  const forwards = worker ? [] : mergePortMappings((environment.ports ?? []).map(parsePortMapping), input.extraPorts);
+  const forwards = worker ? [] : mergePortMappings(environment.ports.map(parsePortMapping), input.extraPorts);
   const ports = forwards.map((f) => publishedPort(f, input.publishOn ?? 'engine-host'));
 
   const mounts: MountSpec[] = [{ type: 'bind', source: input.workspaceSource, target: workdir }];
-  for (const volume of environment.volumes ?? []) mounts.push(parseVolume(volume, input.workspaceSource));
+  for (const volume of environment.volumes) mounts.push(parseVolume(volume, input.workspaceSource));
 
-  const gpus: GpuMode = environment.gpus ?? 'optional';
+  const gpus: GpuMode = environment.gpus;
   const spec: Omit<ContainerSpec, 'image'> = {
     project: identity.slug,
     name: containerName(identity, input.role),
@@ -77,7 +78,7 @@ export function planContainer(input: PlanInput): ContainerPlan {
     ...(environment.network_mode ? { networkMode: environment.network_mode } : {}),
     ...(environment.shm_size !== undefined ? { shmSize: environment.shm_size } : {}),
     ...(environment.user ? { user: environment.user } : {}),
-    gpus: { mode: gpus, count: environment.gpu_count ?? 'all' },
+    gpus: { mode: gpus, count: environment.gpu_count },
   };
   const image = planImage(config, identity, input.projectDir);
   if (image.kind === 'image' && input.imageIsDefault) image.isDefault = true;
@@ -86,7 +87,8 @@ export function planContainer(input: PlanInput): ContainerPlan {
 
 function planImage(config: ResolvedConfig, identity: ProjectIdentity, projectDir: string): ImagePlan {
   const dockerfile = config.environment.dockerfile;
-  if (!dockerfile) return { kind: 'image', reference: config.environment.base_image ?? 'ubuntu:24.04' };
+  // The schema's superRefine guarantees one image source; the default image is the defaults layer's.
+  if (!dockerfile) return { kind: 'image', reference: config.environment.base_image ?? DEFAULT_BASE_IMAGE };
   const path = isAbsolute(dockerfile.path) ? dockerfile.path : join(projectDir, dockerfile.path);
   const context = dockerfile.context ? (isAbsolute(dockerfile.context) ? dockerfile.context : join(projectDir, dockerfile.context)) : join(path, '..');
   const args = Object.fromEntries(Object.entries(dockerfile.args ?? {}).map(([k, v]) => [k, String(v)]));

@@ -1,15 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
-import { DEFAULT_DEBOUNCE_MS } from '../../services/sync/watch.ts';
 import type { SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
 import { gpuStatus, type GpuStatus } from './gpu-status.ts';
 import { instanceView } from '../provisioning/instance-view.ts';
+import { runLifecycle } from './lifecycle.ts';
+import type { LocalHooks } from './local-commands.ts';
+import { containerName } from './project-identity.ts';
 import { requireRemote, type ProjectSession, type Sessions } from './session.ts';
+
+/** `mltoolbox sync`'s options: one push, or (with `watch` and --watch or sync.watch.enabled) a push on every local save. */
+export interface SyncOptions {
+  dryRun?: boolean;
+  /** Push once even when sync.watch.enabled is set. */
+  once?: boolean;
+  watch?: { always: boolean; signal: AbortSignal; onEvent: (event: WatchEvent) => void };
+}
 
 /**
  * The project commands after connect: sync, watch, fetch, exec, shell, logs,
@@ -35,6 +45,8 @@ export interface ProjectCommandsDeps {
   projectDir: string;
   sessions: Sessions;
   hooks: ConnectionHooks;
+  /** hooks.* on this machine (pre_sync, post_sync, pre_disconnect). */
+  localHooks: LocalHooks;
   forwarder: PortForwarder;
   sync(): Promise<SyncManager>;
 }
@@ -44,7 +56,13 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
   const pluginHooks = deps.hooks;
   const { withSession, projectContainer, requireContainer, runningContainer, containerHost } = sessions;
 
+  const where = (session: ProjectSession, container?: string) => ({
+    target: session.place.name, ...(session.remoteDir ? { remoteDir: session.remoteDir } : {}), ...(container ? { container } : {}),
+  });
+
   async function pushProject(session: ProjectSession, options: { dryRun?: boolean } = {}): Promise<SyncSummary> {
+    // A dry run changes nothing, so it runs no hook either.
+    if (!options.dryRun) await deps.localHooks('hooks.pre_sync', session.loaded, where(session));
     await pluginHooks.beforeSync(session, options.dryRun ?? false);
     const sync = await deps.sync();
     const summary = await reporter.task(options.dryRun ? 'Checking what would sync' : `Syncing to ${session.place.name}:${session.workspaceSource}`, (task) =>
@@ -66,6 +84,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
       });
     }
     await pluginHooks.afterSync(session, options.dryRun ?? false, summary);
+    if (!options.dryRun) await deps.localHooks('hooks.post_sync', session.loaded, where(session));
     return summary;
   }
 
@@ -111,37 +130,56 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     }
   }
 
+  /**
+   * A shell in the session's container (`id` when the caller knows it):
+   * post_attach_command, the shell, then hooks.pre_disconnect. Returns the shell's exit code.
+   */
+  async function attach(session: ProjectSession, tty: boolean, id?: string): Promise<number> {
+    const known = id ?? await requireContainer(session);
+    const container = await containerHost(session, known);
+    await runLifecycle(reporter, session, known, 'post_attach_command');
+    const exitCode = await container.execInteractive(['sh', '-c', LOGIN_SHELL], { tty, stdin: true });
+    // MLTOOLBOX_CONTAINER is the container's name, as in post_connect.
+    const name = session.state.getContainer(session.projectId, session.place.name)?.name ?? known;
+    await deps.localHooks('hooks.pre_disconnect', session.loaded, where(session, name));
+    return exitCode;
+  }
+
   return {
     pushProject,
+    attach,
     execInContainer,
-    shell: (target: string | undefined, tty: boolean) => execInContainer(target, ['sh', '-c', LOGIN_SHELL], { tty, interactive: true }),
+    shell: (target: string | undefined, tty: boolean) => withSession(target, (session) => attach(session, tty)),
 
-    sync: (target: string | undefined, options: { dryRun?: boolean }) =>
-      withSession(target, async (session) => {
+    /**
+     * One push; or, with `watch` and --watch or sync.watch.enabled (never for a
+     * dry run or --once), a push on every local save until the signal aborts.
+     */
+    sync: (target: string | undefined, options: SyncOptions) =>
+      withSession(target, async (session): Promise<{ target: string; remoteDir: string; summary?: SyncSummary; watched: boolean }> => {
         requireRemote(session, 'sync');
+        const { watch } = options;
+        if (watch && !options.dryRun && (watch.always || (!options.once && session.loaded.config.sync.watch.enabled))) {
+          await (await deps.sync()).watch({
+            remote: session.remoteShell,
+            localDir: deps.projectDir,
+            remoteDir: session.workspaceSource,
+            rules: rulesFromConfig(session.loaded.config.sync),
+            signal: watch.signal,
+            debounceMs: session.loaded.config.sync.watch.debounce_ms,
+          }, watch.onEvent);
+          return { target: session.place.name, remoteDir: session.workspaceSource, watched: true };
+        }
         const summary = await pushProject(session, options);
         session.state.setLastRemote(session.projectId, session.place.name);
-        return { target: session.place.name, remoteDir: session.workspaceSource, summary };
-      }),
-
-    watch: (target: string | undefined, signal: AbortSignal, onEvent: (event: WatchEvent) => void) =>
-      withSession(target, async (session) => {
-        requireRemote(session, 'sync');
-        await (await deps.sync()).watch({
-          remote: session.remoteShell,
-          localDir: deps.projectDir,
-          remoteDir: session.workspaceSource,
-          rules: rulesFromConfig(session.loaded.config.sync),
-          signal,
-          debounceMs: session.loaded.config.sync?.watch?.debounce_ms ?? DEFAULT_DEBOUNCE_MS,
-        }, onEvent);
-        return { target: session.place.name };
+        return { target: session.place.name, remoteDir: session.workspaceSource, summary, watched: false };
       }),
 
     fetch: (target: string | undefined, remotePath: string, localPath: string | undefined) =>
       withSession(target, async (session) => {
         requireRemote(session, 'fetch');
-        const localDir = localPath ? join(deps.projectDir, localPath) : deps.projectDir;
+        // A relative LOCAL_PATH is inside the project; an absolute one is that path.
+        const localDir = localPath ? resolve(deps.projectDir, localPath) : deps.projectDir;
         const summary = await reporter.task(`Fetching ${remotePath} from ${session.place.name}`, async (task) =>
           (await deps.sync()).fetch({
             remote: session.remoteShell!,
@@ -206,7 +244,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           target: session.place.name,
           project: session.identity.slug,
           ...(session.remoteDir ? { remoteDir: session.remoteDir } : {}),
-          container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status } : null,
+          container: info ? { id: info.id, name: info.name, image: info.image, state: info.state, status: info.status, startedAt: info.startedAt, finishedAt: info.finishedAt, exitCode: info.exitCode } : null,
           forwards,
           gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,

@@ -68,6 +68,8 @@ export interface ProjectSession {
 /** secrets: resolve ${secret:…} (only creating a container needs the values). */
 export interface OpenOptions {
   secrets?: boolean;
+  /** Runs once the config is loaded and the target named, before any host is reached (initialize_command). */
+  beforeConnect?: (loaded: LoadedConfig, target: string) => Promise<void>;
 }
 
 /** Opening and finding: what every project command starts with. */
@@ -87,8 +89,8 @@ export interface Sessions {
   requireContainer(session: ProjectSession): Promise<string>;
   /** The project's container if it runs, else undefined (no error). */
   runningContainer(session: ProjectSession): Promise<{ id: string; name: string } | undefined>;
-  /** The project's running dev container as a Host (exec, files, ports). */
-  containerHost(session: ProjectSession): Promise<Host>;
+  /** The project's running dev container (or the container `id` connect just started) as a Host (exec, files, ports). */
+  containerHost(session: ProjectSession, id?: string): Promise<Host>;
   /** Where a project command would go and what the state knows of it there — config and state only, no connection (status via the relay). */
   locate(target: string | undefined): Promise<{ name: string; identity: ProjectIdentity; containerId?: string; remoteDir?: string; lastSync: { at: string; summary: unknown } | null }>;
 }
@@ -117,7 +119,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     if (instance?.shape === 'container' && image) return openInstancePlace(deps, name, ssh, target, image);
     // The engine socket environment.engine / remote.docker_socket name on that host.
     const engineSocket = await resolveEngineSocket(
-      { engine: loaded.config.environment.engine ?? 'docker', ...(loaded.config.remote?.docker_socket ? { socket: loaded.config.remote.docker_socket } : {}), where: name },
+      { engine: loaded.config.environment.engine, ...(loaded.config.remote?.docker_socket ? { socket: loaded.config.remote.docker_socket } : {}), where: name },
       async (script) => (await ssh.execScript(target, script)).stdout,
     );
     return openRemotePlace(deps, name, ssh, target, engineSocket);
@@ -129,9 +131,10 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const adjusted = await pluginHooks.configLoaded(await deps.loadConfig(options.secrets ? 'resolve' : 'redact'));
     const loaded = options.secrets && deps.getSecret ? await resolvePluginSecretRefs(adjusted, deps.getSecret) : adjusted;
     const state = await deps.state();
-    const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
+    const identity = projectIdentity(deps.projectDir, loaded.config.project.name);
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
+    await options.beforeConnect?.(loaded, name);
     const place = name === 'local' ? await openLocalPlace(deps) : await openHostPlace(state, loaded, name);
     try {
       // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
@@ -220,11 +223,11 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
   }
 
   /** The project's running dev container as a Host (exec, files, ports), or NOT_CONNECTED. */
-  async function containerHost(session: ProjectSession): Promise<Host> {
-    const id = await requireContainer(session);
+  async function containerHost(session: ProjectSession, known?: string): Promise<Host> {
+    const id = known ?? await requireContainer(session);
     return createContainerHost({
       containers: session.place.containers, id, name: `the dev container on ${session.place.name}`,
-      engineHost: session.place.host, workdir: session.loaded.config.project?.workdir ?? '/workspace',
+      engineHost: session.place.host, workdir: session.loaded.config.project.workdir,
     });
   }
 

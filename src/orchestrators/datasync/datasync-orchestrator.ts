@@ -191,7 +191,7 @@ export function createDataSyncOrchestrator(deps: DataSyncDeps) {
         id = await connection.requireContainer(session);
         label = `the dev container on ${place.name}`;
       }
-      const workdir = session.loaded.config.project?.workdir ?? '/workspace';
+      const workdir = session.loaded.config.project.workdir;
       const dir = posix.isAbsolute(localDir) || isAbsolute(localDir) ? localDir : posix.join(workdir, localDir);
       return transfer(containerExecutor(place.containers, id, label, workdir), dir);
     });

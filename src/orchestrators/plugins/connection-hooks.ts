@@ -1,4 +1,5 @@
 import type { ConfigView, ContainerInfo, FetchInfo, ForwardInfo } from '../../plugin-api/index.ts';
+import { DEFAULT_WORKDIR } from '../../services/config/defaults.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
 import type { EnsureResult } from '../../services/containers/types.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
@@ -9,7 +10,7 @@ import type { HookScope } from './types.ts';
 
 type PluginsGetter = (() => Promise<PluginHostService>) | undefined;
 
-const workdirOf = (config: LoadedConfig['config']) => config.project?.workdir ?? '/workspace';
+const workdirOf = (config: LoadedConfig['config']) => config.project.workdir;
 
 /**
  * The connection orchestrator's side of the plugin hooks: one call per step,
@@ -41,10 +42,15 @@ export function createConnectionHooks(plugins: PluginsGetter, options: { project
       const scope: HookScope = {
         command: options.command,
         config,
-        project: { name: loaded.config.project?.name ?? 'project', localDir: options.projectDir, workdir: workdirOf(loaded.config) },
+        project: { name: loaded.config.project.name, localDir: options.projectDir, workdir: workdirOf(loaded.config) },
       };
       const result = await found.hooks.reduce('configLoaded', { config }, scope);
       return result.config === config ? loaded : { ...loaded, config: result.config as unknown as LoadedConfig['config'] };
+    },
+
+    /** workerTargets (collect): further connect targets plugins add (Ray's ray.workers). */
+    async workerTargets(session: ProjectSession): Promise<string[]> {
+      return (await (await host())?.hooks.collect('workerTargets', { head: session.place.name }, scopeFor(session))) ?? [];
     },
 
     async beforeSync(session: ProjectSession, dryRun: boolean): Promise<void> {
@@ -90,7 +96,7 @@ export function createConnectionHooks(plugins: PluginsGetter, options: { project
       shutdownDone = true;
       const found = await host().catch(() => undefined);
       if (!found) return;
-      const scope: HookScope = session ? scopeFor(session) : { command: options.command, config: {}, project: { name: 'project', localDir: options.projectDir, workdir: '/workspace' } };
+      const scope: HookScope = session ? scopeFor(session) : { command: options.command, config: {}, project: { name: 'project', localDir: options.projectDir, workdir: DEFAULT_WORKDIR } };
       await found.shutdown(scope, failure === undefined ? { ok: true } : { ok: false, error: failure });
     },
   };

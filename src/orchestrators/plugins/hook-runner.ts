@@ -213,6 +213,27 @@ export function createHookRunner(plugins: () => readonly ActivePlugin[], deps: H
       return undefined;
     },
 
+    /** workerTargets: each plugin's list, joined in plugin order; a failing plugin adds nothing (or fails the command when required). */
+    async collect<H extends HooksOfKind<'collect'>>(hook: H, payload: HookPayloads[H], scope: HookScope): Promise<string[]> {
+      const config = configOf(scope);
+      const frozen = frozenCopy(payload);
+      const collected: string[] = [];
+      for (const active of orderedFor(plugins(), hook)) {
+        try {
+          const result: unknown = await callOne(active, hook, frozen, scope, config);
+          if (result === undefined || result === null) continue;
+          if (!Array.isArray(result) || !result.every((item) => typeof item === 'string')) {
+            throw new PluginHookError(active.plugin.name, hook, new Error(`returned ${Array.isArray(result) ? 'a list with a non-string' : typeof result}, expected a list of target names or nothing`));
+          }
+          collected.push(...result);
+        } catch (error) {
+          const fatal = settle(active, error);
+          if (fatal) throw fatal;
+        }
+      }
+      return collected;
+    },
+
     /** configLoaded: each plugin gets the previous one's config; returning undefined keeps it. */
     async reduce<H extends HooksOfKind<'reduce'>>(hook: H, payload: HookPayloads[H], scope: HookScope): Promise<HookPayloads[H]> {
       let current = payload;

@@ -107,6 +107,6 @@ export async function runProjectPluginCommand(deps: ProjectPluginCommandsDeps, w
   return run({
     command: 'plugins run',
     config: loaded.config as unknown as ConfigView,
-    project: { name: loaded.config.project?.name ?? 'project', localDir: deps.projectDir, workdir: loaded.config.project?.workdir ?? '/workspace' },
+    project: { name: loaded.config.project.name, localDir: deps.projectDir, workdir: loaded.config.project.workdir },
   });
 }

@@ -7,12 +7,13 @@ import { dashboardUrl, RAY_DEFAULTS, rayHeadCommand, rayStopCommand, rayWorkerCo
  * dashboard forwarded to this machine, `ray stop` before the container stops.
  * In a multi-host connect (`connect HEAD WORKER...` or `ray.workers`) each
  * worker's container joins the head instead.
- * The `ray:` section replaces the core schema's (same keys, plus `workers`).
+ * The `ray:` section, its defaults and the worker list are this plugin's own:
+ * the core knows no Ray.
  */
 
 const port = z.number().int().min(1).max(65535);
 
-/** The core schema's `ray:` keys (same meaning, same defaults) plus the worker list. */
+/** The `ray:` section (validated whenever a config is loaded, like every built-in plugin's). */
 export const raySectionSchema = z
   .strictObject({
     enabled: z.boolean().optional().describe('Start a Ray head node in the container. Default: false.'),
@@ -35,7 +36,7 @@ export type RaySection = z.infer<typeof raySectionSchema>;
 
 export type RaySettings = RaySection & { enabled: boolean; port: number; dashboard_port: number };
 
-/** The `ray:` section with defaults; the same key whether the core schema or the plugin's validated it. */
+/** The `ray:` section with its defaults applied: the one place Ray's defaults live. */
 export function raySettings(config: ConfigView): RaySettings {
   const section = (config['ray'] ?? {}) as RaySection;
   return {
@@ -80,12 +81,18 @@ export function withDashboardPort(config: ConfigView): ConfigView | undefined {
   return { ...config, environment: { ...environment, ports: [...ports, settings.dashboard_port] } };
 }
 
+/** `ray.workers[].target` when Ray is enabled: the hosts a connect without worker targets joins to the head. */
+export function configuredWorkers(config: ConfigView): string[] {
+  const settings = raySettings(config);
+  return settings.enabled ? (settings.workers ?? []).map((worker) => worker.target) : [];
+}
+
 const ALREADY_RUNNING = /already running/i;
 const NOT_INSTALLED = /not found|No such file or directory|executable file not found/i;
 
 export const rayPlugin: Plugin<RaySection> = {
   name: 'ray',
-  version: '1.1.0',
+  version: '1.2.0',
   apiVersion: '1.2',
   description: 'Starts a Ray head node in the dev container (workers on further connect targets) and forwards its dashboard.',
   config: { key: 'ray', schema: raySectionSchema },
@@ -103,6 +110,7 @@ export const rayPlugin: Plugin<RaySection> = {
   ],
   hooks: {
     configLoaded: ({ config }) => withDashboardPort(config),
+    workerTargets: (_payload, ctx) => configuredWorkers(ctx.config.project),
     containerStart: {
       timeoutMs: 120_000,
       async handler(_payload, ctx) {

@@ -3,6 +3,9 @@ import { keyPathToString, type ConfigLayer, type KeyPath, type Origin } from './
 
 export const DEFAULT_BASE_IMAGE = 'pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime';
 
+/** Where the project lives in the container. */
+export const DEFAULT_WORKDIR = '/workspace';
+
 /** What is never worth copying to a GPU host. */
 export const DEFAULT_SYNC_EXCLUDES = [
   '.git/', '__pycache__/', '*.pyc', '.venv/', 'venv/', 'node_modules/', '.mypy_cache/', '.pytest_cache/',
@@ -15,35 +18,45 @@ export function defaultProjectName(projectDir: string): string {
   return cleaned || 'project';
 }
 
-/** The built-in defaults as the lowest layer, so `config show --origin` can say "default". */
-export function defaultsLayer(projectDir: string): ConfigLayer {
-  const value: Record<string, unknown> = {
-    version: 1,
-    project: { name: defaultProjectName(projectDir), workdir: '/workspace' },
+/**
+ * Every default, defined once: the lowest config layer (so `config show
+ * --origin` says "default") and the shape the loader normalizes to, so no
+ * consumer ever writes `?? '/workspace'` again.
+ */
+export function builtinDefaults(projectDir: string) {
+  return {
+    version: 1 as const,
+    project: { name: defaultProjectName(projectDir), workdir: DEFAULT_WORKDIR },
     environment: {
       base_image: DEFAULT_BASE_IMAGE,
-      env: {},
-      volumes: [],
-      ports: [],
-      gpu_count: 'all',
-      gpus: 'optional',
-      shm_size: '8g',
-      image_transfer: 'auto',
-      engine: 'docker',
+      env: {} as Record<string, string>,
+      volumes: [] as string[],
+      ports: [] as (number | string)[],
+      gpu_count: 'all' as number | 'all',
+      gpus: 'optional' as 'optional' | 'required' | 'none',
+      shm_size: '8g' as string | number,
+      image_transfer: 'auto' as 'auto' | 'always' | 'never',
+      engine: 'docker' as 'docker' | 'podman' | 'auto',
     },
     sync: {
       exclude: [...DEFAULT_SYNC_EXCLUDES],
-      include_overrides: [],
+      include_overrides: [] as string[],
       respect_gitignore: true,
-      strategy: 'rsync',
+      strategy: 'rsync' as const,
       watch: { enabled: false, debounce_ms: 75 },
     },
     remote: { connect_timeout: 10 },
-    ray: { enabled: false, port: 6379, dashboard_port: 8265 },
     provision: { idle_timeout_minutes: 30, idle_action: 'stop', ready_timeout_minutes: 20 },
     relay: { timeout_ms: 300 },
-    plugins: [],
+    plugins: [] as unknown[],
   };
+}
+
+export type BuiltinDefaults = ReturnType<typeof builtinDefaults>;
+
+/** The built-in defaults as the lowest layer, so `config show --origin` can say "default". */
+export function defaultsLayer(projectDir: string): ConfigLayer {
+  const value = builtinDefaults(projectDir) as unknown as Record<string, unknown>;
   const origins = new Map<string, Origin>();
   const mark = (node: unknown, path: KeyPath) => {
     origins.set(keyPathToString(path), { kind: 'default' });

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { readConfigFile } from './config-text.ts';
-import { defaultsLayer } from './defaults.ts';
+import { builtinDefaults, defaultsLayer, type BuiltinDefaults } from './defaults.ts';
 import { envLayer } from './env-layer.ts';
 import { interpolateTree, type SecretReference, type SecretResolver } from './interpolate.ts';
 import type { ConfigLayer, Origin, OriginKind } from './layer.ts';
-import { mergeLayers, setOwn } from './merge.ts';
-import { problemsError, type ConfigProblem } from './problems.ts';
+import { expandDevcontainerReference } from './devcontainer-reference.ts';
+import { mergeLayers, setOwn, valueAt } from './merge.ts';
+import { displayPath, problemsError, type ConfigProblem } from './problems.ts';
 import { resolveContainerEnv } from './resolve-env.ts';
 import { createConfigSchema, type MltoolboxConfig, type PluginSectionsSource } from './schema.ts';
 import { issuesToProblems, sortProblems } from './validate.ts';
@@ -62,9 +63,55 @@ export interface ConfigFileStatus {
 
 export type ProjectSourceKind = 'mltoolbox.yaml' | 'devcontainer' | 'dockerfile' | 'defaults';
 
-export type ResolvedConfig = MltoolboxConfig & {
-  environment: NonNullable<MltoolboxConfig['environment']> & { env: Record<string, string> };
+type Section<K extends keyof MltoolboxConfig> = NonNullable<MltoolboxConfig[K]>;
+type Fill<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
+
+/**
+ * The one configuration type every consumer reads: validated, with the
+ * built-in defaults (defaults.ts) applied once by the loader, so a field
+ * with a default is never optional here and nobody writes `?? '/workspace'`.
+ * Only the image source (base_image | dockerfile) and settings without a
+ * default stay optional.
+ */
+export type ResolvedConfig = Omit<MltoolboxConfig, 'project' | 'environment' | 'sync' | 'remote' | 'plugins'> & {
+  project: Fill<Section<'project'>, 'name' | 'workdir'>;
+  environment: Fill<Section<'environment'>, 'volumes' | 'ports' | 'gpu_count' | 'gpus' | 'shm_size' | 'image_transfer' | 'engine'> & { env: Record<string, string> };
+  sync: Fill<Omit<Section<'sync'>, 'watch'>, 'exclude' | 'include_overrides' | 'respect_gitignore' | 'strategy'> & { watch: Fill<NonNullable<Section<'sync'>['watch']>, 'enabled' | 'debounce_ms'> };
+  remote: Fill<Section<'remote'>, 'connect_timeout'>;
+  plugins: Section<'plugins'>;
 };
+
+/** Applies the built-in defaults (the same values as the defaults layer) to a validated config: the one place they are applied. */
+export function normalizeConfig(config: MltoolboxConfig, env: Record<string, string>, defaults: BuiltinDefaults): ResolvedConfig {
+  const { environment = {}, sync = {}, remote = {}, project = {} } = config;
+  const normalizedEnvironment = {
+    ...environment,
+    volumes: environment.volumes ?? defaults.environment.volumes,
+    ports: environment.ports ?? defaults.environment.ports,
+    gpu_count: environment.gpu_count ?? defaults.environment.gpu_count,
+    gpus: environment.gpus ?? defaults.environment.gpus,
+    shm_size: environment.shm_size ?? defaults.environment.shm_size,
+    image_transfer: environment.image_transfer ?? defaults.environment.image_transfer,
+    engine: environment.engine ?? defaults.environment.engine,
+    env: {},
+  };
+  setOwn(normalizedEnvironment, 'env', env);
+  return {
+    ...config,
+    project: { ...project, name: project.name ?? defaults.project.name, workdir: project.workdir ?? defaults.project.workdir },
+    environment: normalizedEnvironment,
+    sync: {
+      ...sync,
+      exclude: sync.exclude ?? defaults.sync.exclude,
+      include_overrides: sync.include_overrides ?? defaults.sync.include_overrides,
+      respect_gitignore: sync.respect_gitignore ?? defaults.sync.respect_gitignore,
+      strategy: sync.strategy ?? defaults.sync.strategy,
+      watch: { ...sync.watch, enabled: sync.watch?.enabled ?? defaults.sync.watch.enabled, debounce_ms: sync.watch?.debounce_ms ?? defaults.sync.watch.debounce_ms },
+    },
+    remote: { ...remote, connect_timeout: remote.connect_timeout ?? defaults.remote.connect_timeout },
+    plugins: config.plugins ?? [],
+  };
+}
 
 export interface LoadedConfig {
   config: ResolvedConfig;
@@ -144,10 +191,19 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   layers.push(fromEnv.layer);
   if (options.flags) layers.push(options.flags);
 
+  let merged = mergeLayers(layers);
+  // environment.devcontainer: PATH — that file's settings, mapped as auto-detection maps them.
+  const referenced = await expandDevcontainerReference(layers, valueAt(merged.value, ['environment', 'devcontainer']), { projectDir, env: options.env });
+  if (referenced) {
+    layers.splice(0, layers.length, ...referenced.layers);
+    merged = mergeLayers(layers);
+    files.push({ kind: 'devcontainer', file: referenced.file, found: true });
+    warnings.push(...referenced.warnings);
+    projectSource = { ...projectSource, description: `${projectSource.description} with ${displayPath(referenced.file, projectDir)}` };
+  }
   const sources = new Map<string, string>();
   for (const layer of layers) if (layer.file && layer.source !== undefined) sources.set(layer.file, layer.source);
 
-  const merged = mergeLayers(layers);
   const interpolated = await interpolateTree(merged.value, merged.origins, {
     env: options.env,
     mode: options.mode ?? 'resolve',
@@ -198,12 +254,10 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   const origins = new Map(merged.origins);
   for (const key of [...origins.keys()]) if (key.startsWith('environment.env.')) origins.delete(key);
   for (const [key, origin] of resolvedEnv.origins) origins.set(key, origin);
-  const environment = { ...(config.environment ?? {}) };
-  setOwn(environment, 'env', resolvedEnv.env);
   if (!origins.has('environment.env')) origins.set('environment.env', { kind: 'default' });
 
   return {
-    config: { ...config, environment } as ResolvedConfig,
+    config: normalizeConfig(config, resolvedEnv.env, builtinDefaults(projectDir)),
     origins,
     files,
     projectSource,

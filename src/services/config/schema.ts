@@ -28,7 +28,7 @@ const port = z.union([portNumber, z.string().regex(PORT_MAPPING, { error: 'expec
   error: 'expected a port number (8888) or a mapping string ("8888:8888", "127.0.0.1:6006:6006/tcp")',
 });
 
-const dockerfile = z
+const dockerfileObject = z
   .strictObject({
     path: z.string().min(1).describe('Dockerfile path, relative to the config file. Example: docker/Dockerfile'),
     context: z.string().optional().describe('Build context folder, relative to the config file. Default: the Dockerfile\'s folder.'),
@@ -49,6 +49,11 @@ const envName = z.string().superRefine((name, context) => {
   const problem = envNameProblem(name);
   if (problem) context.addIssue({ code: 'custom', message: problem });
 });
+/** `dockerfile: docker/Dockerfile` is short for `dockerfile: {path: docker/Dockerfile}`. */
+const dockerfile = z
+  .union([z.string().min(1).transform((path): z.output<typeof dockerfileObject> => ({ path })), dockerfileObject], { error: 'expected a Dockerfile path, or a mapping with path, context, args, target' })
+  .describe('Build the container image from a Dockerfile: its path, or a mapping with path, context, args, target.');
+
 const envValue = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
 
 export const IMAGE_SOURCE_KEYS = ['base_image', 'dockerfile', 'devcontainer'] as const;
@@ -97,7 +102,10 @@ const sync = z
     exclude: z.array(z.string()).optional().describe('rsync-style patterns never copied to the host.'),
     include_overrides: z.array(z.string()).optional().describe('Patterns copied even when excluded or git-ignored.'),
     respect_gitignore: z.boolean().optional().describe('Skip files your .gitignore ignores. Default: true.'),
-    strategy: z.enum(['rsync', 'rclone']).optional().describe('Transfer tool. Default: rsync.'),
+    strategy: z
+      .literal('rsync', { error: 'only rsync syncs the project so far; remove sync.strategy (rclone copies data folders: mltoolbox datasync)' })
+      .optional()
+      .describe('Transfer tool. Only rsync so far (rclone copies data folders: `mltoolbox datasync`). Default: rsync.'),
     watch: z
       .strictObject({
         enabled: z.boolean().optional().describe('Re-sync when local files change. Default: false.'),
@@ -119,14 +127,6 @@ const remote = z
     docker_socket: z.string().regex(/^\/[^\s]*$/, { error: 'expected an absolute path without spaces, e.g. /var/run/docker.sock' }).optional().describe('The Docker Engine\'s unix socket on the host (a rootless or second engine). Default: /var/run/docker.sock.'),
   })
   .describe('Defaults for the GPU host.');
-
-const ray = z
-  .strictObject({
-    enabled: z.boolean().optional().describe('Start a Ray head node in the container. Default: false.'),
-    port: portNumber.optional().describe('Ray GCS port. Default: 6379.'),
-    dashboard_port: portNumber.optional().describe('Ray dashboard port (forwarded). Default: 8265.'),
-  })
-  .describe('Ray cluster settings (ray plugin).');
 
 const backendName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'expected a backend name such as lambda, shadeform or runpod' });
 
@@ -223,7 +223,6 @@ export function createConfigSchema<S extends PluginSections = Record<never, neve
       environment: environment.optional(),
       sync: sync.optional(),
       remote: remote.optional(),
-      ray: ray.optional(),
       provision: provision.optional(),
       hooks: hooks.optional(),
       relay: relay.optional(),

@@ -1,7 +1,7 @@
 import type * as z from 'zod';
 import { suggest } from '../../core/suggest.ts';
 import { keyPathToString, originAt, type KeyPath, type Origin } from './layer.ts';
-import { valueAt, type MergedConfig } from './merge.ts';
+import { isPlainObject, valueAt, type MergedConfig } from './merge.ts';
 import type { ConfigProblem } from './problems.ts';
 
 interface ZodDefLike {
@@ -60,6 +60,9 @@ const EXPECTED: Record<string, string> = {
   array: 'a list', record: 'a mapping of keys',
 };
 
+/** A schema's own explanation (its `error` option), after the generic part; zod's default wording is left out. */
+const customMessage = (issue: z.core.$ZodIssue) => (issue.message && !/^Invalid /.test(issue.message) ? `: ${issue.message}` : '');
+
 function messageFor(issue: z.core.$ZodIssue, root: unknown): string {
   const value = valueAt(root, issue.path as KeyPath);
   switch (issue.code) {
@@ -67,7 +70,7 @@ function messageFor(issue: z.core.$ZodIssue, root: unknown): string {
       return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeValue(value)}`;
     case 'invalid_value':
       return issue.values.length === 1
-        ? `expected ${JSON.stringify(issue.values[0])}, got ${describeValue(value)}`
+        ? `expected ${JSON.stringify(issue.values[0])}, got ${describeValue(value)}${customMessage(issue)}`
         : `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}; got ${describeValue(value)}${didYouMean(value, issue.values)}`;
     case 'too_small':
       if (issue.origin === 'string') return 'must not be empty';
@@ -107,6 +110,15 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], merged: Me
       const origin = merged.keyOrigins.get(keyPathToString(path)) ?? originAt(merged.origins, path);
       problems.push({ message: `${parent ? `${parent}: ` : ''}${issue.issues[0]?.message ?? issue.message}`, key: keyPathToString(path), ...(origin ? { origin } : {}) });
       continue;
+    }
+    // A mapping where a union also takes a scalar (`dockerfile: PATH` or `{path, …}`): the
+    // mapping branch's own problems ("unknown key 'pth' (did you mean 'path'?)") say more.
+    if (issue.code === 'invalid_union' && isPlainObject(valueAt(merged.value, path))) {
+      const branch = issue.errors.find((errors) => errors.length > 0 && !errors.some((e) => e.code === 'invalid_type' && e.path.length === 0));
+      if (branch) {
+        problems.push(...issuesToProblems(branch.map((e) => ({ ...e, path: [...path, ...e.path] }) as z.core.$ZodIssue), merged, schema));
+        continue;
+      }
     }
     const key = keyPathToString(path);
     const origin = originAt(merged.origins, path);

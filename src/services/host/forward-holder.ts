@@ -149,7 +149,9 @@ export function portAccepts(port: number, timeoutMs = 1000): Promise<boolean> {
       socket.destroy();
       resolve(ok);
     };
-    socket.setTimeout(timeoutMs, () => done(false));
+    // After a stalled event loop (a big module loading meanwhile) the timer and the connect
+    // are due together and timers run first: let a pending connect win before giving up.
+    socket.setTimeout(timeoutMs, () => setImmediate(() => done(false)));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });

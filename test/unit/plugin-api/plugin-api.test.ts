@@ -11,10 +11,10 @@ describe('plugin API', () => {
   it('declares a kind for every hook', () => {
     const hooks: Record<HookName, true> = {
       configLoaded: true, beforeSync: true, afterSync: true, afterFetch: true, containerStart: true, containerStop: true,
-      provisionComplete: true, connectComplete: true, shutdown: true, resolveHost: true, notify: true,
+      provisionComplete: true, connectComplete: true, shutdown: true, resolveHost: true, notify: true, workerTargets: true,
     };
     assert.deepEqual(Object.keys(HOOK_KINDS).sort(), Object.keys(hooks).sort());
-    for (const kind of Object.values(HOOK_KINDS)) assert.ok(['sequential', 'parallel', 'first', 'reduce'].includes(kind));
+    for (const kind of Object.values(HOOK_KINDS)) assert.ok(['sequential', 'parallel', 'first', 'reduce', 'collect'].includes(kind));
   });
 
   it('definePlugin returns the object and infers the section type from a zod schema', () => {

@@ -1,18 +1,9 @@
-import { flagOption, listOption, stringArg, type CommandRun } from '../../command.ts';
+import { flagOption, listOption, stringArg, type CommandContext, type CommandRun } from '../../command.ts';
+import type { ConnectResult } from '../../../orchestrators/connection/connection-orchestrator.ts';
 
-export const run: CommandRun = async (context, input) => {
-  const connection = await context.app.connection();
-  const result = await connection.connect({
-    ...(stringArg(input, 'target') ? { target: stringArg(input, 'target')! } : {}),
-    ...(Array.isArray(input.args.workers) && input.args.workers.length > 0 ? { workers: input.args.workers } : {}),
-    skipSync: flagOption(input, 'skip-sync'),
-    forceRebuild: flagOption(input, 'force-rebuild'),
-    ports: listOption(input, 'port'),
-    // Without a shell nothing would keep a forward open: --no-attach forwards are detached.
-    detach: flagOption(input, 'detach') || flagOption(input, 'no-attach') || context.globals.json,
-  });
+function describe(context: CommandContext, result: ConnectResult): string[] {
   const { style } = context;
-  const lines = [
+  return [
     `${style.green('✔')} ${result.container.name} on ${result.target} (${result.container.action}${result.container.reason ? `: ${result.container.reason}` : ''})`,
     `  image    ${result.image}${result.imageAction === 'built' ? ' (built)' : result.imageAction === 'offline-default' ? ' (offline default: the default image could not be pulled)' : ''}`,
     ...(result.remoteDir ? [`  files    ${result.target}:${result.remoteDir} -> ${result.workdir}`] : [`  files    ${context.globals.projectDir} -> ${result.workdir}`]),
@@ -20,12 +11,29 @@ export const run: CommandRun = async (context, input) => {
     ...result.forwards.map((f) => `  port     http://127.0.0.1:${f.local} -> container :${f.container}`),
     ...(result.workers ?? []).map((w) => `  worker   ${w.container.name} on ${w.target} (${w.container.action}${w.container.reason ? `: ${w.container.reason}` : ''})`),
   ];
-  if (flagOption(input, 'no-attach') || context.globals.json) {
-    return { result, human: () => lines.join('\n') };
+}
+
+export const run: CommandRun = async (context, input) => {
+  const connection = await context.app.connection();
+  const attached = !flagOption(input, 'no-attach') && !context.globals.json;
+  const options = {
+    ...(stringArg(input, 'target') ? { target: stringArg(input, 'target')! } : {}),
+    ...(Array.isArray(input.args.workers) && input.args.workers.length > 0 ? { workers: input.args.workers } : {}),
+    skipSync: flagOption(input, 'skip-sync'),
+    forceRebuild: flagOption(input, 'force-rebuild'),
+    ports: listOption(input, 'port'),
+    // Without a shell nothing would keep a forward open: --no-attach forwards are detached.
+    detach: flagOption(input, 'detach') || !attached,
+  };
+  if (!attached) {
+    const result = await connection.connect(options);
+    return { result, human: () => describe(context, result).join('\n') };
   }
-  context.stderr.write(`${lines.join('\n')}\n`);
   try {
-    const exitCode = await connection.shell(result.target, Boolean(context.stdin.isTTY));
+    // One session for both: the shell rides the connection connect opened.
+    const { result, exitCode } = await connection.connectAndAttach(options, Boolean(context.stdin.isTTY), (ready) => {
+      context.stderr.write(`${describe(context, ready).join('\n')}\n`);
+    });
     return { result, exitCode };
   } finally {
     // Forwards of an attached connect end with its shell (--detach keeps them).

@@ -34,10 +34,11 @@ export const syncSpec: CommandSpec = {
   summary: 'Copy the project to the host (only what changed; remote outputs are never deleted)',
   args: [TARGET],
   options: {
-    watch: { type: 'boolean', short: 'w', description: 'Keep syncing on every local save until Ctrl-C' },
+    watch: { type: 'boolean', short: 'w', description: 'Keep syncing on every local save until Ctrl-C (the default with sync.watch.enabled)' },
+    once: { type: 'boolean', description: 'Sync once even when sync.watch.enabled is set' },
     'dry-run': { type: 'boolean', short: 'n', description: 'List what would change; change nothing' },
   },
-  examples: ['mltoolbox sync', 'mltoolbox sync gpu-box --dry-run', 'mltoolbox sync --watch'],
+  examples: ['mltoolbox sync', 'mltoolbox sync gpu-box --dry-run', 'mltoolbox sync --watch', 'mltoolbox sync --once'],
   load: () => import('./sync.ts'),
 };
 
@@ -48,9 +49,9 @@ export const fetchSpec: CommandSpec = {
   args: [
     { name: 'target', description: 'The host', required: true },
     { name: 'remote_path', description: 'Path relative to the project folder on the host', required: true },
-    { name: 'local_path', description: 'Where to put it, relative to the project (default: the same place)' },
+    { name: 'local_path', description: 'The folder to put it in: relative to the project, or absolute (default: the project, at the same place)' },
   ],
-  examples: ['mltoolbox fetch gpu-box outputs/', 'mltoolbox fetch gpu-box runs/42/model.pt'],
+  examples: ['mltoolbox fetch gpu-box outputs/', 'mltoolbox fetch gpu-box runs/42/model.pt', 'mltoolbox fetch gpu-box outputs /tmp/results'],
   load: () => import('./fetch.ts'),
 };
 

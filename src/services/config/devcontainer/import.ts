@@ -3,6 +3,7 @@ import { getNodeValue, type Node } from 'jsonc-parser';
 import { envNameProblem } from '../../../core/env-name.ts';
 import { UserError } from '../../../core/errors.ts';
 import { readConfigFile } from '../config-text.ts';
+import { DEFAULT_WORKDIR } from '../defaults.ts';
 import type { ConfigLayer, KeyPath, Origin } from '../layer.ts';
 import { type ConfigProblem, displayOrigin, displayPath, problemsError } from '../problems.ts';
 import { createPositionLookup, objectEntries, parseJsoncTree } from './jsonc.ts';
@@ -37,9 +38,6 @@ export interface DevcontainerImport {
   /** Settings that were dropped or only partly kept: show them to the user. */
   warnings: string[];
 }
-
-/** mltoolbox's own default (schema: project.workdir). */
-export const DEFAULT_WORKDIR = '/workspace';
 
 /** Keys that only matter to an editor or to the devcontainer CLI's own lifecycle. */
 const IGNORED: Readonly<Record<string, string>> = {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRecordingReporter } from '../../../../src/core/reporter.ts';
-import { configuredWorkers, workerTargets, type ProjectSession } from '../../../../src/orchestrators/connection/connection-orchestrator.ts';
+import { workerTargets, type ProjectSession } from '../../../../src/orchestrators/connection/connection-orchestrator.ts';
+import { configuredWorkers } from '../../../../src/plugins/ray/index.ts';
 import { planContainer } from '../../../../src/orchestrators/connection/container-plan.ts';
 import { projectIdentity } from '../../../../src/orchestrators/connection/project-identity.ts';
 import { createConnectionHooks } from '../../../../src/orchestrators/plugins/connection-hooks.ts';
@@ -12,19 +13,23 @@ import type { ContainerManager, EnsureResult } from '../../../../src/services/co
 import type { SyncSummary } from '../../../../src/services/sync/types.ts';
 
 type Config = LoadedConfig['config'];
-const config = (extra: Record<string, unknown>) => ({ environment: { ports: [8888] }, ...extra }) as unknown as Config;
+const config = (extra: Record<string, unknown>) => ({
+  project: { name: 'model', workdir: '/workspace' },
+  environment: { env: {}, volumes: [], ports: [8888], gpu_count: 'all', gpus: 'optional', shm_size: '8g', base_image: 'img' },
+  ...extra,
+}) as unknown as Config;
 
 describe('connect targets: head and workers', () => {
-  it('workers come from the command line, else from ray.workers when Ray is enabled', () => {
+  it('workers come from the command line, else from the plugins (Ray: ray.workers when enabled)', () => {
     const ray = { ray: { enabled: true, workers: [{ target: 'gpu-b' }, { target: 'gpu-c', num_gpus: 2 }] } };
-    assert.deepEqual(workerTargets('gpu-a', ['gpu-x'], config(ray)), ['gpu-x']);
-    assert.deepEqual(workerTargets('gpu-a', [], config(ray)), ['gpu-b', 'gpu-c']);
-    assert.deepEqual(workerTargets('gpu-a', undefined, config({ ray: { ...ray.ray, enabled: false } })), []);
-    assert.deepEqual(configuredWorkers(config({})), []);
+    assert.deepEqual(workerTargets('gpu-a', ['gpu-x'], configuredWorkers(ray)), ['gpu-x']);
+    assert.deepEqual(workerTargets('gpu-a', [], configuredWorkers(ray)), ['gpu-b', 'gpu-c']);
+    assert.deepEqual(workerTargets('gpu-a', undefined, configuredWorkers({ ray: { ...ray.ray, enabled: false } })), []);
+    assert.deepEqual(configuredWorkers({}), []);
   });
 
   it('the head is never its own worker, and a worker is started once', () => {
-    assert.deepEqual(workerTargets('gpu-a', ['gpu-b', 'gpu-a', 'gpu-b'], config({})), ['gpu-b']);
+    assert.deepEqual(workerTargets('gpu-a', ['gpu-b', 'gpu-a', 'gpu-b'], []), ['gpu-b']);
   });
 
   it('a worker container has its own name and publishes nothing; the head plan is unchanged', () => {

@@ -7,7 +7,11 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { createRecordingReporter } from '../../../../src/core/reporter.ts';
 import { migrateProject, type MigrateProjectOptions } from '../../../../src/orchestrators/migrate/migrate-project.ts';
-import { configSchema } from '../../../../src/services/config/schema.ts';
+import { createConfigSchema } from '../../../../src/services/config/schema.ts';
+import { raySectionSchema } from '../../../../src/plugins/ray/index.ts';
+
+/** mltoolbox.yaml as a load validates it: the core schema plus the built-in plugins' sections (ray:). */
+const configSchema = createConfigSchema({ ray: raySectionSchema.optional() });
 import type { SecretStore } from '../../../../src/services/secrets/types.ts';
 import { snapshot } from '../../../fixtures/v2/tree-snapshot.ts';
 

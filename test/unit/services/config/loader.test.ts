@@ -114,7 +114,7 @@ describe('loadConfig: errors', () => {
     const heads = error.details.filter((d) => !/^\s+\d* \|/.test(d));
     assert.deepEqual(heads, [
       "mltoolbox.yaml:1:1: unknown key 'enviroment' at the top level (did you mean 'environment'?)",
-      'mltoolbox.yaml:4:13: sync.strategy: expected one of "rsync", "rclone"; got "scp"',
+      'mltoolbox.yaml:4:13: sync.strategy: expected "rsync", got "scp": only rsync syncs the project so far; remove sync.strategy (rclone copies data folders: mltoolbox datasync)',
       'mltoolbox.yaml:6:14: sync.watch.enabled: expected true or false, got "maybe"',
       'mltoolbox.yaml:8:11: environment.ports[0]: must be at least 1, got 0',
       'mltoolbox.yaml:9:14: environment.gpu_count: must be at least 0, got -1',
@@ -132,6 +132,14 @@ describe('loadConfig: errors', () => {
     const { options } = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  base_image: a\n  devcontainer: .devcontainer/devcontainer.json\n' });
     const error = await userError(loadConfig(options()), 'CONFIG_INVALID');
     assert.match(error.details[0]!, /^mltoolbox\.yaml:3:17: environment\.devcontainer: set only one of base_image, dockerfile, devcontainer/);
+  });
+
+  it('environment.dockerfile: a path string is {path}; a mapping with a typo still gets "did you mean"', async () => {
+    const short = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  dockerfile: docker/Dockerfile\n' });
+    assert.deepEqual((await loadConfig(short.options())).config.environment.dockerfile, { path: 'docker/Dockerfile' });
+    const typo = sandbox({ 'p/mltoolbox.yaml': 'environment:\n  dockerfile:\n    pth: Dockerfile\n' });
+    const error = await userError(loadConfig(typo.options()), 'CONFIG_INVALID');
+    assert.ok(error.details.includes("mltoolbox.yaml:3:5: unknown key 'pth' in environment.dockerfile (did you mean 'path'?)"), error.details.join('\n'));
   });
 
   it('YAML syntax errors are CONFIG_UNREADABLE', async () => {

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { configSchema } from '../../../../src/services/config/schema.ts';
+import { createConfigSchema } from '../../../../src/services/config/schema.ts';
+import { raySectionSchema } from '../../../../src/plugins/ray/index.ts';
+
+/** mltoolbox.yaml as a load validates it: the core schema plus the built-in plugins' sections (ray:). */
+const configSchema = createConfigSchema({ ray: raySectionSchema.optional() });
 import { findLegacyProject, type LegacyProject } from '../../../../src/services/v2/legacy-project.ts';
 import { mapLegacyProject } from '../../../../src/services/v2/map-project.ts';
 import { DEFAULT_BASE_IMAGE } from '../../../../src/services/config/defaults.ts';
@@ -133,7 +137,8 @@ describe('mapping a v2 project to mltoolbox.yaml', () => {
     assert.ok(reasons.some((r) => r.includes('../../elsewhere') && r.includes('outside the project')));
     assert.ok(reasons.some((r) => r.includes('cap_add')));
     assert.ok(reasons.some((r) => r.includes('services.db') && r.includes('one dev container')));
-    assert.equal(configSchema.safeParse(plan.config).success, true);
+    const parsed = configSchema.safeParse(plan.config);
+    assert.equal(parsed.success, true, JSON.stringify(parsed.error?.issues));
   });
 
   it('invalid YAML and a file with no services are MIGRATE_LEGACY_INVALID with a position', () => {
