@@ -6,7 +6,7 @@ import { sendImage } from './image.ts';
 import { createConnectionHooks } from '../plugins/connection-hooks.ts';
 import { createConnect, type ConnectOptions, type ConnectResult } from './connect.ts';
 import { createPortForwarder, type PortForwarder } from './forwards.ts';
-import type { GpuStatus } from './gpu-status.ts';
+import type { GpuStatus } from '../../services/gpu/status.ts';
 import type { InstanceView } from '../provisioning/instance-view.ts';
 import { createProjectCommands, type HostStatusSource } from './project-commands.ts';
 import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
@@ -15,6 +15,8 @@ export type { ConnectionDeps, ProjectSession } from './session.ts';
 export { configuredWorkers, workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
 export type { ForwardView } from './forwards.ts';
 export type { HostStatusSource } from './project-commands.ts';
+/** status's GPU lines (the reading itself lives in services/gpu, shared with the agent). */
+export { describeGpuStatus, type GpuStatus } from '../../services/gpu/status.ts';
 
 /**
  * connect and the project commands, as the CLI and other orchestrators see

@@ -1,5 +1,5 @@
 import { stringArg, type CommandRun } from '../../command.ts';
-import { describeGpuStatus } from '../../../orchestrators/connection/gpu-status.ts';
+import { describeGpuStatus } from '../../../orchestrators/connection/connection-orchestrator.ts';
 import { describeForward } from '../ports/render.ts';
 
 export const run: CommandRun = async (context, input) => {
