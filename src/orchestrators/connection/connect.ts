@@ -7,6 +7,7 @@ import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
 import { applyFeatures, configuredFeatures, featureLifecycle, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
+import { ensureAgent, type AgentConsent, type AgentReport } from '../agent/ensure-agent.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import { planContainer } from './container-plan.ts';
 import type { ForwardView, PortForwarder } from './forwards.ts';
@@ -31,6 +32,8 @@ export interface ConnectOptions {
   forceRebuild?: boolean;
   /** `-p` values as typed: `8888`, `9000:8888`. */
   ports?: readonly string[];
+  /** Installing the mlt agent on the host: --yes, or how to ask (docs/agent.md). */
+  agent?: AgentConsent;
 }
 
 export interface ConnectResult {
@@ -49,6 +52,8 @@ export interface ConnectResult {
   workers?: ConnectResult[];
   /** Dev Container Features installed in the image, in installation order. */
   features?: FeatureStepResult['installed'];
+  /** The mlt agent on the host (remote targets only). */
+  agent?: AgentReport;
 }
 
 /** `ray.workers[].target` when Ray is enabled: the hosts that join the head. */
@@ -183,6 +188,7 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
       image: image.image, configHash: ensured.configHash, status: 'running',
     });
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
+    const agent = place.host.local ? undefined : await ensureAgent(reporter, deps.env, place.host, loaded.config.agent, options.agent ?? { yes: false });
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
     state.touchRemote(place.name); // a saved remote's "last used"; nothing for any other name
     await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
@@ -199,6 +205,7 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
       workdir: plan.workdir,
       role,
       ...(featured ? { features: featured.installed } : {}),
+      ...(agent ? { agent } : {}),
     };
   }
 

@@ -114,6 +114,13 @@ const remote = z
   })
   .describe('Defaults for the GPU host.');
 
+const agent = z
+  .strictObject({
+    auto_install: z.boolean().optional().describe('connect installs or upgrades the mlt agent on the host without asking. Default: false (asks on a terminal).'),
+    install_dir: z.string().regex(/^(\/|~\/)/, { error: 'expected an absolute path or ~/… on the host' }).optional().describe('Folder on the host for the mlt executable. Default: ~/.local/bin (/usr/local/bin as root).'),
+  })
+  .describe('The mlt agent on the host (docs/agent.md).');
+
 const ray = z
   .strictObject({
     enabled: z.boolean().optional().describe('Start a Ray head node in the container. Default: false.'),
@@ -217,6 +224,7 @@ export function createConfigSchema<S extends PluginSections = Record<never, neve
       environment: environment.optional(),
       sync: sync.optional(),
       remote: remote.optional(),
+      agent: agent.optional(),
       ray: ray.optional(),
       provision: provision.optional(),
       hooks: hooks.optional(),

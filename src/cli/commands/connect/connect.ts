@@ -1,7 +1,9 @@
 import { flagOption, listOption, stringArg, type CommandRun } from '../../command.ts';
+import { confirmer } from '../../ui/confirm.ts';
 
 export const run: CommandRun = async (context, input) => {
   const connection = await context.app.connection();
+  const confirm = confirmer(context);
   const result = await connection.connect({
     ...(stringArg(input, 'target') ? { target: stringArg(input, 'target')! } : {}),
     ...(Array.isArray(input.args.workers) && input.args.workers.length > 0 ? { workers: input.args.workers } : {}),
@@ -10,6 +12,8 @@ export const run: CommandRun = async (context, input) => {
     ports: listOption(input, 'port'),
     // Without a shell nothing would keep a forward open: --no-attach forwards are detached.
     detach: flagOption(input, 'detach') || flagOption(input, 'no-attach') || context.globals.json,
+    // Asked once, on a terminal only; without one (CI, scripts) connect notes it and goes on.
+    agent: { yes: flagOption(input, 'yes'), ...(confirm ? { confirm } : {}) },
   });
   const { style } = context;
   const lines = [
@@ -18,6 +22,7 @@ export const run: CommandRun = async (context, input) => {
     ...(result.remoteDir ? [`  files    ${result.target}:${result.remoteDir} -> ${result.workdir}`] : [`  files    ${context.globals.projectDir} -> ${result.workdir}`]),
     ...(result.sync ? [`  sync     ${result.sync.filesTransferred} file(s), ${result.sync.deleted} deleted`] : []),
     ...result.forwards.map((f) => `  port     http://127.0.0.1:${f.local} -> container :${f.container}`),
+    ...(result.agent && ['installed', 'upgraded'].includes(result.agent.action) ? [`  agent    mlt ${result.agent.version} ${result.agent.action} at ${result.agent.path}`] : []),
     ...(result.workers ?? []).map((w) => `  worker   ${w.container.name} on ${w.target} (${w.container.action}${w.container.reason ? `: ${w.container.reason}` : ''})`),
   ];
   if (flagOption(input, 'no-attach') || context.globals.json) {

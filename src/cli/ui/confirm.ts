@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import type { CommandContext } from '../../command.ts';
+import type { CommandContext } from '../command.ts';
 
 /** A y/N question on stderr, read from stdin; undefined when nobody can answer (CI, --json, no TTY). */
 export function confirmer(context: CommandContext): ((question: string) => Promise<boolean>) | undefined {
