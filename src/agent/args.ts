@@ -13,7 +13,7 @@ export interface AgentArgs {
   help: boolean;
 }
 
-const COMMANDS = ['shell', 'run', 'logs', 'status', 'ps', 'version', 'ssh-server', 'lsp-proxy', 'help'] as const;
+const COMMANDS = ['shell', 'run', 'logs', 'status', 'ps', 'version', 'ssh-server', 'host-key', 'lsp-proxy', 'help'] as const;
 export type AgentCommand = (typeof COMMANDS)[number];
 
 export function isAgentCommand(name: string): name is AgentCommand {

@@ -37,7 +37,7 @@ async function config(ctx: AgentContext): Promise<AgentConfig> {
   return loadAgentConfig([SYSTEM_CONFIG, userConfigFile(ctx.env, ctx.env.HOME || homedir())]);
 }
 
-async function locate(ctx: AgentContext): Promise<{ located: Located; containers: ContainerManager; config: AgentConfig }> {
+export async function locate(ctx: AgentContext): Promise<{ located: Located; containers: ContainerManager; config: AgentConfig }> {
   const cfg = await config(ctx);
   const containers = await ctx.containers(cfg);
   const located = locateContainer({
@@ -49,7 +49,7 @@ async function locate(ctx: AgentContext): Promise<{ located: Located; containers
   return { located, containers, config: cfg };
 }
 
-function requireRunning(located: Located): void {
+export function requireRunning(located: Located): void {
   const c = located.container;
   if (c.state !== 'running') {
     throw new UserError('CONTAINER_NOT_RUNNING', `the dev container ${c.name} of ${c.project ?? 'this project'} is ${c.state}`, 'start it again from your machine: mltoolbox connect HOST --no-attach');

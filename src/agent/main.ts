@@ -20,6 +20,7 @@ Commands:
   ps [--json]           Every mltoolbox dev container on this host
   version [--json]      The agent's version and build
   ssh-server            (used by ssh's ProxyCommand) an SSH server on stdio for the container
+  host-key [--json]     The container's SSH host key (connect pins it for the editor alias)
   lsp-proxy -- CMD...   A language server in the container, paths translated for a local editor
   daemon [--help]       Connect this host to an mltoolbox relay (docs/relay.md)
 
@@ -77,6 +78,7 @@ async function dispatch(args: AgentArgs, ctx: AgentContext): Promise<AgentOutcom
     case 'ps': return commands.ps(ctx);
     case 'version': return commands.version(ctx);
     case 'ssh-server': return (await import('./ssh-server.ts')).sshServer(ctx);
+    case 'host-key': return (await import('./ssh-server.ts')).hostKey(ctx);
     case 'lsp-proxy': return (await import('./lsp-proxy.ts')).lspProxy(ctx);
     default: throw new UserError('UNKNOWN_COMMAND', `unknown command '${args.command}'`, "run 'mlt --help' for the commands this agent knows");
   }

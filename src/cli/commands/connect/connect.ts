@@ -1,5 +1,5 @@
 import { flagOption, listOption, stringArg, type CommandRun } from '../../command.ts';
-import { confirmer } from '../../ui/confirm.ts';
+import { confirmer } from '../../ui/ask.ts';
 
 export const run: CommandRun = async (context, input) => {
   const connection = await context.app.connection();
