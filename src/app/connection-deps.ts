@@ -29,6 +29,7 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     reporter: environment.reporter,
     toolVersion: version,
     socketDir: join(paths.stateDir, 'sockets'),
+    configDir: paths.configDir,
     localDockerSocket: localDockerSocket(environment.env),
     createContainers: (options) =>
       createDockerContainerManager({ ...options, toolVersion: version, reporter: environment.reporter }),

@@ -3,7 +3,8 @@ import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { joinShellCommand } from '../../src/core/shell-quote.ts';
-import { createSandbox, run, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
+import { spawn } from 'node:child_process';
+import { createSandbox, freePort, run, runMltoolbox, runOk, useHarness, type Sandbox } from '../harness/index.ts';
 
 /**
  * The mlt agent end to end: connect installs the self-contained executable
@@ -101,6 +102,81 @@ describe('mlt agent', async () => {
     const result = await connect('--yes');
     assert.equal(result.agent.action, 'current');
     assert.equal(result.agent.bytes, 0);
+  });
+
+  describe('the editor alias reaches the container with plain OpenSSH', () => {
+    let alias: string;
+    let sshConfig: string;
+    const viaAlias = (args: string[], options: { input?: string; timeoutMs?: number } = {}) =>
+      run('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', ...args], { timeoutMs: options.timeoutMs ?? 60_000, ...(options.input !== undefined ? { input: options.input } : {}) });
+
+    before(async () => {
+      const result = await connect('--yes');
+      alias = result.sshHost;
+      assert.match(alias, /^agent-test-[0-9a-f]{8}\.mlt-test-host\.mlt$/);
+      sshConfig = join(sandbox.env.XDG_CONFIG_HOME!, 'mltoolbox', 'ssh_config');
+      const status = JSON.parse((await mltoolbox(['status', host, '--json'])).stdout).result;
+      assert.equal(status.sshHost, alias);
+      const entries = await readFile(join(sandbox.env.XDG_CONFIG_HOME!, 'mltoolbox', 'ssh_config.editors'), 'utf8');
+      assert.match(entries, /StrictHostKeyChecking yes/);
+      assert.doesNotMatch(entries, /StrictHostKeyChecking no/);
+    });
+
+    it('a command runs in the container, in its workdir', async () => {
+      const result = await viaAlias([alias, 'pwd; cat notes.txt; exit 9']);
+      assert.equal(result.code, 9, result.stderr);
+      assert.equal(result.stdout, '/workspace\nfrom the project\n');
+    });
+
+    it('scp puts a file into the container and brings one back', async () => {
+      await writeFile(sandbox.path('upload.txt'), 'sent by scp\n');
+      const up = await run('scp', ['-F', sshConfig, '-o', 'BatchMode=yes', sandbox.path('upload.txt'), `${alias}:uploaded.txt`], { timeoutMs: 60_000 });
+      assert.equal(up.code, 0, up.stderr);
+      const inside = await mltoolbox(['exec', host, '--', 'cat', '/workspace/uploaded.txt']);
+      assert.equal(inside.stdout, 'sent by scp\n');
+      const down = await run('scp', ['-F', sshConfig, '-o', 'BatchMode=yes', `${alias}:/workspace/notes.txt`, sandbox.path('back.txt')], { timeoutMs: 60_000 });
+      assert.equal(down.code, 0, down.stderr);
+      assert.equal(await readFile(sandbox.path('back.txt'), 'utf8'), 'from the project\n');
+    });
+
+    it('ssh -L reaches an HTTP server listening on the container\'s loopback', async () => {
+      const serve = await mltoolbox(['exec', host, '--', 'sh', '-c', 'mkdir -p /tmp/www && echo served-in-container > /tmp/www/index.html && httpd -p 127.0.0.1:8099 -h /tmp/www']);
+      assert.equal(serve.code, 0, serve.stderr);
+      const port = await freePort();
+      const tunnel = spawn('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:8099`, alias], { stdio: 'ignore' });
+      try {
+        let body = '';
+        for (let attempt = 0; attempt < 40 && body === ''; attempt++) {
+          body = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), () => '');
+          if (body === '') await new Promise((r) => setTimeout(r, 250));
+        }
+        assert.equal(body, 'served-in-container\n');
+      } finally {
+        tunnel.kill();
+      }
+    });
+
+    it('an interactive PTY session gets a terminal and its exit code back', async () => {
+      const result = await run('script', ['-qec', joinShellCommand(['ssh', '-tt', '-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', alias, 'tty; exit 5']), '/dev/null'], { timeoutMs: 60_000 });
+      assert.equal(result.code, 5, result.stderr || result.stdout);
+      assert.match(result.stdout, /\/dev\/pts\/\d+/);
+    });
+
+    it('a changed container host key is refused', async () => {
+      const knownHosts = join(sandbox.env.XDG_CONFIG_HOME!, 'mltoolbox', 'known_hosts');
+      const pinned = await readFile(knownHosts, 'utf8');
+      await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', sandbox.path('other-key')]);
+      const other = (await readFile(sandbox.path('other-key.pub'), 'utf8')).split(' ').slice(0, 2).join(' ');
+      await writeFile(knownHosts, pinned.replace(new RegExp(`^${alias.replace(/\./g, '\\.')} .*$`, 'm'), `${alias} ${other}`));
+      try {
+        const result = await viaAlias([alias, 'echo should-not-run']);
+        assert.equal(result.code, 255);
+        assert.doesNotMatch(result.stdout, /should-not-run/);
+        assert.match(result.stderr, /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+      } finally {
+        await writeFile(knownHosts, pinned);
+      }
+    });
   });
 
   it('an older agent is upgraded; a newer one is left with a warning', async () => {

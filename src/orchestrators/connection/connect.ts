@@ -1,4 +1,4 @@
-import { UserError } from '../../core/errors.ts';
+import { describeError, UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ClusterInfo } from '../../plugin-api/index.ts';
 import type { LoadedConfig } from '../../services/config/loader.ts';
@@ -7,6 +7,7 @@ import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
 import { applyFeatures, configuredFeatures, featureLifecycle, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
+import { writeEditorHost } from '../agent/editor-host.ts';
 import { ensureAgent, type AgentConsent, type AgentReport } from '../agent/ensure-agent.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import { planContainer } from './container-plan.ts';
@@ -54,6 +55,8 @@ export interface ConnectResult {
   features?: FeatureStepResult['installed'];
   /** The mlt agent on the host (remote targets only). */
   agent?: AgentReport;
+  /** The ssh Host alias that opens the dev container (editors, scp, ssh -L); see docs/editors.md. */
+  sshHost?: string;
 }
 
 /** `ray.workers[].target` when Ray is enabled: the hosts that join the head. */
@@ -72,6 +75,8 @@ export function workerTargets(head: string, fromCommandLine: readonly string[] |
 export interface ConnectDeps extends Pick<PlaceDeps, 'createContainers' | 'localDockerSocket'> {
   env: NodeJS.ProcessEnv;
   offlineDefaultImage?: OfflineDefaultImage;
+  /** mltoolbox's config folder, for the editors' ssh entries (none written without it). */
+  configDir?: string;
   reporter: Reporter;
   projectDir: string;
   sessions: Sessions;
@@ -189,6 +194,7 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
     });
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
     const agent = place.host.local ? undefined : await ensureAgent(reporter, deps.env, place.host, loaded.config.agent, options.agent ?? { yes: false });
+    const sshHost = role === 'head' ? await editorHost(session, ensured.name, agent) : undefined;
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
     state.touchRemote(place.name); // a saved remote's "last used"; nothing for any other name
     await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
@@ -206,7 +212,19 @@ export function createConnect(deps: ConnectDeps): (options: ConnectOptions) => P
       role,
       ...(featured ? { features: featured.installed } : {}),
       ...(agent ? { agent } : {}),
+      ...(sshHost ? { sshHost } : {}),
     };
+  }
+
+  /** The editors' Host entry for the container, when the host runs the agent. A failure is a warning. */
+  async function editorHost(session: ProjectSession, container: string, agent: AgentReport | undefined): Promise<string | undefined> {
+    if (!deps.configDir || !agent?.path || !['current', 'installed', 'upgraded', 'newer-on-host'].includes(agent.action)) return undefined;
+    try {
+      return await writeEditorHost({ configDir: deps.configDir, host: session.place.host, slug: session.identity.slug, container, mltPath: agent.path });
+    } catch (error) {
+      reporter.warn(`the ssh entry for editors was not written: ${describeError(error)}`);
+      return undefined;
+    }
   }
 
   return connect;

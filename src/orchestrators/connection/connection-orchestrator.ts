@@ -63,6 +63,8 @@ export interface ProjectStatus {
   lastSync: { at: string; summary: unknown } | null;
   /** A provisioned instance: what it costs so far and its idle timer. */
   instance?: InstanceView;
+  /** The ssh Host alias connect wrote for the dev container (docs/editors.md), or null. */
+  sshHost: string | null;
 }
 
 export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOrchestrator {

@@ -5,6 +5,7 @@ import { rulesFromConfig } from '../../services/sync/config-rules.ts';
 import { gpuStatus, type GpuStatus } from '../../services/gpu/status.ts';
 import { DEFAULT_DEBOUNCE_MS } from '../../services/sync/watch.ts';
 import type { SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
+import { existingEditorAlias } from '../agent/editor-host.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
 import { instanceView } from '../provisioning/instance-view.ts';
@@ -29,6 +30,8 @@ export type HostStatusSource = (host: string, project: { project: string; contai
 
 export interface ProjectCommandsDeps {
   reporter: Reporter;
+  /** mltoolbox's config folder, where connect wrote the editors' ssh entries. */
+  configDir?: string;
   projectDir: string;
   sessions: Sessions;
   hooks: ConnectionHooks;
@@ -40,6 +43,10 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
   const { reporter, sessions, forwarder } = deps;
   const pluginHooks = deps.hooks;
   const { withSession, requireContainer, runningContainer, containerHost } = sessions;
+
+  /** The ssh Host alias connect wrote for the project's container on a host (docs/editors.md), or null. */
+  const editorAliasOn = async (host: string, slug: string) =>
+    (deps.configDir ? await existingEditorAlias(deps.configDir, slug, host) : undefined) ?? null;
 
   async function pushProject(session: ProjectSession, options: { dryRun?: boolean } = {}): Promise<SyncSummary> {
     await pluginHooks.beforeSync(session, options.dryRun ?? false);
@@ -152,6 +159,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         forwards: await forwarder.list(where.name),
         gpu: found.gpu,
         lastSync: where.lastSync,
+        sshHost: await editorAliasOn(where.name, where.identity.slug),
       };
     },
 
@@ -177,6 +185,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
           ...(instance ? { instance: instanceView(instance, Date.now()) } : {}),
+          sshHost: session.place.host.local ? null : await editorAliasOn(session.place.name, session.identity.slug),
         };
       }),
 

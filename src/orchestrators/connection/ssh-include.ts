@@ -1,5 +1,5 @@
 import { lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RemoteRecord } from '../../db/index.ts';
 import { writeFileAtomic } from '../../infrastructure/private-file.ts';
 
@@ -55,7 +55,33 @@ export function renderGeneratedConfig(remotes: readonly RemoteRecord[], sshAlias
 }
 
 export async function writeGeneratedConfig(file: string, remotes: readonly RemoteRecord[], sshAliases?: ReadonlySet<string>): Promise<void> {
-  await writeFileAtomic(file, renderGeneratedConfig(remotes, sshAliases), { mode: 0o600 });
+  await writeFileAtomic(file, withEditorsInclude(renderGeneratedConfig(remotes, sshAliases), file), { mode: 0o600 });
+}
+
+/** The editors' container entries (written by connect, docs/editors.md) live beside the generated file, Included from it. */
+export const EDITORS_FILE = 'ssh_config.editors';
+
+function editorsIncludeLine(file: string): string {
+  return `Include "${join(dirname(file), EDITORS_FILE).replace(/"/g, '')}"`;
+}
+
+/** The generated text with the editors' Include after the header comments (once). */
+export function withEditorsInclude(text: string, file: string): string {
+  const line = editorsIncludeLine(file);
+  if (text.split('\n').includes(line)) return text;
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => !l.startsWith('#'));
+  lines.splice(at === -1 ? lines.length : at, 0, line);
+  return lines.join('\n');
+}
+
+/** connect: the generated file exists and Includes the editors' entries (its remotes, if any, stay as they are). */
+export async function ensureEditorsInclude(configDir: string): Promise<string> {
+  const file = generatedConfigPath(configDir);
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const next = withEditorsInclude(text ?? renderGeneratedConfig([]), file);
+  if (next !== text) await writeFileAtomic(file, next, { mode: 0o600 });
+  return file;
 }
 
 /** `~/…` when the file is under home (the line then works for a dotfiles repo on other machines too). */

@@ -23,6 +23,7 @@ export const run: CommandRun = async (context, input) => {
     ...(result.sync ? [`  sync     ${result.sync.filesTransferred} file(s), ${result.sync.deleted} deleted`] : []),
     ...result.forwards.map((f) => `  port     http://127.0.0.1:${f.local} -> container :${f.container}`),
     ...(result.agent && ['installed', 'upgraded'].includes(result.agent.action) ? [`  agent    mlt ${result.agent.version} ${result.agent.action} at ${result.agent.path}`] : []),
+    ...(result.sshHost ? [`  editor   ssh ${result.sshHost}  (VS Code: Remote-SSH: Connect to Host… → ${result.sshHost}; see docs/editors.md)`] : []),
     ...(result.workers ?? []).map((w) => `  worker   ${w.container.name} on ${w.target} (${w.container.action}${w.container.reason ? `: ${w.container.reason}` : ''})`),
   ];
   if (flagOption(input, 'no-attach') || context.globals.json) {
