@@ -53,7 +53,7 @@ describe('mlt agent', async () => {
   it('connect without a terminal and without --yes installs nothing and says so in one line', async () => {
     const result = await mltoolbox(['connect', host, '--no-attach', '--json']);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(JSON.parse(result.stdout).result.agent.action, 'skipped');
+    assert.equal(JSON.parse(result.stdout).result.agent.action, 'skipped', result.stderr);
     assert.match(result.stderr, /mlt agent not installed on mlt-test-host: run 'mltoolbox agent install mlt-test-host'/);
   });
 

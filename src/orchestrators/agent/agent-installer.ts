@@ -88,7 +88,7 @@ export function parseProbe(stdout: string): RemoteAgent {
 }
 
 export async function probeAgent(host: Host, installDir: string | undefined): Promise<RemoteAgent> {
-  const result = await host.execScript(PROBE, { args: [installDir ?? ''], timeoutMs: 30_000 });
+  const result = await host.execScript(PROBE, { args: [installDir ?? ''], timeoutMs: 60_000 });
   if (result.exitCode !== 0) {
     throw new UserError('REMOTE_COMMAND_FAILED', `could not ask ${host.name} about its mlt agent: ${lastLines(result.stderr) || `exit code ${result.exitCode}`}`,
       `check that the host runs a POSIX shell: ssh ${host.name} 'uname -sm; id -u'`);
