@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { UserError } from '../core/errors.ts';
-import type { ContainerSummary } from '../services/containers/types.ts';
+import type { ContainerSummary, MountPoint } from '../services/containers/types.ts';
 
 /** The container a command acts on, and where the caller's folder is inside it. */
 export interface Located {
@@ -27,17 +27,26 @@ export function matchesProject(container: ContainerSummary, name: string): boole
   return slug === name || container.name === name || slug.replace(/-[0-9a-f]{8}$/, '') === name;
 }
 
-/** The deepest bind mount holding cwd, and cwd's path in the container. */
-function mountHolding(container: ContainerSummary, cwd: string): { depth: number; path: string } | undefined {
+/**
+ * The path translated through the deepest bind mount holding it: host ->
+ * container (`from: 'source'`) or container -> host (`from: 'destination'`).
+ * `depth` is the matched root's length (a deeper mount wins).
+ */
+export function throughBindMount(mounts: readonly MountPoint[], path: string, from: 'source' | 'destination'): { depth: number; path: string } | undefined {
   let best: { depth: number; path: string } | undefined;
-  for (const mount of container.mounts) {
+  for (const mount of mounts) {
     if (mount.type !== 'bind' || !mount.source) continue;
-    const source = mount.source.replace(/\/+$/, '') || '/';
-    if (cwd !== source && !cwd.startsWith(source === '/' ? '/' : `${source}/`)) continue;
-    if (best && best.depth >= source.length) continue;
-    best = { depth: source.length, path: posix.join(mount.destination, cwd.slice(source.length)) };
+    const root = mount[from]!.replace(/\/+$/, '') || '/';
+    const other = from === 'source' ? mount.destination : mount.source;
+    if (path !== root && !path.startsWith(root === '/' ? '/' : `${root}/`)) continue;
+    if (best && best.depth >= root.length) continue;
+    best = { depth: root.length, path: posix.join(other, path.slice(root.length)) };
   }
   return best;
+}
+
+function mountHolding(container: ContainerSummary, cwd: string): { depth: number; path: string } | undefined {
+  return throughBindMount(container.mounts, cwd, 'source');
 }
 
 /**

@@ -3,6 +3,7 @@ import { lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, symlink
 import { posix } from 'node:path';
 import type { Attributes, FileEntry, SFTPWrapper } from 'ssh2';
 import type { MountPoint } from '../services/containers/types.ts';
+import { throughBindMount } from './locate.ts';
 
 /**
  * SFTP for the container, served on the host: a container path under a
@@ -16,19 +17,6 @@ import type { MountPoint } from '../services/containers/types.ts';
 export async function loadSsh2(): Promise<typeof import('ssh2')> {
   const mod = (await import('ssh2')) as typeof import('ssh2') & { default?: typeof import('ssh2') };
   return mod.default ?? mod;
-}
-
-/** The host path of a container path, through the deepest bind mount holding it. */
-export function hostPathOf(mounts: readonly MountPoint[], containerPath: string): string | undefined {
-  let best: MountPoint | undefined;
-  for (const mount of mounts) {
-    if (mount.type !== 'bind' || !mount.source) continue;
-    const dest = mount.destination.replace(/\/+$/, '') || '/';
-    if (containerPath !== dest && !containerPath.startsWith(dest === '/' ? '/' : `${dest}/`)) continue;
-    if (!best || dest.length > best.destination.length) best = { ...mount, destination: dest };
-  }
-  if (!best) return undefined;
-  return posix.join(best.source!, containerPath.slice(best.destination.length));
 }
 
 function attrsOf(s: import('node:fs').Stats): Attributes {
@@ -59,7 +47,7 @@ export async function serveSftp(sftp: SFTPWrapper, mounts: readonly MountPoint[]
     sftp.status(reqid, status, (error as Error).message);
   };
   const host = (path: string): string => {
-    const mapped = hostPathOf(mounts, resolve(path));
+    const mapped = throughBindMount(mounts, resolve(path), 'destination')?.path;
     if (mapped === undefined) throw Object.assign(new Error(`${resolve(path)} is outside the container's bind mounts (mlt's sftp reaches the project folder; use ssh for the rest)`), { code: 'OUTSIDE' });
     return mapped;
   };

@@ -77,3 +77,19 @@ describe('agent.yaml', () => {
     assert.match((broken as UserError).details[0]!, /^\/etc\/a\.yaml:\d+:\d+: /);
   });
 });
+
+describe('bind mounts', () => {
+  it('translate paths both ways through the deepest mount, never a sibling', async () => {
+    const { throughBindMount } = await import('../../../src/agent/locate.ts');
+    const mounts = [
+      { type: 'bind', source: '/root/p', destination: '/workspace' },
+      { type: 'bind', source: '/data/big', destination: '/workspace/data' },
+      { type: 'volume', source: '/var/lib/docker/volumes/v/_data', destination: '/cache' },
+    ];
+    assert.equal(throughBindMount(mounts, '/workspace/data/x.bin', 'destination')?.path, '/data/big/x.bin');
+    assert.equal(throughBindMount(mounts, '/workspace/src/a.py', 'destination')?.path, '/root/p/src/a.py');
+    assert.equal(throughBindMount(mounts, '/workspaces/a', 'destination'), undefined);
+    assert.equal(throughBindMount(mounts, '/cache/a', 'destination'), undefined, 'volumes are not host folders we serve');
+    assert.equal(throughBindMount(mounts, '/root/p', 'source')?.path, '/workspace');
+  });
+});
