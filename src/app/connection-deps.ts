@@ -30,6 +30,7 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     toolVersion: version,
     socketDir: join(paths.stateDir, 'sockets'),
     lockDir: join(paths.stateDir, 'locks'),
+    configDir: paths.configDir,
     localDockerSocket: localDockerSocket(environment.env),
     createContainers: (options) =>
       createDockerContainerManager({ ...options, toolVersion: version, reporter: environment.reporter }),

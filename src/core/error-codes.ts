@@ -108,6 +108,14 @@ export const ErrorCodes = {
   FEATURE_ORDER_INVALID: { exit: ExitCode.config },
   FEATURE_INSTALL_FAILED: { exit: ExitCode.userError },
 
+  // --- agent (mlt on the host) ---------------------------------------------
+  AGENT_NO_CONTAINER: { exit: ExitCode.userError },
+  AGENT_CONTAINER_AMBIGUOUS: { exit: ExitCode.usage },
+  AGENT_PROJECT_UNKNOWN: { exit: ExitCode.userError },
+  AGENT_NOT_BUILT: { exit: ExitCode.userError },
+  AGENT_INSTALL_FAILED: { exit: ExitCode.remoteCommandFailed },
+  AGENT_UNSUPPORTED_HOST: { exit: ExitCode.userError },
+
   // --- plugins --------------------------------------------------------------
   PLUGIN_NOT_FOUND: { exit: ExitCode.config },
   PLUGIN_LOAD_FAILED: { exit: ExitCode.userError },

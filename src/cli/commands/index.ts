@@ -12,6 +12,7 @@ import { portsCloseSpec, portsListSpec } from './ports/spec.ts';
 import { backendAddSpec, backendListSpec, backendRemoveSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec, provisionSpec, searchSpec } from './provision/spec.ts';
 import { relayAddHostSpec, relayServeSpec, relayTokenSpec } from './relay/spec.ts';
 import { imageBootstrapSpec, imagePushSpec } from './image/spec.ts';
+import { agentInstallSpec, agentRemoveSpec, agentStatusSpec } from './agent/spec.ts';
 
 /**
  * Every command's spec, in help order. Specs are tiny; their `load()` pulls
@@ -29,6 +30,7 @@ export const commands: readonly CommandSpec[] = [
   searchSpec, provisionSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec,
   backendAddSpec, backendListSpec, backendRemoveSpec,
   relayServeSpec, relayTokenSpec, relayAddHostSpec,
+  agentInstallSpec, agentStatusSpec, agentRemoveSpec,
   doctorSpec,
   imageBootstrapSpec, imagePushSpec,
   pluginsListSpec, pluginsDoctorSpec, pluginsRunSpec,

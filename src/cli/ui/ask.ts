@@ -10,3 +10,9 @@ export async function askYesNo(context: CommandContext, question: string): Promi
     rl.close();
   }
 }
+
+/** `askYesNo` bound to this command; undefined when nobody can answer (CI, --json, no TTY). */
+export function confirmer(context: CommandContext): ((question: string) => Promise<boolean>) | undefined {
+  if (!context.app.environment.interactive) return undefined;
+  return (question) => askYesNo(context, question);
+}

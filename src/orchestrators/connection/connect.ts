@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { UserError } from '../../core/errors.ts';
+import { describeError, UserError } from '../../core/errors.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { ClusterInfo } from '../../plugin-api/index.ts';
@@ -9,6 +9,8 @@ import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
 import { applyFeatures, configuredFeatures, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
+import { writeEditorHost } from '../agent/editor-host.ts';
+import { ensureAgent, type AgentConsent, type AgentReport } from '../agent/ensure-agent.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import { planContainer } from './container-plan.ts';
 import type { ForwardView, PortForwarder } from './forwards.ts';
@@ -35,6 +37,8 @@ export interface ConnectOptions {
   forceRebuild?: boolean;
   /** `-p` values as typed: `8888`, `9000:8888`. */
   ports?: readonly string[];
+  /** Installing the mlt agent on the host: --yes, or how to ask (docs/agent.md). */
+  agent?: AgentConsent;
 }
 
 export interface ConnectResult {
@@ -53,6 +57,10 @@ export interface ConnectResult {
   workers?: ConnectResult[];
   /** Dev Container Features installed in the image, in installation order. */
   features?: FeatureStepResult['installed'];
+  /** The mlt agent on the host (remote targets only). */
+  agent?: AgentReport;
+  /** The ssh Host alias that opens the dev container (editors, scp, ssh -L); see docs/editors.md. */
+  sshHost?: string;
 }
 
 /** The worker targets of a connect: the command line's, else the plugins' (workerTargets); never the head itself, never twice. */
@@ -67,6 +75,8 @@ const CONNECT_LOCK_WAIT_MS = 15 * 60_000;
 export interface ConnectDeps extends Pick<PlaceDeps, 'createContainers' | 'localDockerSocket'> {
   env: NodeJS.ProcessEnv;
   offlineDefaultImage?: OfflineDefaultImage;
+  /** mltoolbox's config folder, for the editors' ssh entries (none written without it). */
+  configDir?: string;
   reporter: Reporter;
   projectDir: string;
   /** A private folder for the per project+target connect locks. */
@@ -227,6 +237,9 @@ export function createConnect(deps: ConnectDeps): Connect {
     if (ensured.action !== 'reused') await runLifecycle(reporter, session, ensured.id, 'post_start_command', featured);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
+    // The agent runs beside a Docker engine: not here, and not on an instance that is itself the container (a pod).
+    const agent = place.host.local || !place.engineSocket ? undefined : await ensureAgent(reporter, deps.env, place.host, loaded.config.agent, options.agent ?? { yes: false });
+    const sshHost = role === 'head' ? await editorHost(session, ensured.name, agent) : undefined;
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
     state.touchRemote(place.name); // a saved remote's "last used"; nothing for any other name
     await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
@@ -243,7 +256,20 @@ export function createConnect(deps: ConnectDeps): Connect {
       workdir: plan.workdir,
       role,
       ...(featured ? { features: featured.installed } : {}),
+      ...(agent ? { agent } : {}),
+      ...(sshHost ? { sshHost } : {}),
     };
+  }
+
+  /** The editors' Host entry for the container, when the host runs the agent. A failure is a warning. */
+  async function editorHost(session: ProjectSession, container: string, agent: AgentReport | undefined): Promise<string | undefined> {
+    if (!deps.configDir || !agent?.path || !['current', 'installed', 'upgraded', 'newer-on-host'].includes(agent.action)) return undefined;
+    try {
+      return await writeEditorHost({ configDir: deps.configDir, host: session.place.host, slug: session.identity.slug, container, mltPath: agent.path });
+    } catch (error) {
+      reporter.warn(`the ssh entry for editors was not written: ${describeError(error)}`);
+      return undefined;
+    }
   }
 
   return { connect, connectAndAttach };

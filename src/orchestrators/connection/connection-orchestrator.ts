@@ -7,7 +7,7 @@ import { createConnectionHooks } from '../plugins/connection-hooks.ts';
 import { createConnect, type ConnectOptions, type ConnectResult } from './connect.ts';
 import { createLocalHooks } from './local-commands.ts';
 import { createPortForwarder, type PortForwarder } from './forwards.ts';
-import type { GpuStatus } from './gpu-status.ts';
+import type { GpuStatus } from '../../services/gpu/status.ts';
 import type { InstanceView } from '../provisioning/instance-view.ts';
 import { createProjectCommands, type HostStatusSource, type SyncOptions } from './project-commands.ts';
 import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
@@ -16,6 +16,8 @@ export type { ConnectionDeps, ProjectSession } from './session.ts';
 export { workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
 export type { ForwardView } from './forwards.ts';
 export type { HostStatusSource } from './project-commands.ts';
+/** status's GPU lines (the reading itself lives in services/gpu, shared with the agent). */
+export { describeGpuStatus, type GpuStatus } from '../../services/gpu/status.ts';
 
 /**
  * connect and the project commands, as the CLI and other orchestrators see
@@ -64,6 +66,8 @@ export interface ProjectStatus {
   lastSync: { at: string; summary: unknown } | null;
   /** A provisioned instance: what it costs so far and its idle timer. */
   instance?: InstanceView;
+  /** The ssh Host alias connect wrote for the dev container (docs/editors.md), or null. */
+  sshHost: string | null;
 }
 
 export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOrchestrator {

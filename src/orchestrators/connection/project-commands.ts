@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
+import { gpuStatus, type GpuStatus } from '../../services/gpu/status.ts';
 import type { SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
+import { existingEditorAlias } from '../agent/editor-host.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
-import { gpuStatus, type GpuStatus } from './gpu-status.ts';
 import { instanceView } from '../provisioning/instance-view.ts';
 import { runLifecycle } from './lifecycle.ts';
 import type { LocalHooks } from './local-commands.ts';
@@ -42,6 +43,8 @@ export type HostStatusSource = (host: string, project: { project: string; contai
 
 export interface ProjectCommandsDeps {
   reporter: Reporter;
+  /** mltoolbox's config folder, where connect wrote the editors' ssh entries. */
+  configDir?: string;
   projectDir: string;
   sessions: Sessions;
   hooks: ConnectionHooks;
@@ -59,6 +62,10 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
   const where = (session: ProjectSession, container?: string) => ({
     target: session.place.name, ...(session.remoteDir ? { remoteDir: session.remoteDir } : {}), ...(container ? { container } : {}),
   });
+
+  /** The ssh Host alias connect wrote for the project's container on a host (docs/editors.md), or null. */
+  const editorAliasOn = async (host: string, slug: string) =>
+    (deps.configDir ? await existingEditorAlias(deps.configDir, slug, host) : undefined) ?? null;
 
   async function pushProject(session: ProjectSession, options: { dryRun?: boolean } = {}): Promise<SyncSummary> {
     // A dry run changes nothing, so it runs no hook either.
@@ -225,6 +232,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         forwards: await forwarder.list(where.name),
         gpu: found.gpu,
         lastSync: where.lastSync,
+        sshHost: await editorAliasOn(where.name, where.identity.slug),
       };
     },
 
@@ -249,6 +257,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
           ...(instance ? { instance: instanceView(instance, Date.now()) } : {}),
+          sshHost: session.place.host.local ? null : await editorAliasOn(session.place.name, session.identity.slug),
         };
       }),
 

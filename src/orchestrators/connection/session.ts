@@ -45,6 +45,8 @@ export interface ConnectionDeps extends PlaceDeps {
    * and the default one cannot be pulled.
    */
   offlineDefaultImage?: OfflineDefaultImage;
+  /** mltoolbox's config folder: the generated ssh_config and the editors' entries live there. */
+  configDir?: string;
 }
 
 /** Everything a command needs once the project's place is open. */

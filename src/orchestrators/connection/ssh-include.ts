@@ -1,5 +1,5 @@
 import { lstat, mkdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RemoteRecord } from '../../db/index.ts';
 import { withLock } from '../../infrastructure/file-lock.ts';
 import { writeFileAtomic } from '../../infrastructure/private-file.ts';
@@ -93,8 +93,37 @@ export function renderGeneratedConfig(remotes: readonly RemoteRecord[], sshAlias
  * writes every row (read outside, an earlier snapshot could win and drop one).
  */
 export async function writeGeneratedConfig(file: string, remotes: readonly RemoteRecord[] | (() => readonly RemoteRecord[]), sshAliases?: ReadonlySet<string>): Promise<void> {
-  await withLock(`${file}.lock`, () => writeFileAtomic(file, renderGeneratedConfig(typeof remotes === 'function' ? remotes() : remotes, sshAliases), { mode: 0o600 }),
+  await withLock(`${file}.lock`, () => writeFileAtomic(file, withEditorsInclude(renderGeneratedConfig(typeof remotes === 'function' ? remotes() : remotes, sshAliases), file), { mode: 0o600 }),
     { timeoutMs: 30_000, purpose: 'ssh_config' });
+}
+
+/** The editors' container entries (written by connect, docs/editors.md) live beside the generated file, Included from it. */
+export const EDITORS_FILE = 'ssh_config.editors';
+
+function editorsIncludeLine(file: string): string {
+  return `Include "${join(dirname(file), EDITORS_FILE).replace(/"/g, '')}"`;
+}
+
+/** The generated text with the editors' Include after the header comments (once). */
+export function withEditorsInclude(text: string, file: string): string {
+  const line = editorsIncludeLine(file);
+  if (text.split('\n').includes(line)) return text;
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => !l.startsWith('#'));
+  lines.splice(at === -1 ? lines.length : at, 0, line);
+  return lines.join('\n');
+}
+
+/** connect: the generated file exists and Includes the editors' entries (its remotes, if any, stay as they are). */
+export async function ensureEditorsInclude(configDir: string): Promise<string> {
+  const file = generatedConfigPath(configDir);
+  // Under the same lock as remote add's rewrite: neither may drop the other's change.
+  await withLock(`${file}.lock`, async () => {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    const next = withEditorsInclude(text ?? renderGeneratedConfig([]), file);
+    if (next !== text) await writeFileAtomic(file, next, { mode: 0o600 });
+  }, { timeoutMs: 30_000, purpose: 'ssh_config' });
+  return file;
 }
 
 /** `~/…` when the file is under home (the line then works for a dotfiles repo on other machines too). */

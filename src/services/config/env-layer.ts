@@ -43,6 +43,7 @@ export const TOOL_ENV_VARS: readonly string[] = [
   'MLTOOLBOX_EXEC_ID',
   // Set for hooks.* and initialize_command (not read as settings: a hook may run mltoolbox itself).
   'MLTOOLBOX_TARGET', 'MLTOOLBOX_PROJECT_DIR', 'MLTOOLBOX_REMOTE_DIR', 'MLTOOLBOX_CONTAINER',
+  'MLTOOLBOX_AGENT_DIR',
 ];
 
 function parseValue(raw: string, kind: ValueKind): unknown {

@@ -128,6 +128,13 @@ const remote = z
   })
   .describe('Defaults for the GPU host.');
 
+const agent = z
+  .strictObject({
+    auto_install: z.boolean().optional().describe('connect installs or upgrades the mlt agent on the host without asking. Default: false (asks on a terminal).'),
+    install_dir: z.string().regex(/^(\/|~\/)/, { error: 'expected an absolute path or ~/… on the host' }).optional().describe('Folder on the host for the mlt executable. Default: ~/.local/bin (/usr/local/bin as root).'),
+  })
+  .describe('The mlt agent on the host (docs/agent.md).');
+
 const backendName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { error: 'expected a backend name such as lambda, shadeform or runpod' });
 
 const provision = z
@@ -223,6 +230,7 @@ export function createConfigSchema<S extends PluginSections = Record<never, neve
       environment: environment.optional(),
       sync: sync.optional(),
       remote: remote.optional(),
+      agent: agent.optional(),
       provision: provision.optional(),
       hooks: hooks.optional(),
       relay: relay.optional(),

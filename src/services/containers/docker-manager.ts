@@ -6,13 +6,13 @@ import { packBuildContext } from './build-context.ts';
 import { createBuildProgressParser } from './build-progress.ts';
 import { createContainerBody } from './create-body.ts';
 import { createDemuxer } from './demux.ts';
-import { EngineError, isEngineError, type ContainerInspectBody, type CreateContainerBody, type EngineClient } from './engine-client.ts';
+import { EngineError, isEngineError, type ContainerInspectBody, type ContainerStatsBody, type CreateContainerBody, type EngineClient, type MountPointBody } from './engine-client.ts';
 import { connectionLost, containerNotFound, containerNotRunning, imageNotFound, isPortBusyMessage, portBusy, toUserError, type EndpointDescription } from './errors.ts';
 import { engineHasGpuSupport, gpuDegradedWarning, gpuRuntimeMissing, isMissingGpuDriverMessage, planGpus, type GpuPlan } from './gpu.ts';
 import { configHash, containerLabels, LABEL } from './labels.ts';
 import { chainIds } from './layers.ts';
 import type {
-  BuildResult, BuildSpec, ContainerInfo, ContainerManager, ContainerSpec, ContainerState, ContainerSummary, EngineInfo, EnsureAction, EnsureOptions,
+  BuildResult, BuildSpec, ContainerInfo, ContainerManager, ContainerStats, MountPoint, ContainerSpec, ContainerState, ContainerSummary, EngineInfo, EnsureAction, EnsureOptions,
   EnsureResult, ExecOptions, ExecResult, ExecSession, LogsOptions, OutputChunk, PublishedPort, StreamingExecOptions,
 } from './types.ts';
 
@@ -549,8 +549,15 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
           project: c.Labels?.[LABEL.project],
           configHash: c.Labels?.[LABEL.configHash],
           labels: c.Labels ?? {},
+          mounts: mountPoints(c.Mounts),
+          created: c.Created === undefined ? '' : new Date(c.Created * 1000).toISOString(),
         }),
       );
+    },
+
+    async stats(id) {
+      const body = await containerCall(id, `reading the load of ${id}`, () => client.containerStats(id));
+      return statsFrom(body);
     },
   };
 }
@@ -613,6 +620,31 @@ function toContainerInfo(body: ContainerInspectBody): ContainerInfo {
     configHash: labels[LABEL.configHash],
     labels,
     ports: publishedPorts(body),
+    mounts: mountPoints(body.Mounts),
+    created: '',
+    workdir: body.Config.WorkingDir ?? '',
+    user: body.Config.User ?? '',
+  };
+}
+
+function mountPoints(mounts: readonly MountPointBody[] | undefined): MountPoint[] {
+  return (mounts ?? []).map((m) => ({ type: m.Type, source: m.Source, destination: m.Destination }));
+}
+
+/** CPU and memory the way `docker stats` computes them from one /stats answer. */
+export function statsFrom(body: ContainerStatsBody): ContainerStats {
+  const cpu = body.cpu_stats;
+  const pre = body.precpu_stats;
+  const cpuDelta = (cpu?.cpu_usage?.total_usage ?? 0) - (pre?.cpu_usage?.total_usage ?? 0);
+  const systemDelta = (cpu?.system_cpu_usage ?? 0) - (pre?.system_cpu_usage ?? 0);
+  const cpus = cpu?.online_cpus ?? 1;
+  const cpuPercent = pre?.system_cpu_usage && systemDelta > 0 ? Math.round((cpuDelta / systemDelta) * cpus * 1000) / 10 : null;
+  const memory = body.memory_stats;
+  const cache = memory?.stats?.inactive_file ?? memory?.stats?.total_inactive_file ?? 0;
+  return {
+    cpuPercent,
+    memoryBytes: memory?.usage === undefined ? null : Math.max(0, memory.usage - cache),
+    memoryLimitBytes: memory?.limit ?? null,
   };
 }
 

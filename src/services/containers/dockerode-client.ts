@@ -1,6 +1,6 @@
 import { Readable, type Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { EngineError, type BuildQuery, type ContainerInspectBody, type ContainerSummaryBody, type EngineClient, type EngineInfoBody } from './engine-client.ts';
+import { EngineError, type BuildQuery, type ContainerInspectBody, type ContainerStatsBody, type ContainerSummaryBody, type EngineClient, type EngineInfoBody } from './engine-client.ts';
 
 /**
  * The EngineClient over dockerode. dockerode is loaded here, on first use,
@@ -66,6 +66,7 @@ export async function createDockerodeClient(socketPath: string): Promise<EngineC
       return { Running: state.Running, ExitCode: state.ExitCode };
     }),
     resizeExec: (execId, size) => wrap(async () => void (await docker.getExec(execId).resize(size))),
+    containerStats: (id) => wrap(async () => (await docker.getContainer(id).stats({ stream: false })) as ContainerStatsBody),
   };
 }
 

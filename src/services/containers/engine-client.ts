@@ -41,6 +41,14 @@ export interface EngineClient {
   startExec(execId: string, options: { tty: boolean; stdin: boolean }): Promise<Duplex>;
   inspectExec(execId: string): Promise<{ Running: boolean; ExitCode: number | null }>;
   resizeExec(execId: string, size: { h: number; w: number }): Promise<void>;
+  /** GET /containers/{id}/stats?stream=false: one sample (CPU needs the engine's precpu_stats). */
+  containerStats(id: string): Promise<ContainerStatsBody>;
+}
+
+export interface ContainerStatsBody {
+  cpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number; online_cpus?: number };
+  precpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number };
+  memory_stats?: { usage?: number; limit?: number; stats?: { inactive_file?: number; total_inactive_file?: number } };
 }
 
 export class EngineError extends Error {
@@ -87,6 +95,15 @@ export interface ContainerSummaryBody {
   State: string;
   Status: string;
   Labels: Record<string, string> | null;
+  /** Seconds since the epoch. */
+  Created?: number;
+  Mounts?: MountPointBody[];
+}
+
+export interface MountPointBody {
+  Type: string;
+  Source?: string;
+  Destination: string;
 }
 
 export interface DeviceRequest {
@@ -132,7 +149,8 @@ export interface ContainerInspectBody {
   Id: string;
   Name: string;
   Image: string;
-  Config: { Image: string; Labels: Record<string, string> | null; Tty?: boolean };
+  Config: { Image: string; Labels: Record<string, string> | null; Tty?: boolean; WorkingDir?: string; User?: string };
+  Mounts?: MountPointBody[];
   State: { Status: string; Running: boolean; Paused?: boolean; ExitCode: number; StartedAt: string; FinishedAt: string; Error?: string };
   NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
 }

@@ -36,7 +36,7 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
 
   const info = (): ContainerInfo => ({
     id: name, name, image, imageId: image, state: 'running', status: 'instance', project: undefined, configHash: image, labels: {},
-    running: true, exitCode: 0, startedAt: '', finishedAt: '', ports: [],
+    running: true, exitCode: 0, startedAt: '', finishedAt: '', ports: [], workdir, user: '', mounts: [], created: '',
   });
 
   return {
@@ -103,5 +103,7 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
     remove: async () => {},
     inspect: async (id) => (id === name ? info() : undefined),
     list: async () => [info()],
+    // No engine to sample: the instance's own load is what `mlt status` shows on it.
+    stats: async () => ({ cpuPercent: null, memoryBytes: null, memoryLimitBytes: null }),
   };
 }

@@ -52,6 +52,24 @@ export interface ContainerManager {
   inspect(id: string): Promise<ContainerInfo | undefined>;
   /** Containers mltoolbox created, running or not, optionally for one project. */
   list(filter?: { project?: string; labels?: Record<string, string> }): Promise<ContainerSummary[]>;
+  /** One CPU/memory sample of a running container. */
+  stats(id: string): Promise<ContainerStats>;
+}
+
+export interface ContainerStats {
+  /** Percent of one CPU (200 = two CPUs busy), as `docker stats` shows it; null before the engine has two samples. */
+  cpuPercent: number | null;
+  /** Memory in use without the page cache, as `docker stats` counts it. */
+  memoryBytes: number | null;
+  memoryLimitBytes: number | null;
+}
+
+/** Where a container sees a host folder or volume. */
+export interface MountPoint {
+  type: string;
+  /** The host path (bind) or the volume's folder. */
+  source: string | undefined;
+  destination: string;
 }
 
 export interface EngineInfo {
@@ -250,6 +268,9 @@ export interface ContainerSummary {
   project: string | undefined;
   configHash: string | undefined;
   labels: Record<string, string>;
+  mounts: MountPoint[];
+  /** When the engine created it (ISO 8601); '' when unknown. */
+  created: string;
 }
 
 export interface ContainerInfo extends ContainerSummary {
@@ -259,4 +280,8 @@ export interface ContainerInfo extends ContainerSummary {
   startedAt: string;
   finishedAt: string;
   ports: PublishedPort[];
+  /** The image's or the spec's working directory ('' when neither set one). */
+  workdir: string;
+  /** The user commands run as ('' = the image's default). */
+  user: string;
 }

@@ -65,6 +65,7 @@ export function createSshHost(options: SshHostOptions): Host {
     name,
     local: false,
     rsync: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, '') },
+    sshArgs: ssh.sshArgs(target),
     async exec(argv, exec = {}) {
       const result = await ssh.exec(target, exec.env || exec.workdir ? ['sh', '-c', remoteCommand(argv, exec)] : argv, sshExecOptions(exec));
       return { exitCode: result.code, stdout: result.stdout, stderr: result.stderr };

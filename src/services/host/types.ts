@@ -25,6 +25,12 @@ export interface Host {
   readonly local: boolean;
   /** How rsync reaches this host's files; undefined for this machine and for containers. */
   readonly rsync?: RemoteShell;
+  /**
+   * ssh's options and destination for this host, as mltoolbox's own connection
+   * uses them (for an ssh command line handed to another program, such as an
+   * editor's ProxyCommand); undefined for this machine and for containers.
+   */
+  readonly sshArgs?: readonly string[];
   /** Runs argv (no shell parses it) and collects its output. A non-zero exit is a result, not an error. */
   exec(argv: readonly string[], options?: HostExecOptions): Promise<HostExecResult>;
   /** Runs a POSIX sh script (`sh -s`, script on stdin; $1… = args) in one round trip. */

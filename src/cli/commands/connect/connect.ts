@@ -1,5 +1,6 @@
 import { flagOption, listOption, stringArg, type CommandContext, type CommandRun } from '../../command.ts';
 import type { ConnectResult } from '../../../orchestrators/connection/connection-orchestrator.ts';
+import { confirmer } from '../../ui/ask.ts';
 
 function describe(context: CommandContext, result: ConnectResult): string[] {
   const { style } = context;
@@ -9,12 +10,15 @@ function describe(context: CommandContext, result: ConnectResult): string[] {
     ...(result.remoteDir ? [`  files    ${result.target}:${result.remoteDir} -> ${result.workdir}`] : [`  files    ${context.globals.projectDir} -> ${result.workdir}`]),
     ...(result.sync ? [`  sync     ${result.sync.filesTransferred} file(s), ${result.sync.deleted} deleted`] : []),
     ...result.forwards.map((f) => `  port     http://127.0.0.1:${f.local} -> container :${f.container}`),
+    ...(result.agent && ['installed', 'upgraded'].includes(result.agent.action) ? [`  agent    mlt ${result.agent.version} ${result.agent.action} at ${result.agent.path}`] : []),
+    ...(result.sshHost ? [`  editor   ssh ${result.sshHost}  (VS Code: Remote-SSH: Connect to Host… → ${result.sshHost}; see docs/editors.md)`] : []),
     ...(result.workers ?? []).map((w) => `  worker   ${w.container.name} on ${w.target} (${w.container.action}${w.container.reason ? `: ${w.container.reason}` : ''})`),
   ];
 }
 
 export const run: CommandRun = async (context, input) => {
   const connection = await context.app.connection();
+  const confirm = confirmer(context);
   const attached = !flagOption(input, 'no-attach') && !context.globals.json;
   const options = {
     ...(stringArg(input, 'target') ? { target: stringArg(input, 'target')! } : {}),
@@ -24,6 +28,8 @@ export const run: CommandRun = async (context, input) => {
     ports: listOption(input, 'port'),
     // Without a shell nothing would keep a forward open: --no-attach forwards are detached.
     detach: flagOption(input, 'detach') || !attached,
+    // The agent install is asked once, on a terminal only; without one (CI, scripts) connect notes it and goes on.
+    agent: { yes: flagOption(input, 'yes'), ...(confirm ? { confirm } : {}) },
   };
   if (!attached) {
     const result = await connection.connect(options);

@@ -1,5 +1,5 @@
 import { stringArg, type CommandRun } from '../../command.ts';
-import { describeGpuStatus } from '../../../orchestrators/connection/gpu-status.ts';
+import { describeGpuStatus } from '../../../orchestrators/connection/connection-orchestrator.ts';
 import { describeForward } from '../ports/render.ts';
 import { formatLastUsed } from '../remote/render.ts';
 
@@ -39,6 +39,7 @@ export const run: CommandRun = async (context, input) => {
         `instance   ${result.instance.backend} ${result.instance.instanceType} ${result.instance.state}, $${result.instance.pricePerHour.toFixed(2)}/h, $${result.instance.spendUsd.toFixed(2)} so far`,
         `idle       ${result.instance.idle.timeoutMinutes ? `${result.instance.idle.action} after ${result.instance.idle.timeoutMinutes} min idle — not armed: the host agent (mlt) is not installed` : 'off'}`,
       ] : []),
+      ...(result.sshHost ? [`editor     ssh ${result.sshHost}`] : []),
     ].join('\n'),
   };
 };

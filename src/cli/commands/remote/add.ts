@@ -1,5 +1,5 @@
 import { flagOption, stringArg, stringOption, type CommandRun } from '../../command.ts';
-import { confirmer } from './confirm.ts';
+import { confirmer } from '../../ui/ask.ts';
 import { formatTarget } from './render.ts';
 
 export const run: CommandRun = async (context, input) => {

@@ -212,6 +212,14 @@ export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; 
     async resizeExec(execId, size) {
       record('resizeExec', execId, size);
     },
+    async containerStats(id) {
+      record('containerStats', id);
+      return {
+        cpu_stats: { cpu_usage: { total_usage: 300 }, system_cpu_usage: 2000, online_cpus: 4 },
+        precpu_stats: { cpu_usage: { total_usage: 100 }, system_cpu_usage: 1000 },
+        memory_stats: { usage: 5000, limit: 10000, stats: { inactive_file: 1000 } },
+      };
+    },
   };
 
   return {

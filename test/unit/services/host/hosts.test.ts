@@ -33,6 +33,7 @@ describe('local host', () => {
   it('a port on this machine needs no forward, whatever the protocol', async () => {
     assert.equal(host.local, true);
     assert.equal(host.rsync, undefined);
+    assert.equal(host.sshArgs, undefined);
     for (const protocol of ['tcp', 'udp'] as const) {
       const forward = await host.forwardPort(8888, { localPort: 9999, protocol });
       assert.equal(forward?.kind, 'published');

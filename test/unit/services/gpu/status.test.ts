@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { describeGpuStatus, gpuStatus, gpuStatusFromOutput, NVIDIA_SMI_ARGS } from '../../../../src/orchestrators/connection/gpu-status.ts';
+import { describeGpuStatus, gpuStatus, gpuStatusFromOutput, NVIDIA_SMI_ARGS } from '../../../../src/services/gpu/status.ts';
 import { createLocalHost } from '../../../../src/services/host/index.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/nvidia-smi/${name}`, import.meta.url), 'utf8');

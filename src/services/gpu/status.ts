@@ -1,5 +1,7 @@
 import { parseNvidiaSmi, QUERY_FIELDS, type GpuInfo } from '../../core/gpu/nvidia-smi.ts';
-import type { Host } from '../../services/host/types.ts';
+import type { Host } from '../host/types.ts';
+
+/* The GPU status `mltoolbox status` and the agent's `mlt status` show: one reading of nvidia-smi, on whichever Host. */
 
 /** What `status` says about the engine host's GPUs. Never an error: status must still print. */
 export type GpuStatus =

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decideAgent, parseProbe, type AgentManifest } from '../../../../src/orchestrators/agent/agent-installer.ts';
+import { editorAlias, proxyCommand, renderEditorEntry, withEntry, withPinnedKey } from '../../../../src/orchestrators/agent/editor-host.ts';
+import { withEditorsInclude } from '../../../../src/orchestrators/connection/ssh-include.ts';
+import { UserError } from '../../../../src/core/errors.ts';
+import { statsFrom } from '../../../../src/services/containers/docker-manager.ts';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINvsHEsAQeIhvJ2HjSGMph/plTiNB+Vd5uvoSAf3vnnZ';
+
+describe('editor ssh entries', () => {
+  it('an alias only from safe words', () => {
+    assert.equal(editorAlias('model-3f2a9c1d', 'gpu-box'), 'model-3f2a9c1d.gpu-box.mlt');
+    assert.equal(editorAlias('model-3f2a9c1d', 'alice@10.0.0.5:2222'), undefined);
+    assert.equal(editorAlias('model-3f2a9c1d', 'gpu\nProxyCommand evil'), undefined);
+  });
+
+  it('the ProxyCommand quotes every word for sh, doubles % and never holds a line break', () => {
+    const command = proxyCommand(['-o', 'ControlPath=/run/ssh/%C', '--', 'gpu box'], "/home/a b/.local/bin/mlt", 'mlt-model-1');
+    assert.equal(command, "ssh -o ControlPath=/run/ssh/%%C -- 'gpu box' ''\\''/home/a b/.local/bin/mlt'\\'' --project mlt-model-1 ssh-server'");
+    assert.throws(() => proxyCommand(['--', 'gpu\nHost *'], '/mlt', 'c'), UserError);
+    const entry = renderEditorEntry('a.b.mlt', '/home/u/.config/mltoolbox/known_hosts', command);
+    assert.match(entry, /^  StrictHostKeyChecking yes$/m);
+    assert.match(entry, /^  UserKnownHostsFile "\/home\/u\/\.config\/mltoolbox\/known_hosts"$/m);
+    assert.throws(() => renderEditorEntry('a.b.mlt', '/home/"x"/known_hosts', command), UserError);
+  });
+
+  it('one block per alias, others kept; one pinned key per alias', () => {
+    const one = withEntry('', 'b.h.mlt', 'Host b.h.mlt\n  HostKeyAlias b.h.mlt');
+    const two = withEntry(one, 'a.h.mlt', 'Host a.h.mlt\n  HostKeyAlias a.h.mlt');
+    const again = withEntry(two, 'b.h.mlt', 'Host b.h.mlt\n  HostKeyAlias b.h.mlt\n  Port 2');
+    assert.equal(again.match(/^Host /gm)?.length, 2);
+    assert.match(again, /Port 2/);
+    const pinned = withPinnedKey(withPinnedKey('other.mlt ssh-ed25519 AAAA\n', 'a.h.mlt', KEY), 'a.h.mlt', KEY);
+    assert.equal(pinned, `other.mlt ssh-ed25519 AAAA\na.h.mlt ${KEY}\n`);
+    assert.throws(() => withPinnedKey('', 'a.h.mlt', 'ssh-ed25519 AAA\nevil'), UserError);
+  });
+
+  it('the generated ssh_config Includes the editors file once, before any Host', () => {
+    const text = withEditorsInclude('# header\n\nHost gpu\n  HostName x\n', '/c/mltoolbox/ssh_config');
+    assert.equal(text, '# header\nInclude "/c/mltoolbox/ssh_config.editors"\n\nHost gpu\n  HostName x\n');
+    assert.equal(withEditorsInclude(text, '/c/mltoolbox/ssh_config'), text);
+  });
+});
+
+describe('agent install decision', () => {
+  const manifest: AgentManifest = { version: '0.3.0', build: 'abc', node: '24', files: { x64: { size: 1, sha256: 'x', gzSize: 1 } } };
+  const probe = (installed?: string, system = 'Linux x86_64') =>
+    parseProbe(`noise from .bashrc\nmlt-probe:system=${system}\nmlt-probe:uid=1000\nmlt-probe:path=/home/u/.local/bin/mlt\n${installed ? `mlt-probe:installed=${installed}\n` : ''}`);
+  it('install, current, upgrade, newer on host, unsupported', () => {
+    assert.equal(decideAgent(manifest, probe()).action, 'install');
+    assert.equal(decideAgent(manifest, probe('0.3.0 (build abc)')).action, 'current');
+    assert.equal(decideAgent(manifest, probe('0.3.0 (build old)')).action, 'upgrade');
+    assert.equal(decideAgent(manifest, probe('0.2.9 (build x)')).action, 'upgrade');
+    assert.equal(decideAgent(manifest, probe('0.10.0 (build x)')).action, 'newer-on-host');
+    assert.equal(decideAgent(manifest, probe(undefined, 'Linux aarch64')).action, 'unsupported', 'no arm64 build in this manifest');
+    assert.equal(decideAgent(manifest, probe(undefined, 'Darwin arm64')).action, 'unsupported');
+    assert.equal(probe().path, '/home/u/.local/bin/mlt');
+  });
+});
+
+describe('container stats', () => {
+  it('CPU and memory as docker stats counts them', () => {
+    assert.deepEqual(statsFrom({
+      cpu_stats: { cpu_usage: { total_usage: 300 }, system_cpu_usage: 2000, online_cpus: 4 },
+      precpu_stats: { cpu_usage: { total_usage: 100 }, system_cpu_usage: 1000 },
+      memory_stats: { usage: 5000, limit: 10000, stats: { inactive_file: 1000 } },
+    }), { cpuPercent: 80, memoryBytes: 4000, memoryLimitBytes: 10000 });
+    assert.equal(statsFrom({ cpu_stats: {}, precpu_stats: {} }).cpuPercent, null);
+  });
+});
