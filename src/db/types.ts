@@ -137,23 +137,9 @@ export interface InstanceRecord {
   updatedAt: string;
 }
 
-export interface InstanceIntent {
-  name: string;
-  backend: string;
-  offerId: string;
-  instanceType: string;
-  region: string;
-  gpu: string;
-  gpuCount: number;
-  pricePerHour: number;
-  shape: 'vm' | 'container';
-  state?: string;
-  providerId?: string;
-  stray?: boolean;
-  ownerPid?: number | null;
-  idleTimeoutMinutes?: number | null;
-  idleAction?: string | null;
-  projectPath?: string | null;
-}
+/** What is recorded before the launch call: the offer's facts, then the rest as far as it is known. */
+export type InstanceIntent = Pick<InstanceRecord, 'name' | 'backend' | 'offerId' | 'instanceType' | 'region' | 'gpu' | 'gpuCount' | 'pricePerHour' | 'shape'>
+  & Partial<Pick<InstanceRecord, 'state' | 'stray' | 'ownerPid' | 'idleTimeoutMinutes' | 'idleAction' | 'projectPath'>>
+  & { providerId?: string };
 
 export type InstanceUpdate = Partial<Pick<InstanceRecord, 'providerId' | 'state' | 'sshHost' | 'sshPort' | 'sshUser' | 'hostKeyAlias' | 'knownHostsFile' | 'ownerPid' | 'stray' | 'error' | 'activeAt' | 'endedAt' | 'pricePerHour' | 'idleTimeoutMinutes' | 'idleAction'>>;
