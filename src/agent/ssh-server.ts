@@ -106,14 +106,15 @@ export async function sshServer(ctx: AgentContext): Promise<AgentOutcome> {
   const { located, containers } = await locate(ctx);
   requireRunning(located);
   const id = located.container.id;
-  const info = await containers.inspect(id);
+  // Independent: asked at once (the client is waiting for the server's greeting).
+  const [info, key, { Server }] = await Promise.all([containers.inspect(id), containerHostKey(ctx.env, id), loadSsh2()]);
   const workdir = info?.workdir || '/';
-  const key = await containerHostKey(ctx.env, id);
-  const { Server } = await loadSsh2();
   const finished = new Promise<void>((resolve) => {
     const server = new Server({ hostKeys: [key.privateKey], ident: 'mltoolbox-mlt' }, (client: Connection) => {
       client.on('authentication', (auth) => auth.accept());
       client.on('error', () => resolve());
+      // The ProxyCommand's ssh went (stdin ended): nothing more can reach this server.
+      client.on('end', () => resolve());
       client.on('close', () => resolve());
       client.on('ready', () => {
         client.on('session', (acceptSession) => serveSession(acceptSession(), client, containers, id, workdir, info?.mounts ?? []));

@@ -27,9 +27,10 @@ const SUITE = 'bookworm';
 /**
  * bash/python3/ca-certificates for scripts; rsync (rsync -e ssh through the
  * editor alias), openssh-client (ssh-add, for agent forwarding), python3-pylsp
- * (a real language server for mlt lsp-proxy), procps (ps, for process checks).
+ * (a real language server for mlt lsp-proxy; its plugins load only with
+ * python3-setuptools), procps (ps, for process checks).
  */
-const PACKAGES = ['python3', 'ca-certificates', 'bash', 'rsync', 'openssh-client', 'python3-pylsp', 'procps'] as const;
+const PACKAGES = ['python3', 'ca-certificates', 'bash', 'rsync', 'openssh-client', 'python3-pylsp', 'python3-setuptools', 'procps'] as const;
 /** Bump when the build steps below change, so the cached image is rebuilt. */
 const LAYOUT_VERSION = '1';
 const BUILD_TIMEOUT_MS = 10 * 60_000;

@@ -28,7 +28,7 @@ const MAX_PART = 60;
  * character `*?!,`, no space, quote, `%` token or line break): kept as it is
  * when it already is; otherwise every run of other characters becomes `-`
  * and a short hash of the original keeps two different names apart
- * (`alice@10.0.0.5:2222` → `alice-10-0-0-5-2222-1b2c3d`).
+ * (`alice@10.0.0.5:2222` → `alice-10-0-0-5-2222-700235`).
  */
 export function aliasPart(name: string): string {
   if (SAFE_PART.test(name) && !name.includes('..') && name.length <= MAX_PART) return name;

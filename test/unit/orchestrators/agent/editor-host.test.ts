@@ -12,7 +12,7 @@ describe('editor ssh entries', () => {
   it('an alias is always one safe ssh_config word, and different names stay different', () => {
     assert.equal(editorAlias('model-3f2a9c1d', 'gpu-box'), 'model-3f2a9c1d.gpu-box.mlt');
     assert.equal(editorAlias('model-3f2a9c1d', 'gpu.example.com'), 'model-3f2a9c1d.gpu.example.com.mlt');
-    assert.match(editorAlias('model-3f2a9c1d', 'alice@10.0.0.5:2222'), /^model-3f2a9c1d\.alice-10-0-0-5-2222-[0-9a-f]{6}\.mlt$/);
+    assert.match(editorAlias('model-3f2a9c1d', 'alice@10.0.0.5:2222'), /^model-3f2a9c1d\.alice-10-0-0-5-2222-700235\.mlt$/);
     const hostile = ['gpu\nProxyCommand evil', 'a b', 'host*', '!neg', 'a,b', '"q"', '%h', '[::1]:22', 'ümlaut', '..', '-x', '', '\0', 'x'.repeat(300), '日本', 'host.', 'a..b'];
     const aliases = hostile.map((name) => editorAlias('p-1', name));
     for (const alias of aliases) {
