@@ -37,15 +37,24 @@ if (process.platform !== 'linux') {
 
 // 1. The agent as one CommonJS file (a SEA's main script is CommonJS). Native
 // add-ons are left out: ssh2 and docker-modem fall back to pure JS without them.
-// dockerode's BuildKit session and progress decoder (gRPC + protobufjs, a third
-// of the bundle) are for image builds, which the agent never does: stubbed.
-const withoutBuildKit = {
-  name: 'without-buildkit',
+// Stubbed, as the agent never uses them and each costs start-up time on every
+// command: dockerode's BuildKit session and progress decoder (gRPC +
+// protobufjs, a third of the bundle: image builds) and docker-modem's ssh://
+// transport (which would load ssh2 for `mlt ps`; the agent talks to the local
+// socket, and loads ssh2 only for ssh-server).
+const STUBS = [
+  { folder: join('node_modules', 'dockerode', 'lib'), names: /^\.\/(session|buildkit)$/, what: 'BuildKit' },
+  { folder: join('node_modules', 'docker-modem', 'lib'), names: /^\.\/ssh$/, what: "docker-modem's ssh:// transport" },
+];
+const withoutUnused = {
+  name: 'without-unused',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) => (args.importer.includes(`${join('node_modules', 'dockerode', 'lib')}`)
-      ? { path: args.path, namespace: 'mlt-stub' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'mlt-stub' }, () => ({
-      contents: 'module.exports = function () { throw new Error("BuildKit is not part of the mlt agent"); }; module.exports.followProgress = module.exports;',
+    b.onResolve({ filter: /^\.\/(session|buildkit|ssh)$/ }, (args) => {
+      const stub = STUBS.find((s) => args.importer.includes(s.folder) && s.names.test(args.path));
+      return stub ? { path: stub.what, namespace: 'mlt-stub' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'mlt-stub' }, (args) => ({
+      contents: `module.exports = function () { throw new Error(${JSON.stringify(`${args.path} is not part of the mlt agent`)}); }; module.exports.followProgress = module.exports;`,
       loader: 'js',
     }));
   },
@@ -62,12 +71,12 @@ const bundled = await build({
   legalComments: 'none',
   define: { MLTOOLBOX_VERSION: JSON.stringify(version), 'import.meta.url': '"file:///mlt"' },
   external: ['cpu-features', '*.node'],
-  plugins: [withoutBuildKit],
+  plugins: [withoutUnused],
   logLevel: 'error',
 });
 const script = bundled.outputFiles[0].contents;
 /** Bump when the steps below change what is built from the same script. */
-const LAYOUT = 'strip-gz9';
+const LAYOUT = 'strip-gz9-stubs2';
 const key = createHash('sha256').update(script).update(`node ${nodeVersion} ${LAYOUT}`).digest('hex');
 const buildId = key.slice(0, 16);
 const dir = join(cacheRoot, key);
