@@ -37,6 +37,28 @@ if (process.platform !== 'linux') {
 
 // 1. The agent as one CommonJS file (a SEA's main script is CommonJS). Native
 // add-ons are left out: ssh2 and docker-modem fall back to pure JS without them.
+// Stubbed, as the agent never uses them and each costs start-up time on every
+// command: dockerode's BuildKit session and progress decoder (gRPC +
+// protobufjs, a third of the bundle: image builds) and docker-modem's ssh://
+// transport (which would load ssh2 for `mlt ps`; the agent talks to the local
+// socket, and loads ssh2 only for ssh-server).
+const STUBS = [
+  { folder: join('node_modules', 'dockerode', 'lib'), names: /^\.\/(session|buildkit)$/, what: 'BuildKit' },
+  { folder: join('node_modules', 'docker-modem', 'lib'), names: /^\.\/ssh$/, what: "docker-modem's ssh:// transport" },
+];
+const withoutUnused = {
+  name: 'without-unused',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(session|buildkit|ssh)$/ }, (args) => {
+      const stub = STUBS.find((s) => args.importer.includes(s.folder) && s.names.test(args.path));
+      return stub ? { path: stub.what, namespace: 'mlt-stub' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'mlt-stub' }, (args) => ({
+      contents: `module.exports = function () { throw new Error(${JSON.stringify(`${args.path} is not part of the mlt agent`)}); }; module.exports.followProgress = module.exports;`,
+      loader: 'js',
+    }));
+  },
+};
 const bundled = await build({
   absWorkingDir: root,
   entryPoints: ['src/agent/sea-main.ts'],
@@ -49,10 +71,13 @@ const bundled = await build({
   legalComments: 'none',
   define: { MLTOOLBOX_VERSION: JSON.stringify(version), 'import.meta.url': '"file:///mlt"' },
   external: ['cpu-features', '*.node'],
+  plugins: [withoutUnused],
   logLevel: 'error',
 });
 const script = bundled.outputFiles[0].contents;
-const key = createHash('sha256').update(script).update(`node ${nodeVersion}`).digest('hex');
+/** Bump when the steps below change what is built from the same script. */
+const LAYOUT = 'strip-gz9-stubs2';
+const key = createHash('sha256').update(script).update(`node ${nodeVersion} ${LAYOUT}`).digest('hex');
 const buildId = key.slice(0, 16);
 const dir = join(cacheRoot, key);
 mkdirSync(dir, { recursive: true });
@@ -73,6 +98,24 @@ function nodeBinary(arch) {
   rmSync(join(staging, tgz));
   renameSync(staging, folder);
   return binary;
+}
+
+/**
+ * The official Node binary carries its symbols and debug info (~18 MB): a
+ * host never needs them. llvm-strip handles both architectures; GNU strip
+ * only the machine's own. Without either the binary stays as it is.
+ */
+function stripSymbols(binary, arch) {
+  const tools = [['llvm-strip'], ...(arch === process.arch ? [['strip']] : [])];
+  for (const [tool] of tools) {
+    try {
+      execFileSync(tool, ['--strip-all', binary], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return;
+    } catch {
+      // not installed, or not for this architecture: try the next
+    }
+  }
+  log(`linux-${arch}: no llvm-strip or strip here; the executable keeps Node's symbols (~18 MB more)`);
 }
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -99,6 +142,7 @@ async function buildArch(arch) {
   const binary = join(work, 'mlt');
   copyFileSync(node, binary);
   chmodSync(binary, 0o755);
+  stripSymbols(binary, arch);
   // postject (LIEF) warns about ELF note names it does not know; only a failure is worth showing.
   try {
     execFileSync(process.execPath, [join(root, 'node_modules', 'postject', 'dist', 'cli.js'), binary, 'NODE_SEA_BLOB', join(work, 'sea.blob'),
@@ -106,7 +150,7 @@ async function buildArch(arch) {
   } catch (error) {
     throw new Error(`postject failed for linux-${arch}:\n${error.stderr ?? ''}${error.stdout ?? ''}`);
   }
-  await pipeline(createReadStream(binary), createGzip({ level: 6 }), createWriteStream(`${binary}.gz`));
+  await pipeline(createReadStream(binary), createGzip({ level: 9 }), createWriteStream(`${binary}.gz`));
   writeFileSync(`${out}.json`, JSON.stringify({ size: statSync(binary).size, sha256: sha256(binary), gzSize: statSync(`${binary}.gz`).size }));
   renameSync(`${binary}.gz`, `${out}.gz`);
   renameSync(binary, out);

@@ -92,6 +92,7 @@ export function proxyStreams(editorIn: Readable, editorOut: Writable, serverIn: 
 }
 
 const PROJECT_PATH_LABEL = 'dev.mltoolbox.project-path';
+const EOF_GRACE_MS = 5000;
 
 export async function lspProxy(ctx: AgentContext): Promise<AgentOutcome> {
   if (ctx.args.rest.length === 0) throw new UserError('USAGE', 'mlt lsp-proxy needs the language server command', 'write: mlt lsp-proxy -- pyright-langserver --stdio');
@@ -108,6 +109,13 @@ export async function lspProxy(ctx: AgentContext): Promise<AgentOutcome> {
   const session = await containers.startExec(located.container.id, ctx.args.rest, { interactive: true, workdir });
   session.stderr.pipe(ctx.stderr, { end: false });
   proxyStreams(ctx.stdin, ctx.stdout, session.stdin!, session.stdout, pairs);
-  const { exitCode } = await session.done;
+  // The editor went (its ssh closed our stdin): the server got EOF; one that does not exit on it is left behind after a grace period.
+  const editorGone = new Promise<{ exitCode: number }>((resolve) => {
+    ctx.stdin.once('end', () => setTimeout(() => {
+      session.detach();
+      resolve({ exitCode: 0 });
+    }, EOF_GRACE_MS).unref());
+  });
+  const { exitCode } = await Promise.race([session.done, editorGone]);
   return { exitCode };
 }

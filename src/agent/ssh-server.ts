@@ -7,6 +7,7 @@ import type { Connection, PseudoTtyInfo, ServerChannel } from 'ssh2';
 import { UserError } from '../core/errors.ts';
 import type { ContainerManager, ExecSession, MountPoint } from '../services/containers/types.ts';
 import { locate, requireRunning, SHELL_SCRIPT, type AgentContext, type AgentOutcome } from './commands.ts';
+import { canOpenAgentChannels, forwardAgent, type ForwardedAgent } from './agent-forward.ts';
 import { loadSsh2, serveSftp } from './sftp.ts';
 
 /**
@@ -105,17 +106,18 @@ export async function sshServer(ctx: AgentContext): Promise<AgentOutcome> {
   const { located, containers } = await locate(ctx);
   requireRunning(located);
   const id = located.container.id;
-  const info = await containers.inspect(id);
+  // Independent: asked at once (the client is waiting for the server's greeting).
+  const [info, key, { Server }] = await Promise.all([containers.inspect(id), containerHostKey(ctx.env, id), loadSsh2()]);
   const workdir = info?.workdir || '/';
-  const key = await containerHostKey(ctx.env, id);
-  const { Server } = await loadSsh2();
   const finished = new Promise<void>((resolve) => {
     const server = new Server({ hostKeys: [key.privateKey], ident: 'mltoolbox-mlt' }, (client: Connection) => {
       client.on('authentication', (auth) => auth.accept());
       client.on('error', () => resolve());
+      // The ProxyCommand's ssh went (stdin ended): nothing more can reach this server.
+      client.on('end', () => resolve());
       client.on('close', () => resolve());
       client.on('ready', () => {
-        client.on('session', (acceptSession) => serveSession(acceptSession(), containers, id, workdir, info?.mounts ?? []));
+        client.on('session', (acceptSession) => serveSession(acceptSession(), client, containers, id, workdir, info?.mounts ?? []));
         client.on('tcpip', (accept, reject, request) => {
           if (!HOST_PATTERN.test(request.destIP) || !Number.isInteger(request.destPort)) return reject();
           const channel = accept();
@@ -130,10 +132,13 @@ export async function sshServer(ctx: AgentContext): Promise<AgentOutcome> {
   return { exitCode: 0 };
 }
 
-function serveSession(session: import('ssh2').Session, containers: ContainerManager, id: string, workdir: string, mounts: readonly MountPoint[]): void {
+function serveSession(session: import('ssh2').Session, client: Connection, containers: ContainerManager, id: string, workdir: string, mounts: readonly MountPoint[]): void {
   let pty: PseudoTtyInfo | undefined;
   let running: ExecSession | undefined;
+  /** `ssh -A`: the container-side socket, ready before the session's command starts. */
+  let agent: Promise<ForwardedAgent | string> | undefined;
   const env: Record<string, string> = {};
+  session.on('close', () => void agent?.then((a) => typeof a === 'object' && a.stop()));
   session.on('pty', (accept, _reject, info) => {
     pty = info;
     accept?.();
@@ -149,12 +154,15 @@ function serveSession(session: import('ssh2').Session, containers: ContainerMana
       accept?.();
     } else reject?.();
   });
-  const start = (argv: string[], channel: ServerChannel) => {
+  const start = async (argv: string[], channel: ServerChannel) => {
+    const forwarded = await agent;
+    if (typeof forwarded === 'string') channel.stderr.write(`mlt: agent forwarding is off for this session: ${forwarded}\n`);
+    const agentEnv: Record<string, string> = typeof forwarded === 'object' ? { SSH_AUTH_SOCK: forwarded.socketPath } : {};
     containers.startExec(id, argv, {
       tty: pty !== undefined,
       interactive: true,
       workdir,
-      env: { ...env, ...(pty ? { TERM: pty.term || 'xterm-256color' } : {}) },
+      env: { ...env, ...agentEnv, ...(pty ? { TERM: pty.term || 'xterm-256color' } : {}) },
       ...(pty ? { size: { columns: pty.cols || 80, rows: pty.rows || 24 } } : {}),
     }).then((exec) => {
       running = exec;
@@ -165,11 +173,15 @@ function serveSession(session: import('ssh2').Session, containers: ContainerMana
       channel.end();
     });
   };
-  session.on('shell', (accept) => start(['sh', '-c', SHELL_SCRIPT], accept()));
+  session.on('shell', (accept) => void start(['sh', '-c', SHELL_SCRIPT], accept()));
   // An SSH exec request carries one command string, for the user's shell to read (that is the protocol, as with sshd).
-  session.on('exec', (accept, _reject, info) => start(['sh', '-c', info.command], accept()));
+  session.on('exec', (accept, _reject, info) => void start(['sh', '-c', info.command], accept()));
   session.on('subsystem', (_accept, reject) => reject?.());
   session.on('sftp', (accept) => void serveSftp(accept(), mounts, workdir));
-  session.on('auth-agent', (_accept, reject) => reject?.());
+  session.on('auth-agent', (accept, reject) => {
+    if (agent || !canOpenAgentChannels(client)) return reject?.();
+    accept?.();
+    agent = forwardAgent(client, containers, id).catch((error: unknown) => `${error instanceof Error ? error.message : String(error)} (the container needs python3 for the socket)`);
+  });
   session.on('x11', (_accept, reject) => reject?.());
 }

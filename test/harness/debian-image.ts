@@ -8,7 +8,7 @@ import { run, runOk } from './process.ts';
 
 /**
  * A realistic test image for scripts that need more than busybox (bash, apt,
- * python3, CA certificates): Debian bookworm built offline with debootstrap
+ * python3, CA certificates, rsync, ssh-add, a Python language server): Debian bookworm built offline with debootstrap
  * from the machine's own apt mirror, `docker import`ed and tagged by a hash of
  * its inputs, so it is built once per machine (~45 s) and reused by every run.
  *
@@ -24,7 +24,13 @@ export interface DebianImage {
 }
 
 const SUITE = 'bookworm';
-const PACKAGES = ['python3', 'ca-certificates', 'bash'] as const;
+/**
+ * bash/python3/ca-certificates for scripts; rsync (rsync -e ssh through the
+ * editor alias), openssh-client (ssh-add, for agent forwarding), python3-pylsp
+ * (a real language server for mlt lsp-proxy; its plugins load only with
+ * python3-setuptools), procps (ps, for process checks).
+ */
+const PACKAGES = ['python3', 'ca-certificates', 'bash', 'rsync', 'openssh-client', 'python3-pylsp', 'python3-setuptools', 'procps'] as const;
 /** Bump when the build steps below change, so the cached image is rebuilt. */
 const LAYOUT_VERSION = '1';
 const BUILD_TIMEOUT_MS = 10 * 60_000;
@@ -78,7 +84,7 @@ let pending: Promise<DebianImage> | undefined;
 
 /**
  * The Debian test image (built on first use on this machine). Root's shell is
- * bash; `python3`, `ca-certificates` and apt are there; no network is needed
+ * bash; `python3`, `ca-certificates`, rsync, ssh-add (openssh-client), pylsp and apt are there; no network is needed
  * inside it. Tests must not remove it.
  */
 export function ensureDebianImage(): Promise<DebianImage> {

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { joinShellCommand } from '../../src/core/shell-quote.ts';
 import { spawn } from 'node:child_process';
-import { createSandbox, freePort, run, runMltoolbox, runOk, useHarness, type Sandbox } from '../harness/index.ts';
+import { createSandbox, ensureDebianImage, freePort, run, runMltoolbox, runOk, useHarness, waitFor, type Sandbox } from '../harness/index.ts';
 
 /**
  * The mlt agent end to end: connect installs the self-contained executable
  * over the harness's real sshd, and it reaches the project's container on
  * the real Docker Engine. The install folder is the sandbox's (agent.install_dir),
- * never the machine's /usr/local/bin.
+ * never the machine's /usr/local/bin. The container is the Debian test image:
+ * rsync, ssh-add and a real language server (pylsp) are in it.
  */
 describe('mlt agent', async () => {
   const harness = await useHarness();
@@ -29,16 +30,18 @@ describe('mlt agent', async () => {
     run('ssh', ['-F', harness.ssh.sshConfigFile, '-o', 'LogLevel=ERROR', host, command], { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
 
   before(async () => {
+    const debian = (await ensureDebianImage()).tag;
     sandbox = await createSandbox({ harness });
     installDir = sandbox.path('host-bin');
     mltPath = join(installDir, 'mlt');
     await writeFile(join(sandbox.projectDir, 'notes.txt'), 'from the project\n');
+    await writeFile(join(sandbox.projectDir, 'helper.py'), 'def greet(name):\n    return "hello " + name\n');
     await writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'), [
       'version: 1',
       'project:',
       '  name: agent-test',
       'environment:',
-      `  base_image: ${harness.docker.baseImage}`,
+      `  base_image: ${debian}`,
       '  gpus: none',
       'agent:',
       `  install_dir: ${installDir}`,
@@ -98,6 +101,68 @@ describe('mlt agent', async () => {
     assert.equal(ps.stdout.trim(), '/workspace');
   });
 
+  it('mlt ps, mlt logs [-f] and mlt shell (a real terminal) through the installed executable', async () => {
+    const { result: status } = JSON.parse((await mltoolbox(['status', host, '--json'])).stdout);
+    const ps = await ssh(joinShellCommand([mltPath, 'ps', '--json']));
+    assert.equal(ps.code, 0, ps.stderr);
+    const mine = JSON.parse(ps.stdout).result.containers.find((c: { name: string }) => c.name === status.container.name);
+    assert.equal(mine?.project, status.project);
+    assert.equal(mine?.state, 'running');
+    const table = await ssh(joinShellCommand([mltPath, 'ps']));
+    assert.match(table.stdout, /^PROJECT\s+STATE\s+SINCE\s+CONTAINER$/m);
+    assert.match(table.stdout, new RegExp(`^${status.project}\\s+running\\s+Up .*${status.container.name}$`, 'm'));
+
+    // logs: what the container's main process printed (written to its stdout here).
+    const byProject = (argv: string[]) => joinShellCommand([mltPath, '--project', status.project, ...argv]);
+    await mltoolbox(['exec', host, '--', 'sh', '-c', 'echo first-log-line > /proc/1/fd/1']);
+    const logs = await ssh(byProject(['logs', '--tail', '50']));
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /first-log-line/);
+    // -tt: when ssh goes, the far end's terminal hangs up and mlt logs -f ends with it (as tail -f would).
+    const follow = spawn('ssh', ['-tt', '-F', harness.ssh.sshConfigFile, '-o', 'LogLevel=ERROR', host, byProject(['logs', '-f', '--tail', '0'])], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let followed = '';
+    follow.stdout.on('data', (d: Buffer) => (followed += d.toString()));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      await mltoolbox(['exec', host, '--', 'sh', '-c', 'echo followed-log-line > /proc/1/fd/1']);
+      await waitFor('mlt logs -f to print the new line', async () => followed.includes('followed-log-line'), 30_000, 200);
+      assert.doesNotMatch(followed, /first-log-line/, '--tail 0 starts at the end');
+    } finally {
+      follow.kill();
+    }
+
+    // shell: bash (the image has no zsh) on a terminal, in the project's folder, its exit code back.
+    const shell = await run('script', ['-qec', joinShellCommand(['ssh', '-tt', '-F', harness.ssh.sshConfigFile, '-o', 'LogLevel=ERROR', host, `cd ${joinShellCommand([status.remoteDir])} && ${joinShellCommand([mltPath, 'shell'])}`]), '/dev/null'],
+      { timeoutMs: 60_000, input: 'echo "shell=[$BASH_VERSION] in=$(pwd) tty=$(tty)"; exit 7\n' });
+    assert.equal(shell.code, 7, shell.stderr || shell.stdout);
+    assert.match(shell.stdout, /shell=\[5\.[^\]]+\] in=\/workspace tty=\/dev\/pts\/\d+/);
+  });
+
+  it('mlt lsp-proxy runs a real language server (pylsp) in the container; the editor sees only its own paths', async () => {
+    const { result: status } = JSON.parse((await mltoolbox(['status', host, '--json'])).stdout);
+    const server = spawn('ssh', ['-F', harness.ssh.sshConfigFile, '-o', 'LogLevel=ERROR', host, joinShellCommand([mltPath, '--project', status.project, 'lsp-proxy', '--', 'pylsp'])], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const lsp = lspClient(server.stdin, server.stdout);
+    try {
+      const root = sandbox.projectDir;
+      const init = await lsp.request('initialize', { processId: null, rootUri: `file://${root}`, workspaceFolders: [{ uri: `file://${root}`, name: 'p' }], capabilities: {} });
+      assert.ok((init as { capabilities?: { definitionProvider?: unknown } }).capabilities?.definitionProvider, JSON.stringify(init));
+      lsp.notify('initialized', {});
+      const main = `file://${root}/main.py`;
+      lsp.notify('textDocument/didOpen', { textDocument: { uri: main, languageId: 'python', version: 1, text: 'from helper import greet\ngreet("x")\n' } });
+      // helper.py is only on disk, in the container's /workspace: pylsp finds it there because the root was translated in.
+      const found = await lsp.request('textDocument/definition', { textDocument: { uri: main }, position: { line: 1, character: 1 } });
+      const locations = (Array.isArray(found) ? found : [found]) as { uri: string }[];
+      assert.ok(locations.length > 0, JSON.stringify(found));
+      assert.ok(locations.every((l) => l.uri.startsWith(`file://${root}/`)), `URIs in host paths: ${JSON.stringify(found)}`);
+      assert.ok(locations.some((l) => l.uri === `file://${root}/helper.py`), JSON.stringify(found));
+      assert.doesNotMatch(JSON.stringify(found), /\/workspace/);
+      await lsp.request('shutdown', null);
+      lsp.notify('exit', null);
+    } finally {
+      server.kill();
+    }
+  });
+
   it('a second connect uploads nothing', async () => {
     const result = await connect('--yes');
     assert.equal(result.agent.action, 'current');
@@ -139,8 +204,49 @@ describe('mlt agent', async () => {
       assert.equal(await readFile(sandbox.path('back.txt'), 'utf8'), 'from the project\n');
     });
 
+    it('rsync -e ssh puts a file into the container and brings one back', async () => {
+      await writeFile(sandbox.path('rsync-up.txt'), 'sent by rsync\n');
+      const rsh = joinShellCommand(['ssh', '-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR']);
+      const up = await run('rsync', ['-e', rsh, sandbox.path('rsync-up.txt'), `${alias}:/workspace/rsynced/`], { timeoutMs: 60_000 });
+      assert.equal(up.code, 0, up.stderr);
+      const inside = await mltoolbox(['exec', host, '--', 'cat', '/workspace/rsynced/rsync-up.txt']);
+      assert.equal(inside.stdout, 'sent by rsync\n');
+      const down = await run('rsync', ['-e', rsh, `${alias}:notes.txt`, sandbox.path('rsync-back.txt')], { timeoutMs: 60_000 });
+      assert.equal(down.code, 0, down.stderr);
+      assert.equal(await readFile(sandbox.path('rsync-back.txt'), 'utf8'), 'from the project\n');
+    });
+
+    it('ssh -A forwards the local agent into the container; without -A there is no socket', async () => {
+      const socket = sandbox.path('agent.sock');
+      const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+      try {
+        await waitFor('ssh-agent to listen', async () => (await run('test', ['-S', socket])).code === 0, 10_000);
+        await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'forwarded-test-key', '-f', sandbox.path('fwd-key')]);
+        const env = { ...process.env, SSH_AUTH_SOCK: socket };
+        await runOk('ssh-add', [sandbox.path('fwd-key')], { env });
+        const forwarded = await run('ssh', ['-A', '-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', alias, 'echo "sock=$SSH_AUTH_SOCK"; ssh-add -l'], { env, timeoutMs: 60_000 });
+        assert.equal(forwarded.code, 0, forwarded.stderr);
+        assert.match(forwarded.stdout, /^sock=\/tmp\/mlt-agent-[0-9a-f]+\/agent\.sock$/m);
+        assert.match(forwarded.stdout, /ED25519\)$/m);
+        assert.match(forwarded.stdout, /forwarded-test-key/);
+        // Several connections in one session, one after another and at once.
+        const many = await run('ssh', ['-A', '-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', alias, 'ssh-add -l & ssh-add -l & wait; ssh-add -L'], { env, timeoutMs: 60_000 });
+        assert.equal(many.code, 0, many.stderr);
+        assert.equal(many.stdout.match(/forwarded-test-key/g)?.length, 3, many.stdout);
+
+        const plain = await run('ssh', ['-a', '-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', alias, 'echo "sock=[$SSH_AUTH_SOCK]"; ssh-add -l'], { env, timeoutMs: 60_000 });
+        assert.match(plain.stdout, /^sock=\[\]$/m);
+        assert.equal(plain.code, 2, 'ssh-add: no agent to talk to');
+        // The sockets went with their sessions.
+        await waitFor('the forwarded sockets to be removed', async () =>
+          (await mltoolbox(['exec', host, '--', 'sh', '-c', 'ls -d /tmp/mlt-agent-* 2>/dev/null | wc -l'])).stdout.trim() === '0', 15_000, 300);
+      } finally {
+        agent.kill();
+      }
+    });
+
     it('ssh -L reaches an HTTP server listening on the container\'s loopback', async () => {
-      const serve = await mltoolbox(['exec', host, '--', 'sh', '-c', 'mkdir -p /tmp/www && echo served-in-container > /tmp/www/index.html && httpd -p 127.0.0.1:8099 -h /tmp/www']);
+      const serve = await mltoolbox(['exec', host, '--', 'sh', '-c', 'mkdir -p /tmp/www && echo served-in-container > /tmp/www/index.html && (nohup python3 -m http.server --bind 127.0.0.1 --directory /tmp/www 8099 >/dev/null 2>&1 &)']);
       assert.equal(serve.code, 0, serve.stderr);
       const port = await freePort();
       const tunnel = spawn('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:8099`, alias], { stdio: 'ignore' });
@@ -179,15 +285,26 @@ describe('mlt agent', async () => {
     });
   });
 
+  it('no mlt is left running on the host once its clients went (ssh-server, logs -f, lsp-proxy)', async () => {
+    const left = async () => (await run('pgrep', ['-af', `^${mltPath} `])).stdout.trim();
+    await waitFor('every mlt on the host to end', async () => (await left()) === '', 20_000, 250).catch(async () => {
+      assert.fail(`still running:\n${await left()}`);
+    });
+  });
+
   it('an older agent is upgraded; a newer one is left with a warning', async () => {
     await mkdir(installDir, { recursive: true });
-    await writeFile(mltPath, '#!/bin/sh\necho "0.0.1 (build old)"\n');
-    await chmod(mltPath, 0o755);
+    // Replaced by rename, as the installer does: a running mlt keeps its old file.
+    const replace = async (text: string) => {
+      await writeFile(`${mltPath}.new`, text, { mode: 0o755 });
+      await rename(`${mltPath}.new`, mltPath);
+    };
+    await replace('#!/bin/sh\necho "0.0.1 (build old)"\n');
     const upgraded = await connect('--yes');
     assert.equal(upgraded.agent.action, 'upgraded');
     assert.notEqual((await readFile(mltPath)).subarray(0, 4).toString('latin1'), '#!/b');
 
-    await writeFile(mltPath, '#!/bin/sh\necho "99.0.0 (build future)"\n');
+    await replace('#!/bin/sh\necho "99.0.0 (build future)"\n');
     const result = await mltoolbox(['connect', host, '--no-attach', '--json', '--yes']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).result.agent.action, 'newer-on-host');
@@ -207,3 +324,42 @@ describe('mlt agent', async () => {
     assert.equal(JSON.parse((await mltoolbox(['agent', 'status', host, '--json'])).stdout).result.installed, null);
   });
 });
+
+/** A minimal LSP client over Content-Length frames: requests by id, notifications, server requests ignored. */
+function lspClient(input: NodeJS.WritableStream, output: NodeJS.ReadableStream) {
+  let buffer = Buffer.alloc(0);
+  let next = 1;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  output.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const length = Number(/content-length:\s*(\d+)/i.exec(buffer.subarray(0, end).toString('latin1'))?.[1]);
+      if (buffer.length < end + 4 + length) return;
+      const message = JSON.parse(buffer.subarray(end + 4, end + 4 + length).toString('utf8'));
+      buffer = buffer.subarray(end + 4 + length);
+      const pending = message.method === undefined ? waiting.get(message.id) : undefined;
+      if (pending) {
+        waiting.delete(message.id);
+        if (message.error) pending.reject(new Error(JSON.stringify(message.error)));
+        else pending.resolve(message.result);
+      }
+    }
+  });
+  const send = (message: object) => {
+    const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...message }), 'utf8');
+    input.write(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
+  };
+  return {
+    notify: (method: string, params: unknown) => send({ method, params }),
+    request: (method: string, params: unknown) => {
+      const id = next++;
+      send({ id, method, params });
+      return new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer to ${method} in 60 s`)), 60_000);
+        waiting.set(id, { resolve: (v) => (clearTimeout(timer), resolve(v)), reject: (e) => (clearTimeout(timer), reject(e)) });
+      });
+    },
+  };
+}

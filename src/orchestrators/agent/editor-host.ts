@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
@@ -19,11 +20,28 @@ import { EDITORS_FILE, ensureEditorsInclude } from '../connection/ssh-include.ts
 export const KNOWN_HOSTS_FILE = 'known_hosts';
 
 const ALIAS_WORD = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SAFE_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const MAX_PART = 60;
 
-/** `model-3f2a9c1d.gpu-box.mlt`; undefined when the host's name cannot be part of a Host pattern. */
-export function editorAlias(slug: string, hostName: string): string | undefined {
-  const alias = `${slug}.${hostName}.mlt`;
-  return ALIAS_WORD.test(alias) && alias.length <= 200 ? alias : undefined;
+/**
+ * One dot-separated part of an alias, safe for a `Host` line (no pattern
+ * character `*?!,`, no space, quote, `%` token or line break): kept as it is
+ * when it already is; otherwise every run of other characters becomes `-`
+ * and a short hash of the original keeps two different names apart
+ * (`alice@10.0.0.5:2222` → `alice-10-0-0-5-2222-700235`).
+ */
+export function aliasPart(name: string): string {
+  if (SAFE_PART.test(name) && !name.includes('..') && name.length <= MAX_PART) return name;
+  const readable = name.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '').slice(0, MAX_PART - 7).replace(/[-_]+$/, '');
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 6);
+  return readable ? `${readable}-${hash}` : `h-${hash}`;
+}
+
+/** `model-3f2a9c1d.gpu-box.mlt`: always one safe ssh_config word, whatever the host's name. */
+export function editorAlias(slug: string, hostName: string): string {
+  const alias = `${aliasPart(slug)}.${aliasPart(hostName)}.mlt`;
+  if (!ALIAS_WORD.test(alias)) throw new Error(`editorAlias made an unsafe alias ${JSON.stringify(alias)}`);
+  return alias;
 }
 
 /** A value for one ssh_config line: never a newline (it would start a new directive), never a NUL. */
@@ -103,7 +121,7 @@ export interface EditorHostOptions {
 export async function writeEditorHost(options: EditorHostOptions): Promise<string | undefined> {
   const { host } = options;
   const alias = editorAlias(options.slug, host.name);
-  if (!alias || !host.sshArgs) return undefined;
+  if (!host.sshArgs) return undefined;
   const result = await host.exec([options.mltPath, '--project', options.container, 'host-key'], { timeoutMs: 60_000 });
   if (result.exitCode !== 0) {
     throw new UserError('REMOTE_COMMAND_FAILED', `mlt host-key on ${host.name} failed: ${result.stderr.trim().split('\n').pop() || `exit code ${result.exitCode}`}`,
@@ -122,7 +140,6 @@ export async function writeEditorHost(options: EditorHostOptions): Promise<strin
 /** The alias when connect wrote it (status shows it as sshHost). */
 export async function existingEditorAlias(configDir: string, slug: string, hostName: string): Promise<string | undefined> {
   const alias = editorAlias(slug, hostName);
-  if (!alias) return undefined;
   const text = await readFile(join(configDir, EDITORS_FILE), 'utf8').catch(() => '');
   return text.split('\n').some((line) => line === `Host ${alias}`) ? alias : undefined;
 }

@@ -9,10 +9,20 @@ import { statsFrom } from '../../../../src/services/containers/docker-manager.ts
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINvsHEsAQeIhvJ2HjSGMph/plTiNB+Vd5uvoSAf3vnnZ';
 
 describe('editor ssh entries', () => {
-  it('an alias only from safe words', () => {
+  it('an alias is always one safe ssh_config word, and different names stay different', () => {
     assert.equal(editorAlias('model-3f2a9c1d', 'gpu-box'), 'model-3f2a9c1d.gpu-box.mlt');
-    assert.equal(editorAlias('model-3f2a9c1d', 'alice@10.0.0.5:2222'), undefined);
-    assert.equal(editorAlias('model-3f2a9c1d', 'gpu\nProxyCommand evil'), undefined);
+    assert.equal(editorAlias('model-3f2a9c1d', 'gpu.example.com'), 'model-3f2a9c1d.gpu.example.com.mlt');
+    assert.match(editorAlias('model-3f2a9c1d', 'alice@10.0.0.5:2222'), /^model-3f2a9c1d\.alice-10-0-0-5-2222-700235\.mlt$/);
+    const hostile = ['gpu\nProxyCommand evil', 'a b', 'host*', '!neg', 'a,b', '"q"', '%h', '[::1]:22', 'ümlaut', '..', '-x', '', '\0', 'x'.repeat(300), '日本', 'host.', 'a..b'];
+    const aliases = hostile.map((name) => editorAlias('p-1', name));
+    for (const alias of aliases) {
+      assert.match(alias, /^[A-Za-z0-9][A-Za-z0-9._-]*\.mlt$/, alias);
+      assert.ok(alias.length < 140, alias);
+      assert.doesNotMatch(alias, /\.\./);
+    }
+    assert.equal(new Set(aliases).size, hostile.length, 'no two names share an alias');
+    assert.equal(editorAlias('p-1', 'a b'), editorAlias('p-1', 'a b'), 'the same name, the same alias');
+    assert.notEqual(editorAlias('p-1', 'a b'), editorAlias('p-1', 'a_b'));
   });
 
   it('the ProxyCommand quotes every word for sh, doubles % and never holds a line break', () => {
