@@ -2,7 +2,7 @@ import type { CommandSpec } from '../command.ts';
 import { configSchemaSpec, configShowSpec, configValidateSpec } from './config/spec.ts';
 import { initSpec } from './init/spec.ts';
 import { migrateSpec } from './migrate/spec.ts';
-import { attachSpec, connectSpec, downSpec, execSpec, fetchSpec, logsSpec, shellSpec, statusSpec, stopSpec, syncSpec } from './connect/spec.ts';
+import { attachSpec, connectSpec, downSpec, execSpec, fetchSpec, logsSpec, psSpec, shellSpec, statusSpec, stopSpec, syncSpec } from './connect/spec.ts';
 import { doctorSpec } from './doctor/spec.ts';
 import { pluginsDoctorSpec, pluginsListSpec, pluginsRunSpec } from './plugins/spec.ts';
 import { datasyncDownSpec, datasyncUpSpec } from './datasync/spec.ts';
@@ -20,7 +20,7 @@ import { agentInstallSpec, agentRemoveSpec, agentStatusSpec } from './agent/spec
  * commands/<name>/spec.ts + run.ts and listing the spec here.
  */
 export const commands: readonly CommandSpec[] = [
-  connectSpec, syncSpec, fetchSpec, shellSpec, attachSpec, execSpec, logsSpec, statusSpec, stopSpec, downSpec,
+  connectSpec, syncSpec, fetchSpec, shellSpec, attachSpec, execSpec, logsSpec, psSpec, statusSpec, stopSpec, downSpec,
   datasyncUpSpec, datasyncDownSpec,
   portsListSpec, portsCloseSpec,
   initSpec, migrateSpec,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentMessage, ContainerInfo, MetricsSample, RelayRequest } from '../protocol.ts';
+import type { InstanceReport } from './server.ts';
 
 /**
  * The relay's live state, in memory: which agents are connected, their
@@ -179,9 +180,30 @@ export class RelayHub {
 
   // --- dashboard viewers ---------------------------------------------------
 
-  attachViewer(peer: Peer): void {
+  attachViewer(peer: Peer, operations: readonly unknown[] = []): void {
     this.viewers.add(peer);
-    this.sendTo(peer, { type: 'snapshot', hosts: this.hosts() });
+    this.sendTo(peer, { type: 'snapshot', hosts: this.hosts(), instances: this.instances(), operations });
+  }
+
+  /** An event for every dashboard (operations progress). */
+  publish(event: Record<string, unknown>): void {
+    this.broadcast(event);
+  }
+
+  // --- provisioned instances (reported by CLIs) ------------------------------
+
+  private readonly reported = new Map<string, { at: number; instances: InstanceReport[] }>();
+
+  /** A CLI's whole ledger replaces what it reported before (so a terminated instance leaves too). */
+  reportInstances(reporter: string, instances: InstanceReport[]): number {
+    this.reported.set(reporter, { at: Date.now(), instances });
+    this.broadcast({ type: 'instances', instances: this.instances() });
+    return instances.length;
+  }
+
+  instances(): (InstanceReport & { reportedBy: string; reportedAt: number })[] {
+    return [...this.reported].flatMap(([by, { at, instances }]) => instances.map((i) => ({ ...i, reportedBy: by, reportedAt: at })))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   detachViewer(peer: Peer): void {

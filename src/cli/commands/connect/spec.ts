@@ -90,6 +90,16 @@ export const logsSpec: CommandSpec = {
   load: () => import('./logs.ts'),
 };
 
+export const psSpec: CommandSpec = {
+  name: 'ps',
+  group: 'Start here',
+  summary: "List every mltoolbox container on the host (all projects; this project's marked *)",
+  description: 'Asks the relay first when relay.url is set (bounded by relay.timeout_ms), else the host\'s engine over SSH.',
+  args: [TARGET],
+  examples: ['mltoolbox ps', 'mltoolbox ps gpu-box --json'],
+  load: () => import('./ps.ts'),
+};
+
 export const statusSpec: CommandSpec = {
   name: 'status',
   group: 'Start here',
