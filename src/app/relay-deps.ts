@@ -3,7 +3,8 @@ import type { AddHostResult } from '../relay/add-host.ts';
 import type { PublicToken } from '../relay/admin.ts';
 import type { HostContainersSource, HostStatusSource } from '../orchestrators/connection/connection-orchestrator.ts';
 import type { InstanceRecord } from '../db/index.ts';
-import type { RelayEndpoint } from '../relay/client.ts';
+import type { OperationEvent, OperationView, RelayEndpoint } from '../relay/client.ts';
+import type { OperationSink } from '../relay/operation-worker.ts';
 import type { RelayStore } from '../relay/server/store.ts';
 import type { RunningRelay } from '../relay/server/server.ts';
 import type { App } from './create-app.ts';
@@ -44,6 +45,15 @@ export interface RelayService {
   containersSource(): Promise<{ source: HostContainersSource; reason(): string | undefined } | undefined>;
   /** The configured relay with the user token; `{ reason }` when it cannot be used; undefined when none is configured. */
   endpoint(): Promise<RelayEndpoint | { reason: string } | undefined>;
+  /**
+   * The worker's side of an operation: registers it with the relay (this
+   * process's pid) and returns where its progress goes. RELAY_UNAVAILABLE
+   * when the relay cannot be used.
+   */
+  registerOperation(request: { kind: string; title: string; target: string | null }): Promise<{ id: string; sink: OperationSink }>;
+  /** Follows an operation's events until it finishes (its final view) or `signal` aborts (undefined). */
+  watchOperation(id: string, onEvents: (events: OperationEvent[], operation: OperationView) => void, signal: AbortSignal): Promise<OperationView | undefined>;
+  listOperations(limit: number): Promise<OperationView[]>;
   /** Follows a container's log through the relay until `signal`; started false (and why) when the stream did not start in time. */
   followLogs(host: string, container: string, tail: number, onLines: (lines: string[]) => void, signal: AbortSignal): Promise<{ started: boolean; reason?: string }>;
   /** Sends the provisioning ledger to the relay (its dashboard shows $/h, spend, idle timer); a reason when it could not. */
@@ -92,6 +102,15 @@ export function createRelay(app: App): RelayService {
     const token = await (await app.secretStore()).get(RELAY_TOKEN_SECRET).catch(() => undefined);
     if (!token) return { reason: `no relay token in the secret store (mltoolbox secret set ${RELAY_TOKEN_SECRET})` };
     return { url: loaded.url, token, timeoutMs: loaded.timeoutMs };
+  };
+  const unavailable = (reason: string) => new UserError('RELAY_UNAVAILABLE', `the relay cannot be used: ${reason}`,
+    'operations need the relay: set relay.url (or MLTOOLBOX_RELAY), store a user token (mltoolbox secret set relay_token), check relay serve runs; or run the command without --op');
+  /** The relay, for work that needs it (operations): RELAY_UNAVAILABLE instead of a fallback. */
+  const usable = async (): Promise<RelayEndpoint> => {
+    const reached = await endpoint();
+    if (!reached) throw unavailable('no relay configured');
+    if (!('url' in reached)) throw unavailable(reached.reason);
+    return reached;
   };
   return {
     settings,
@@ -168,6 +187,47 @@ export function createRelay(app: App): RelayService {
         },
       };
       return { source, reason: () => reason ?? (asked ? 'the host\'s agent does not list this project\'s container' : undefined) };
+    },
+    async registerOperation(request) {
+      const reached = await usable();
+      const [{ createOperation }, { createOperationSink }, { hostname }] = await Promise.all([import('../relay/client.ts'), import('../relay/operation-worker.ts'), import('node:os')]);
+      const created = await createOperation({ ...reached, timeoutMs: Math.max(reached.timeoutMs, 5000) }, { ...request, worker: { machine: hostname(), pid: process.pid } });
+      if (!created.ok) throw unavailable(created.reason);
+      return { id: created.value.id, sink: createOperationSink(reached, created.value.id) };
+    },
+    async watchOperation(id, onEvents, signal) {
+      const reached = await usable();
+      const { operationEvents } = await import('../relay/client.ts');
+      let after = 0;
+      let failures = 0;
+      while (!signal.aborted) {
+        const answer = await Promise.race([
+          operationEvents(reached, id, after, 20_000),
+          new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true })),
+        ]);
+        if (!answer) return undefined;
+        if (!answer.ok) {
+          if (answer.status === 404) throw new UserError('OPERATION_NOT_FOUND', `the relay knows no operation ${id.slice(0, 40)}`, 'list them: mltoolbox ops list');
+          // The relay restarting or a blip: a few more tries, bounded, then say so.
+          failures += 1;
+          if (failures > 10) throw unavailable(answer.reason);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          continue;
+        }
+        failures = 0;
+        const { operation, events } = answer.value;
+        if (events.length > 0) after = events.at(-1)!.seq;
+        onEvents(events, operation);
+        if (operation.state !== 'running') return operation;
+      }
+      return undefined;
+    },
+    async listOperations(limit) {
+      const reached = await usable();
+      const { listOperations } = await import('../relay/client.ts');
+      const answer = await listOperations(reached, limit);
+      if (!answer.ok) throw unavailable(answer.reason);
+      return answer.value;
     },
     async followLogs(host, container, tail, onLines, signal) {
       const reached = await endpoint();
