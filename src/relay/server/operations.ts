@@ -90,7 +90,10 @@ export class OperationsBoard {
       live.record.exitCode = done.exitCode;
       live.record.result = done.result ?? null;
       live.record.error = done.error ?? null;
-      if (done.ok) live.record.percent = 100;
+      if (done.ok) {
+        live.record.percent = 100;
+        live.record.progress = 'done';
+      }
       live.seq += 1;
       live.events.push({ seq: live.seq, at: now, level: done.ok ? 'done' : 'failed', text: done.ok ? 'done' : `${done.error?.code ?? 'FAILED'}: ${done.error?.message ?? `exit ${done.exitCode}`}` });
     }
