@@ -1,15 +1,13 @@
 import { printableName } from '../../../core/terminal-text.ts';
 import { stringArg, type CommandRun } from '../../command.ts';
+import { relayFirst } from './relay-first.ts';
 
 export const run: CommandRun = async (context, input) => {
   const target = stringArg(input, 'target');
   const connection = await context.app.connection();
   // A configured relay answers first (the host's agent keeps the list); slow or down, the host's engine is asked over SSH.
   const relay = await (await context.app.relay()).containersSource();
-  const viaRelay = relay ? await connection.psFrom(target, relay.source) : undefined;
-  const why = viaRelay ? undefined : relay?.reason();
-  if (why) context.reporter.info(`relay: ${why}; asking the host over SSH`);
-  const result = { ...(viaRelay ?? await connection.ps(target)), via: viaRelay ? 'relay' as const : 'ssh' as const };
+  const result = await relayFirst(context, relay, () => connection.psFrom(target, relay!.source), () => connection.ps(target));
   return {
     result,
     human: () => {
