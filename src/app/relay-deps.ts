@@ -5,6 +5,8 @@ import type { HostContainersSource, HostStatusSource } from '../orchestrators/co
 import type { InstanceRecord } from '../db/index.ts';
 import type { OperationEvent, OperationView, RelayEndpoint } from '../relay/client.ts';
 import type { OperationSink } from '../relay/operation-worker.ts';
+
+export type { OperationSink } from '../relay/operation-worker.ts';
 import type { RelayStore } from '../relay/server/store.ts';
 import type { RunningRelay } from '../relay/server/server.ts';
 import type { App } from './create-app.ts';

@@ -87,14 +87,7 @@ export async function runCli(io: CliIo, commands: readonly CommandSpec[] = allCo
     const registered = worker ? await operation!.registerWorker(app, parsed.command, parsed.input) : undefined;
     if (registered) worker!.attach(registered.sink);
     const { run } = await parsed.command.load();
-    let outcome: CommandResult;
-    try {
-      outcome = await run(context, parsed.input);
-    } catch (error) {
-      await registered?.sink.finish({ ok: false, exitCode: isUserError(error) ? error.exitCode : ExitCode.internal, error: isUserError(error) ? { code: error.code, message: error.message, hint: error.hint } : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) } });
-      throw error;
-    }
-    await registered?.sink.finish({ ok: (outcome.exitCode ?? 0) === 0, exitCode: outcome.exitCode ?? 0, ...(outcome.result === undefined ? {} : { result: outcome.result }) });
+    const outcome: CommandResult = registered ? await operation!.reportingTo(registered.sink, () => run(context, parsed.input)) : await run(context, parsed.input);
     return emit(io, style, commandName, globals.json, outcome);
   } catch (error) {
     const style = earlyStyle;

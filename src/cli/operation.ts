@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { ExitCode, isUserError, UserError } from '../core/errors.ts';
 import { ErrorCodes, type ErrorCode } from '../core/error-codes.ts';
 import type { Reporter, TaskHandle } from '../core/reporter.ts';
 import type { App } from '../app/create-app.ts';
+import type { OperationSink } from '../app/relay-deps.ts';
 import type { CommandContext, CommandInput, CommandResult, CommandSpec } from './command.ts';
 
 /**
@@ -133,8 +134,8 @@ export async function followOperation(context: CommandContext, id: string): Prom
  * The worker's side: a Reporter that prints as usual (to the worker's log)
  * and also reports to the relay, once `attach` gives it the operation's sink.
  */
-export function operationReporter(inner: Reporter): { reporter: Reporter; attach(sink: { push(event: { level: 'info' | 'warn' | 'success' | 'task' | 'progress'; text: string; percent?: number }): void }): void } {
-  let sink: Parameters<ReturnType<typeof operationReporter>['attach']>[0] | undefined;
+export function operationReporter(inner: Reporter): { reporter: Reporter; attach(sink: Pick<OperationSink, 'push'>): void } {
+  let sink: Pick<OperationSink, 'push'> | undefined;
   const push = (level: 'info' | 'warn' | 'success' | 'task' | 'progress', text: string, percent?: number) => sink?.push({ level, text, ...(percent === undefined ? {} : { percent }) });
   return {
     attach: (s) => { sink = s; },
@@ -162,6 +163,24 @@ export function operationReporter(inner: Reporter): { reporter: Reporter; attach
       },
     },
   };
+}
+
+/** Runs the worker's command and reports how it ended (its --json result, or its error) to the relay. */
+export async function reportingTo(sink: OperationSink, work: () => Promise<CommandResult>): Promise<CommandResult> {
+  let outcome: CommandResult;
+  try {
+    outcome = await work();
+  } catch (error) {
+    const known = isUserError(error);
+    await sink.finish({
+      ok: false,
+      exitCode: known ? error.exitCode : ExitCode.internal,
+      error: known ? { code: error.code, message: error.message, hint: error.hint } : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) },
+    });
+    throw error;
+  }
+  await sink.finish({ ok: (outcome.exitCode ?? 0) === 0, exitCode: outcome.exitCode ?? 0, ...(outcome.result === undefined ? {} : { result: outcome.result }) });
+  return outcome;
 }
 
 /** Registers the worker's operation and tells the launcher on fd 3 (its id, or why not). */

@@ -116,3 +116,24 @@ describe('relay image', () => {
     assert.match(text, /"--host","0.0.0.0","--port","7878"/);
   });
 });
+
+describe('metrics history (the charts)', () => {
+  it('gives back what it was given, oldest first, the newest N only; nulls stay null', async () => {
+    const { MetricsHistory } = await import('../../../src/relay/server/metrics-history.ts');
+    const gpu = (index: number, util: number | null) => ({ index, uuid: `GPU-${index}`, name: 'NVIDIA H100', utilizationPercent: util, memoryUsedMiB: 100 * index, memoryTotalMiB: 81559, temperatureC: null, powerDrawW: 300.5, powerLimitW: 700 });
+    const sample = (at: number, gpus: number) => ({ at, cpuPercent: at % 100, memoryUsedBytes: 1e9, memoryTotalBytes: null, gpus: Array.from({ length: gpus }, (_, i) => gpu(i, i === 1 ? null : at % 100)) });
+    const history = new MetricsHistory(3);
+    assert.deepEqual(history.samples(), []);
+    assert.equal(history.latest(), null);
+    history.push(sample(1, 2));
+    history.push(sample(2, 2));
+    // More GPUs than before: the rows widen, nothing is lost.
+    history.push(sample(3, 4));
+    history.push({ ...sample(4, 4), gpuNote: 'n' });
+    const got = history.samples();
+    assert.deepEqual(got.map((s) => s.at), [2, 3, 4]);
+    assert.deepEqual(got[0], sample(2, 2));
+    assert.deepEqual(got[2], { ...sample(4, 4), gpuNote: 'n' });
+    assert.deepEqual(history.latest(), { ...sample(4, 4), gpuNote: 'n' });
+  });
+});
