@@ -2,8 +2,8 @@ import type { GpuSample, MetricsSample } from '../protocol.ts';
 
 /**
  * A host's last samples for the dashboard's charts, kept as numbers in one
- * Float64Array ring instead of one object tree per sample: 100 hosts × 300
- * samples × 8 GPUs as objects held ~30 MiB; as rows of numbers ~10 MiB.
+ * Float64Array ring instead of one object tree per sample (53 numbers for 8
+ * GPUs: 424 bytes a sample), grown as samples come.
  * GPU names and uuids come from the newest sample (they do not change while
  * an agent runs); a null figure is stored as NaN.
  */
@@ -32,7 +32,9 @@ export class MetricsHistory {
     const gpus = Math.min(sample.gpus.length, MAX_GPUS);
     const width = HEAD + gpus * PER_GPU;
     // More GPUs than the rows have room for (rare: a new driver sees more): widen, keeping what is there.
-    if (width > this.width || this.rows.length === 0) this.resize(Math.max(width, this.width));
+    if (width > this.width) this.resize(width, this.allocated());
+    // Rows are added as samples come (doubling), so a host that just connected costs little.
+    if (this.count < this.capacity && this.count === this.allocated()) this.resize(this.width, Math.min(this.capacity, Math.max(8, this.count * 2)));
     const slot = (this.start + this.count) % this.capacity;
     if (this.count < this.capacity) this.count += 1;
     else this.start = (this.start + 1) % this.capacity;
@@ -75,10 +77,14 @@ export class MetricsHistory {
     return out;
   }
 
-  private resize(width: number): void {
+  private allocated(): number {
+    return this.rows.length / this.width;
+  }
+
+  private resize(width: number, rows: number): void {
     const old = this.samples();
     this.width = width;
-    this.rows = new Float64Array(this.capacity * width);
+    this.rows = new Float64Array(Math.max(rows, old.length) * width);
     this.start = 0;
     this.count = 0;
     const newest = this.newest;

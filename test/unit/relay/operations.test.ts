@@ -137,3 +137,13 @@ describe('metrics history (the charts)', () => {
     assert.deepEqual(history.latest(), { ...sample(4, 4), gpuNote: 'n' });
   });
 });
+
+describe('metrics history growth', () => {
+  it('grows as samples come and wraps at its capacity', async () => {
+    const { MetricsHistory } = await import('../../../src/relay/server/metrics-history.ts');
+    const history = new MetricsHistory(20);
+    const sample = (at: number) => ({ at, cpuPercent: 1, memoryUsedBytes: 2, memoryTotalBytes: 3, gpus: [{ index: 0, uuid: 'u', name: 'n', utilizationPercent: at, memoryUsedMiB: 1, memoryTotalMiB: 2, temperatureC: 3, powerDrawW: 4, powerLimitW: 5 }] });
+    for (let at = 1; at <= 45; at++) history.push(sample(at));
+    assert.deepEqual(history.samples().map((s) => s.gpus[0]!.utilizationPercent), Array.from({ length: 20 }, (_, i) => 26 + i));
+  });
+});
