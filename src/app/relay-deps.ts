@@ -5,11 +5,11 @@ import type { HostContainersSource, HostStatusSource } from '../orchestrators/co
 import type { InstanceRecord } from '../db/index.ts';
 import type { OperationEvent, OperationView, RelayEndpoint } from '../relay/client.ts';
 import type { OperationSink } from '../relay/operation-worker.ts';
-
-export type { OperationSink } from '../relay/operation-worker.ts';
 import type { RelayStore } from '../relay/server/store.ts';
 import type { RunningRelay } from '../relay/server/server.ts';
 import type { App } from './create-app.ts';
+
+export type { OperationSink } from '../relay/operation-worker.ts';
 
 /** The secret-store name of the CLI's relay user token. */
 export const RELAY_TOKEN_SECRET = 'relay_token';
@@ -47,6 +47,8 @@ export interface RelayService {
   containersSource(): Promise<{ source: HostContainersSource; reason(): string | undefined } | undefined>;
   /** The configured relay with the user token; `{ reason }` when it cannot be used; undefined when none is configured. */
   endpoint(): Promise<RelayEndpoint | { reason: string } | undefined>;
+  /** The relay, for work that needs it (operations): RELAY_UNAVAILABLE when it cannot be used. */
+  requireEndpoint(): Promise<RelayEndpoint>;
   /**
    * The worker's side of an operation: registers it with the relay (this
    * process's pid) and returns where its progress goes. RELAY_UNAVAILABLE
@@ -135,6 +137,7 @@ export function createRelay(app: App): RelayService {
       return (await app.secretStore()).get(RELAY_TOKEN_SECRET);
     },
     endpoint,
+    requireEndpoint: usable,
     async statusSource() {
       const reached = await endpoint();
       if (!reached) return undefined;

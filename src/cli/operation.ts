@@ -42,10 +42,8 @@ export async function launchOperation(context: CommandContext, spec: CommandSpec
   if (spec.operation === 'provision' && input.options.yes !== true) {
     throw new UserError('USAGE', 'an operation cannot ask before spending money', 'pass --yes with --op or --background (mltoolbox search shows what it would launch)');
   }
-  const relay = await context.app.relay();
   // Fail here, with the reason, before a worker is spawned.
-  const reached = await relay.endpoint();
-  if (!reached || !('url' in reached)) throw new UserError('RELAY_UNAVAILABLE', `the relay cannot be used: ${reached ? reached.reason : 'no relay configured'}`, 'operations need the relay: set relay.url (or MLTOOLBOX_RELAY) and mltoolbox secret set relay_token; or run the command without --op');
+  await (await context.app.relay()).requireEndpoint();
   const logDir = join(context.app.paths.stateDir, 'operations');
   mkdirSync(logDir, { recursive: true, mode: 0o700 });
   const log = join(logDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
