@@ -1,10 +1,15 @@
 import { describeError, UserError } from '../core/errors.ts';
 import type { AddHostResult } from '../relay/add-host.ts';
 import type { PublicToken } from '../relay/admin.ts';
-import type { HostStatusSource } from '../orchestrators/connection/connection-orchestrator.ts';
+import type { HostContainersSource, HostStatusSource } from '../orchestrators/connection/connection-orchestrator.ts';
+import type { InstanceRecord } from '../db/index.ts';
+import type { OperationEvent, OperationView, RelayEndpoint } from '../relay/client.ts';
+import type { OperationSink } from '../relay/operation-worker.ts';
 import type { RelayStore } from '../relay/server/store.ts';
 import type { RunningRelay } from '../relay/server/server.ts';
 import type { App } from './create-app.ts';
+
+export type { OperationSink } from '../relay/operation-worker.ts';
 
 /** The secret-store name of the CLI's relay user token. */
 export const RELAY_TOKEN_SECRET = 'relay_token';
@@ -38,6 +43,25 @@ export interface RelayService {
    * `reason()` says why the relay had no answer (undefined when it was not asked: a local target).
    */
   statusSource(): Promise<{ source: HostStatusSource; reason(): string | undefined } | undefined>;
+  /** Where `ps` and `logs` ask first, like statusSource. */
+  containersSource(): Promise<{ source: HostContainersSource; reason(): string | undefined } | undefined>;
+  /** The configured relay with the user token; `{ reason }` when it cannot be used; undefined when none is configured. */
+  endpoint(): Promise<RelayEndpoint | { reason: string } | undefined>;
+  /** The relay, for work that needs it (operations): RELAY_UNAVAILABLE when it cannot be used. */
+  requireEndpoint(): Promise<RelayEndpoint>;
+  /**
+   * The worker's side of an operation: registers it with the relay (this
+   * process's pid) and returns where its progress goes. RELAY_UNAVAILABLE
+   * when the relay cannot be used.
+   */
+  registerOperation(request: { kind: string; title: string; target: string | null }): Promise<{ id: string; sink: OperationSink }>;
+  /** Follows an operation's events until it finishes (its final view) or `signal` aborts (undefined). */
+  watchOperation(id: string, onEvents: (events: OperationEvent[], operation: OperationView) => void, signal: AbortSignal): Promise<OperationView | undefined>;
+  listOperations(limit: number): Promise<OperationView[]>;
+  /** Follows a container's log through the relay until `signal`; started false (and why) when the stream did not start in time. */
+  followLogs(host: string, container: string, tail: number, onLines: (lines: string[]) => void, signal: AbortSignal): Promise<{ started: boolean; reason?: string }>;
+  /** Sends the provisioning ledger to the relay (its dashboard shows $/h, spend, idle timer); a reason when it could not. */
+  reportInstances(instances: readonly InstanceRecord[]): Promise<string | undefined>;
   /** Installs the host's agent token and starts mlt daemon there (over SSH). */
   addHost(request: { target: string; name?: string; relayUrl?: string }): Promise<AddHostResult & { relayUrl: string }>;
 }
@@ -71,6 +95,27 @@ export function createRelay(app: App): RelayService {
       await store.close();
     }
   };
+  /** The configured relay and the user token; a reason when the token is missing; undefined when no relay is configured. */
+  const endpoint = async (): Promise<RelayEndpoint | { reason: string } | undefined> => {
+    // A command must still work with a configuration it cannot read for the relay: then it asks the host (and says why).
+    const loaded = await settings().catch((error: unknown) => {
+      reporter.debug(`relay: settings not loaded (${describeError(error)})`);
+      return undefined;
+    });
+    if (!loaded?.url) return undefined;
+    const token = await (await app.secretStore()).get(RELAY_TOKEN_SECRET).catch(() => undefined);
+    if (!token) return { reason: `no relay token in the secret store (mltoolbox secret set ${RELAY_TOKEN_SECRET})` };
+    return { url: loaded.url, token, timeoutMs: loaded.timeoutMs };
+  };
+  const unavailable = (reason: string) => new UserError('RELAY_UNAVAILABLE', `the relay cannot be used: ${reason}`,
+    'operations need the relay: set relay.url (or MLTOOLBOX_RELAY), store a user token (mltoolbox secret set relay_token), check relay serve runs; or run the command without --op');
+  /** The relay, for work that needs it (operations): RELAY_UNAVAILABLE instead of a fallback. */
+  const usable = async (): Promise<RelayEndpoint> => {
+    const reached = await endpoint();
+    if (!reached) throw unavailable('no relay configured');
+    if (!('url' in reached)) throw unavailable(reached.reason);
+    return reached;
+  };
   return {
     settings,
     openStore,
@@ -91,24 +136,19 @@ export function createRelay(app: App): RelayService {
     async userToken() {
       return (await app.secretStore()).get(RELAY_TOKEN_SECRET);
     },
+    endpoint,
+    requireEndpoint: usable,
     async statusSource() {
-      // status must still work with a configuration it cannot read for the relay: then it asks the host (and says why).
-      const loaded = await settings().catch((error: unknown) => {
-        reporter.debug(`relay: settings not loaded (${describeError(error)})`);
-        return undefined;
-      });
-      const url = loaded?.url;
-      if (!url) return undefined;
-      const { timeoutMs } = loaded;
+      const reached = await endpoint();
+      if (!reached) return undefined;
       let reason: string | undefined;
-      const token = await (await app.secretStore()).get(RELAY_TOKEN_SECRET).catch(() => undefined);
       const { fetchRelayHost } = await import('../relay/client.ts');
       const source: HostStatusSource = async (host, project) => {
-        if (!token) {
-          reason = `no relay token in the secret store (mltoolbox secret set ${RELAY_TOKEN_SECRET})`;
+        if (!('url' in reached)) {
+          reason = reached.reason;
           return undefined;
         }
-        const answer = await fetchRelayHost(url, token, host, timeoutMs);
+        const answer = await fetchRelayHost(reached, host);
         if (!answer.ok) {
           reason = answer.reason;
           return undefined;
@@ -125,6 +165,96 @@ export function createRelay(app: App): RelayService {
         };
       };
       return { source, reason: () => reason };
+    },
+    async containersSource() {
+      const reached = await endpoint();
+      if (!reached) return undefined;
+      let reason: string | undefined;
+      const client = await import('../relay/client.ts');
+      const unanswered = (why: string) => {
+        reason = why;
+        return undefined;
+      };
+      let asked = false;
+      const source: HostContainersSource = {
+        async containers(host) {
+          asked = true;
+          if (!('url' in reached)) return unanswered(reached.reason);
+          const answer = await client.fetchRelayHost(reached, host);
+          if (!answer.ok) return unanswered(answer.reason);
+          return answer.value.containers.map((c) => ({ id: c.id, name: c.name, project: c.project || undefined, image: c.image, state: c.state, status: c.status }));
+        },
+        async logs(host, container, tail) {
+          if (!('url' in reached)) return unanswered(reached.reason);
+          // Reading a log is the agent's round trip to Docker: a little longer than a cached figure, still bounded.
+          const answer = await client.fetchContainerLogs({ ...reached, timeoutMs: reached.timeoutMs * 4 }, host, container, tail);
+          return answer.ok ? answer.value : unanswered(answer.reason);
+        },
+      };
+      return { source, reason: () => reason ?? (asked ? 'the host\'s agent does not list this project\'s container' : undefined) };
+    },
+    async registerOperation(request) {
+      const reached = await usable();
+      const [{ createOperation }, { createOperationSink }, { hostname }] = await Promise.all([import('../relay/client.ts'), import('../relay/operation-worker.ts'), import('node:os')]);
+      const created = await createOperation({ ...reached, timeoutMs: Math.max(reached.timeoutMs, 5000) }, { ...request, worker: { machine: hostname(), pid: process.pid } });
+      if (!created.ok) throw unavailable(created.reason);
+      return { id: created.value.id, sink: createOperationSink(reached, created.value.id) };
+    },
+    async watchOperation(id, onEvents, signal) {
+      const reached = await usable();
+      const { operationEvents } = await import('../relay/client.ts');
+      let after = 0;
+      let failures = 0;
+      while (!signal.aborted) {
+        const answer = await Promise.race([
+          operationEvents(reached, id, after, 20_000),
+          new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true })),
+        ]);
+        if (!answer) return undefined;
+        if (!answer.ok) {
+          if (answer.status === 404) throw new UserError('OPERATION_NOT_FOUND', `the relay knows no operation ${id.slice(0, 40)}`, 'list them: mltoolbox ops list');
+          // The relay restarting or a blip: a few more tries, bounded, then say so.
+          failures += 1;
+          if (failures > 10) throw unavailable(answer.reason);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          continue;
+        }
+        failures = 0;
+        const { operation, events } = answer.value;
+        if (events.length > 0) after = events.at(-1)!.seq;
+        onEvents(events, operation);
+        if (operation.state !== 'running') return operation;
+      }
+      return undefined;
+    },
+    async listOperations(limit) {
+      const reached = await usable();
+      const { listOperations } = await import('../relay/client.ts');
+      const answer = await listOperations(reached, limit);
+      if (!answer.ok) throw unavailable(answer.reason);
+      return answer.value;
+    },
+    async followLogs(host, container, tail, onLines, signal) {
+      const reached = await endpoint();
+      if (!reached || !('url' in reached)) return { started: false, reason: reached?.reason ?? 'no relay configured' };
+      const { followContainerLogs } = await import('../relay/client.ts');
+      return followContainerLogs(reached, host, container, tail, onLines, signal, reached.timeoutMs * 4);
+    },
+    async reportInstances(instances) {
+      const reached = await endpoint();
+      if (!reached || !('url' in reached)) return reached ? reached.reason : undefined;
+      const { reportInstances } = await import('../relay/client.ts');
+      const now = Date.now();
+      const { instanceView } = await import('../orchestrators/provisioning/instance-view.ts');
+      const answer = await reportInstances(reached, instances.map((record) => {
+        const view = instanceView(record, now);
+        return {
+          name: record.name, backend: record.backend, instanceType: record.instanceType, gpu: record.gpu, gpuCount: record.gpuCount, region: record.region,
+          state: record.state, pricePerHour: record.pricePerHour, since: record.activeAt ?? record.createdAt, endedAt: record.endedAt ?? null,
+          spendUsd: view.spendUsd, idleTimeoutMinutes: record.idleTimeoutMinutes, idleAction: record.idleAction, idleMinutesLeft: view.idle.minutesLeft,
+        };
+      }));
+      return answer.ok ? undefined : answer.reason;
     },
     async addHost(request) {
       const relayUrl = request.relayUrl ?? (await settings()).url;

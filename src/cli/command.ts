@@ -39,8 +39,19 @@ export interface CommandSpec {
   examples?: readonly string[];
   /** Help groups commands under these headings. */
   group: 'Start here' | 'Configuration' | 'Secrets' | 'Hosts' | 'Cloud GPUs';
+  /**
+   * Long work that can run as a relay operation (`--op`, `--background`):
+   * a detached worker process runs the command and reports to the relay (src/cli/operation.ts).
+   */
+  operation?: 'connect' | 'sync' | 'provision';
   load(): Promise<{ run: CommandRun }>;
 }
+
+/** The options of a command that can run as a relay operation (docs/relay.md#operations). */
+export const OPERATION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  op: { type: 'boolean', description: 'Run as a relay operation: a background worker does the work and reports to the relay; this command follows it (Ctrl-C detaches, the work goes on)' },
+  background: { type: 'boolean', description: 'Run as a relay operation and return at once with its id (follow it with mltoolbox ops watch ID)' },
+};
 
 export type OptionValue = string | boolean | string[] | undefined;
 

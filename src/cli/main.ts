@@ -60,13 +60,17 @@ export async function runCli(io: CliIo, commands: readonly CommandSpec[] = allCo
       color: style.enabled,
       projectDir: await resolveProjectDir(io.cwd, parsed.globals.projectDir),
     };
-    const reporter = createTerminalReporter({
+    const terminal = createTerminalReporter({
       stream: io.stderr,
       style,
       verbose: globals.verbose,
       quiet: globals.quiet,
       interactive: Boolean(io.stderr.isTTY) && !io.env.CI,
     });
+    // An operation's worker (src/cli/operation.ts) also reports what it prints to the relay.
+    const operation = parsed.command.operation ? await import('./operation.ts') : undefined;
+    const worker = operation?.isWorker(parsed.command, io.env) ? operation.operationReporter(terminal) : undefined;
+    const reporter = worker?.reporter ?? terminal;
     const { createApp } = await import('../app/create-app.ts');
     const app = createApp({
       env: io.env,
@@ -77,8 +81,13 @@ export async function runCli(io: CliIo, commands: readonly CommandSpec[] = allCo
       askHidden: async (question) => (await import('./ui/passphrase.ts')).readHidden({ question, stdin: io.stdin, stderr: io.stderr }),
     });
     const context: CommandContext = { app, reporter, globals, style, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr };
+    if (operation?.wantsOperation(parsed.command, parsed.input, io.env)) {
+      return emit(io, style, commandName, globals.json, await operation.launchOperation(context, parsed.command, parsed.input, io));
+    }
+    const registered = worker ? await operation!.registerWorker(app, parsed.command, parsed.input) : undefined;
+    if (registered) worker!.attach(registered.sink);
     const { run } = await parsed.command.load();
-    const outcome: CommandResult = await run(context, parsed.input);
+    const outcome: CommandResult = registered ? await operation!.reportingTo(registered.sink, () => run(context, parsed.input)) : await run(context, parsed.input);
     return emit(io, style, commandName, globals.json, outcome);
   } catch (error) {
     const style = earlyStyle;

@@ -159,6 +159,11 @@ export const ErrorCodes = {
   RELAY_NOT_CONFIGURED: { exit: ExitCode.userError },
   RELAY_AGENT_MISSING: { exit: ExitCode.userError },
   RELAY_DAEMON_START_FAILED: { exit: ExitCode.remoteCommandFailed },
+  RELAY_UNAVAILABLE: { exit: ExitCode.userError },
+  OPERATION_NOT_FOUND: { exit: ExitCode.userError },
+  OPERATION_START_FAILED: { exit: ExitCode.userError },
+  OPERATION_FAILED: { exit: ExitCode.userError },
+  RELAY_IMAGE_BUILD_FAILED: { exit: ExitCode.userError },
 } as const satisfies Record<string, { exit: ExitCodeValue }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

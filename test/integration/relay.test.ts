@@ -5,12 +5,14 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { projectIdentity } from '../../src/orchestrators/connection/project-identity.ts';
+import { spawn } from 'node:child_process';
+import { containerName, projectIdentity } from '../../src/orchestrators/connection/project-identity.ts';
 import { createSandbox, run, runMltoolbox, useHarness, waitFor, type Sandbox } from '../harness/index.ts';
 import { startDaemon, startPostgres, startRelay, type RunningProcess } from '../harness/relay.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/relay/', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
+const BIN = fileURLToPath(new URL('../../bin/mltoolbox.js', import.meta.url));
 
 interface HostBody {
   name: string;
@@ -266,6 +268,152 @@ describe('relay', async () => {
     assert.match(fallback.stderr, /relay: unreachable; asking the host over SSH/);
   });
 
+  const relayConfig = (url: string, extra = '') => writeFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'), `project:\n  name: relaydemo\nrelay:\n  url: ${url}\n  timeout_ms: 5000\n${extra}`);
+
+  it('ps and logs go through the relay when it answers, else over SSH with one note line', async () => {
+    relayConfig(relay.url);
+    const ps = await mlt(['ps', 'box1', '--json']);
+    assert.equal(ps.code, 0, ps.stderr);
+    const listed = (JSON.parse(ps.stdout) as { result: { via: string; containers: { name: string }[] } }).result;
+    assert.equal(listed.via, 'relay');
+    assert.ok(listed.containers.some((c) => c.name === managed) && !listed.containers.some((c) => c.name === unmanaged));
+    assert.ok(!ps.stderr.includes('relay:'), 'no note when the relay answered');
+    const logs = await mlt(['logs', 'box1', '--tail', '3']);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.equal(logs.stdout.trim().split('\n').filter((l) => /^tick \d+$/.test(l)).length, 3, logs.stdout);
+    assert.ok(!logs.stderr.includes('relay:'));
+    // Followed through the relay's socket: new lines keep coming until Ctrl-C.
+    const follower = spawn(process.execPath, [BIN, 'logs', 'box1', '-f', '--tail', '1'], { cwd: sandbox.projectDir, env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    let followErr = '';
+    follower.stdout.on('data', (d: Buffer) => (followed += d.toString()));
+    follower.stderr.on('data', (d: Buffer) => (followErr += d.toString()));
+    try {
+      await waitFor('two ticks followed through the relay', async () => new Set(followed.match(/tick \d+/g) ?? []).size >= 2, 20_000);
+    } finally {
+      follower.kill('SIGINT');
+      await new Promise((resolve) => follower.once('exit', resolve));
+    }
+    assert.ok(!followErr.includes('asking the host over SSH'), followErr);
+
+    // The relay down: the harness host is asked over SSH, with one note each.
+    const sshHost = harness.ssh.alias;
+    const own = containerName(projectIdentity(sandbox.projectDir, 'relaydemo'));
+    await run('docker', ['run', '-d', '--rm', '--name', own, '--label', 'mltoolbox-test=relay', '--label', 'mltoolbox.managed=true', '--label', `mltoolbox.project=${projectIdentity(sandbox.projectDir, 'relaydemo').slug}`, '--stop-timeout', '1', harness.docker.baseImage, 'sh', '-c', 'echo "over ssh"; sleep 300'], { timeoutMs: 60_000 });
+    containers.push(own);
+    relayConfig('http://127.0.0.1:9');
+    const psSsh = await mlt(['ps', sshHost, '--json']);
+    assert.equal(psSsh.code, 0, psSsh.stderr);
+    const overSsh = (JSON.parse(psSsh.stdout) as { result: { via: string; containers: { name: string }[] } }).result;
+    assert.equal(overSsh.via, 'ssh');
+    assert.ok(overSsh.containers.some((c) => c.name === own));
+    assert.equal(psSsh.stderr.split('\n').filter((l) => l.includes('relay:')).length, 1, psSsh.stderr);
+    await waitFor('the container printed its line', async () => (await run('docker', ['logs', own])).stdout.includes('over ssh'), 10_000);
+    const logsSsh = await mlt(['logs', sshHost]);
+    assert.equal(logsSsh.code, 0, logsSsh.stderr);
+    assert.match(logsSsh.stdout, /over ssh/);
+    assert.match(logsSsh.stderr, /relay: unreachable; asking the host over SSH/);
+    assert.equal(logsSsh.stderr.split('\n').filter((l) => l.includes('relay:')).length, 1);
+    await run('docker', ['rm', '-f', own], { timeoutMs: 60_000 });
+  });
+
+  it('sync as an operation: detach, ops list, ops watch re-attaches and sees completion, result queryable', async () => {
+    // A pre_sync hook that takes a while: time to detach and to list it running.
+    relayConfig(relay.url, 'hooks:\n  pre_sync: sleep 4\n');
+    writeFileSync(join(sandbox.projectDir, 'train.py'), 'print("hello")\n');
+    const sshHost = harness.ssh.alias;
+    const started = await mlt(['sync', sshHost, '--background', '--json']);
+    assert.equal(started.code, 0, started.stderr);
+    const id = (JSON.parse(started.stdout) as { result: { operation: string } }).result.operation;
+    assert.match(id, /^op-[a-f0-9]{8}$/);
+    const list = await mlt(['ops', 'list', '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const listed = (JSON.parse(list.stdout) as { result: { operations: { id: string; state: string; kind: string; title: string }[] } }).result.operations.find((o) => o.id === id);
+    assert.equal(listed?.kind, 'sync');
+    assert.equal(listed?.state, 'running');
+    assert.equal(listed?.title, `mltoolbox sync ${sshHost}`);
+    const watched = await mlt(['ops', 'watch', id, '--json']);
+    assert.equal(watched.code, 0, watched.stderr);
+    const done = (JSON.parse(watched.stdout) as { result: { state: string; result: { summary: { filesTransferred: number } } } }).result;
+    assert.equal(done.state, 'succeeded');
+    assert.ok(done.result.summary.filesTransferred >= 1, JSON.stringify(done));
+    assert.match(watched.stderr, /Syncing to/, 'the worker\'s progress reached the watcher');
+    // Queryable afterwards, over the API too.
+    const body = (await (await api(`/api/v1/operations/${id}`)).json()) as { state: string; result: { summary: { filesTransferred: number } }; percent: number; worker: { pid: number } };
+    assert.equal(body.state, 'succeeded');
+    assert.ok(body.result.summary.filesTransferred >= 1);
+    assert.equal(body.percent, 100);
+    assert.ok(body.worker.pid > 0);
+
+    // Attached (--op), then Ctrl-C: the CLI detaches, the work goes on and finishes.
+    const attached = spawn(process.execPath, [BIN, 'sync', sshHost, '--op'], { cwd: sandbox.projectDir, env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    attached.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => attached.once('exit', (code) => resolve(code)));
+    await waitFor('the CLI follows the operation', async () => /following it/.test(err), 30_000);
+    attached.kill('SIGINT');
+    await exited;
+    const second = /operation (op-[a-f0-9]{8}) started/.exec(err)?.[1];
+    assert.ok(second, err);
+    assert.match(err, new RegExp(`detached from ${second}`));
+    const rewatched = await mlt(['ops', 'watch', second!, '--json']);
+    assert.equal(rewatched.code, 0, rewatched.stderr);
+    assert.equal((JSON.parse(rewatched.stdout) as { result: { state: string } }).result.state, 'succeeded');
+    relayConfig(relay.url);
+  });
+
+  it('an operation needs the relay: without one it says so and starts nothing', async () => {
+    relayConfig('http://127.0.0.1:9');
+    const refused = await mlt(['sync', harness.ssh.alias, '--background', '--json']);
+    assert.equal(refused.code, 1);
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'RELAY_UNAVAILABLE');
+    relayConfig(relay.url);
+  });
+
+  it('provisioned instances reach the dashboard: $/h, spend, idle timer (headless Chromium)', async () => {
+    relayConfig(relay.url);
+    const { openStateStore } = await import('../../src/db/index.ts');
+    const state = await openStateStore({ file: join(sandbox.env.MLTOOLBOX_DATA_DIR ?? join(sandbox.env.XDG_DATA_HOME!, 'mltoolbox'), 'state.db') });
+    try {
+      state.recordLaunchIntent({ name: 'mlt-relaydemo-h100', backend: 'lambda', offerId: 'lambda:gpu_1x_h100:us-east-1', instanceType: 'gpu_1x_h100_pcie', region: 'us-east-1', gpu: 'H100', gpuCount: 1, pricePerHour: 2.49, shape: 'vm', state: 'running', providerId: 'i-123', idleTimeoutMinutes: 30, idleAction: 'stop' });
+    } finally {
+      state.close();
+    }
+    const listed = await mlt(['instances', 'list', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const reported = (await (await api('/api/v1/instances')).json()) as { instances: { name: string; pricePerHour: number; idleTimeoutMinutes: number; reportedBy: string }[] };
+    const mine = reported.instances.find((i) => i.name === 'mlt-relaydemo-h100');
+    assert.equal(mine?.pricePerHour, 2.49);
+    assert.equal(mine?.idleTimeoutMinutes, 30);
+    assert.equal(mine?.reportedBy, 'tester');
+
+    const { chromium } = await import('playwright-core');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      page.setDefaultTimeout(10_000);
+      await page.goto(relay.url);
+      await page.fill('#token', userToken);
+      await page.click('button[type=submit]');
+      const row = page.locator('[data-instance="mlt-relaydemo-h100"]');
+      await row.waitFor();
+      assert.equal(await row.locator('.price').innerText(), '$2.49/h');
+      assert.match(await row.locator('.spend').innerText(), /^\$\d+\.\d\d$/);
+      assert.match(await row.locator('.idle').innerText(), /stop after 30 min idle/);
+      // The operations of the test before, with their progress; a new one appears live.
+      assert.ok(await page.locator('[data-operation]').count() >= 2);
+      assert.match(await page.locator('[data-operation] .op-state').first().innerText(), /succeeded|running/);
+      const started = await mlt(['sync', harness.ssh.alias, '--background', '--json']);
+      assert.equal(started.code, 0, started.stderr);
+      const id = (JSON.parse(started.stdout) as { result: { operation: string } }).result.operation;
+      await page.locator(`[data-operation="${id}"] .op-state:has-text("succeeded")`).waitFor({ timeout: 60_000 });
+      await page.screenshot({ path: join(ARTIFACTS, 'operations-instances.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('the daemon reconnects by itself when the relay restarts', async () => {
     const port = new URL(relay.url).port;
     await relay.stop();
@@ -316,13 +464,13 @@ describe('relay', async () => {
       const get = async (path: string) => fetch(`${pgRelay!.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
       await waitFor('pgbox online', async () => ((await (await get('/api/v1/hosts/pgbox')).json()) as HostBody).metrics?.gpus[0]?.name === 'NVIDIA A10', 15_000);
       const stats = (await (await get('/api/v1/stats')).json()) as { store: string; schemaVersion: number };
-      assert.deepEqual([stats.store, stats.schemaVersion], ['postgres', 1]);
+      assert.deepEqual([stats.store, stats.schemaVersion], ['postgres', 2]);
       // In the database itself: the schema version, the host, hashes only.
       const { default: pgLib } = await import('pg');
       const client = new pgLib.Client(pg.url);
       await client.connect();
       try {
-        assert.deepEqual((await client.query('SELECT version FROM relay_schema_version')).rows, [{ version: 1 }]);
+        assert.deepEqual((await client.query('SELECT version FROM relay_schema_version ORDER BY version')).rows, [{ version: 1 }, { version: 2 }]);
         assert.deepEqual((await client.query('SELECT name FROM relay_hosts')).rows, [{ name: 'pgbox' }]);
         const hashes = (await client.query<{ hash: string }>('SELECT hash FROM relay_tokens')).rows.map((r) => r.hash);
         assert.ok(hashes.includes(createHash('sha256').update(token).digest('hex')));

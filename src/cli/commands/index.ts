@@ -2,7 +2,7 @@ import type { CommandSpec } from '../command.ts';
 import { configSchemaSpec, configShowSpec, configValidateSpec } from './config/spec.ts';
 import { initSpec } from './init/spec.ts';
 import { migrateSpec } from './migrate/spec.ts';
-import { attachSpec, connectSpec, downSpec, execSpec, fetchSpec, logsSpec, shellSpec, statusSpec, stopSpec, syncSpec } from './connect/spec.ts';
+import { attachSpec, connectSpec, downSpec, execSpec, fetchSpec, logsSpec, psSpec, shellSpec, statusSpec, stopSpec, syncSpec } from './connect/spec.ts';
 import { doctorSpec } from './doctor/spec.ts';
 import { pluginsDoctorSpec, pluginsListSpec, pluginsRunSpec } from './plugins/spec.ts';
 import { datasyncDownSpec, datasyncUpSpec } from './datasync/spec.ts';
@@ -10,7 +10,8 @@ import { secretGetSpec, secretListSpec, secretRmSpec, secretSetSpec } from './se
 import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.ts';
 import { portsCloseSpec, portsListSpec } from './ports/spec.ts';
 import { backendAddSpec, backendListSpec, backendRemoveSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec, provisionSpec, searchSpec } from './provision/spec.ts';
-import { relayAddHostSpec, relayServeSpec, relayTokenSpec } from './relay/spec.ts';
+import { relayAddHostSpec, relayImageBuildSpec, relayServeSpec, relayTokenSpec } from './relay/spec.ts';
+import { opsListSpec, opsWatchSpec } from './ops/spec.ts';
 import { imageBootstrapSpec, imagePushSpec } from './image/spec.ts';
 import { agentInstallSpec, agentRemoveSpec, agentStatusSpec } from './agent/spec.ts';
 
@@ -20,7 +21,7 @@ import { agentInstallSpec, agentRemoveSpec, agentStatusSpec } from './agent/spec
  * commands/<name>/spec.ts + run.ts and listing the spec here.
  */
 export const commands: readonly CommandSpec[] = [
-  connectSpec, syncSpec, fetchSpec, shellSpec, attachSpec, execSpec, logsSpec, statusSpec, stopSpec, downSpec,
+  connectSpec, syncSpec, fetchSpec, shellSpec, attachSpec, execSpec, logsSpec, psSpec, statusSpec, stopSpec, downSpec,
   datasyncUpSpec, datasyncDownSpec,
   portsListSpec, portsCloseSpec,
   initSpec, migrateSpec,
@@ -29,7 +30,7 @@ export const commands: readonly CommandSpec[] = [
   remoteAddSpec, remoteListSpec, remoteRemoveSpec,
   searchSpec, provisionSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec,
   backendAddSpec, backendListSpec, backendRemoveSpec,
-  relayServeSpec, relayTokenSpec, relayAddHostSpec,
+  relayServeSpec, relayTokenSpec, relayAddHostSpec, relayImageBuildSpec, opsListSpec, opsWatchSpec,
   agentInstallSpec, agentStatusSpec, agentRemoveSpec,
   doctorSpec,
   imageBootstrapSpec, imagePushSpec,

@@ -9,13 +9,13 @@ import { createLocalHooks } from './local-commands.ts';
 import { createPortForwarder, type PortForwarder } from './forwards.ts';
 import type { GpuStatus } from '../../services/gpu/status.ts';
 import type { InstanceView } from '../provisioning/instance-view.ts';
-import { createProjectCommands, type HostStatusSource, type SyncOptions } from './project-commands.ts';
+import { createProjectCommands, type HostContainer, type HostContainersSource, type HostStatusSource, type SyncOptions } from './project-commands.ts';
 import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
 
 export type { ConnectionDeps, ProjectSession } from './session.ts';
 export { workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
 export type { ForwardView } from './forwards.ts';
-export type { HostStatusSource } from './project-commands.ts';
+export type { HostContainer, HostContainersSource, HostStatusSource } from './project-commands.ts';
 /** status's GPU lines (the reading itself lives in services/gpu, shared with the agent). */
 export { describeGpuStatus, type GpuStatus } from '../../services/gpu/status.ts';
 
@@ -48,12 +48,25 @@ export interface ConnectionOrchestrator {
   fetch(target: string | undefined, remotePath: string, localPath: string | undefined): Promise<{ target: string; summary: SyncSummary }>;
   logs(target: string | undefined, options: { follow: boolean; tail?: number; signal?: AbortSignal }, write: (stream: 'stdout' | 'stderr', data: Buffer) => void): Promise<void>;
   status(target: string | undefined): Promise<ProjectStatus>;
+  /** Every mltoolbox container on the target's engine (all projects). */
+  ps(target: string | undefined): Promise<HostContainers>;
+  /** ps from the relay's view of the host (no SSH); undefined when it has none. */
+  psFrom(target: string | undefined, source: HostContainersSource): Promise<HostContainers | undefined>;
+  /** The project container's last `tail` lines from the relay (no SSH); undefined when it has none. */
+  logsFrom(target: string | undefined, tail: number, source: HostContainersSource): Promise<{ target: string; container: string; text: string } | undefined>;
   /** status from the relay's view of the host (no SSH); undefined when it has none. */
   statusFrom(target: string | undefined, source: HostStatusSource): Promise<ProjectStatus | undefined>;
   stop(target: string | undefined): Promise<{ target: string; container: string; action: 'stopped' }>;
   down(target: string | undefined): Promise<{ target: string; container: string; action: 'removed' | 'already-gone'; filesKept: string }>;
   /** `image push HOST IMAGE`: the image from this machine's engine to the host's, only the missing layers. */
   pushImage(target: string | undefined, reference: string): Promise<TransferResult & { target: string }>;
+}
+
+export interface HostContainers {
+  target: string;
+  /** This project's slug: its container is the one whose project matches. */
+  project: string;
+  containers: HostContainer[];
 }
 
 export interface ProjectStatus {

@@ -41,6 +41,22 @@ export type HostStatusSource = (host: string, project: { project: string; contai
   gpu: GpuStatus;
 } | undefined>;
 
+/** A container as `ps` lists it (from the engine over SSH, or from the relay's view of the host). */
+export interface HostContainer {
+  id: string;
+  name: string;
+  project: string | undefined;
+  image: string;
+  state: string;
+  status: string;
+}
+
+/** What `ps` and `logs` need about a host from elsewhere (the relay); undefined: it has no answer (ask the host). */
+export interface HostContainersSource {
+  containers(host: string): Promise<HostContainer[] | undefined>;
+  logs(host: string, container: string, tail: number): Promise<string | undefined>;
+}
+
 export interface ProjectCommandsDeps {
   reporter: Reporter;
   /** mltoolbox's config folder, where connect wrote the editors' ssh entries. */
@@ -212,6 +228,35 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         await session.place.containers.logs(id, { follow: options.follow, ...(options.tail ? { tail: options.tail } : {}), ...(options.signal ? { signal: options.signal } : {}) },
           (chunk) => write(chunk.stream, chunk.data));
       }),
+
+    /** Every mltoolbox container on the target's engine (all projects), the project's own marked. */
+    ps: (target: string | undefined) =>
+      withSession(target, async (session) => {
+        const listed = await session.place.containers.list();
+        return { target: session.place.name, project: session.identity.slug, containers: listed.map((c): HostContainer => ({ id: c.id, name: c.name, project: c.project, image: c.image, state: c.state, status: c.status })) };
+      }),
+
+    /** ps from the relay's view of the host (no SSH); undefined when it has no answer. */
+    psFrom: async (target: string | undefined, source: HostContainersSource) => {
+      const where = await sessions.locate(target);
+      if (where.name === 'local') return undefined;
+      const containers = await source.containers(where.name);
+      return containers ? { target: where.name, project: where.identity.slug, containers } : undefined;
+    },
+
+    /**
+     * The project container's last lines from the relay's agent (no SSH);
+     * undefined when it has no answer (then logs asks the host itself).
+     */
+    logsFrom: async (target: string | undefined, tail: number, source: HostContainersSource) => {
+      const where = await sessions.locate(target);
+      if (where.name === 'local') return undefined;
+      const containers = await source.containers(where.name);
+      const hit = containers?.find((c) => (where.containerId ? where.containerId.startsWith(c.id) || c.id.startsWith(where.containerId) : c.project === where.identity.slug));
+      if (!hit) return undefined;
+      const text = await source.logs(where.name, hit.name, tail);
+      return text === undefined ? undefined : { target: where.name, container: hit.name, text };
+    },
 
     /**
      * status from another source that already knows the host (the relay):

@@ -1,5 +1,6 @@
 import type { Reporter } from '../../core/reporter.ts';
 import type { ContainerManager } from '../../services/containers/types.ts';
+import { buildRelayImage, type RelayImageRequest } from './relay-image.ts';
 import { ensureBootstrapImage, type BootstrapDeps, type BootstrapRequest, type BootstrapResult } from '../../services/images/bootstrap-builder.ts';
 
 export interface ImagesDeps {
@@ -16,6 +17,12 @@ export function createImagesOrchestrator(deps: ImagesDeps) {
     async bootstrap(request: BootstrapRequest): Promise<BootstrapResult> {
       const containers = await deps.localContainers();
       return bootstrapOn(containers, request, deps.bootstrap, deps.reporter);
+    },
+    /** `relay image build`: the relay's image, offline, on the bootstrap base (or `base`). */
+    async buildRelayImage(request: RelayImageRequest) {
+      const containers = await deps.localContainers();
+      const base = request.base ?? (await bootstrapOn(containers, {}, deps.bootstrap, deps.reporter)).tag;
+      return buildRelayImage(containers, { ...request, base }, deps.reporter);
     },
   };
 }

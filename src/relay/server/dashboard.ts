@@ -29,12 +29,16 @@ button{background:#2563eb;color:white;border:0;border-radius:4px;padding:.3em .8
 input{background:#0f1115;color:#e6e6e6;border:1px solid #2a2f3a;border-radius:4px;padding:.4em;width:28em}
 #logs{white-space:pre-wrap;font:12px ui-monospace,monospace;max-height:40vh;overflow:auto;background:#0b0d11;padding:.5em}
 .error{color:#f87171}.muted{color:#9aa4b2}
+.bar{background:#0f1115;border:1px solid #2a2f3a;border-radius:3px;height:.6em;width:10em;display:inline-block;vertical-align:middle}
+.bar>span{display:block;height:100%;background:#38bdf8}.failed,.lost{color:#f87171}.succeeded{color:#22c55e}
 </style></head>
 <body>
 <header><h1>mltoolbox relay</h1><span id="who"></span></header>
 <main>
 <section id="login" class="card"><form id="login-form"><label>Relay token <input id="token" type="password" autocomplete="off" placeholder="mltr_u_…"></label>
 <button type="submit">Log in</button></form><p id="login-error" class="error"></p></section>
+<section id="operations" class="card" hidden><h2>Operations</h2><div id="operations-list"></div></section>
+<section id="instances" class="card" hidden><h2>Provisioned instances</h2><div id="instances-list"></div></section>
 <section id="hosts" hidden></section>
 <section id="log-panel" class="card" hidden><h2 id="log-title"></h2><button id="log-close" type="button">Stop following</button><div id="logs"></div></section>
 </main>
@@ -46,7 +50,7 @@ export function dashboardScript(): string {
   return `'use strict';
 (function () {
   var SUBPROTOCOL = ${JSON.stringify(SUBPROTOCOL)};
-  var state = { token: sessionStorage.getItem('mltr') || '', hosts: {}, history: {}, stream: null, socket: null };
+  var state = { token: sessionStorage.getItem('mltr') || '', hosts: {}, history: {}, stream: null, socket: null, instances: [], operations: {} };
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -105,7 +109,40 @@ export function dashboardScript(): string {
   function scheduleRender() {
     if (renderTimer === null) renderTimer = setTimeout(function () { renderTimer = null; render(); }, 250);
   }
+  function money(n) { return '$' + n.toFixed(2); }
+  // Spend goes on between reports: the last reported figure plus the hourly price since then, while it bills.
+  function spendNow(i) {
+    var billing = !i.endedAt && i.state !== 'stopped' && i.state !== 'failed' && i.state !== 'terminated';
+    return i.spendUsd + (billing ? i.pricePerHour * Math.max(0, Date.now() - i.reportedAt) / 3600000 : 0);
+  }
+  function idleText(i) {
+    if (!i.idleTimeoutMinutes) return 'off';
+    return i.idleAction + ' after ' + i.idleTimeoutMinutes + ' min idle' + (i.idleMinutesLeft == null ? ' (not armed: no host agent)' : ', ' + Math.round(i.idleMinutesLeft) + ' min left');
+  }
+  function renderInstances() {
+    var list = state.instances;
+    $('instances').hidden = list.length === 0;
+    if (!list.length) return;
+    var rows = list.map(function (i) {
+      return el('tr', { 'data-instance': i.name }, [el('td', { text: i.name }), el('td', { text: i.backend }), el('td', { text: i.gpuCount + '× ' + i.gpu }), el('td', { text: i.state }),
+        el('td', { class: 'price', text: money(i.pricePerHour) + '/h' }), el('td', { class: 'spend', text: money(spendNow(i)) }), el('td', { class: 'idle', text: idleText(i) })]);
+    });
+    $('instances-list').replaceChildren(el('table', {}, [el('thead', {}, [el('tr', {}, ['instance', 'backend', 'GPUs', 'state', 'price', 'spend', 'idle timer'].map(function (h) { return el('th', { text: h }); }))]), el('tbody', {}, rows)]));
+  }
+  function renderOperations() {
+    var list = Object.keys(state.operations).map(function (k) { return state.operations[k]; }).sort(function (a, b) { return a.createdAt < b.createdAt ? 1 : -1; }).slice(0, 20);
+    $('operations').hidden = list.length === 0;
+    if (!list.length) return;
+    var rows = list.map(function (o) {
+      var pctDone = o.percent == null ? (o.state === 'running' ? 0 : 100) : o.percent;
+      var bar = el('span', { class: 'bar' }, [el('span', { style: 'width:' + Math.max(0, Math.min(100, pctDone)) + '%' })]);
+      return el('tr', { 'data-operation': o.id }, [el('td', { text: o.id }), el('td', { text: o.title }), el('td', { class: 'op-state ' + o.state, text: o.state }), el('td', {}, [bar]),
+        el('td', { class: 'op-progress', text: o.error ? o.error.code + ': ' + o.error.message : (o.progress || '') }), el('td', { class: 'muted', text: new Date(o.createdAt).toLocaleTimeString() })]);
+    });
+    $('operations-list').replaceChildren(el('table', {}, [el('thead', {}, [el('tr', {}, ['id', 'command', 'state', 'progress', '', 'started'].map(function (h) { return el('th', { text: h }); }))]), el('tbody', {}, rows)]));
+  }
   function render() {
+    renderInstances(); renderOperations();
     var root = $('hosts'), names = Object.keys(state.hosts).sort();
     root.replaceChildren.apply(root, names.length ? names.map(function (n) { return renderHost(state.hosts[n]); }) : [el('p', { class: 'muted', text: 'No hosts yet: run mltoolbox relay add-host TARGET.' })]);
   }
@@ -123,7 +160,14 @@ export function dashboardScript(): string {
   });
   function onEvent(event) {
     var e = JSON.parse(event.data);
-    if (e.type === 'snapshot') { e.hosts.forEach(function (h) { state.hosts[h.name] = h; }); render(); }
+    if (e.type === 'snapshot') {
+      e.hosts.forEach(function (h) { state.hosts[h.name] = h; });
+      state.instances = e.instances || state.instances;
+      (e.operations || []).forEach(function (o) { state.operations[o.id] = o; });
+      render();
+    }
+    else if (e.type === 'instances') { state.instances = e.instances; scheduleRender(); }
+    else if (e.type === 'operation') { state.operations[e.operation.id] = e.operation; scheduleRender(); }
     else if (e.type === 'host') { state.hosts[e.host.name] = e.host; scheduleRender(); }
     else if (e.type === 'metrics') {
       var h = state.hosts[e.host]; if (!h) return;
@@ -155,14 +199,20 @@ export function dashboardScript(): string {
       return api('/api/v1/hosts');
     }).then(function (body) {
       body.hosts.forEach(function (h) { state.hosts[h.name] = h; });
+      return Promise.all([api('/api/v1/instances'), api('/api/v1/operations?limit=20')]).then(function (more) {
+        state.instances = more[0].instances;
+        more[1].operations.forEach(function (o) { state.operations[o.id] = o; });
+        return body;
+      });
+    }).then(function (body) {
       return Promise.all(body.hosts.map(function (h) {
         return api('/api/v1/hosts/' + encodeURIComponent(h.name)).then(function (d) { state.history[h.name] = d.history; });
       }));
-    }).then(function () { render(); connect(0); });
+    }).then(function () { render(); connect(0); setInterval(function () { if (state.instances.length) renderInstances(); }, 5000); });
   }
   function logout(reason) {
     sessionStorage.removeItem('mltr'); state.token = '';
-    $('login').hidden = false; $('hosts').hidden = true; $('who').textContent = '';
+    $('login').hidden = false; $('hosts').hidden = true; $('operations').hidden = true; $('instances').hidden = true; $('who').textContent = '';
     $('login-error').textContent = reason;
   }
   $('login-form').addEventListener('submit', function (e) {

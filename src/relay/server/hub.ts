@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentMessage, ContainerInfo, MetricsSample, RelayRequest } from '../protocol.ts';
+import type { InstanceReport } from './server.ts';
+import { MetricsHistory } from './metrics-history.ts';
 
 /**
  * The relay's live state, in memory: which agents are connected, their
@@ -21,7 +23,7 @@ interface AgentState {
   version: string;
   connectedAt: number;
   lastSeen: number;
-  history: MetricsSample[];
+  history: MetricsHistory;
   containers: ContainerInfo[];
 }
 
@@ -86,7 +88,7 @@ export class RelayHub {
     const previous = this.agents.get(host);
     if (previous && previous.peer !== peer) previous.peer.close(4409, 'replaced by a newer connection');
     const now = Date.now();
-    this.agents.set(host, { peer, hostname: hello.hostname, version: hello.version, connectedAt: now, lastSeen: now, history: previous?.history ?? [], containers: previous?.containers ?? [] });
+    this.agents.set(host, { peer, hostname: hello.hostname, version: hello.version, connectedAt: now, lastSeen: now, history: previous?.history ?? this.offline.get(host)?.history ?? new MetricsHistory(HISTORY), containers: previous?.containers ?? [] });
     this.options.onHostSeen?.(host, hello);
     this.broadcast({ type: 'host', host: this.view(host) });
   }
@@ -111,7 +113,7 @@ export class RelayHub {
   }
 
   /** Hosts that were online during this relay's life; keeps their last figures. */
-  private readonly offline = new Map<string, { hostname: string; version: string; lastSeen: number; history: MetricsSample[]; containers: ContainerInfo[] }>();
+  private readonly offline = new Map<string, { hostname: string; version: string; lastSeen: number; history: MetricsHistory; containers: ContainerInfo[] }>();
 
   fromAgent(host: string, message: AgentMessage): void {
     const state = this.agents.get(host);
@@ -124,7 +126,6 @@ export class RelayHub {
         return;
       case 'metrics':
         state.history.push(message.sample);
-        if (state.history.length > HISTORY) state.history.splice(0, state.history.length - HISTORY);
         this.broadcast({ type: 'metrics', host, sample: message.sample }, true);
         return;
       case 'containers':
@@ -179,9 +180,30 @@ export class RelayHub {
 
   // --- dashboard viewers ---------------------------------------------------
 
-  attachViewer(peer: Peer): void {
+  attachViewer(peer: Peer, operations: readonly unknown[] = []): void {
     this.viewers.add(peer);
-    this.sendTo(peer, { type: 'snapshot', hosts: this.hosts() });
+    this.sendTo(peer, { type: 'snapshot', hosts: this.hosts(), instances: this.instances(), operations });
+  }
+
+  /** An event for every dashboard (operations progress). */
+  publish(event: Record<string, unknown>): void {
+    this.broadcast(event);
+  }
+
+  // --- provisioned instances (reported by CLIs) ------------------------------
+
+  private readonly reported = new Map<string, { at: number; instances: InstanceReport[] }>();
+
+  /** A CLI's whole ledger replaces what it reported before (so a terminated instance leaves too). */
+  reportInstances(reporter: string, instances: InstanceReport[]): number {
+    this.reported.set(reporter, { at: Date.now(), instances });
+    this.broadcast({ type: 'instances', instances: this.instances() });
+    return instances.length;
+  }
+
+  instances(): (InstanceReport & { reportedBy: string; reportedAt: number })[] {
+    return [...this.reported].flatMap(([by, { at, instances }]) => instances.map((i) => ({ ...i, reportedBy: by, reportedAt: at })))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   detachViewer(peer: Peer): void {
@@ -219,10 +241,10 @@ export class RelayHub {
   view(host: string): HostView {
     const live = this.agents.get(host);
     if (live) {
-      return { name: host, online: true, hostname: live.hostname, agentVersion: live.version, connectedAt: live.connectedAt, lastSeen: live.lastSeen, metrics: live.history.at(-1) ?? null, containers: live.containers };
+      return { name: host, online: true, hostname: live.hostname, agentVersion: live.version, connectedAt: live.connectedAt, lastSeen: live.lastSeen, metrics: live.history.latest(), containers: live.containers };
     }
     const gone = this.offline.get(host);
-    return { name: host, online: false, hostname: gone?.hostname ?? null, agentVersion: gone?.version ?? null, connectedAt: null, lastSeen: gone?.lastSeen ?? null, metrics: gone?.history.at(-1) ?? null, containers: gone?.containers ?? [] };
+    return { name: host, online: false, hostname: gone?.hostname ?? null, agentVersion: gone?.version ?? null, connectedAt: null, lastSeen: gone?.lastSeen ?? null, metrics: gone?.history.latest() ?? null, containers: gone?.containers ?? [] };
   }
 
   hosts(): HostView[] {
@@ -231,7 +253,7 @@ export class RelayHub {
   }
 
   history(host: string): MetricsSample[] {
-    return [...(this.agents.get(host)?.history ?? this.offline.get(host)?.history ?? [])];
+    return (this.agents.get(host)?.history ?? this.offline.get(host)?.history)?.samples() ?? [];
   }
 
   isOnline(host: string): boolean {

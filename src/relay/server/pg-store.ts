@@ -1,4 +1,4 @@
-import { hostFromRow, RELAY_MIGRATIONS, RELAY_SCHEMA_VERSION, tokenFromRow, type HostRow, type RelayStore, type TokenRow } from './store.ts';
+import { hostFromRow, RELAY_MIGRATIONS, RELAY_SCHEMA_VERSION, tokenFromRow, type HostRow, type OperationRecord, type RelayStore, type TokenRow } from './store.ts';
 
 /**
  * The team relay's store: PostgreSQL through `pg` (a small pool). Migrations
@@ -63,6 +63,17 @@ export async function openPostgresRelayStore(url: string, password: string | und
     },
     async listHosts() {
       return (await pool.query<HostRow>('SELECT * FROM relay_hosts ORDER BY name')).rows.map(hostFromRow);
+    },
+    async saveOperation(record) {
+      await pool.query('INSERT INTO relay_operations (id, created_at, body) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET body = excluded.body',
+        [record.id, record.createdAt, JSON.stringify(record)]);
+    },
+    async listOperations(limit) {
+      return (await pool.query<{ body: string }>('SELECT body FROM relay_operations ORDER BY created_at DESC, id LIMIT $1', [limit])).rows.map((r) => JSON.parse(r.body) as OperationRecord);
+    },
+    async findOperation(id) {
+      const row = (await pool.query<{ body: string }>('SELECT body FROM relay_operations WHERE id = $1', [id])).rows[0];
+      return row ? (JSON.parse(row.body) as OperationRecord) : undefined;
     },
     async close() {
       await pool.end();

@@ -7,6 +7,7 @@ import { RelayHub, type Peer } from './hub.ts';
 import type { RelayStore } from './store.ts';
 import { presentedToken, tokenId, tokenMatches, type TokenRecord, type TokenScope } from './tokens.ts';
 import { DASHBOARD_CSP, dashboardHtml, dashboardScript } from './dashboard.ts';
+import { OperationsBoard } from './operations.ts';
 
 /**
  * The relay's HTTP and WebSocket server: fastify (routing, schema validation
@@ -34,6 +35,7 @@ export interface RelayServerOptions {
 export interface RunningRelay {
   url: string;
   hub: RelayHub;
+  operations: OperationsBoard;
   app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -61,6 +63,35 @@ const hostView = z.object({
   metrics: metricsSample.nullable(),
   containers: z.array(containerInfo),
 });
+const operationKind = z.enum(['connect', 'sync', 'provision']);
+const operationError = z.object({ code: z.string().max(64), message: z.string().max(4000), hint: z.string().max(4000).optional() });
+const operationView = z.object({
+  id: z.string(), kind: z.string(), title: z.string(), target: z.string().nullable(), owner: z.string(),
+  state: z.enum(['running', 'succeeded', 'failed', 'lost']), createdAt: z.string(), updatedAt: z.string(), finishedAt: z.string().nullable(),
+  progress: z.string().nullable(), percent: z.number().nullable(), exitCode: z.number().nullable(), result: z.unknown(),
+  error: operationError.nullable(), worker: z.object({ machine: z.string(), pid: z.number() }).nullable(), events: z.number(),
+});
+const operationEvent = z.object({ seq: z.number(), at: z.number(), level: z.enum(['info', 'warn', 'success', 'task', 'progress', 'done', 'failed']), text: z.string() });
+/** A provisioned instance as the CLI reports it from its ledger (src/db instances). */
+export const instanceReport = z.object({
+  name: z.string().max(128),
+  backend: z.string().max(64),
+  instanceType: z.string().max(128),
+  gpu: z.string().max(128),
+  gpuCount: z.number().int().min(0).max(1024),
+  region: z.string().max(128),
+  state: z.string().max(32),
+  pricePerHour: z.number().min(0).max(100_000),
+  /** When it started billing (ISO), and when it stopped (null: still up). */
+  since: z.string().max(40),
+  endedAt: z.string().max(40).nullable(),
+  spendUsd: z.number().min(0),
+  idleTimeoutMinutes: z.number().int().nullable(),
+  idleAction: z.string().max(32).nullable(),
+  /** Minutes until the idle action, when the host agent measures it; null: unknown. */
+  idleMinutesLeft: z.number().nullable(),
+});
+export type InstanceReport = z.infer<typeof instanceReport>;
 const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 const resultBody = z.object({ ok: z.boolean(), exitCode: z.number().optional(), output: z.string().optional(), error: z.object({ code: z.string(), message: z.string() }).optional() });
 
@@ -72,6 +103,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   const hub = new RelayHub({
     onHostSeen: (host, hello) => void store.upsertHost({ name: host, hostname: hello.hostname, agentVersion: hello.version }, new Date().toISOString()).catch((error) => log(`store: ${String(error)}`)),
   });
+  const operations = new OperationsBoard(store, (operation) => hub.publish({ type: 'operation', operation }));
   const app = Fastify({
     logger: false,
     bodyLimit: 1_048_576,
@@ -221,6 +253,74 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     schema: { summary: 'Relay health: connections, messages, dropped frames, memory', response: { 200: z.object({ agents: z.number(), viewers: z.number(), dropped: z.number(), messages: z.number(), rssBytes: z.number(), store: z.string(), schemaVersion: z.number() }) } },
   }, async () => ({ ...hub.stats(), rssBytes: process.memoryUsage.rss(), store: store.kind, schemaVersion: store.schemaVersion }));
 
+  // --- operations (docs/relay.md#operations) ----------------------------------------
+  const operationParams = z.object({ id: z.string().regex(/^op-[a-f0-9]{8}$/) });
+  const notFound = (id: string) => ({ error: { code: 'OPERATION_NOT_FOUND', message: `no operation ${id}` } });
+  api.post('/api/v1/operations', {
+    ...user,
+    schema: {
+      summary: 'Register an operation (a CLI worker about to run connect, sync or provision)',
+      body: z.object({ kind: operationKind, title: z.string().min(1).max(1000), target: z.string().max(256).nullable().default(null), worker: z.object({ machine: z.string().max(256), pid: z.number().int() }).nullable().default(null) }),
+      response: { 201: operationView },
+    },
+  }, async (request, reply) => reply.code(201).send(await operations.create(request.body, { name: request.token!.name, id: request.token!.id })));
+
+  api.get('/api/v1/operations', {
+    ...user,
+    schema: { summary: 'Operations, newest first', querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }), response: { 200: z.object({ operations: z.array(operationView) }) } },
+  }, async (request) => ({ operations: await operations.list(request.query.limit) }));
+
+  api.get('/api/v1/operations/:id', {
+    ...user,
+    schema: { summary: 'One operation: state, progress and, once finished, its result', params: operationParams, response: { 200: operationView, 404: errorBody } },
+  }, async (request, reply) => {
+    const found = await operations.get(request.params.id);
+    return found ? found : reply.code(404).send(notFound(request.params.id));
+  });
+
+  api.get('/api/v1/operations/:id/events', {
+    ...user,
+    schema: {
+      summary: 'Progress events after `after`; waits up to `waitMs` for one (long poll)',
+      params: operationParams,
+      querystring: z.object({ after: z.coerce.number().int().min(0).default(0), waitMs: z.coerce.number().int().min(0).max(30_000).default(0) }),
+      response: { 200: z.object({ operation: operationView, events: z.array(operationEvent) }), 404: errorBody },
+    },
+  }, async (request, reply) => {
+    const found = await operations.events(request.params.id, request.query.after, request.query.waitMs);
+    return found ? found : reply.code(404).send(notFound(request.params.id));
+  });
+
+  api.post('/api/v1/operations/:id/events', {
+    ...user,
+    schema: {
+      summary: 'A worker reports progress (and, last, its result); only the token that registered the operation may',
+      params: operationParams,
+      body: z.object({
+        events: z.array(z.object({ level: z.enum(['info', 'warn', 'success', 'task', 'progress']), text: z.string().max(4000), percent: z.number().min(0).max(100).optional() })).max(500),
+        done: z.object({ ok: z.boolean(), exitCode: z.number().int(), result: z.unknown().optional(), error: operationError.optional() }).optional(),
+      }),
+      response: { 200: z.object({ ok: z.boolean() }), 403: errorBody, 404: errorBody, 409: errorBody },
+    },
+  }, async (request, reply) => {
+    const outcome = await operations.report(request.params.id, request.token!.id, request.body.events, request.body.done as Parameters<OperationsBoard['report']>[3]);
+    if (outcome === 'not-found') return reply.code(404).send(notFound(request.params.id));
+    if (outcome === 'forbidden') return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'only the token that registered the operation may report it' } });
+    if (outcome === 'finished') return reply.code(409).send({ error: { code: 'OPERATION_FINISHED', message: `operation ${request.params.id} has finished` } });
+    return { ok: true };
+  });
+
+  // --- provisioned instances, as the CLIs report them from their ledgers ------------------
+  api.put('/api/v1/instances', {
+    ...user,
+    schema: { summary: 'Replace the instances this token reports (its CLI\'s provisioning ledger)', body: z.object({ instances: z.array(instanceReport).max(1000) }), response: { 200: z.object({ count: z.number() }) } },
+  }, async (request) => ({ count: hub.reportInstances(request.token!.name, request.body.instances) }));
+
+  api.get('/api/v1/instances', {
+    ...user,
+    schema: { summary: 'Provisioned instances: $/h, spend, idle timer (as last reported)', response: { 200: z.object({ instances: z.array(instanceReport.extend({ reportedBy: z.string(), reportedAt: z.number() })) }) } },
+  }, async () => ({ instances: hub.instances() }));
+
   // --- WebSockets ----------------------------------------------------------------
   app.get('/api/v1/agent', { websocket: true, config: { scope: 'agent' }, schema: { hide: true } }, (socket, request) => {
     const record = request.token!;
@@ -275,7 +375,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   app.get('/api/v1/events', { websocket: true, config: { scope: 'user' }, schema: { hide: true } }, (socket, request) => {
     const peer = peerOf(socket);
     const stop = revalidate(request.token!, () => socket.close(CloseCode.unauthorized, 'token revoked'));
-    hub.attachViewer(peer);
+    hub.attachViewer(peer, operations.recent());
     socket.on('message', (data, isBinary) => {
       const message = parseFrame(viewerMessage, isBinary ? undefined : data.toString());
       if (!message) return;
@@ -295,9 +395,11 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   return {
     url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}`,
     hub,
+    operations,
     app,
     async close() {
       hub.closeAll();
+      operations.closeAll();
       await app.close();
       await store.close();
     },

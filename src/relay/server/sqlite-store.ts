@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadSqlite, type DatabaseSync } from '../../db/sqlite.ts';
-import { hostFromRow, RELAY_MIGRATIONS, RELAY_SCHEMA_VERSION, tokenFromRow, type HostRow, type RelayStore, type TokenRow } from './store.ts';
+import { hostFromRow, RELAY_MIGRATIONS, RELAY_SCHEMA_VERSION, tokenFromRow, type HostRow, type OperationRecord, type RelayStore, type TokenRow } from './store.ts';
 import type { TokenRecord } from './tokens.ts';
 
 /** The default relay store: one SQLite file (mode 0600), WAL, migrations in one transaction. */
@@ -59,6 +59,17 @@ export async function openSqliteRelayStore(file: string, now: () => Date): Promi
     },
     async listHosts() {
       return (db.prepare('SELECT * FROM relay_hosts ORDER BY name').all() as unknown as HostRow[]).map(hostFromRow);
+    },
+    async saveOperation(record) {
+      db.prepare('INSERT INTO relay_operations (id, created_at, body) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body')
+        .run(record.id, record.createdAt, JSON.stringify(record));
+    },
+    async listOperations(limit) {
+      return (db.prepare('SELECT body FROM relay_operations ORDER BY created_at DESC, id LIMIT ?').all(limit) as { body: string }[]).map((r) => JSON.parse(r.body) as OperationRecord);
+    },
+    async findOperation(id) {
+      const row = db.prepare('SELECT body FROM relay_operations WHERE id = ?').get(id) as { body: string } | undefined;
+      return row ? (JSON.parse(row.body) as OperationRecord) : undefined;
     },
     async close() {
       if (db.isOpen) db.close();

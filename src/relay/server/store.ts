@@ -28,7 +28,37 @@ export interface RelayStore {
   touchToken(id: string, at: string): Promise<void>;
   upsertHost(host: { name: string; hostname: string | null; agentVersion: string | null }, at: string): Promise<void>;
   listHosts(): Promise<HostRecord[]>;
+  /** Operations (long work run by a CLI worker): kept so a result stays queryable after the relay restarts. */
+  saveOperation(record: OperationRecord): Promise<void>;
+  /** The newest first, at most `limit`. */
+  listOperations(limit: number): Promise<OperationRecord[]>;
+  findOperation(id: string): Promise<OperationRecord | undefined>;
   close(): Promise<void>;
+}
+
+/** One operation: `connect`, `sync` or `provision` run by a detached CLI worker, reported to the relay. */
+export interface OperationRecord {
+  id: string;
+  kind: string;
+  /** The command line it runs, for people (never a secret: the CLI refuses secrets in argv). */
+  title: string;
+  target: string | null;
+  /** The user token's name that started it; only that token may report its progress. */
+  owner: string;
+  ownerTokenId: string;
+  state: 'running' | 'succeeded' | 'failed' | 'lost';
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  /** The last progress line, and a percentage when the work knows one. */
+  progress: string | null;
+  percent: number | null;
+  exitCode: number | null;
+  /** The command's --json result, when it succeeded. */
+  result: unknown;
+  error: { code: string; message: string; hint?: string } | null;
+  /** Where the worker runs (its machine's hostname and pid), for people; the relay never signals it. */
+  worker: { machine: string; pid: number } | null;
 }
 
 /**
@@ -58,6 +88,19 @@ export const RELAY_MIGRATIONS: readonly { version: number; name: string; stateme
         first_seen_at TEXT NOT NULL,
         last_seen_at  TEXT NOT NULL
       )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'operations',
+    statements: [
+      // The record is one JSON document (it changes shape with the work); id and created_at are what is searched.
+      `CREATE TABLE relay_operations (
+        id         TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        body       TEXT NOT NULL
+      )`,
+      'CREATE INDEX relay_operations_created ON relay_operations (created_at)',
     ],
   },
 ];

@@ -44,6 +44,10 @@ export const TOOL_ENV_VARS: readonly string[] = [
   // Set for hooks.* and initialize_command (not read as settings: a hook may run mltoolbox itself).
   'MLTOOLBOX_TARGET', 'MLTOOLBOX_PROJECT_DIR', 'MLTOOLBOX_REMOTE_DIR', 'MLTOOLBOX_CONTAINER',
   'MLTOOLBOX_AGENT_DIR',
+  // The relay's Node flags (docs/relay.md#memory).
+  'MLTOOLBOX_RELAY_NODE_FLAGS',
+  // Set on an operation's worker process (docs/relay.md#operations), not read from your environment.
+  'MLTOOLBOX_OPERATION_WORKER',
 ];
 
 function parseValue(raw: string, kind: ValueKind): unknown {

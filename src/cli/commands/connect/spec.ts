@@ -1,4 +1,4 @@
-import type { ArgSpec, CommandSpec } from '../../command.ts';
+import { OPERATION_OPTIONS, type ArgSpec, type CommandSpec } from '../../command.ts';
 
 const TARGET: ArgSpec = {
   name: 'target',
@@ -17,7 +17,9 @@ export const connectSpec: CommandSpec = {
     TARGET,
     { name: 'workers', description: 'More hosts for a multi-node run: each gets the project and a worker container (default: ray.workers when Ray is enabled)', variadic: true },
   ],
+  operation: 'connect',
   options: {
+    ...OPERATION_OPTIONS,
     'no-attach': { type: 'boolean', description: 'Set everything up, but do not open a shell' },
     'skip-sync': { type: 'boolean', description: 'Do not sync the project first' },
     port: { type: 'string', short: 'p', multiple: true, valueName: 'LOCAL:REMOTE', description: 'Forward a port (repeatable), e.g. -p 8888:8888; /udp publishes a UDP port' },
@@ -34,12 +36,14 @@ export const syncSpec: CommandSpec = {
   group: 'Start here',
   summary: 'Copy the project to the host (only what changed; remote outputs are never deleted)',
   args: [TARGET],
+  operation: 'sync',
   options: {
+    ...OPERATION_OPTIONS,
     watch: { type: 'boolean', short: 'w', description: 'Keep syncing on every local save until Ctrl-C (the default with sync.watch.enabled)' },
     once: { type: 'boolean', description: 'Sync once even when sync.watch.enabled is set' },
     'dry-run': { type: 'boolean', short: 'n', description: 'List what would change; change nothing' },
   },
-  examples: ['mltoolbox sync', 'mltoolbox sync gpu-box --dry-run', 'mltoolbox sync --watch', 'mltoolbox sync --once'],
+  examples: ['mltoolbox sync', 'mltoolbox sync gpu-box --dry-run', 'mltoolbox sync --watch', 'mltoolbox sync --once', 'mltoolbox sync gpu-box --background'],
   load: () => import('./sync.ts'),
 };
 
@@ -88,6 +92,16 @@ export const logsSpec: CommandSpec = {
     tail: { type: 'string', valueName: 'N', description: 'Only the last N lines' },
   },
   load: () => import('./logs.ts'),
+};
+
+export const psSpec: CommandSpec = {
+  name: 'ps',
+  group: 'Start here',
+  summary: "List every mltoolbox container on the host (all projects; this project's marked *)",
+  description: 'Asks the relay first when relay.url is set (bounded by relay.timeout_ms), else the host\'s engine over SSH.',
+  args: [TARGET],
+  examples: ['mltoolbox ps', 'mltoolbox ps gpu-box --json'],
+  load: () => import('./ps.ts'),
 };
 
 export const statusSpec: CommandSpec = {

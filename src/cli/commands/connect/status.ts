@@ -2,6 +2,7 @@ import { stringArg, type CommandRun } from '../../command.ts';
 import { describeGpuStatus } from '../../../orchestrators/connection/connection-orchestrator.ts';
 import { describeForward } from '../ports/render.ts';
 import { formatLastUsed } from '../remote/render.ts';
+import { relayFirst } from './relay-first.ts';
 
 /**
  * `mlt-x running, started 5 min ago` or `mlt-x exited (code 137), 2 h ago`: the engine's state once,
@@ -22,10 +23,7 @@ export const run: CommandRun = async (context, input) => {
   const connection = await context.app.connection();
   // A configured relay answers first (no SSH round trip); slow (relay.timeout_ms) or down, the host is asked directly.
   const relay = await (await context.app.relay()).statusSource();
-  const viaRelay = relay ? await connection.statusFrom(target, relay.source) : undefined;
-  const why = viaRelay ? undefined : relay?.reason();
-  if (why) context.reporter.info(`relay: ${why}; asking the host over SSH`);
-  const result = { ...(viaRelay ?? await connection.status(target)), via: viaRelay ? 'relay' as const : 'ssh' as const };
+  const result = await relayFirst(context, relay, () => connection.statusFrom(target, relay!.source), () => connection.status(target));
   return {
     result,
     human: () => [

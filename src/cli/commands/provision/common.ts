@@ -68,3 +68,14 @@ export function renderInstances(instances: readonly InstanceView[]): string {
       i.idle.timeoutMinutes ? `${i.idle.action} after ${i.idle.timeoutMinutes}m idle (needs the host agent)` : 'off',
     ])]);
 }
+
+/**
+ * The ledger to the relay, when one is configured (its dashboard shows $/h,
+ * spend and idle timers): bounded by relay.timeout_ms, and a relay that does
+ * not answer costs one --verbose line, never the command.
+ */
+export async function reportInstancesToRelay(context: CommandContext): Promise<void> {
+  const [relay, state] = await Promise.all([context.app.relay(), context.app.state()]);
+  const why = await relay.reportInstances(state.listInstances({ open: false }).slice(0, 200));
+  if (why) context.reporter.debug(`relay: instances not reported (${why})`);
+}

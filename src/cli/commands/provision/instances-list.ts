@@ -1,5 +1,5 @@
 import { flagOption, type CommandRun } from '../../command.ts';
-import { confirm, renderInstances } from './common.ts';
+import { confirm, renderInstances, reportInstancesToRelay } from './common.ts';
 
 export const run: CommandRun = async (context, input) => {
   const provisioning = await context.app.provisioning();
@@ -18,5 +18,6 @@ export const run: CommandRun = async (context, input) => {
     }
   }
   const instances = terminated.length > 0 ? (await provisioning.reconcile({ all: flagOption(input, 'all') })).instances : found.instances;
+  await reportInstancesToRelay(context);
   return { result: { instances, warnings: found.warnings, terminatedStrays: terminated }, human: () => renderInstances(instances) };
 };

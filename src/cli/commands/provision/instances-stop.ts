@@ -1,6 +1,6 @@
 import { flagOption, stringArg, type CommandRun } from '../../command.ts';
 import { UserError } from '../../../core/errors.ts';
-import { confirm } from './common.ts';
+import { confirm, reportInstancesToRelay } from './common.ts';
 
 export const run: CommandRun = async (context, input) => {
   const idOrName = stringArg(input, 'INSTANCE');
@@ -9,5 +9,6 @@ export const run: CommandRun = async (context, input) => {
   if (all && !(await confirm(context, 'Stop every running instance?', flagOption(input, 'yes')))) return { result: { stopped: [] } };
   const result = await (await context.app.provisioning()).stop(all ? { all } : { idOrName: idOrName! });
   context.reporter.success(`stopped ${result.stopped.join(', ') || 'nothing'}`);
+  await reportInstancesToRelay(context);
   return { result };
 };

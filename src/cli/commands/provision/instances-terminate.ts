@@ -1,6 +1,6 @@
 import { flagOption, stringArg, type CommandRun } from '../../command.ts';
 import { UserError } from '../../../core/errors.ts';
-import { confirm } from './common.ts';
+import { confirm, reportInstancesToRelay } from './common.ts';
 
 export const run: CommandRun = async (context, input) => {
   const idOrName = stringArg(input, 'INSTANCE');
@@ -11,5 +11,6 @@ export const run: CommandRun = async (context, input) => {
   }
   const result = await (await context.app.provisioning()).terminate(all ? { all } : { idOrName: idOrName! });
   context.reporter.success(`terminated ${result.terminated.map((t) => t.name).join(', ') || 'nothing'}`);
+  await reportInstancesToRelay(context);
   return { result };
 };

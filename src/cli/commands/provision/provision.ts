@@ -1,6 +1,6 @@
 import { UserError } from '../../../core/errors.ts';
 import { flagOption, stringOption, type CommandRun } from '../../command.ts';
-import { confirm, queryOptions, renderInstances, usd } from './common.ts';
+import { confirm, queryOptions, renderInstances, reportInstancesToRelay, usd } from './common.ts';
 
 export const run: CommandRun = async (context, input) => {
   const provisioning = await context.app.provisioning();
@@ -32,6 +32,7 @@ export const run: CommandRun = async (context, input) => {
   });
   if ('cancelled' in outcome) return { result: { cancelled: true }, human: () => 'cancelled: nothing launched' };
   const { instance, connected } = outcome;
+  await reportInstancesToRelay(context);
   const view = provisioning.view(instance);
   const lines = [renderInstances([view]), `  ssh      ${instance.sshUser}@${instance.sshHost}:${instance.sshPort} (saved as remote ${instance.name})`,
     `  stop it  mltoolbox instances terminate ${instance.name}`];

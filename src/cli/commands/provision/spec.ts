@@ -1,4 +1,4 @@
-import type { CommandSpec, OptionSpec } from '../../command.ts';
+import { OPERATION_OPTIONS, type CommandSpec, type OptionSpec } from '../../command.ts';
 
 const BACKEND_ARG = { name: 'BACKEND', description: 'lambda, shadeform or runpod', required: true } as const;
 const QUERY_OPTIONS: Record<string, OptionSpec> = {
@@ -63,7 +63,9 @@ export const provisionSpec: CommandSpec = {
   description: 'Falls back to the next offer when a provider is out of capacity. Anything launched is recorded before the launch '
     + 'and terminated on every failure, Ctrl-C included. On RunPod the pod is the dev container (environment.base_image).',
   group: 'Cloud GPUs',
+  operation: 'provision',
   options: {
+    ...OPERATION_OPTIONS,
     ...QUERY_OPTIONS,
     offer: { type: 'string', valueName: 'ID', description: 'Exactly this offer (an id from mltoolbox search)' },
     name: { type: 'string', valueName: 'NAME', description: 'Name of the instance and of its saved remote (default: mlt-PROJECT-xxxxxx)' },

@@ -3,10 +3,25 @@ import { resolve } from 'node:path';
 import { UserError } from '../../../core/errors.ts';
 import { stringOption, type CommandRun } from '../../command.ts';
 import { cliVersion } from '../../version.ts';
+import { RELAY_NODE_FLAGS } from '../../../orchestrators/images/relay-image.ts';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
+/**
+ * The relay is a long-lived server: it runs with the memory flags of
+ * docs/relay.md#memory. Started without them, the process replaces itself
+ * (same pid, same stdio) with one that has them; MLTOOLBOX_RELAY_NODE_FLAGS
+ * overrides them ('' for none).
+ */
+function withMemoryFlags(env: NodeJS.ProcessEnv): void {
+  const wanted = env.MLTOOLBOX_RELAY_NODE_FLAGS === undefined ? RELAY_NODE_FLAGS : env.MLTOOLBOX_RELAY_NODE_FLAGS.split(/\s+/).filter(Boolean);
+  if (wanted.length === 0 || wanted.every((flag) => process.execArgv.includes(flag)) || typeof process.execve !== 'function' || !process.argv[1]) return;
+  if (wanted.some((flag) => !/^--[a-z0-9-]+(=[A-Za-z0-9.]+)?$/.test(flag))) throw new UserError('USAGE', 'MLTOOLBOX_RELAY_NODE_FLAGS holds something that is not a Node flag', "e.g. MLTOOLBOX_RELAY_NODE_FLAGS='--max-semi-space-size=1', or '' for none");
+  process.execve(process.execPath, [process.execPath, ...wanted, ...process.execArgv, process.argv[1], ...process.argv.slice(2)], { ...env, MLTOOLBOX_RELAY_NODE_FLAGS: wanted.join(' ') });
+}
+
 export const run: CommandRun = async (context, input) => {
+  withMemoryFlags(context.app.environment.env);
   const portText = stringOption(input, 'port') ?? '7878';
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 0 && port <= 65535)) throw new UserError('USAGE', `--port ${portText.slice(0, 20)} is not a TCP port`, 'pass a number from 1 to 65535 (0 picks a free one)');

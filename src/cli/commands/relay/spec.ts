@@ -49,3 +49,18 @@ export const relayAddHostSpec: CommandSpec = {
   examples: ['mltoolbox relay add-host gpu-box', 'mltoolbox relay add-host ubuntu@10.0.0.5 --name lab-a100 --relay-url https://relay.lab:7878'],
   load: () => import('./add-host.ts'),
 };
+
+export const relayImageBuildSpec: CommandSpec = {
+  name: 'relay image',
+  group: 'Hosts',
+  summary: 'Build the relay\'s container image offline (no registry): Debian base + Node + mltoolbox',
+  description: 'The base is the offline Debian image of mltoolbox image bootstrap (built when missing), or --base. '
+    + 'Run it with the port on loopback only: docker run -d -p 127.0.0.1:7878:7878 -v mlt-relay:/data mltoolbox/relay:VERSION. See docs/relay.md#in-a-container.',
+  args: [{ name: 'action', description: 'build', required: true }],
+  options: {
+    base: { type: 'string', valueName: 'IMAGE', description: 'Build on this local image instead of the bootstrap one (it needs /bin/sh and glibc)' },
+    tag: { type: 'string', valueName: 'TAG', description: 'The image\'s tag (default mltoolbox/relay:VERSION)' },
+  },
+  examples: ['mltoolbox relay image build', 'docker run -d --name relay -p 127.0.0.1:7878:7878 -v mlt-relay:/data mltoolbox/relay:0.3.0'],
+  load: () => import('./image.ts'),
+};
