@@ -231,10 +231,10 @@ export function createConnect(deps: ConnectDeps): Connect {
       image: image.image, configHash: ensured.configHash, status: 'running',
     });
     if (ensured.action === 'created' || ensured.action === 'recreated') {
-      await runLifecycle(reporter, session, ensured.id, 'on_create_command', featured);
-      await runLifecycle(reporter, session, ensured.id, 'post_create_command', featured);
+      await runLifecycle(reporter, session, ensured.id, 'on_create_command', featured?.contributions.lifecycle);
+      await runLifecycle(reporter, session, ensured.id, 'post_create_command', featured?.contributions.lifecycle);
     }
-    if (ensured.action !== 'reused') await runLifecycle(reporter, session, ensured.id, 'post_start_command', featured);
+    if (ensured.action !== 'reused') await runLifecycle(reporter, session, ensured.id, 'post_start_command', featured?.contributions.lifecycle);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
     // The agent runs beside a Docker engine: not here, and not on an instance that is itself the container (a pod).

@@ -9,6 +9,7 @@ import {
   devcontainerId, entrypointFor, FeatureReferenceProblem, lockfilePath, mergeContributions,
   type FeatureContributions, type FeaturesService, type ResolvedFeature,
 } from '../../services/features/index.ts';
+import type { FeatureLifecycleKey } from '../../services/features/metadata.ts';
 import type { ProjectIdentity } from '../connection/project-identity.ts';
 
 /**
@@ -151,22 +152,25 @@ export function withFeatureContributions<T extends Omit<ContainerSpec, 'image'>>
   };
 }
 
-type UserLifecycleKey = 'on_create_command' | 'post_create_command' | 'post_start_command';
+type UserLifecycleKey = 'on_create_command' | 'post_create_command' | 'post_start_command' | 'post_attach_command';
+
+const BEFORE: Record<UserLifecycleKey, readonly FeatureLifecycleKey[]> = {
+  on_create_command: ['onCreateCommand'], post_create_command: ['postCreateCommand'],
+  post_start_command: ['postStartCommand'], post_attach_command: ['postAttachCommand'],
+};
 
 /**
  * The features' commands for one of connect's hooks, as the user's hooks run
  * them (a string for `sh -c`, or an argv): onCreate before the user's
  * on_create_command and updateContent after it (the spec's order: onCreate,
- * updateContent, postCreate); postCreate and postStart before the user's.
+ * updateContent, postCreate); postCreate, postStart and postAttach before the user's.
  */
-export function featureLifecycle(featured: FeatureStepResult | undefined, key: UserLifecycleKey, when: 'before' | 'after'): { command: string | string[]; feature: string }[] {
-  if (!featured) return [];
-  const keys = when === 'after'
-    ? (key === 'on_create_command' ? ['updateContentCommand'] as const : [])
-    : ({ on_create_command: ['onCreateCommand'], post_create_command: ['postCreateCommand'], post_start_command: ['postStartCommand'] } as const)[key];
+export function featureLifecycle(lifecycle: FeatureContributions['lifecycle'] | undefined, key: UserLifecycleKey, when: 'before' | 'after'): { command: string | string[]; feature: string }[] {
+  if (!lifecycle) return [];
+  const keys = when === 'after' ? (key === 'on_create_command' ? ['updateContentCommand'] as const : []) : BEFORE[key];
   const out: { command: string | string[]; feature: string }[] = [];
   for (const k of keys) {
-    for (const { feature, command } of featured.contributions.lifecycle[k]) {
+    for (const { feature, command } of lifecycle[k]) {
       if (typeof command === 'string') out.push({ command, feature });
       else if (Array.isArray(command)) out.push({ command: [...(command as readonly string[])], feature });
       else for (const one of Object.values(command)) out.push({ command: typeof one === 'string' ? one : [...one], feature });

@@ -5,13 +5,14 @@ import type { Reporter } from '../../core/reporter.ts';
 import type { ProcessRunner } from '../../infrastructure/process.ts';
 import type { ContainerManager } from '../containers/types.ts';
 import { registryCredentials } from './credentials.ts';
+import { FEATURES_LABEL, METADATA_LABEL } from './contributions.ts';
 import { featureFolderName, featureImageHash, writeFeatureContext, type FeatureImageInput } from './image.ts';
 import { readLockfile, writeLockfile, type Lockfile } from './lockfile.ts';
 import { createRegistryClient, isLoopbackRegistry, networkReason, RegistryError, type RegistryClient } from './oci-client.ts';
 import { resolveFeatures, type ResolvedFeature, type ResolveFeaturesResult } from './resolve.ts';
 
 export { lockfilePath } from './lockfile.ts';
-export { entrypointFor, devcontainerId, mergeContributions, type FeatureContributions } from './contributions.ts';
+export { entrypointFor, devcontainerId, FEATURES_LABEL, lifecycleFromLabels, mergeContributions, METADATA_LABEL, type FeatureContributions } from './contributions.ts';
 export { FeatureReferenceProblem, type ResolvedFeature, type FeatureOptionProblem } from './resolve.ts';
 
 export interface FeaturesServiceOptions {
@@ -111,7 +112,7 @@ export function createFeaturesService(options: FeaturesServiceOptions): Features
       try {
         // FROM the id, not the name: the image the hash was taken over.
         await writeFeatureContext(context, base.id, input);
-        const labels = { ...request.labels, 'dev.mltoolbox.features': hash.slice(0, 12), 'devcontainer.metadata': imageMetadataLabel(request.features) };
+        const labels = { ...request.labels, [FEATURES_LABEL]: hash.slice(0, 12), [METADATA_LABEL]: imageMetadataLabel(request.features) };
         await containers.build({ context, tag, labels, ...(request.force ? { noCache: true } : {}) }, onProgress);
       } catch (error) {
         throw installFailed(error, request);
