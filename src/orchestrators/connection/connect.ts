@@ -8,7 +8,7 @@ import type { EnsureResult } from '../../services/containers/types.ts';
 import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
-import { applyFeatures, configuredFeatures, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
+import { applyFeatures, applyFeaturesInPlace, configuredFeatures, prepareFeatures, refuseCreateOnly, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
 import { writeEditorHost } from '../agent/editor-host.ts';
 import { ensureAgent, type AgentConsent, type AgentReport } from '../agent/ensure-agent.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
@@ -57,6 +57,8 @@ export interface ConnectResult {
   workers?: ConnectResult[];
   /** Dev Container Features installed in the image, in installation order. */
   features?: FeatureStepResult['installed'];
+  /** What the features step did: built or reused the features image; on a pod, installed them in it or found them there. */
+  featuresAction?: FeatureStepResult['action'];
   /** The mlt agent on the host (remote targets only). */
   agent?: AgentReport;
   /** The ssh Host alias that opens the dev container (editors, scp, ssh -L); see docs/editors.md. */
@@ -193,6 +195,9 @@ export function createConnect(deps: ConnectDeps): Connect {
     // Features resolve first: a wrong option or an unreachable registry fails before anything moves.
     const features = deps.features && configuredFeatures(loaded.config) ? await deps.features() : undefined;
     const prepared = features ? await prepareFeatures(features, loaded, deps.projectDir, reporter) : undefined;
+    // No engine: the instance is the container (a pod), so features install into it as it runs.
+    const inPlace = !place.engineSocket;
+    if (prepared && inPlace) await refuseCreateOnly(loaded, deps.projectDir, prepared, place.name);
     // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
     // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
     // own process, so the two overlap instead of adding up.
@@ -214,13 +219,11 @@ export function createConnect(deps: ConnectDeps): Connect {
       transfer: loaded.config.environment.image_transfer,
       ...(place.host.local ? {} : { sendFromLocal: (reference: string) => sendImage(deps, place, reference) }),
     }, place.containers, plan, options.forceRebuild ?? false);
-    const featured = features && prepared
-      ? await applyFeatures({
-        features, containers: place.containers, loaded, projectDir: deps.projectDir, identity,
-        baseImage: base.image, reporter, force: options.forceRebuild ?? false,
-      }, prepared)
-      : undefined;
-    const image = featured ? { image: featured.image, action: featured.action } : base;
+    const step = { features: features!, loaded, projectDir: deps.projectDir, identity, baseImage: base.image, reporter, force: options.forceRebuild ?? false };
+    const featured = !prepared ? undefined
+      : inPlace ? await applyFeaturesInPlace({ ...step, host: place.host }, prepared)
+        : await applyFeatures({ ...step, containers: place.containers }, prepared);
+    const image = featured && !inPlace ? { image: featured.image, action: featured.action as ImageAction } : base;
     const spec = featured ? withFeatureContributions(plan.spec, featured.contributions) : plan.spec;
     const ensured = await reporter.task('Starting the dev container', () =>
       place.containers.ensureContainer({ ...spec, image: image.image }, { force: options.forceRebuild ?? false }));
@@ -255,7 +258,7 @@ export function createConnect(deps: ConnectDeps): Connect {
       warnings: ensured.warnings,
       workdir: plan.workdir,
       role,
-      ...(featured ? { features: featured.installed } : {}),
+      ...(featured ? { features: featured.installed, featuresAction: featured.action } : {}),
       ...(agent ? { agent } : {}),
       ...(sshHost ? { sshHost } : {}),
     };

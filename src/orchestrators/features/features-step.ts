@@ -10,6 +10,7 @@ import {
   type FeatureContributions, type FeaturesService, type ResolvedFeature,
 } from '../../services/features/index.ts';
 import type { FeatureLifecycleKey } from '../../services/features/metadata.ts';
+import type { Host } from '../../services/host/types.ts';
 import type { ProjectIdentity } from '../connection/project-identity.ts';
 
 /**
@@ -32,7 +33,8 @@ export interface FeatureStepInput {
 
 export interface FeatureStepResult {
   image: string;
-  action: 'built' | 'reused-build';
+  /** A pod (the instance is the container): 'installed' in the running pod, or 'already-installed' (nothing ran). */
+  action: 'built' | 'reused-build' | 'installed' | 'already-installed';
   contributions: FeatureContributions;
   /** For the connect result: what was installed, in order, with the options install.sh saw. */
   installed: { id: string; version?: string; options: Record<string, string | boolean> }[];
@@ -77,7 +79,7 @@ export async function resolveConfiguredFeatures(features: FeaturesService, loade
   return { result, lockfile };
 }
 
-async function positioned(loaded: LoadedConfig, projectDir: string, code: 'CONFIG_INVALID' | 'FEATURE_REFERENCE_INVALID', summary: string, hint: string,
+async function positioned(loaded: LoadedConfig, projectDir: string, code: 'CONFIG_INVALID' | 'FEATURE_REFERENCE_INVALID' | 'FEATURE_NOT_APPLICABLE', summary: string, hint: string,
   items: readonly { userId: string; option?: string; message: string }[]): Promise<UserError> {
   const problems: ConfigProblem[] = items.map((item) => {
     const path = [...FEATURES_KEY, item.userId, ...(item.option ? [item.option] : [])];
@@ -129,6 +131,57 @@ export async function applyFeatures(input: FeatureStepInput, prepared: PreparedF
   return {
     ...image,
     contributions: mergeContributions(prepared.features, devcontainerId({ 'dev.mltoolbox.project-path': input.identity.localPath })),
+    installed: prepared.features.map((f) => ({ id: f.userId, ...(f.metadata.version ? { version: f.metadata.version } : {}), options: f.options.values })),
+  };
+}
+
+/** What a feature may ask of a container that only a new container can give (a pod keeps the one it runs). */
+const CREATE_ONLY = ['mounts', 'privileged', 'capAdd', 'securityOpt', 'init', 'entrypoint'] as const;
+
+function createOnlyAsks(feature: ResolvedFeature): string[] {
+  const m = feature.metadata;
+  return CREATE_ONLY.filter((key) => {
+    const value = m[key];
+    return Array.isArray(value) ? value.length > 0 : Boolean(value);
+  });
+}
+
+/**
+ * On an instance that is the container (a pod), what a feature asks of the
+ * container itself cannot apply: the pod was created by the provider and
+ * keeps its mounts, privileges and entrypoint. Refused before anything
+ * runs, at the feature's line, naming what it asks.
+ */
+export async function refuseCreateOnly(loaded: LoadedConfig, projectDir: string, prepared: PreparedFeatures, where: string): Promise<void> {
+  const items = prepared.features.flatMap((feature) => {
+    const asks = createOnlyAsks(feature);
+    return asks.length === 0 ? [] : [{ userId: feature.userId, message: `feature '${feature.metadata.id}' asks for ${asks.join(', ')}, which a running pod cannot be given (${where} is the container itself)` }];
+  });
+  if (items.length === 0) return;
+  throw await positioned(loaded, projectDir, 'FEATURE_NOT_APPLICABLE', `features ask for what only a new container can have, and ${where} is a running pod`,
+    'remove these features here (or install what they install in the pod\'s image), or provision a VM instance (Lambda, Shadeform) where features are built into an image (docs/devcontainer.md#features-on-a-pod)', items);
+}
+
+/**
+ * The features on an instance that is the container (a pod): each install.sh
+ * runs in the running pod, in order, as root; what was installed is recorded
+ * there by content hash, so a second connect runs nothing.
+ */
+export async function applyFeaturesInPlace(input: Omit<FeatureStepInput, 'containers'> & { host: Pick<Host, 'execScript'> }, prepared: PreparedFeatures): Promise<FeatureStepResult> {
+  const { reporter, loaded } = input;
+  const user = loaded.config.environment.user;
+  const contributions = mergeContributions(prepared.features, devcontainerId({ 'dev.mltoolbox.project-path': input.identity.localPath }));
+  const done = await reporter.task(`Installing features in the pod (${prepared.features.map((f) => f.metadata.id).join(', ')})`, (task) =>
+    input.features.installInPlace(input.host, {
+      features: prepared.features, project: input.identity.slug, image: input.baseImage, containerEnv: contributions.containerEnv,
+      ...(user ? { containerUser: user, remoteUser: user } : {}),
+      force: input.force,
+    }, (line) => task.update(line.slice(0, 60))));
+  if (done.action === 'installed' && done.installed.length > 0) reporter.info(`installed in the pod: ${done.installed.join(', ')}`);
+  return {
+    image: input.baseImage,
+    action: done.action,
+    contributions,
     installed: prepared.features.map((f) => ({ id: f.userId, ...(f.metadata.version ? { version: f.metadata.version } : {}), options: f.options.values })),
   };
 }
