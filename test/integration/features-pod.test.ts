@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSandbox, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
@@ -24,6 +24,8 @@ describe('features on a pod', async () => {
   let out: string;
   let project = '';
   let hookExisted = false;
+  let markersBefore = new Set<string>();
+  const markers = async () => new Set(await readdir(join(POD_STATE, 'features', 'installed')).catch(() => [] as string[]));
   const POD = 'mlt-feat-pod';
   const mlt = (args: string[], input?: string) =>
     runMltoolbox(['-C', sandbox.projectDir, ...args], { env: sandbox.env, cwd: sandbox.root, ...(input !== undefined ? { input } : {}), timeoutMs: 240_000 });
@@ -57,6 +59,7 @@ describe('features on a pod', async () => {
 
   before(async () => {
     hookExisted = existsSync(PROFILE_HOOK);
+    markersBefore = await markers();
     runpod = await startRunpodEmulator({ apiKey: 'rp-key', ssh, bootMs: 200 });
     sandbox = await createSandbox({
       harness,
@@ -88,12 +91,9 @@ describe('features on a pod', async () => {
   after(async () => {
     await mlt(['instances', 'terminate', '--all', '--yes', '--json']).catch(() => undefined);
     await runpod?.close();
-    // What the "pod" (this machine) keeps: the project's record and the install markers it lists.
-    if (project) {
-      const record = await readFile(join(POD_STATE, 'projects', project, 'record'), 'utf8').catch(() => '');
-      for (const key of record.split('\n').slice(1).filter((k) => /^[a-f0-9]{64}$/.test(k))) await rm(join(POD_STATE, 'features', 'installed', key), { force: true });
-      await rm(join(POD_STATE, 'projects', project), { recursive: true, force: true });
-    }
+    // What the "pod" (this machine) keeps: the project's record and the install markers made here.
+    if (project) await rm(join(POD_STATE, 'projects', project), { recursive: true, force: true });
+    for (const key of await markers()) if (!markersBefore.has(key)) await rm(join(POD_STATE, 'features', 'installed', key), { force: true });
     if (!hookExisted) await rm(PROFILE_HOOK, { force: true });
   });
 
