@@ -134,9 +134,10 @@ describe('features', async () => {
 
   it('postAttachCommand: the features\' (installation order), then the user\'s, on shell and on an attached connect', async () => {
     assert.equal((await mlt(['exec', host, '--', 'rm', '-f', '/tmp/attach.log'])).code, 0);
-    const shell = await runMltoolbox(['-C', sandbox.projectDir, 'shell', host], { env: sandbox.env, cwd: sandbox.root, input: 'echo in-the-shell; exit 0\n', timeoutMs: 120_000 });
+    // A login shell: /etc/profile would reset PATH; the feature's PATH=/opt/greeter/bin:${PATH} still applies.
+    const shell = await runMltoolbox(['-C', sandbox.projectDir, 'shell', host], { env: sandbox.env, cwd: sandbox.root, input: 'echo in-the-shell; greet; exit 0\n', timeoutMs: 120_000 });
     assert.equal(shell.code, 0, shell.stderr);
-    assert.match(shell.stdout, /in-the-shell/);
+    assert.match(shell.stdout, /in-the-shell\nhi from greeter\n/);
     const attached = await runMltoolbox(['-C', sandbox.projectDir, 'connect', host, '--skip-sync'], { env: sandbox.env, cwd: sandbox.root, input: 'exit 0\n', timeoutMs: 300_000 });
     assert.equal(attached.code, 0, attached.stderr);
     const once = ['feature-base-tools-attach', 'feature-greeter-attach', 'user-attach'];

@@ -16,7 +16,7 @@ export const POD_STATE_DIR = '/var/lib/mltoolbox';
 
 /** Where one project's feature record lives in the pod (env, metadata.json, features). */
 export function podProjectDir(project: string): string {
-  return `${POD_STATE_DIR}/projects/${project.replace(/[^A-Za-z0-9_.-]/g, '-')}`;
+  return `${POD_STATE_DIR}/projects/${project.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^\.+/, '_')}`;
 }
 
 /** The file a session in the pod sources for the features' containerEnv. */

@@ -39,7 +39,9 @@ describe('the features image', () => {
     const copy = lines.indexOf('COPY f0-node/ /tmp/dev-container-features/f0-node/');
     assert.ok(env > 0 && copy > env, text);
     assert.ok(lines.includes('ENV PATH="/usr/local/share/nvm/current/bin:${PATH}"'), 'containerEnv keeps ${VAR} for the builder to expand');
-    assert.equal(lines.filter((l) => l.startsWith('RUN ')).length, 2);
+    assert.equal(lines.filter((l) => l.startsWith('RUN ') && l.includes('install.sh')).length, 2);
+    // Login shells keep the features' PATH: /etc/profile's PATH= becomes PATH=${PATH:-…}, as the devcontainers CLI does.
+    assert.ok(lines.includes("RUN sed -i -E 's/((^|\\s)PATH=)([^\\$]*)$/\\1${PATH:-\\3}/g' /etc/profile 2>/dev/null || true"), text);
     assert.match(lines.find((l) => l.includes('f1-docker-in-docker') && l.startsWith('RUN'))!, /^RUN cd \/tmp\/dev-container-features\/f1-docker-in-docker && chmod \+x \.\/install\.sh && set -a && \. \.\.\/devcontainer-features\.builtin\.env && \. \.\/devcontainer-features\.env && set \+a/);
     assert.equal(lines.at(-2), 'USER vscode');
   });
