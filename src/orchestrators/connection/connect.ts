@@ -8,7 +8,7 @@ import type { EnsureResult } from '../../services/containers/types.ts';
 import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
-import { applyFeatures, applyFeaturesInPlace, configuredFeatures, prepareFeatures, refuseCreateOnly, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
+import { applyFeatures, applyFeaturesInPlace, configuredFeatures, prepareFeatures, probeFeatureImage, refuseCreateOnly, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
 import { writeEditorHost } from '../agent/editor-host.ts';
 import { ensureAgent, type AgentConsent, type AgentReport } from '../agent/ensure-agent.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
@@ -198,11 +198,6 @@ export function createConnect(deps: ConnectDeps): Connect {
     // No engine: the instance is the container (a pod), so features install into it as it runs.
     const inPlace = !place.engineSocket;
     if (prepared && inPlace) await refuseCreateOnly(loaded, deps.projectDir, prepared, place.name);
-    // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
-    // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
-    // own process, so the two overlap instead of adding up.
-    setTimeout(() => place.warmUp(), syncing ? 30 : 0);
-    if (syncing) syncSummary = await deps.push(session);
     const plan = planContainer({
       config: loaded.config,
       identity,
@@ -214,15 +209,24 @@ export function createConnect(deps: ConnectDeps): Connect {
       publishOn: place.host.local ? 'this-machine' : 'engine-host',
       imageIsDefault: originAt(loaded.origins, ['environment', 'base_image'])?.kind === 'default',
     });
+    const step = { features: features!, loaded, projectDir: deps.projectDir, identity, reporter, force: options.forceRebuild ?? false };
+    // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
+    // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
+    // own process, so the two overlap instead of adding up; so does looking up the features image.
+    let probed: ReturnType<typeof probeFeatureImage> | undefined;
+    setTimeout(() => {
+      place.warmUp();
+      if (prepared && !inPlace && plan.image.kind === 'image') probed = probeFeatureImage({ ...step, containers: place.containers, baseImage: plan.image.reference }, prepared);
+    }, syncing ? 30 : 0);
+    if (syncing) syncSummary = await deps.push(session);
     const base = await ensureImage({
       ...deps,
       transfer: loaded.config.environment.image_transfer,
       ...(place.host.local ? {} : { sendFromLocal: (reference: string) => sendImage(deps, place, reference) }),
     }, place.containers, plan, options.forceRebuild ?? false);
-    const step = { features: features!, loaded, projectDir: deps.projectDir, identity, baseImage: base.image, reporter, force: options.forceRebuild ?? false };
     const featured = !prepared ? undefined
-      : inPlace ? await applyFeaturesInPlace({ ...step, host: place.host }, prepared)
-        : await applyFeatures({ ...step, containers: place.containers }, prepared);
+      : inPlace ? await applyFeaturesInPlace({ ...step, baseImage: base.image, host: place.host }, prepared)
+        : await applyFeatures({ ...step, baseImage: base.image, containers: place.containers, ...(probed ? { probed } : {}) }, prepared);
     const image = featured && !inPlace ? { image: featured.image, action: featured.action as ImageAction } : base;
     const spec = featured ? withFeatureContributions(plan.spec, featured.contributions) : plan.spec;
     const ensured = await reporter.task('Starting the dev container', () =>

@@ -7,7 +7,7 @@ import { problemsError, type ConfigProblem } from '../../services/config/problem
 import type { ContainerManager, ContainerSpec, MountSpec } from '../../services/containers/types.ts';
 import {
   devcontainerId, entrypointFor, FeatureReferenceProblem, lockfilePath, mergeContributions,
-  type FeatureContributions, type FeaturesService, type ResolvedFeature,
+  type FeatureContributions, type FeatureImageProbe, type FeaturesService, type ResolvedFeature,
 } from '../../services/features/index.ts';
 import type { FeatureLifecycleKey } from '../../services/features/metadata.ts';
 import type { Host } from '../../services/host/types.ts';
@@ -29,6 +29,8 @@ export interface FeatureStepInput {
   baseImage: string;
   reporter: Reporter;
   force: boolean;
+  /** The features image looked up while the project synced (probeFeatureImage). */
+  probed?: Promise<FeatureImageProbe | undefined>;
 }
 
 export interface FeatureStepResult {
@@ -114,19 +116,36 @@ export async function prepareFeatures(features: FeaturesService, loaded: LoadedC
   return { features: result.features };
 }
 
+/** The features image request's parts that do not depend on the build: what probeImage and ensureImage share. */
+function imageRequest(input: Pick<FeatureStepInput, 'loaded' | 'identity' | 'baseImage'>, prepared: PreparedFeatures) {
+  const user = input.loaded.config.environment.user;
+  return {
+    baseImage: input.baseImage,
+    repository: `mltoolbox/${input.identity.slug}`,
+    features: prepared.features,
+    ...(user ? { containerUser: user, remoteUser: user } : {}),
+  };
+}
+
+/**
+ * Looks the features image up on the engine ahead of the image step (while
+ * the project syncs): the cached connect then waits for no round trip of
+ * its own. A failure is no answer (the image step looks again and reports).
+ */
+export function probeFeatureImage(input: Pick<FeatureStepInput, 'features' | 'containers' | 'loaded' | 'identity' | 'baseImage'>, prepared: PreparedFeatures): Promise<FeatureImageProbe | undefined> {
+  return input.features.probeImage(input.containers, imageRequest(input, prepared)).catch(() => undefined);
+}
+
 /** Builds (or reuses, by content hash) the feature layers on the target's engine; says what the container must add. */
 export async function applyFeatures(input: FeatureStepInput, prepared: PreparedFeatures): Promise<FeatureStepResult> {
-  const { reporter, loaded } = input;
-  const user = loaded.config.environment.user;
+  const { reporter } = input;
   const labels = { 'dev.mltoolbox.project': input.identity.slug, 'dev.mltoolbox.project-path': input.identity.localPath };
   const image = await reporter.task(`Installing features (${prepared.features.map((f) => f.metadata.id).join(', ')})`, (task) =>
     input.features.ensureImage(input.containers, {
-      baseImage: input.baseImage,
-      repository: `mltoolbox/${input.identity.slug}`,
+      ...imageRequest(input, prepared),
       labels,
-      features: prepared.features,
-      ...(user ? { containerUser: user, remoteUser: user } : {}),
       force: input.force,
+      ...(input.probed ? { probed: input.probed } : {}),
     }, (line) => task.update(line.slice(0, 60))));
   return {
     ...image,

@@ -48,6 +48,15 @@ export interface FeatureImageRequest extends Omit<FeatureImageInput, 'baseImageI
   repository: string;
   labels: Record<string, string>;
   force?: boolean;
+  /** What probeImage found ahead of time (while the project synced): reused when the base is still the one it saw. */
+  probed?: Promise<FeatureImageProbe | undefined>;
+}
+
+/** The features image looked up ahead of the build step. */
+export interface FeatureImageProbe {
+  baseImageId: string;
+  tag: string;
+  exists: boolean;
 }
 
 export interface InPlaceRequest {
@@ -73,6 +82,13 @@ export interface FeaturesService {
   writeLockfile(file: string, lock: Lockfile): Promise<boolean>;
   /** The features image on this engine: reused when its content hash is there, else built. */
   ensureImage(containers: ContainerManager, request: FeatureImageRequest, onProgress?: (line: string) => void): Promise<{ image: string; action: 'built' | 'reused-build' }>;
+  /**
+   * Looks the features image up without building anything (base image, tag
+   * by content hash, does the engine have it): started while the project
+   * syncs, so a cached connect waits for no engine round trip of its own.
+   * Undefined when the base image is not there yet (ensureImage decides).
+   */
+  probeImage(containers: ContainerManager, request: Omit<FeatureImageRequest, 'labels' | 'force' | 'probed'>): Promise<FeatureImageProbe | undefined>;
   /**
    * Installs the features in a running instance that is the container (a
    * pod): only those it lacks by content hash; nothing on a second connect.
@@ -122,17 +138,23 @@ export function createFeaturesService(options: FeaturesServiceOptions): Features
 
     writeLockfile,
 
+    async probeImage(containers, request) {
+      const base = await containers.imageConfig(request.baseImage);
+      if (!base) return undefined;
+      const { tag } = imageTag(request, base);
+      return { baseImageId: base.id, tag, exists: (await containers.imageId(tag)) !== undefined };
+    },
+
     async ensureImage(containers, request, onProgress) {
       const base = await containers.imageConfig(request.baseImage);
       if (!base) throw new UserError('IMAGE_NOT_FOUND', `the base image ${request.baseImage} is not on the Docker host`, 'connect again; if it persists, check the image name');
-      const input: FeatureImageInput = {
-        baseImageId: base.id, baseUser: base.user, features: request.features,
-        ...(request.containerUser ? { containerUser: request.containerUser } : {}),
-        ...(request.remoteUser ? { remoteUser: request.remoteUser } : {}),
-      };
-      const hash = featureImageHash(input);
-      const tag = `${request.repository}:features-${hash.slice(0, 12)}`;
-      if (!request.force && (await containers.imageId(tag))) return { image: tag, action: 'reused-build' };
+      const { input, hash, tag } = imageTag(request, base);
+      if (!request.force) {
+        // The probe's answer holds while the base is the image it saw: no second look at the engine.
+        const probed = await request.probed?.catch(() => undefined);
+        const found = probed && probed.baseImageId === base.id && probed.tag === tag ? probed.exists : (await containers.imageId(tag)) !== undefined;
+        if (found) return { image: tag, action: 'reused-build' };
+      }
       const context = join(options.cacheDir, 'builds', `${hash.slice(0, 16)}-${process.pid}`);
       await mkdir(join(options.cacheDir, 'builds'), { recursive: true });
       try {
@@ -214,6 +236,17 @@ function podInstallFailed(exitCode: number, stderr: string, request: InPlaceRequ
   return new UserError('FEATURE_INSTALL_FAILED', what,
     `its install.sh failed in the running pod (${request.image}); the output is listed. Check the feature supports the image's distribution, or change its options; the features installed before it are kept and not run again`,
     { details: tail, data: { exitCode, ...(feature ? { feature: feature.userId } : {}) } });
+}
+
+/** The features image's content hash and tag for this base image. */
+function imageTag(request: Omit<FeatureImageRequest, 'labels' | 'force' | 'probed'>, base: { id: string; user: string }): { input: FeatureImageInput; hash: string; tag: string } {
+  const input: FeatureImageInput = {
+    baseImageId: base.id, baseUser: base.user, features: request.features,
+    ...(request.containerUser ? { containerUser: request.containerUser } : {}),
+    ...(request.remoteUser ? { remoteUser: request.remoteUser } : {}),
+  };
+  const hash = featureImageHash(input);
+  return { input, hash, tag: `${request.repository}:features-${hash.slice(0, 12)}` };
 }
 
 /**
