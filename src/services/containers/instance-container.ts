@@ -118,7 +118,7 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
     interactiveCommand: async (_id, argv, exec) => [
       // Variables first (an exec's MLTOOLBOX_EXEC_ID finds a run cut off by a lost connection).
       ...(session(exec.env).length ? ['env', ...session(exec.env)] : []),
-      'sh', '-c', `cd "$0" 2>/dev/null || cd; ${SOURCE_FEATURES_ENV}; exec "$@"`, exec.workdir ?? workdir, ...argv,
+      'sh', '-c', `cd "$0" 2>/dev/null || cd; ${envFile ? `${SOURCE_FEATURES_ENV}; ` : ''}exec "$@"`, exec.workdir ?? workdir, ...argv,
     ],
     startExec: async () => {
       throw notHere('no streaming exec', 'use mltoolbox shell or mltoolbox exec');
