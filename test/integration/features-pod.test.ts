@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSandbox, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
@@ -95,6 +95,8 @@ describe('features on a pod', async () => {
     if (project) await rm(join(POD_STATE, 'projects', project), { recursive: true, force: true });
     for (const key of await markers()) if (!markersBefore.has(key)) await rm(join(POD_STATE, 'features', 'installed', key), { force: true });
     if (!hookExisted) await rm(PROFILE_HOOK, { force: true });
+    // The folders too, when nothing else is in them.
+    for (const dir of ['features/installed', 'features', 'projects', '']) await rmdir(join(POD_STATE, dir)).catch(() => undefined);
   });
 
   it('provision + connect installs the features in the running pod, in order, as root, with the spec\'s variables and options', async () => {
