@@ -19,11 +19,6 @@ export function podProjectDir(project: string): string {
   return `${POD_STATE_DIR}/projects/${project.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^\.+/, '_')}`;
 }
 
-/** The file a session in the pod sources for the features' containerEnv. */
-export function podEnvFile(project: string): string {
-  return `${podProjectDir(project)}/env`;
-}
-
 /** What the pod is asked about before anything is sent: which installs it already has. */
 export interface InPlacePlan {
   /** One key per feature, chained (feature i's key covers features 0…i): a changed feature reinstalls it and those after it. */

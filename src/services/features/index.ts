@@ -73,8 +73,6 @@ export interface InPlaceRequest {
   force?: boolean;
 }
 
-export { podEnvFile, podProjectDir } from './in-place.ts';
-
 /** Dev Container Features: fetched on this machine, built as layers on the target engine. */
 export interface FeaturesService {
   resolve(request: ResolveRequest): Promise<ResolveFeaturesResult>;
