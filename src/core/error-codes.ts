@@ -107,6 +107,7 @@ export const ErrorCodes = {
   FEATURE_LOCK_MISMATCH: { exit: ExitCode.userError },
   FEATURE_ORDER_INVALID: { exit: ExitCode.config },
   FEATURE_INSTALL_FAILED: { exit: ExitCode.userError },
+  FEATURE_NOT_APPLICABLE: { exit: ExitCode.config },
 
   // --- agent (mlt on the host) ---------------------------------------------
   AGENT_NO_CONTAINER: { exit: ExitCode.userError },

@@ -63,7 +63,8 @@ describe('features', async () => {
   },
   // The tarball first (as soon as it can), the rest by dependsOn / installsAfter.
   "overrideFeatureInstallOrder": ["${tarball}"],
-  "postCreateCommand": "echo user >> /tmp/lifecycle.log"
+  "postCreateCommand": "echo user >> /tmp/lifecycle.log",
+  "postAttachCommand": "echo user-attach >> /tmp/attach.log"
 }
 `);
   });
@@ -94,9 +95,14 @@ describe('features', async () => {
 
   it('containerEnv, capabilities, mounts, the entrypoint and lifecycle commands reach the running container', async () => {
     const out = await inContainer('echo "$GREETER_HOME $TARBALL_FEATURE"; greet; cat /tmp/lifecycle.log; grep -c greeter-scratch /proc/mounts; cat /tmp/greeter-started');
-    // Features' lifecycle commands ran before the user's, in installation order (onCreate, then postCreate).
+    // Features' lifecycle commands ran before the user's, in installation order, hook by hook:
+    // onCreate, updateContent, postCreate (the features', then the user's), postStart.
     // …and the feature's entrypoint ran when the container started (the container kept running after it).
-    assert.equal(out, '/opt/greeter yes\nhi from greeter\nfeature-base-tools-oncreate\nfeature-greeter\nuser\n1\nstarted\n');
+    assert.equal(out, [
+      '/opt/greeter yes', 'hi from greeter',
+      'feature-base-tools-oncreate', 'feature-local-updatecontent', 'feature-greeter', 'user', 'feature-tarball-poststart',
+      '1', 'started', '',
+    ].join('\n'));
     const status = await json(['status', host]);
     const inspect = await run('docker', ['inspect', '--format', '{{json .HostConfig.CapAdd}}', status.container.id]);
     assert.match(inspect.stdout, /SYS_PTRACE/);
@@ -124,6 +130,18 @@ describe('features', async () => {
     assert.equal(result.imageAction, 'reused-build');
     assert.equal(result.container.action, 'reused');
     assert.equal(registry.requests.length, seen, `no request to the registry: ${registry.requests.slice(seen).join(', ')}`);
+  });
+
+  it('postAttachCommand: the features\' (installation order), then the user\'s, on shell and on an attached connect', async () => {
+    assert.equal((await mlt(['exec', host, '--', 'rm', '-f', '/tmp/attach.log'])).code, 0);
+    // A login shell: /etc/profile would reset PATH; the feature's PATH=/opt/greeter/bin:${PATH} still applies.
+    const shell = await runMltoolbox(['-C', sandbox.projectDir, 'shell', host], { env: sandbox.env, cwd: sandbox.root, input: 'echo in-the-shell; greet; exit 0\n', timeoutMs: 120_000 });
+    assert.equal(shell.code, 0, shell.stderr);
+    assert.match(shell.stdout, /in-the-shell\nhi from greeter\n/);
+    const attached = await runMltoolbox(['-C', sandbox.projectDir, 'connect', host, '--skip-sync'], { env: sandbox.env, cwd: sandbox.root, input: 'exit 0\n', timeoutMs: 300_000 });
+    assert.equal(attached.code, 0, attached.stderr);
+    const once = ['feature-base-tools-attach', 'feature-greeter-attach', 'user-attach'];
+    assert.equal(await inContainer('cat /tmp/attach.log'), [...once, ...once, ''].join('\n'));
   });
 
   it('changing an option rebuilds the feature image and recreates the container', async () => {

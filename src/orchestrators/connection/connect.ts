@@ -8,7 +8,7 @@ import type { EnsureResult } from '../../services/containers/types.ts';
 import { parsePortMapping } from '../../services/ports/port-spec.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
 import type { FeaturesService } from '../../services/features/index.ts';
-import { applyFeatures, configuredFeatures, prepareFeatures, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
+import { applyFeatures, applyFeaturesInPlace, configuredFeatures, prepareFeatures, probeFeatureImage, refuseCreateOnly, withFeatureContributions, type FeatureStepResult } from '../features/features-step.ts';
 import { writeEditorHost } from '../agent/editor-host.ts';
 import { ensureAgent, type AgentConsent, type AgentReport } from '../agent/ensure-agent.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
@@ -57,6 +57,8 @@ export interface ConnectResult {
   workers?: ConnectResult[];
   /** Dev Container Features installed in the image, in installation order. */
   features?: FeatureStepResult['installed'];
+  /** What the features step did: built or reused the features image; on a pod, installed them in it or found them there. */
+  featuresAction?: FeatureStepResult['action'];
   /** The mlt agent on the host (remote targets only). */
   agent?: AgentReport;
   /** The ssh Host alias that opens the dev container (editors, scp, ssh -L); see docs/editors.md. */
@@ -193,11 +195,9 @@ export function createConnect(deps: ConnectDeps): Connect {
     // Features resolve first: a wrong option or an unreachable registry fails before anything moves.
     const features = deps.features && configuredFeatures(loaded.config) ? await deps.features() : undefined;
     const prepared = features ? await prepareFeatures(features, loaded, deps.projectDir, reporter) : undefined;
-    // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
-    // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
-    // own process, so the two overlap instead of adding up.
-    setTimeout(() => place.warmUp(), syncing ? 30 : 0);
-    if (syncing) syncSummary = await deps.push(session);
+    // No engine: the instance is the container (a pod), so features install into it as it runs.
+    const inPlace = !place.engineSocket;
+    if (prepared && inPlace) await refuseCreateOnly(loaded, deps.projectDir, prepared, place.name);
     const plan = planContainer({
       config: loaded.config,
       identity,
@@ -209,18 +209,25 @@ export function createConnect(deps: ConnectDeps): Connect {
       publishOn: place.host.local ? 'this-machine' : 'engine-host',
       imageIsDefault: originAt(loaded.origins, ['environment', 'base_image'])?.kind === 'default',
     });
+    const step = { features: features!, loaded, projectDir: deps.projectDir, identity, reporter, force: options.forceRebuild ?? false };
+    // Loading the Docker client is ~60 ms of synchronous module evaluation that blocks the
+    // event loop. Started a moment after rsync was spawned, it runs while rsync works in its
+    // own process, so the two overlap instead of adding up; so does looking up the features image.
+    let probed: ReturnType<typeof probeFeatureImage> | undefined;
+    setTimeout(() => {
+      place.warmUp();
+      if (prepared && !inPlace && plan.image.kind === 'image') probed = probeFeatureImage({ ...step, containers: place.containers, baseImage: plan.image.reference }, prepared);
+    }, syncing ? 30 : 0);
+    if (syncing) syncSummary = await deps.push(session);
     const base = await ensureImage({
       ...deps,
       transfer: loaded.config.environment.image_transfer,
       ...(place.host.local ? {} : { sendFromLocal: (reference: string) => sendImage(deps, place, reference) }),
     }, place.containers, plan, options.forceRebuild ?? false);
-    const featured = features && prepared
-      ? await applyFeatures({
-        features, containers: place.containers, loaded, projectDir: deps.projectDir, identity,
-        baseImage: base.image, reporter, force: options.forceRebuild ?? false,
-      }, prepared)
-      : undefined;
-    const image = featured ? { image: featured.image, action: featured.action } : base;
+    const featured = !prepared ? undefined
+      : inPlace ? await applyFeaturesInPlace({ ...step, baseImage: base.image, host: place.host }, prepared)
+        : await applyFeatures({ ...step, baseImage: base.image, containers: place.containers, ...(probed ? { probed } : {}) }, prepared);
+    const image = featured && !inPlace ? { image: featured.image, action: featured.action as ImageAction } : base;
     const spec = featured ? withFeatureContributions(plan.spec, featured.contributions) : plan.spec;
     const ensured = await reporter.task('Starting the dev container', () =>
       place.containers.ensureContainer({ ...spec, image: image.image }, { force: options.forceRebuild ?? false }));
@@ -231,10 +238,10 @@ export function createConnect(deps: ConnectDeps): Connect {
       image: image.image, configHash: ensured.configHash, status: 'running',
     });
     if (ensured.action === 'created' || ensured.action === 'recreated') {
-      await runLifecycle(reporter, session, ensured.id, 'on_create_command', featured);
-      await runLifecycle(reporter, session, ensured.id, 'post_create_command', featured);
+      await runLifecycle(reporter, session, ensured.id, 'on_create_command', featured?.contributions.lifecycle);
+      await runLifecycle(reporter, session, ensured.id, 'post_create_command', featured?.contributions.lifecycle);
     }
-    if (ensured.action !== 'reused') await runLifecycle(reporter, session, ensured.id, 'post_start_command', featured);
+    if (ensured.action !== 'reused') await runLifecycle(reporter, session, ensured.id, 'post_start_command', featured?.contributions.lifecycle);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
     // The agent runs beside a Docker engine: not here, and not on an instance that is itself the container (a pod).
@@ -255,7 +262,7 @@ export function createConnect(deps: ConnectDeps): Connect {
       warnings: ensured.warnings,
       workdir: plan.workdir,
       role,
-      ...(featured ? { features: featured.installed } : {}),
+      ...(featured ? { features: featured.installed, featuresAction: featured.action } : {}),
       ...(agent ? { agent } : {}),
       ...(sshHost ? { sshHost } : {}),
     };

@@ -1,7 +1,8 @@
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { stderrTail } from '../../core/stderr-tail.ts';
-import { featureLifecycle, type FeatureStepResult } from '../features/features-step.ts';
+import type { FeatureContributions } from '../../services/features/index.ts';
+import { featureLifecycle } from '../features/features-step.ts';
 import { commandArgvs } from './local-commands.ts';
 import type { ProjectSession } from './session.ts';
 
@@ -14,9 +15,9 @@ export type LifecycleKey = 'on_create_command' | 'post_create_command' | 'post_s
  * post_attach_command's: a broken attach command must not lock anyone out of
  * their shell, so it only warns.
  */
-export async function runLifecycle(reporter: Reporter, session: ProjectSession, id: string, key: LifecycleKey, featured?: FeatureStepResult): Promise<void> {
+export async function runLifecycle(reporter: Reporter, session: ProjectSession, id: string, key: LifecycleKey, features?: FeatureContributions['lifecycle']): Promise<void> {
   const command = session.loaded.config.environment[key];
-  const fromFeatures = (when: 'before' | 'after') => (key === 'post_attach_command' ? [] : featureLifecycle(featured, key, when));
+  const fromFeatures = (when: 'before' | 'after') => featureLifecycle(features, key, when);
   const commands: { argv: string[]; feature?: string }[] = [
     ...fromFeatures('before').map(({ command: one, feature }) => ({ argv: typeof one === 'string' ? ['sh', '-c', one] : one, feature })),
     ...(command === undefined ? [] : commandArgvs(command)),

@@ -100,13 +100,13 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
 }
 
 /** A provisioned instance that is itself the container (its image given at launch): the same pipeline, no engine. */
-export async function openInstancePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget, image: string): Promise<Place> {
+export async function openInstancePlace(deps: PlaceDeps, name: string, ssh: SshService, target: SshTarget, image: string, featuresDir?: string): Promise<Place> {
   const { createInstanceContainerManager } = await import('../../services/containers/instance-container.ts');
   await deps.reporter.task(`Connecting to ${name}`, () => ssh.connect(target));
   return {
     name,
     host: createSshHost({ name, ssh, target, env: deps.env, holderDir: () => holderDir(deps.env, dirname(deps.socketDir)) }),
-    containers: createInstanceContainerManager({ ssh, target, name, image }),
+    containers: createInstanceContainerManager({ ssh, target, name, image, ...(featuresDir ? { featuresDir } : {}) }),
     warmUp: () => {},
     close: async () => {},
   };

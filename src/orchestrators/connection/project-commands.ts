@@ -10,6 +10,7 @@ import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
 import { instanceView } from '../provisioning/instance-view.ts';
 import { runLifecycle } from './lifecycle.ts';
+import { lifecycleFromLabels } from '../../services/features/contributions.ts';
 import type { LocalHooks } from './local-commands.ts';
 import { containerName } from './project-identity.ts';
 import { requireRemote, type ProjectSession, type Sessions } from './session.ts';
@@ -159,8 +160,9 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
    */
   async function attach(session: ProjectSession, tty: boolean, id?: string): Promise<number> {
     const known = id ?? await requireContainer(session);
-    const container = await containerHost(session, known);
-    await runLifecycle(reporter, session, known, 'post_attach_command');
+    const [container, info] = await Promise.all([containerHost(session, known), session.place.containers.inspect(known)]);
+    // The features' postAttachCommands, as the features image recorded them, before the user's.
+    await runLifecycle(reporter, session, known, 'post_attach_command', lifecycleFromLabels(info?.labels));
     const exitCode = await container.execInteractive(['sh', '-c', LOGIN_SHELL], { tty, stdin: true });
     // MLTOOLBOX_CONTAINER is the container's name, as in post_connect.
     const name = session.state.getContainer(session.projectId, session.place.name)?.name ?? known;

@@ -12,6 +12,7 @@ import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
 import { resolveEngineSocket } from './engine-socket.ts';
 import type { OfflineDefaultImage } from './image.ts';
+import { podProjectDir } from '../../services/features/in-place.ts';
 import { openInstancePlace, openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
 import { resolvePluginSecretRefs } from './plugin-secrets.ts';
 import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
@@ -110,7 +111,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
    * own name; one that IS the container (a RunPod pod) gets the instance
    * place: the same pipeline, no Docker engine.
    */
-  async function openHostPlace(state: StateStore, loaded: LoadedConfig, name: string): Promise<Place> {
+  async function openHostPlace(state: StateStore, loaded: LoadedConfig, name: string, project: string): Promise<Place> {
     const instance = state.getInstance(name);
     const resolved = resolveTarget(name, loaded.config.remote, state.getRemote(name));
     const target = instance?.hostKeyAlias && instance.knownHostsFile
@@ -118,7 +119,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
       : resolved;
     const image = loaded.config.environment?.base_image;
     const ssh = await deps.ssh();
-    if (instance?.shape === 'container' && image) return openInstancePlace(deps, name, ssh, target, image);
+    if (instance?.shape === 'container' && image) return openInstancePlace(deps, name, ssh, target, image, podProjectDir(project));
     // The engine socket environment.engine / remote.docker_socket name on that host.
     const engineSocket = await resolveEngineSocket(
       { engine: loaded.config.environment.engine, ...(loaded.config.remote?.docker_socket ? { socket: loaded.config.remote.docker_socket } : {}), where: name },
@@ -137,7 +138,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
     await options.beforeConnect?.(loaded, name);
-    const place = name === 'local' ? await openLocalPlace(deps) : await openHostPlace(state, loaded, name);
+    const place = name === 'local' ? await openLocalPlace(deps) : await openHostPlace(state, loaded, name, identity.slug);
     try {
       // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
       const known = state.getProjectRemote(project.id, name)?.remoteDir;

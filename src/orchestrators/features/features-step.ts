@@ -7,8 +7,10 @@ import { problemsError, type ConfigProblem } from '../../services/config/problem
 import type { ContainerManager, ContainerSpec, MountSpec } from '../../services/containers/types.ts';
 import {
   devcontainerId, entrypointFor, FeatureReferenceProblem, lockfilePath, mergeContributions,
-  type FeatureContributions, type FeaturesService, type ResolvedFeature,
+  type FeatureContributions, type FeatureImageProbe, type FeaturesService, type ResolvedFeature,
 } from '../../services/features/index.ts';
+import type { FeatureLifecycleKey } from '../../services/features/metadata.ts';
+import type { Host } from '../../services/host/types.ts';
 import type { ProjectIdentity } from '../connection/project-identity.ts';
 
 /**
@@ -27,11 +29,14 @@ export interface FeatureStepInput {
   baseImage: string;
   reporter: Reporter;
   force: boolean;
+  /** The features image looked up while the project synced (probeFeatureImage). */
+  probed?: Promise<FeatureImageProbe | undefined>;
 }
 
 export interface FeatureStepResult {
   image: string;
-  action: 'built' | 'reused-build';
+  /** A pod (the instance is the container): 'installed' in the running pod, or 'already-installed' (nothing ran). */
+  action: 'built' | 'reused-build' | 'installed' | 'already-installed';
   contributions: FeatureContributions;
   /** For the connect result: what was installed, in order, with the options install.sh saw. */
   installed: { id: string; version?: string; options: Record<string, string | boolean> }[];
@@ -76,7 +81,7 @@ export async function resolveConfiguredFeatures(features: FeaturesService, loade
   return { result, lockfile };
 }
 
-async function positioned(loaded: LoadedConfig, projectDir: string, code: 'CONFIG_INVALID' | 'FEATURE_REFERENCE_INVALID', summary: string, hint: string,
+async function positioned(loaded: LoadedConfig, projectDir: string, code: 'CONFIG_INVALID' | 'FEATURE_REFERENCE_INVALID' | 'FEATURE_NOT_APPLICABLE', summary: string, hint: string,
   items: readonly { userId: string; option?: string; message: string }[]): Promise<UserError> {
   const problems: ConfigProblem[] = items.map((item) => {
     const path = [...FEATURES_KEY, item.userId, ...(item.option ? [item.option] : [])];
@@ -111,23 +116,91 @@ export async function prepareFeatures(features: FeaturesService, loaded: LoadedC
   return { features: result.features };
 }
 
+/** The features image request's parts that do not depend on the build: what probeImage and ensureImage share. */
+function imageRequest(input: Pick<FeatureStepInput, 'loaded' | 'identity' | 'baseImage'>, prepared: PreparedFeatures) {
+  const user = input.loaded.config.environment.user;
+  return {
+    baseImage: input.baseImage,
+    repository: `mltoolbox/${input.identity.slug}`,
+    features: prepared.features,
+    ...(user ? { containerUser: user, remoteUser: user } : {}),
+  };
+}
+
+/**
+ * Looks the features image up on the engine ahead of the image step (while
+ * the project syncs): the cached connect then waits for no round trip of
+ * its own. A failure is no answer (the image step looks again and reports).
+ */
+export function probeFeatureImage(input: Pick<FeatureStepInput, 'features' | 'containers' | 'loaded' | 'identity' | 'baseImage'>, prepared: PreparedFeatures): Promise<FeatureImageProbe | undefined> {
+  return input.features.probeImage(input.containers, imageRequest(input, prepared)).catch(() => undefined);
+}
+
 /** Builds (or reuses, by content hash) the feature layers on the target's engine; says what the container must add. */
 export async function applyFeatures(input: FeatureStepInput, prepared: PreparedFeatures): Promise<FeatureStepResult> {
-  const { reporter, loaded } = input;
-  const user = loaded.config.environment.user;
+  const { reporter } = input;
   const labels = { 'dev.mltoolbox.project': input.identity.slug, 'dev.mltoolbox.project-path': input.identity.localPath };
   const image = await reporter.task(`Installing features (${prepared.features.map((f) => f.metadata.id).join(', ')})`, (task) =>
     input.features.ensureImage(input.containers, {
-      baseImage: input.baseImage,
-      repository: `mltoolbox/${input.identity.slug}`,
+      ...imageRequest(input, prepared),
       labels,
-      features: prepared.features,
-      ...(user ? { containerUser: user, remoteUser: user } : {}),
       force: input.force,
+      ...(input.probed ? { probed: input.probed } : {}),
     }, (line) => task.update(line.slice(0, 60))));
   return {
     ...image,
     contributions: mergeContributions(prepared.features, devcontainerId({ 'dev.mltoolbox.project-path': input.identity.localPath })),
+    installed: prepared.features.map((f) => ({ id: f.userId, ...(f.metadata.version ? { version: f.metadata.version } : {}), options: f.options.values })),
+  };
+}
+
+/** What a feature may ask of a container that only a new container can give (a pod keeps the one it runs). */
+const CREATE_ONLY = ['mounts', 'privileged', 'capAdd', 'securityOpt', 'init', 'entrypoint'] as const;
+
+function createOnlyAsks(feature: ResolvedFeature): string[] {
+  const m = feature.metadata;
+  return CREATE_ONLY.filter((key) => {
+    const value = m[key];
+    return Array.isArray(value) ? value.length > 0 : Boolean(value);
+  });
+}
+
+/**
+ * On an instance that is the container (a pod), what a feature asks of the
+ * container itself cannot apply: the pod was created by the provider and
+ * keeps its mounts, privileges and entrypoint. Refused before anything
+ * runs, at the feature's line, naming what it asks.
+ */
+export async function refuseCreateOnly(loaded: LoadedConfig, projectDir: string, prepared: PreparedFeatures, where: string): Promise<void> {
+  const items = prepared.features.flatMap((feature) => {
+    const asks = createOnlyAsks(feature);
+    return asks.length === 0 ? [] : [{ userId: feature.userId, message: `feature '${feature.metadata.id}' asks for ${asks.join(', ')}, which a running pod cannot be given (${where} is the container itself)` }];
+  });
+  if (items.length === 0) return;
+  throw await positioned(loaded, projectDir, 'FEATURE_NOT_APPLICABLE', `features ask for what only a new container can have, and ${where} is a running pod`,
+    'remove these features here (or install what they install in the pod\'s image), or provision a VM instance (Lambda, Shadeform) where features are built into an image (docs/devcontainer.md#features-on-a-pod)', items);
+}
+
+/**
+ * The features on an instance that is the container (a pod): each install.sh
+ * runs in the running pod, in order, as root; what was installed is recorded
+ * there by content hash, so a second connect runs nothing.
+ */
+export async function applyFeaturesInPlace(input: Omit<FeatureStepInput, 'containers'> & { host: Pick<Host, 'execScript'> }, prepared: PreparedFeatures): Promise<FeatureStepResult> {
+  const { reporter, loaded } = input;
+  const user = loaded.config.environment.user;
+  const contributions = mergeContributions(prepared.features, devcontainerId({ 'dev.mltoolbox.project-path': input.identity.localPath }));
+  const done = await reporter.task(`Installing features in the pod (${prepared.features.map((f) => f.metadata.id).join(', ')})`, (task) =>
+    input.features.installInPlace(input.host, {
+      features: prepared.features, project: input.identity.slug, image: input.baseImage, containerEnv: contributions.containerEnv,
+      ...(user ? { containerUser: user, remoteUser: user } : {}),
+      force: input.force,
+    }, (line) => task.update(line.slice(0, 60))));
+  if (done.action === 'installed' && done.installed.length > 0) reporter.info(`installed in the pod: ${done.installed.join(', ')}`);
+  return {
+    image: input.baseImage,
+    action: done.action,
+    contributions,
     installed: prepared.features.map((f) => ({ id: f.userId, ...(f.metadata.version ? { version: f.metadata.version } : {}), options: f.options.values })),
   };
 }
@@ -151,22 +224,25 @@ export function withFeatureContributions<T extends Omit<ContainerSpec, 'image'>>
   };
 }
 
-type UserLifecycleKey = 'on_create_command' | 'post_create_command' | 'post_start_command';
+type UserLifecycleKey = 'on_create_command' | 'post_create_command' | 'post_start_command' | 'post_attach_command';
+
+const BEFORE: Record<UserLifecycleKey, readonly FeatureLifecycleKey[]> = {
+  on_create_command: ['onCreateCommand'], post_create_command: ['postCreateCommand'],
+  post_start_command: ['postStartCommand'], post_attach_command: ['postAttachCommand'],
+};
 
 /**
  * The features' commands for one of connect's hooks, as the user's hooks run
  * them (a string for `sh -c`, or an argv): onCreate before the user's
  * on_create_command and updateContent after it (the spec's order: onCreate,
- * updateContent, postCreate); postCreate and postStart before the user's.
+ * updateContent, postCreate); postCreate, postStart and postAttach before the user's.
  */
-export function featureLifecycle(featured: FeatureStepResult | undefined, key: UserLifecycleKey, when: 'before' | 'after'): { command: string | string[]; feature: string }[] {
-  if (!featured) return [];
-  const keys = when === 'after'
-    ? (key === 'on_create_command' ? ['updateContentCommand'] as const : [])
-    : ({ on_create_command: ['onCreateCommand'], post_create_command: ['postCreateCommand'], post_start_command: ['postStartCommand'] } as const)[key];
+export function featureLifecycle(lifecycle: FeatureContributions['lifecycle'] | undefined, key: UserLifecycleKey, when: 'before' | 'after'): { command: string | string[]; feature: string }[] {
+  if (!lifecycle) return [];
+  const keys = when === 'after' ? (key === 'on_create_command' ? ['updateContentCommand'] as const : []) : BEFORE[key];
   const out: { command: string | string[]; feature: string }[] = [];
   for (const k of keys) {
-    for (const { feature, command } of featured.contributions.lifecycle[k]) {
+    for (const { feature, command } of lifecycle[k]) {
       if (typeof command === 'string') out.push({ command, feature });
       else if (Array.isArray(command)) out.push({ command: [...(command as readonly string[])], feature });
       else for (const one of Object.values(command)) out.push({ command: typeof one === 'string' ? one : [...one], feature });

@@ -41,6 +41,8 @@ export const TOOL_ENV_VARS: readonly string[] = [
   'MLTOOLBOX_LAMBDA_URL', 'MLTOOLBOX_SHADEFORM_URL', 'MLTOOLBOX_RUNPOD_URL', 'MLTOOLBOX_PROVISION_POLL_MS',
   // Set inside the container on each `exec` (not read from your environment).
   'MLTOOLBOX_EXEC_ID',
+  // Set on the sessions mltoolbox starts in a pod: the features' containerEnv file (docs/devcontainer.md).
+  'MLTOOLBOX_FEATURES_ENV',
   // Set for hooks.* and initialize_command (not read as settings: a hook may run mltoolbox itself).
   'MLTOOLBOX_TARGET', 'MLTOOLBOX_PROJECT_DIR', 'MLTOOLBOX_REMOTE_DIR', 'MLTOOLBOX_CONTAINER',
   'MLTOOLBOX_AGENT_DIR',

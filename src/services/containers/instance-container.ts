@@ -1,7 +1,11 @@
 import { UserError } from '../../core/errors.ts';
+import { FEATURES_LABEL, METADATA_LABEL } from '../features/contributions.ts';
 import type { SshTarget } from '../ssh/target.ts';
 import type { SshService } from '../ssh/types.ts';
 import type { ContainerInfo, ContainerManager, EnsureResult } from './types.ts';
+
+/** Sources the features' containerEnv file named by $MLTOOLBOX_FEATURES_ENV, when there is one (sh). */
+const SOURCE_FEATURES_ENV = 'if [ -n "${MLTOOLBOX_FEATURES_ENV:-}" ] && [ -r "$MLTOOLBOX_FEATURES_ENV" ]; then . "$MLTOOLBOX_FEATURES_ENV"; fi';
 
 /**
  * The ContainerManager of an instance that IS the container (a RunPod pod:
@@ -18,7 +22,16 @@ export interface InstanceContainerOptions {
   name: string;
   /** The image the provider created it from. */
   image: string;
+  /**
+   * The project's feature record in the instance (features/in-place.ts): its
+   * `env` (the features' containerEnv) is sourced by every command started
+   * here, its `metadata.json` is the features' `devcontainer.metadata`.
+   */
+  featuresDir?: string;
 }
+
+/** Set on the sessions started in a pod: /etc/profile.d/mltoolbox-features.sh sources it after /etc/profile resets PATH. */
+export const FEATURES_ENV_VAR = 'MLTOOLBOX_FEATURES_ENV';
 
 const LINK_SCRIPT = [
   'set -e',
@@ -31,6 +44,12 @@ const LINK_SCRIPT = [
 
 export function createInstanceContainerManager(options: InstanceContainerOptions): ContainerManager {
   const { ssh, target, name, image } = options;
+  const envFile = options.featuresDir ? `${options.featuresDir}/env` : '';
+  // The features' containerEnv first (when the pod has it), then the command's own variables.
+  const session = (env: Readonly<Record<string, string>> | undefined) => [
+    ...(envFile ? [`${FEATURES_ENV_VAR}=${envFile}`] : []),
+    ...Object.entries(env ?? {}).map(([key, value]) => `${key}=${value}`),
+  ];
   const notHere = (what: string, hint: string) => new UserError('CONTAINER_SPEC_INVALID', `${name} is the container itself (the provider runs ${image}): ${what}`, hint);
   let workdir = '/workspace';
 
@@ -38,6 +57,14 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
     id: name, name, image, imageId: image, state: 'running', status: 'instance', project: undefined, configHash: image, labels: {},
     running: true, exitCode: 0, startedAt: '', finishedAt: '', ports: [], workdir, user: '', mounts: [], created: '',
   });
+
+  /** The features' labels, as a features image would carry them (lifecycleFromLabels reads them for attach). */
+  async function featureLabels(): Promise<Record<string, string>> {
+    if (!options.featuresDir) return {};
+    const result = await ssh.execScript(target, 'head -n1 "$1/record" 2>/dev/null && cat "$1/metadata.json" 2>/dev/null', { args: [options.featuresDir], check: false });
+    const [record, ...metadata] = result.stdout.split('\n');
+    return result.code === 0 && record && metadata.join('\n').trim() ? { [FEATURES_LABEL]: record.slice(0, 12), [METADATA_LABEL]: metadata.join('\n') } : {};
+  }
 
   return {
     ping: async () => ({ version: 'instance', apiVersion: '-', runtimes: [], gpuReady: true }),
@@ -77,9 +104,10 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
       };
     },
     async exec(_id, argv, execOptions = {}) {
-      const env = Object.entries(execOptions.env ?? {}).map(([k, v]) => `${k}=${v}`);
-      const result = await ssh.execScript(target, 'cd "$1" 2>/dev/null || cd; shift; exec "$@"', {
-        args: [execOptions.workdir ?? workdir, ...(env.length ? ['env', ...env] : []), ...argv],
+      const env = session(execOptions.env);
+      // The features' containerEnv first, then the command's own variables (they win), then the command.
+      const result = await ssh.execScript(target, 'cd "$1" 2>/dev/null || cd; f=$2; shift 2; if [ -n "$f" ] && [ -r "$f" ]; then . "$f"; fi; while [ "$1" != -- ]; do export "$1"; shift; done; shift; exec "$@"', {
+        args: [execOptions.workdir ?? workdir, envFile, ...env, '--', ...argv],
         check: false,
         ...(execOptions.stdin !== undefined ? { input: execOptions.stdin } : {}),
         ...(execOptions.signal ? { signal: execOptions.signal } : {}),
@@ -89,8 +117,8 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
     // Run on the instance itself (the engine's host is the container): cd to the workdir, then the command.
     interactiveCommand: async (_id, argv, exec) => [
       // Variables first (an exec's MLTOOLBOX_EXEC_ID finds a run cut off by a lost connection).
-      ...(exec.env ? ['env', ...Object.entries(exec.env).map(([key, value]) => `${key}=${value}`)] : []),
-      'sh', '-c', 'cd "$0" 2>/dev/null || cd; exec "$@"', exec.workdir ?? workdir, ...argv,
+      ...(session(exec.env).length ? ['env', ...session(exec.env)] : []),
+      'sh', '-c', `cd "$0" 2>/dev/null || cd; ${envFile ? `${SOURCE_FEATURES_ENV}; ` : ''}exec "$@"`, exec.workdir ?? workdir, ...argv,
     ],
     startExec: async () => {
       throw notHere('no streaming exec', 'use mltoolbox shell or mltoolbox exec');
@@ -101,7 +129,7 @@ export function createInstanceContainerManager(options: InstanceContainerOptions
     // The instance is stopped and terminated as an instance (mltoolbox instances stop|terminate).
     stop: async () => {},
     remove: async () => {},
-    inspect: async (id) => (id === name ? info() : undefined),
+    inspect: async (id) => (id === name ? { ...info(), labels: await featureLabels() } : undefined),
     list: async () => [info()],
     // No engine to sample: the instance's own load is what `mlt status` shows on it.
     stats: async () => ({ cpuPercent: null, memoryBytes: null, memoryLimitBytes: null }),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { quoteShellArg } from '../../core/shell-quote.ts';
-import { FEATURE_LIFECYCLE_KEYS, type FeatureLifecycleKey, type FeatureMount, type LifecycleCommand } from './metadata.ts';
+import { FEATURE_LIFECYCLE_KEYS, isLifecycleCommand, type FeatureLifecycleKey, type FeatureMount, type LifecycleCommand } from './metadata.ts';
 import type { ResolvedFeature } from './resolve.ts';
 
 /** What the installed features ask of the container, merged in installation order. */
@@ -22,10 +22,44 @@ export interface FeatureContributions {
   customizations: { feature: string; customizations: Record<string, unknown> }[];
 }
 
+function emptyLifecycle(): FeatureContributions['lifecycle'] {
+  return Object.fromEntries(FEATURE_LIFECYCLE_KEYS.map((k) => [k, []])) as unknown as FeatureContributions['lifecycle'];
+}
+
+/** The label mltoolbox puts on a features image (its value: the features' content hash). */
+export const FEATURES_LABEL = 'dev.mltoolbox.features';
+/** The devcontainers CLI's image label: what each installed feature contributes. */
+export const METADATA_LABEL = 'devcontainer.metadata';
+
+/**
+ * The features' lifecycle commands as recorded on a container made from a
+ * features image (the `devcontainer.metadata` label mltoolbox wrote, in
+ * installation order): what `shell` runs on attach without resolving the
+ * features again. Undefined for a container without mltoolbox's features
+ * (a base image's own metadata is not ours to run).
+ */
+export function lifecycleFromLabels(labels: Readonly<Record<string, string>> | undefined): FeatureContributions['lifecycle'] | undefined {
+  if (!labels?.[FEATURES_LABEL] || !labels[METADATA_LABEL]) return undefined;
+  let entries: unknown;
+  try {
+    entries = JSON.parse(labels[METADATA_LABEL]);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(entries)) return undefined;
+  const out = emptyLifecycle();
+  for (const entry of entries as Record<string, unknown>[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const feature = typeof entry.id === 'string' ? entry.id : '?';
+    for (const key of FEATURE_LIFECYCLE_KEYS) if (isLifecycleCommand(entry[key])) out[key].push({ feature, command: entry[key] });
+  }
+  return out;
+}
+
 export function mergeContributions(features: readonly ResolvedFeature[], devcontainerId: string): FeatureContributions {
   const out: FeatureContributions = {
     containerEnv: {}, mounts: [], privileged: false, init: false, capAdd: [], securityOpt: [], entrypoints: [],
-    lifecycle: Object.fromEntries(FEATURE_LIFECYCLE_KEYS.map((k) => [k, []])) as unknown as FeatureContributions['lifecycle'],
+    lifecycle: emptyLifecycle(),
     customizations: [],
   };
   const substitute = (text: string) => text.replaceAll('${devcontainerId}', devcontainerId);

@@ -59,6 +59,9 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ');
 }
 
+/** `PATH="/usr/bin:…"` → `PATH=${PATH:-"/usr/bin:…"}` in /etc/profile: an inherited PATH is kept. */
+const PROFILE_PATH_SED = 's/((^|\\s)PATH=)([^\\$]*)$/\\1${PATH:-\\3}/g';
+
 export function featuresDockerfile(baseImage: string, input: FeatureImageInput): string {
   const lines = [
     '# Written by mltoolbox: Dev Container Features on top of the base image.',
@@ -73,6 +76,9 @@ export function featuresDockerfile(baseImage: string, input: FeatureImageInput):
     lines.push(`COPY ${folder}/ ${FEATURES_DIR}/${folder}/`);
     lines.push(`RUN cd ${FEATURES_DIR}/${folder} && chmod +x ./install.sh && set -a && . ../devcontainer-features.builtin.env && . ./devcontainer-features.env && set +a && echo ${oneLine(shellLiteral(`mltoolbox: installing feature ${feature.metadata.id}`))} && ./install.sh`);
   });
+  // Login shells (mltoolbox shell runs bash -l): /etc/profile resets PATH, losing the features' PATH=…:${PATH}.
+  // Keep an inherited PATH there, as the devcontainers CLI does (its sed, once per image here).
+  lines.push('', `RUN sed -i -E ${shellLiteral(PROFILE_PATH_SED)} /etc/profile 2>/dev/null || true`);
   if (input.baseUser && input.baseUser !== 'root' && input.baseUser !== '0') lines.push('', `USER ${oneLine(input.baseUser)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -134,7 +134,7 @@ export function userOptions(value: unknown, where: string): Record<string, strin
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'number' ? String(v) : v])) as Record<string, string | boolean>;
 }
 
-function isLifecycleCommand(value: unknown): value is LifecycleCommand {
+export function isLifecycleCommand(value: unknown): value is LifecycleCommand {
   const argv = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
   if (typeof value === 'string' || argv(value)) return true;
   return isRecord(value) && Object.values(value).every((v) => typeof v === 'string' || argv(v));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FEATURES_LABEL, lifecycleFromLabels, METADATA_LABEL } from '../../../../src/services/features/index.ts';
 import { featureLifecycle, withFeatureContributions, type FeatureStepResult } from '../../../../src/orchestrators/features/features-step.ts';
 import type { ContainerSpec } from '../../../../src/services/containers/types.ts';
 import type { FeatureContributions } from '../../../../src/services/features/index.ts';
@@ -43,14 +44,30 @@ describe('features in the container plan', () => {
           updateContentCommand: [{ feature: 'b', command: ['echo', 'b'] }],
           postCreateCommand: [{ feature: 'c', command: { one: 'echo 1', two: ['echo', '2'] } }],
           postStartCommand: [],
-          postAttachCommand: [{ feature: 'd', command: 'never' }],
+          postAttachCommand: [{ feature: 'd', command: 'echo attached' }],
         },
       }),
     };
-    assert.deepEqual(featureLifecycle(featured, 'on_create_command', 'before'), [{ command: 'echo a', feature: 'a' }]);
-    assert.deepEqual(featureLifecycle(featured, 'on_create_command', 'after'), [{ command: ['echo', 'b'], feature: 'b' }]);
-    assert.deepEqual(featureLifecycle(featured, 'post_create_command', 'before'), [{ command: 'echo 1', feature: 'c' }, { command: ['echo', '2'], feature: 'c' }]);
-    assert.deepEqual(featureLifecycle(featured, 'post_start_command', 'before'), []);
+    assert.deepEqual(featureLifecycle(featured.contributions.lifecycle, 'on_create_command', 'before'), [{ command: 'echo a', feature: 'a' }]);
+    assert.deepEqual(featureLifecycle(featured.contributions.lifecycle, 'on_create_command', 'after'), [{ command: ['echo', 'b'], feature: 'b' }]);
+    assert.deepEqual(featureLifecycle(featured.contributions.lifecycle, 'post_create_command', 'before'), [{ command: 'echo 1', feature: 'c' }, { command: ['echo', '2'], feature: 'c' }]);
+    assert.deepEqual(featureLifecycle(featured.contributions.lifecycle, 'post_start_command', 'before'), []);
+    assert.deepEqual(featureLifecycle(featured.contributions.lifecycle, 'post_attach_command', 'before'), [{ command: 'echo attached', feature: 'd' }]);
+    assert.deepEqual(featureLifecycle(featured.contributions.lifecycle, 'post_attach_command', 'after'), []);
     assert.deepEqual(featureLifecycle(undefined, 'post_start_command', 'before'), []);
+  });
+
+  it('the features\' lifecycle commands are read back from the features image\'s labels, in order; never from a base image\'s own metadata', () => {
+    const metadata = JSON.stringify([
+      { id: 'a', postAttachCommand: 'echo a' },
+      { id: 'b', postAttachCommand: ['echo', 'b'], postStartCommand: 'echo s' },
+      { id: 'c', postAttachCommand: 42 },
+    ]);
+    const lifecycle = lifecycleFromLabels({ [FEATURES_LABEL]: 'abc', [METADATA_LABEL]: metadata });
+    assert.deepEqual(featureLifecycle(lifecycle, 'post_attach_command', 'before'), [{ command: 'echo a', feature: 'a' }, { command: ['echo', 'b'], feature: 'b' }]);
+    assert.deepEqual(featureLifecycle(lifecycle, 'post_start_command', 'before'), [{ command: 'echo s', feature: 'b' }]);
+    assert.equal(lifecycleFromLabels({ [METADATA_LABEL]: metadata }), undefined);
+    assert.equal(lifecycleFromLabels({ [FEATURES_LABEL]: 'abc', [METADATA_LABEL]: '{not json' }), undefined);
+    assert.equal(lifecycleFromLabels(undefined), undefined);
   });
 });

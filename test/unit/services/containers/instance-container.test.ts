@@ -13,4 +13,12 @@ describe('instance container: interactive command', () => {
     assert.deepEqual(await manager.interactiveCommand('pod', ['ps'], { tty: false, stdin: false, env: { MLTOOLBOX_EXEC_ID: '1-ab' } }),
       ['env', 'MLTOOLBOX_EXEC_ID=1-ab', ...inWorkdir, 'ps']);
   });
+
+  it('in a pod with features, the session names the features\' env file and sources it before the command', async () => {
+    const featured = createInstanceContainerManager({ ssh: {} as SshService, target: parseTarget('pod'), name: 'pod', image: 'img', featuresDir: '/var/lib/mltoolbox/projects/p' });
+    const argv = await featured.interactiveCommand('pod', ['ps'], { tty: false, stdin: false, env: { MLTOOLBOX_EXEC_ID: '1-ab' } });
+    assert.deepEqual(argv.slice(0, 3), ['env', 'MLTOOLBOX_FEATURES_ENV=/var/lib/mltoolbox/projects/p/env', 'MLTOOLBOX_EXEC_ID=1-ab']);
+    assert.match(argv[5]!, /^cd "\$0" 2>\/dev\/null \|\| cd; if \[ -n "\$\{MLTOOLBOX_FEATURES_ENV:-\}" \] && \[ -r "\$MLTOOLBOX_FEATURES_ENV" \]; then \. "\$MLTOOLBOX_FEATURES_ENV"; fi; exec "\$@"$/);
+    assert.deepEqual(argv.slice(6), ['/workspace', 'ps']);
+  });
 });

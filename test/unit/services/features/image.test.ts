@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { rm } from 'node:fs/promises';
 import { devcontainerId, entrypointFor, mergeContributions } from '../../../../src/services/features/contributions.ts';
 import { builtinEnvText, featureImageHash, featuresDockerfile, type FeatureImageInput } from '../../../../src/services/features/image.ts';
+import type { ContainerManager } from '../../../../src/services/containers/types.ts';
+import { createFeaturesService } from '../../../../src/services/features/index.ts';
 import { renderLockfile } from '../../../../src/services/features/lockfile.ts';
 import { parseFeatureMetadata } from '../../../../src/services/features/metadata.ts';
 import { resolveOptions } from '../../../../src/services/features/options.ts';
@@ -39,7 +44,9 @@ describe('the features image', () => {
     const copy = lines.indexOf('COPY f0-node/ /tmp/dev-container-features/f0-node/');
     assert.ok(env > 0 && copy > env, text);
     assert.ok(lines.includes('ENV PATH="/usr/local/share/nvm/current/bin:${PATH}"'), 'containerEnv keeps ${VAR} for the builder to expand');
-    assert.equal(lines.filter((l) => l.startsWith('RUN ')).length, 2);
+    assert.equal(lines.filter((l) => l.startsWith('RUN ') && l.includes('install.sh')).length, 2);
+    // Login shells keep the features' PATH: /etc/profile's PATH= becomes PATH=${PATH:-…}, as the devcontainers CLI does.
+    assert.ok(lines.includes("RUN sed -i -E 's/((^|\\s)PATH=)([^\\$]*)$/\\1${PATH:-\\3}/g' /etc/profile 2>/dev/null || true"), text);
     assert.match(lines.find((l) => l.includes('f1-docker-in-docker') && l.startsWith('RUN'))!, /^RUN cd \/tmp\/dev-container-features\/f1-docker-in-docker && chmod \+x \.\/install\.sh && set -a && \. \.\.\/devcontainer-features\.builtin\.env && \. \.\/devcontainer-features\.env && set \+a/);
     assert.equal(lines.at(-2), 'USER vscode');
   });
@@ -104,5 +111,45 @@ describe('devcontainer-lock.json', () => {
       'a/b/c:2': { version: '2.1.0', resolved: 'a/b/c@sha256:bb', integrity: 'sha256:bb', dependsOn: ['q', 'p'] },
     } });
     assert.equal(text, `{\n  "features": {\n    "a/b/c:2": {\n      "version": "2.1.0",\n      "resolved": "a/b/c@sha256:bb",\n      "integrity": "sha256:bb",\n      "dependsOn": [\n        "p",\n        "q"\n      ]\n    },\n    "z/y/x:1": {\n      "version": "1.0.0",\n      "resolved": "z/y/x@sha256:aa",\n      "integrity": "sha256:aa"\n    }\n  }\n}\n`);
+  });
+});
+
+describe('the features image on the engine', () => {
+  const engine = (images: Record<string, { id: string; user: string }>) => {
+    const calls: string[] = [];
+    const containers = {
+      imageConfig: async (ref: string) => { calls.push(`config ${ref}`); return images[ref]; },
+      imageId: async (ref: string) => { calls.push(`id ${ref}`); return images[ref]?.id; },
+    } as unknown as ContainerManager;
+    return { containers, calls };
+  };
+  const service = () => createFeaturesService({ env: {}, homeDir: tmpdir(), cacheDir: join(tmpdir(), `mlt-features-unit-${process.pid}`), runProcess: (async () => ({ code: 0, stdout: '', stderr: '' })) as never, reporter: {} as never });
+  const request = { baseImage: 'debian:12', repository: 'mltoolbox/p', features: [node] };
+
+  after(() => rm(join(tmpdir(), `mlt-features-unit-${process.pid}`), { recursive: true, force: true }));
+
+  it('a probe made while the project synced answers the cached connect: no second look for the features image', async () => {
+    const features = service();
+    const base = { 'debian:12': { id: 'sha256:base', user: '' } };
+    const first = engine(base);
+    const probe = await features.probeImage(first.containers, request);
+    assert.equal(probe?.exists, false);
+    const images = { ...base, [probe!.tag]: { id: 'sha256:feat', user: '' } };
+    const later = engine(images);
+    const probed = await features.probeImage(later.containers, request);
+    assert.equal(probed?.exists, true);
+    later.calls.length = 0;
+    const result = await features.ensureImage(later.containers, { ...request, labels: {}, probed: Promise.resolve(probed) });
+    assert.deepEqual(result, { image: probe!.tag, action: 'reused-build' });
+    assert.deepEqual(later.calls, ['config debian:12'], 'only the base (which the engine client keeps) is read');
+  });
+
+  it('a probe that saw another base image is not trusted', async () => {
+    const features = service();
+    const now = engine({ 'debian:12': { id: 'sha256:new', user: '' } });
+    const stale = { baseImageId: 'sha256:old', tag: 'mltoolbox/p:features-old', exists: true };
+    // It goes on to build (which fails here: the feature's folder is made up); what matters is that it looked again.
+    await assert.rejects(features.ensureImage(now.containers, { ...request, labels: {}, probed: Promise.resolve(stale) }));
+    assert.ok(now.calls.some((c) => c.startsWith('id mltoolbox/p:features-')), 'it looked for the image of the new base');
   });
 });
