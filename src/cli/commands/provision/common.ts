@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { UserError } from '../../../core/errors.ts';
 import type { BackendWarning, InstanceView, Offer } from '../../../orchestrators/provisioning/provisioning-orchestrator.ts';
+import { describeIdle } from '../../../orchestrators/provisioning/idle-arm.ts';
 import { stringOption, type CommandContext, type CommandInput } from '../../command.ts';
 
 /** Asks y/N on the terminal; without one, --yes is required (money or an instance is at stake). */
@@ -65,6 +66,6 @@ export function renderInstances(instances: readonly InstanceView[]): string {
     ...instances.map((i) => [
       `${i.name}${i.stray ? ' (stray)' : ''}`, i.backend, `${i.gpuCount || '?'}x ${i.gpu}`, i.region, i.providerState ? `${i.state} (${i.providerState})` : i.state,
       usd(i.pricePerHour), duration(i.uptimeSeconds), usd(i.spendUsd),
-      i.idle.timeoutMinutes ? `${i.idle.action} after ${i.idle.timeoutMinutes}m idle (needs the host agent)` : 'off',
+      describeIdle(i.idle),
     ])]);
 }
