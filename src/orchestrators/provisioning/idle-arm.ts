@@ -64,6 +64,9 @@ export const IDLE_READ_SCRIPT = [
   'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo running; else echo stopped; fi',
 ].join('\n');
 
+/** Removes the idle file and key: the watcher ends at its next look (terminate does this before the provider call). */
+export const IDLE_DISARM_SCRIPT = 'd="${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle"; rm -f "$d/$1.json" "$d/$1.key"';
+
 export function idleSeconds(record: Pick<InstanceRecord, 'idleTimeoutMinutes'>): number {
   return Math.round((record.idleTimeoutMinutes ?? 0) * 60);
 }

@@ -15,7 +15,7 @@ import type { SshTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 import { instanceKey, type InstanceKey } from './ssh-key.ts';
 import { instanceView, type InstanceView } from './instance-view.ts';
-import { armIdle, readIdle, type IdleArmResult, type IdleReading } from './idle-arm.ts';
+import { armIdle, IDLE_DISARM_SCRIPT, readIdle, type IdleArmResult, type IdleReading } from './idle-arm.ts';
 import type { Host } from '../../services/host/types.ts';
 
 export type { InstanceView } from './instance-view.ts';
@@ -459,6 +459,14 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     return found;
   }
 
+  /** Best effort, 10 s at most: the host's watcher and its key go before the instance does. */
+  async function disarmIdle(state: StateStore, record: InstanceRecord): Promise<void> {
+    const target = record.shape === 'vm' && record.state === 'running' && (record.idleTimeoutMinutes ?? 0) > 0 ? instanceTarget(state, record) : undefined;
+    if (!target) return;
+    await (await deps.ssh()).execScript(target, IDLE_DISARM_SCRIPT, { args: [record.name], timeoutMs: 10_000, check: false })
+      .catch((error: unknown) => reporter.debug(`idle watcher of ${record.name} not disarmed: ${describeError(error)}`));
+  }
+
   /**
    * Starts the host's idle watcher for a ready instance (after connect
    * installed the agent). The provider key is placed on the host only with
@@ -556,6 +564,7 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     const results: { name: string; backend: string; ok: boolean; error?: string }[] = [];
     await Promise.all(records.map(async (record) => {
       try {
+        await disarmIdle(state, record);
         await terminateRecord(state, await openBackend(record.backend, config), record);
         results.push({ name: record.name, backend: record.backend, ok: true });
       } catch (error) {
