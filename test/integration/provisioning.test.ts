@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -80,6 +81,9 @@ describe('provisioning', async () => {
     await mlt(['instances', 'terminate', '--all', '--yes']);
     await mlt(['down']).catch(() => {});
     await Promise.all([lambda.close(), shadeform.close(), runpod.close()]);
+    // The harness host is this machine: the idle watcher's files of the instances above go too.
+    const idleDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'mltoolbox', 'idle');
+    await run('sh', ['-c', 'rm -f "$1"/mlt-prov-*.*', 'sh', idleDir]);
   });
 
   it('backend add verifies the key with one call and stores it; a bad key stores nothing', async () => {
