@@ -8,7 +8,9 @@
  * `gpuThresholdPercent`. Any one of them restarts the window.
  */
 
-export type IdleAction = 'stop' | 'terminate' | 'notify';
+import type { IdleAction } from '../../core/idle-action.ts';
+
+export type { IdleAction } from '../../core/idle-action.ts';
 
 export interface IdleSettings {
   timeoutSeconds: number;
@@ -88,14 +90,6 @@ export function observe(previous: IdleState, sample: IdleSample, settings: IdleS
  */
 export function afterNotify(state: IdleState, now: number): IdleState {
   return { ...state, lastActiveAt: now, warned: false };
-}
-
-/** What the provider can do, given what the user chose. */
-export function effectiveAction(chosen: IdleAction, canStop: boolean, hasCredential: boolean): { action: IdleAction; why?: string } {
-  if (chosen === 'notify') return { action: 'notify' };
-  if (!hasCredential) return { action: 'notify', why: 'no API key on this host (provision --idle-key-on-host places one), so it can only notify' };
-  if (chosen === 'stop' && !canStop) return { action: 'notify', why: 'this provider cannot stop an instance; choose --idle-action terminate to end it when idle' };
-  return { action: chosen };
 }
 
 /** The busiest GPU, from the shared nvidia-smi reading; absent or unreadable counts as 0. */

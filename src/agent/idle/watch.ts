@@ -3,7 +3,8 @@ import { appendFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { afterNotify, defaultWarnSeconds, effectiveAction, initialIdleState, observe, type IdleAction, type IdleObservation, type IdleSettings, type IdleState } from './decide.ts';
+import { effectiveIdleAction } from '../../core/idle-action.ts';
+import { afterNotify, defaultWarnSeconds, initialIdleState, observe, type IdleAction, type IdleObservation, type IdleSettings, type IdleState } from './decide.ts';
 import { createHostReaders, sample, writeToTerminals, type HostReaders } from './probe.ts';
 
 /**
@@ -138,7 +139,7 @@ export async function watchIdle(configPath: string, env: NodeJS.ProcessEnv, deps
     } catch (error) {
       keyProblem = (error as Error).message;
     }
-    const chosen = effectiveAction(file.action, file.canStop, key !== undefined);
+    const chosen = effectiveIdleAction(file.action, file.canStop, key !== undefined);
     const seen = await sample(readers, new Set(file.sshPorts), now());
     const observed = observe(state, seen, settings);
     state = observed.state;

@@ -1,4 +1,5 @@
 import { describeError } from '../../core/errors.ts';
+import { effectiveIdleAction, type IdleAction } from '../../core/idle-action.ts';
 import type { InstanceRecord } from '../../db/index.ts';
 import type { Host } from '../../services/host/types.ts';
 
@@ -40,6 +41,8 @@ export interface IdleArmResult {
   /** What will really happen: notify when the provider cannot stop or no key is on the host. */
   effectiveAction: string;
   keyOnHost: boolean;
+  /** Why the effective action is not the chosen one. */
+  why?: string;
   note?: string;
 }
 
@@ -71,17 +74,13 @@ export function idleSeconds(record: Pick<InstanceRecord, 'idleTimeoutMinutes'>):
   return Math.round((record.idleTimeoutMinutes ?? 0) * 60);
 }
 
-export function effectiveIdleAction(action: string, canStop: boolean, keyOnHost: boolean): string {
-  if (action === 'notify' || !keyOnHost) return 'notify';
-  return action === 'stop' && !canStop ? 'notify' : action;
-}
-
 export async function armIdle(host: Host, request: IdleArmRequest): Promise<IdleArmResult> {
   const { record } = request;
   const timeoutSeconds = idleSeconds(record);
-  const action = record.idleAction ?? 'stop';
+  const action = (record.idleAction ?? 'stop') as IdleAction;
   const keyOnHost = request.apiKey !== undefined;
-  const base = { timeoutSeconds, action, effectiveAction: effectiveIdleAction(action, request.canStop, keyOnHost), keyOnHost };
+  const effective = effectiveIdleAction(action, request.canStop, keyOnHost);
+  const base = { timeoutSeconds, action, effectiveAction: effective.action as string, keyOnHost, ...(effective.why ? { why: effective.why } : {}) };
   if (timeoutSeconds <= 0) return { ...base, armed: false, effectiveAction: 'none', note: 'idle timeout 0: never' };
   if (!request.agentPath) return { ...base, armed: false, note: 'the mlt agent is not on this host (a pod, or its install was declined): nothing watches for idleness' };
   try {

@@ -480,9 +480,7 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     const apiKey = wantsKey ? await (await deps.secrets()).get(SECRET(record.backend)) : undefined;
     const result = await armIdle(host, { record, agentPath: options.agentPath, baseUrl: await baseUrlOf(record.backend, config), canStop, apiKey: apiKey ?? undefined });
     if (!result.armed && result.note) reporter.warn(`idle auto-stop for ${record.name}: ${result.note}`);
-    else if (result.armed) {
-      reporter.info(`idle auto-stop armed on ${record.name}: ${result.effectiveAction === 'notify' ? 'notify' : result.effectiveAction} after ${result.timeoutSeconds} s idle${result.effectiveAction !== result.action ? ` (${result.action} needs ${canStop || result.action === 'terminate' ? 'the API key on the host: --idle-key-on-host' : 'a provider that can stop; choose --idle-action terminate'})` : ''}`);
-    }
+    else if (result.armed) reporter.info(`idle auto-stop armed on ${record.name}: ${result.effectiveAction} after ${result.timeoutSeconds} s idle${result.why ? ` (${result.why})` : ''}`);
     return result;
   }
 

@@ -3,7 +3,8 @@ import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { afterNotify, defaultWarnSeconds, effectiveAction, initialIdleState, observe, type IdleSample, type IdleSettings } from '../../../src/agent/idle/decide.ts';
+import { effectiveIdleAction as effectiveAction } from '../../../src/core/idle-action.ts';
+import { afterNotify, defaultWarnSeconds, initialIdleState, observe, type IdleSample, type IdleSettings } from '../../../src/agent/idle/decide.ts';
 import { classifyMlt, createHostReaders, parseProcNetTcp, parseUtmp } from '../../../src/agent/idle/probe.ts';
 import { watchIdle, type IdleFile } from '../../../src/agent/idle/watch.ts';
 
