@@ -3,6 +3,7 @@ import { closeSync, openSync, writeSync, constants as fs } from 'node:fs';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseNvidiaSmi } from '../../core/gpu/nvidia-smi.ts';
+import { processAlive } from '../../infrastructure/file-lock.ts';
 import { NVIDIA_SMI_ARGS } from '../../services/gpu/status.ts';
 import { busiestGpu, type IdleSample } from './decide.ts';
 
@@ -71,15 +72,6 @@ async function readText(path: string): Promise<string> {
   }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 export function createHostReaders(env: NodeJS.ProcessEnv, self: number = process.pid): HostReaders {
   return {
     async connections(ports) {
@@ -97,7 +89,7 @@ export function createHostReaders(env: NodeJS.ProcessEnv, self: number = process
         utmp = undefined;
       }
       for (const entry of utmp ? parseUtmp(utmp) : []) {
-        if (!alive(entry.pid)) continue;
+        if (!processAlive(entry.pid)) continue;
         count++;
         if (/^(pts\/\d+|tty\d+)$/.test(entry.line)) ttys.add(`/dev/${entry.line}`);
       }

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { effectiveIdleAction } from '../../core/idle-action.ts';
+import { processAlive } from '../../infrastructure/file-lock.ts';
 import { afterNotify, defaultWarnSeconds, initialIdleState, observe, type IdleAction, type IdleObservation, type IdleSettings, type IdleState } from './decide.ts';
 import { createHostReaders, sample, writeToTerminals, type HostReaders } from './probe.ts';
 
@@ -222,14 +223,7 @@ export async function idleCommand(argv: readonly string[], io: { env: NodeJS.Pro
     } catch {
       report = null;
     }
-    const running = report !== null && (() => {
-      try {
-        process.kill(report.pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    })();
+    const running = report !== null && processAlive(report.pid);
     const result = report ? { ...report, running } : null;
     if (values.json) io.out(`${JSON.stringify({ ok: true, command: 'idle status', result, error: null })}\n`);
     else io.out(report ? `${report.name}: ${report.step}, idle ${report.idleSeconds} s, ${report.effectiveAction} in ${report.secondsLeft} s${running ? '' : ' (watcher not running)'}\n` : `no idle watcher has reported in ${dirname(statePath)}\n`);
