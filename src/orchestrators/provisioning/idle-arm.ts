@@ -46,16 +46,20 @@ export interface IdleArmResult {
   note?: string;
 }
 
-const DIR_SCRIPT = 'umask 077; d="${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle"; mkdir -p "$d" && printf "%s\\n" "$d"';
-
-/** Ends an older watcher of this instance (only if it is one), then starts the new one detached. */
-const START_SCRIPT = [
-  'agent=$1; config=$2; pidfile=$3; key=$4; keep=$5',
-  '[ "$keep" = yes ] || rm -f "$key"',
-  'if [ -f "$pidfile" ]; then old=$(cat "$pidfile"); case "$(tr "\\0" " " < "/proc/$old/cmdline" 2>/dev/null)" in *" idle watch "*) kill "$old" 2>/dev/null || true;; esac; fi',
-  'if command -v setsid >/dev/null 2>&1; then setsid "$agent" idle watch --config "$config" </dev/null >/dev/null 2>&1 &',
-  'else nohup "$agent" idle watch --config "$config" </dev/null >/dev/null 2>&1 & fi',
-  'echo "$!"',
+/**
+ * One round trip: the idle file (from $3), the key (from stdin, only with
+ * consent; else any old one is removed), an older watcher of this instance
+ * ended (only if it is one), the new one started detached.
+ */
+const ARM_SCRIPT = [
+  'umask 077',
+  'd="${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle"; mkdir -p "$d" || exit 1',
+  'agent=$1; base="$d/$2"',
+  'printf "%s\\n" "$3" > "$base.json.tmp" && mv "$base.json.tmp" "$base.json" || exit 1',
+  'if [ "$4" = yes ]; then cat > "$base.key.tmp" && chmod 600 "$base.key.tmp" && mv "$base.key.tmp" "$base.key" || exit 1; else rm -f "$base.key"; fi',
+  'if [ -f "$base.pid" ]; then old=$(cat "$base.pid"); case "$(tr "\\0" " " < "/proc/$old/cmdline" 2>/dev/null)" in *" idle watch "*) kill "$old" 2>/dev/null || true;; esac; fi',
+  'if command -v setsid >/dev/null 2>&1; then setsid "$agent" idle watch --config "$base.json" </dev/null >/dev/null 2>&1 &',
+  'else nohup "$agent" idle watch --config "$base.json" </dev/null >/dev/null 2>&1 & fi',
 ].join('\n');
 
 /** The report and whether its watcher still runs; exit 3 when there is none. */
@@ -84,16 +88,12 @@ export async function armIdle(host: Host, request: IdleArmRequest): Promise<Idle
   if (timeoutSeconds <= 0) return { ...base, armed: false, effectiveAction: 'none', note: 'idle timeout 0: never' };
   if (!request.agentPath) return { ...base, armed: false, note: 'the mlt agent is not on this host (a pod, or its install was declined): nothing watches for idleness' };
   try {
-    const dir = (await host.execScript(DIR_SCRIPT, { timeoutMs: 30_000 })).stdout.trim().split('\n').pop()!;
-    if (!dir.startsWith('/')) throw new Error(`unexpected idle folder '${dir}'`);
-    const config = `${dir}/${record.name}.json`;
     const file = {
       name: record.name, backend: record.backend, instanceId: record.providerId, baseUrl: request.baseUrl, canStop: request.canStop,
       timeoutSeconds, action, sshPorts: [...new Set([22, record.sshPort ?? 22])],
     };
-    await host.writeFile(config, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-    if (request.apiKey !== undefined) await host.writeFile(`${dir}/${record.name}.key`, request.apiKey, { mode: 0o600 });
-    const started = await host.execScript(START_SCRIPT, { args: [request.agentPath, config, `${dir}/${record.name}.pid`, `${dir}/${record.name}.key`, keyOnHost ? 'yes' : 'no'], timeoutMs: 30_000 });
+    const started = await host.exec(['sh', '-c', ARM_SCRIPT, 'mlt-idle-arm', request.agentPath, record.name, JSON.stringify(file), keyOnHost ? 'yes' : 'no'],
+      { input: request.apiKey ?? '', timeoutMs: 30_000 });
     if (started.exitCode !== 0) throw new Error(started.stderr.trim() || `exit ${started.exitCode}`);
     return { ...base, armed: true };
   } catch (error) {
