@@ -23,6 +23,7 @@ Commands:
   host-key [--json]     The container's SSH host key (connect pins it for the editor alias)
   lsp-proxy -- CMD...   A language server in the container, paths translated for a local editor
   daemon [--help]       Connect this host to an mltoolbox relay (docs/relay.md)
+  idle [--help]         Idle auto-stop of a provisioned instance (docs/provisioning.md)
 
 Which container: the one whose project folder holds the current folder; else
 --project NAME (a name or slug from 'mlt ps'); else 'project:' in agent.yaml;
@@ -89,6 +90,10 @@ export async function runAgent(argv: readonly string[], io: { stdin: NodeJS.Read
   // The relay's daemon reads its own options (mlt daemon --help).
   if (argv[0] === 'daemon') {
     return daemonCommand(argv.slice(1), { env: io.env, out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t), version: (await agentVersion()).version });
+  }
+  // Idle auto-stop reads its own options (mlt idle --help).
+  if (argv[0] === 'idle') {
+    return (await import('./idle/watch.ts')).idleCommand(argv.slice(1), { env: io.env, out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t) });
   }
   let args: AgentArgs | undefined;
   try {

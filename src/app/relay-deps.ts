@@ -3,6 +3,7 @@ import type { AddHostResult } from '../relay/add-host.ts';
 import type { PublicToken } from '../relay/admin.ts';
 import type { HostContainersSource, HostStatusSource } from '../orchestrators/connection/connection-orchestrator.ts';
 import type { InstanceRecord } from '../db/index.ts';
+import type { IdleReading } from '../orchestrators/provisioning/idle-arm.ts';
 import type { OperationEvent, OperationView, RelayEndpoint } from '../relay/client.ts';
 import type { OperationSink } from '../relay/operation-worker.ts';
 import type { RelayStore } from '../relay/server/store.ts';
@@ -60,8 +61,12 @@ export interface RelayService {
   listOperations(limit: number): Promise<OperationView[]>;
   /** Follows a container's log through the relay until `signal`; started false (and why) when the stream did not start in time. */
   followLogs(host: string, container: string, tail: number, onLines: (lines: string[]) => void, signal: AbortSignal): Promise<{ started: boolean; reason?: string }>;
-  /** Sends the provisioning ledger to the relay (its dashboard shows $/h, spend, idle timer); a reason when it could not. */
-  reportInstances(instances: readonly InstanceRecord[]): Promise<string | undefined>;
+  /**
+   * Sends the provisioning ledger to the relay (its dashboard shows $/h, spend,
+   * idle timer); `idle` holds what the hosts' watchers said, by instance id,
+   * when the caller asked them. A reason when it could not.
+   */
+  reportInstances(instances: readonly InstanceRecord[], idle?: ReadonlyMap<number, IdleReading>): Promise<string | undefined>;
   /** Installs the host's agent token and starts mlt daemon there (over SSH). */
   addHost(request: { target: string; name?: string; relayUrl?: string }): Promise<AddHostResult & { relayUrl: string }>;
 }
@@ -240,18 +245,18 @@ export function createRelay(app: App): RelayService {
       const { followContainerLogs } = await import('../relay/client.ts');
       return followContainerLogs(reached, host, container, tail, onLines, signal, reached.timeoutMs * 4);
     },
-    async reportInstances(instances) {
+    async reportInstances(instances, idle) {
       const reached = await endpoint();
       if (!reached || !('url' in reached)) return reached ? reached.reason : undefined;
       const { reportInstances } = await import('../relay/client.ts');
       const now = Date.now();
       const { instanceView } = await import('../orchestrators/provisioning/instance-view.ts');
       const answer = await reportInstances(reached, instances.map((record) => {
-        const view = instanceView(record, now);
+        const view = instanceView(record, now, undefined, idle?.get(record.id));
         return {
           name: record.name, backend: record.backend, instanceType: record.instanceType, gpu: record.gpu, gpuCount: record.gpuCount, region: record.region,
           state: record.state, pricePerHour: record.pricePerHour, since: record.activeAt ?? record.createdAt, endedAt: record.endedAt ?? null,
-          spendUsd: view.spendUsd, idleTimeoutMinutes: record.idleTimeoutMinutes, idleAction: record.idleAction, idleMinutesLeft: view.idle.minutesLeft,
+          spendUsd: view.spendUsd, idleTimeoutMinutes: record.idleTimeoutMinutes, idleAction: record.idleAction, idleMinutesLeft: view.idle.secondsLeft === undefined ? null : view.idle.secondsLeft / 60,
         };
       }));
       return answer.ok ? undefined : answer.reason;

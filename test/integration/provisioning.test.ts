@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -47,8 +50,14 @@ describe('provisioning', async () => {
     'environment:',
     `  base_image: ${image}`,
     '  gpus: optional',
+    'agent:',
+    `  install_dir: ${join(sandbox.root, 'agent-bin')}`,
     'provision:',
     `  ssh_public_key: ${harness.ssh.identityFile}.pub`,
+    '  backends:',
+    '    lambda:',
+    `      ssh_user: ${harness.ssh.user}`,
+    `      ssh_port: ${harness.ssh.port}`,
     ...extra,
     '',
   ].join('\n'));
@@ -72,6 +81,9 @@ describe('provisioning', async () => {
     await mlt(['instances', 'terminate', '--all', '--yes']);
     await mlt(['down']).catch(() => {});
     await Promise.all([lambda.close(), shadeform.close(), runpod.close()]);
+    // The harness host is this machine: the idle watcher's files of the instances above go too.
+    const idleDir = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'mltoolbox', 'idle');
+    await run('sh', ['-c', 'rm -f "$1"/mlt-prov-*.*', 'sh', idleDir]);
   });
 
   it('backend add verifies the key with one call and stores it; a bad key stores nothing', async () => {
@@ -148,6 +160,72 @@ describe('provisioning', async () => {
     assert.ok(!remotes.remotes.some((r: { alias: string }) => r.alias === 'mlt-prov-a'), 'the remote of a terminated instance is forgotten');
   });
 
+  it('lambda: provision ends in a real connect to the harness sshd, the host key pinned under the instance name', async () => {
+    // Lambda's VMs log in as ubuntu on port 22; provision.backends.lambda.ssh_user/ssh_port point it at the harness sshd.
+    const result = await json(['provision', '--backend', 'lambda', '--gpu', 'A10', '--name', 'mlt-prov-l', '--idle-timeout', '0', '--yes', '--no-attach']);
+    try {
+      assert.equal(result.instance.backend, 'lambda');
+      assert.equal(result.instance.state, 'running');
+      assert.deepEqual([result.instance.sshHost, result.instance.sshPort, result.instance.sshUser], [ssh.host, ssh.port, ssh.user]);
+      assert.equal(result.connect.container.action, 'created');
+      assert.equal(result.connect.idle.effectiveAction, 'none', '--idle-timeout 0: nothing is watched');
+      const pinned = await readFile(join(sandbox.env.XDG_DATA_HOME!, 'mltoolbox', 'known_hosts'), 'utf8');
+      assert.match(pinned, /^mlt-prov-l ssh-ed25519 /m);
+      const exec = await mlt(['exec', 'mlt-prov-l', '--', 'sh', '-c', 'echo lambda:$(pwd)']);
+      assert.equal(exec.code, 0, exec.stderr);
+      assert.match(exec.stdout, /lambda:\/workspace/);
+      await json(['down', 'mlt-prov-l']);
+    } finally {
+      await mlt(['instances', 'terminate', 'mlt-prov-l', '--yes']);
+    }
+    assert.deepEqual(billable(), []);
+  });
+
+  it('search --watch polls until the emulator has capacity, notifies through the slack plugin, and --provision launches it', async () => {
+    const posted: string[] = [];
+    const webhook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        posted.push((JSON.parse(body) as { text: string }).text);
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const secret = await mlt(['secret', 'set', 'slack_webhook'], { input: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/services/T/B/x` });
+    assert.equal(secret.code, 0, secret.stderr);
+    await writeFile(join(sandbox.projectDir, 'mltoolbox.local.yaml'), 'plugins: [slack]\nslack:\n  backoff_ms: 50\n');
+    const typesAsked = () => lambda.requests.filter((r) => r.path === '/api/v1/instance-types').length;
+    const before = typesAsked();
+    try {
+      const started = Date.now();
+      const watching = mlt(['search', '--watch', '--gpu', 'GH200', '--backend', 'lambda', '--interval', '10', '--timeout', '2', '--provision', '--json']);
+      for (let i = 0; i < 200 && typesAsked() === before; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(typesAsked() > before, 'the first search was sent');
+      lambda.setCapacity('gpu_1x_gh200', ['us-east-1']);
+      const result = await watching;
+      assert.equal(result.code, 0, result.stderr);
+      const found = JSON.parse(result.stdout).result;
+      assert.equal(found.rounds, 2, 'found on the second poll');
+      assert.ok(Date.now() - started >= 10_000, 'the polite interval was kept');
+      assert.match(result.stderr, /search 1: no available offer yet; next in 10 s/);
+      assert.match(result.stderr, /GPU available: 1x GH200 \(96 GB\) on lambda \(us-east-1\)/);
+      assert.equal(found.offers[0].id, 'lambda:gpu_1x_gh200:us-east-1');
+      assert.equal(found.provisioned.instanceType, 'gpu_1x_gh200');
+      assert.equal(found.provisioned.state, 'running');
+      assert.ok(posted.some((t) => /^:eyes: GPU available: \*prov\*/.test(t) && t.includes('GH200')), `slack got: ${posted.join(' | ')}`);
+      assert.ok(posted.some((t) => t.startsWith(':white_check_mark: GPU host provisioned')), 'provisionComplete reached slack too');
+      await json(['instances', 'terminate', found.provisioned.name, '--yes']);
+    } finally {
+      lambda.setCapacity('gpu_1x_gh200', []);
+      await run('rm', ['-f', join(sandbox.projectDir, 'mltoolbox.local.yaml')]);
+      await new Promise<void>((resolve) => webhook.close(() => resolve()));
+    }
+    assert.deepEqual(billable(), []);
+    const bounded = await mlt(['search', '--watch', '--gpu', 'GH200', '--backend', 'lambda', '--interval', '10', '--timeout', '0.1', '--json']);
+    assert.equal(JSON.parse(bounded.stdout).error.code, 'NO_OFFER', 'bounded: gives up after --timeout');
+  });
+
   it('a plugin can add a backend: it shows in backend list and search like the built-ins', async () => {
     const pluginsDir = join(sandbox.env.XDG_CONFIG_HOME!, 'mltoolbox', 'plugins');
     await run('mkdir', ['-p', pluginsDir]);
@@ -211,12 +289,13 @@ describe('provisioning', async () => {
     const found = await json(['search', '--gpu', 'H100', '--count', '1', '--backend', 'lambda']);
     assert.deepEqual(found.offers.map((o: { region: string }) => o.region), ['us-east-1', 'us-west-1']);
     lambda.inject('launch', { status: 400, body: { error: { code: 'instance-operations/launch/insufficient-capacity', message: 'Not enough capacity to fulfill launch request.' } } }, 2);
+    const earlier = lambda.requests.filter((r) => r.path.endsWith('/instance-operations/launch')).length;
     const started = Date.now();
     const { envelope } = await failure(['provision', '--backend', 'lambda', '--gpu', 'H100', '--count', '1', '--yes', '--no-connect'], 'PROVIDER_CAPACITY');
     assert.ok(Date.now() - started >= 12_000, 'the second launch waited for Lambda\'s 12 s launch limit');
     assert.equal(envelope.error.data.attempts.length, 2);
     assert.match(envelope.error.hint, /search --watch/);
-    const launches = lambda.requests.filter((r) => r.path.endsWith('/instance-operations/launch'));
+    const launches = lambda.requests.filter((r) => r.path.endsWith('/instance-operations/launch')).slice(earlier);
     assert.equal(launches.length, 2);
     assert.equal((launches[0]!.body as { ssh_key_names: string[] }).ssh_key_names.length, 1);
     assert.deepEqual(billable(), []);

@@ -20,7 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   app: ['orchestrators', 'relay', 'services', 'backends', 'db', 'infrastructure', 'plugins', 'plugin-api', 'core'],
   cli: ['app', 'orchestrators', 'core'],
   relay: ['db', 'core'],
-  agent: ['relay', 'services', 'infrastructure', 'core'],
+  agent: ['relay', 'services', 'backends', 'infrastructure', 'core'],
 };
 
 /**

@@ -9,6 +9,7 @@ import { existingEditorAlias } from '../agent/editor-host.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
 import { instanceView } from '../provisioning/instance-view.ts';
+import { readIdle } from '../provisioning/idle-arm.ts';
 import { runLifecycle } from './lifecycle.ts';
 import { lifecycleFromLabels } from '../../services/features/contributions.ts';
 import type { LocalHooks } from './local-commands.ts';
@@ -291,9 +292,10 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         // client (synchronous, seconds on a loaded machine) would otherwise count against them.
         const forwards = await forwarder.list(session.place.name);
         // Independent round trips (engine, the host's nvidia-smi): sent together.
-        const [info, gpu] = await Promise.all([
+        const [info, gpu, idle] = await Promise.all([
           projectContainer(session),
           gpuStatus(session.place.host),
+          instance ? readIdle((script, args) => session.place.host.execScript(script, { args, timeoutMs: 15_000 }), instance.name) : undefined,
         ]);
         return {
           target: session.place.name,
@@ -303,7 +305,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           forwards,
           gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
-          ...(instance ? { instance: instanceView(instance, Date.now()) } : {}),
+          ...(instance ? { instance: instanceView(instance, Date.now(), undefined, idle) } : {}),
           sshHost: session.place.host.local ? null : await editorAliasOn(session.place.name, session.identity.slug),
         };
       }),

@@ -15,6 +15,8 @@ import type { SshTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
 import { instanceKey, type InstanceKey } from './ssh-key.ts';
 import { instanceView, type InstanceView } from './instance-view.ts';
+import { armIdle, IDLE_DISARM_SCRIPT, readIdle, type IdleArmResult, type IdleReading } from './idle-arm.ts';
+import type { Host } from '../../services/host/types.ts';
 
 export type { InstanceView } from './instance-view.ts';
 
@@ -31,7 +33,7 @@ export type { InstanceView } from './instance-view.ts';
  */
 type ProvisionConfig = NonNullable<LoadedConfig['config']['provision']> & {
   gpu?: string; gpu_count?: number; max_price?: number; idle_action?: string; ready_timeout_minutes?: number;
-  ssh_public_key?: string; backends?: Record<string, { url?: string }>;
+  ssh_public_key?: string; idle_key_on_host?: boolean; backends?: Record<string, { url?: string; ssh_user?: string; ssh_port?: number }>;
 };
 
 export interface ProvisioningDeps {
@@ -311,7 +313,7 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
           }
           throw launched.refused;
         }
-        return await untilReady(state, backend, launched.record, key, { ...options, readyMs, signal: guard.signal });
+        return await untilReady(state, backend, launched.record, key, { ...options, config, readyMs, signal: guard.signal });
       }
       throw new UserError('PROVIDER_CAPACITY', `no capacity on the ${Math.min(candidates.length, MAX_LAUNCH_ATTEMPTS)} cheapest offers`,
         'wait for one: mltoolbox search --watch --gpu GPU (it can provision when one appears)', { details: attempts.map((a) => `${a.offer}: ${a.error}`), data: { attempts } });
@@ -369,7 +371,7 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     }
   }
 
-  async function untilReady(state: StateStore, backend: ProvisioningBackend, record: InstanceRecord, key: InstanceKey, options: ProvisionOptions & { readyMs: number; signal: AbortSignal }) {
+  async function untilReady(state: StateStore, backend: ProvisioningBackend, record: InstanceRecord, key: InstanceKey, options: ProvisionOptions & { config: ProvisionConfig; readyMs: number; signal: AbortSignal }) {
     try {
       const deadline = now() + options.readyMs;
       const instance = await reporter.task(`Waiting for ${record.name} to be active`, async (task) => {
@@ -387,7 +389,9 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
           await sleep(pollMs, options.signal);
         }
       });
-      const ssh = instance.ssh!;
+      // A custom image or a gateway may log in elsewhere than the provider says (provision.backends.NAME.ssh_user/ssh_port).
+      const override = options.config.backends?.[record.backend];
+      const ssh = { ...instance.ssh!, ...(override?.ssh_user ? { user: override.ssh_user } : {}), ...(override?.ssh_port ? { port: override.ssh_port } : {}) };
       const knownHostsFile = join(deps.dataDir, 'known_hosts');
       const target: SshTarget = { host: ssh.host, port: ssh.port, user: ssh.user, identityFile: key.privateKeyFile, hostKey: { alias: record.name, knownHostsFile, firstContact: true } };
       const sshService = await deps.ssh();
@@ -425,7 +429,60 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
 
   // --- instances ------------------------------------------------------------
 
-  const view = (record: InstanceRecord, providerState?: string): InstanceView => instanceView(record, now(), providerState);
+  const view = (record: InstanceRecord, providerState?: string, idle?: IdleReading): InstanceView => instanceView(record, now(), providerState, idle);
+
+  /** The SSH target of a ready instance: its saved remote's key, its host key pinned under its name. */
+  function instanceTarget(state: StateStore, record: InstanceRecord): SshTarget | undefined {
+    if (!record.sshHost || !record.sshUser || !record.sshPort || !record.hostKeyAlias || !record.knownHostsFile) return undefined;
+    const identityFile = state.getRemote(record.name)?.identityFile;
+    return {
+      host: record.sshHost, port: record.sshPort, user: record.sshUser, connectTimeout: 5,
+      ...(identityFile ? { identityFile } : {}),
+      hostKey: { alias: record.hostKeyAlias, knownHostsFile: record.knownHostsFile },
+    };
+  }
+
+  /** The idle watchers' reports of the running VMs, asked in parallel, 10 s at most each; a pod has none. */
+  async function idleReadings(records: InstanceRecord[]): Promise<Map<string, IdleReading>> {
+    const found = new Map<string, IdleReading>();
+    const asked = records.filter((r) => r.state === 'running' && r.shape === 'vm' && (r.idleTimeoutMinutes ?? 0) > 0);
+    if (asked.length === 0) return found;
+    const [sshService, state] = await Promise.all([deps.ssh(), deps.state()]);
+    await Promise.all(asked.map(async (record) => {
+      const target = instanceTarget(state, record);
+      if (!target) return;
+      found.set(record.name, await readIdle(async (script, args) => {
+        const result = await sshService.execScript(target, script, { args, timeoutMs: 10_000, check: false });
+        return { exitCode: result.code, stdout: result.stdout };
+      }, record.name));
+    }));
+    return found;
+  }
+
+  /** Best effort, 10 s at most: the host's watcher and its key go before the instance does. */
+  async function disarmIdle(state: StateStore, record: InstanceRecord): Promise<void> {
+    const target = record.shape === 'vm' && record.state === 'running' && (record.idleTimeoutMinutes ?? 0) > 0 ? instanceTarget(state, record) : undefined;
+    if (!target) return;
+    await (await deps.ssh()).execScript(target, IDLE_DISARM_SCRIPT, { args: [record.name], timeoutMs: 10_000, check: false })
+      .catch((error: unknown) => reporter.debug(`idle watcher of ${record.name} not disarmed: ${describeError(error)}`));
+  }
+
+  /**
+   * Starts the host's idle watcher for a ready instance (after connect
+   * installed the agent). The provider key is placed on the host only with
+   * consent; never fails: what went wrong is in the result's note.
+   */
+  async function armIdleOn(record: InstanceRecord, host: Host, options: { agentPath: string | undefined; keyOnHost: boolean }): Promise<IdleArmResult> {
+    const config = await provisionConfig();
+    const definition = registry.get(record.backend);
+    const canStop = definition.capabilities.stop;
+    const wantsKey = options.keyOnHost && record.idleAction !== 'notify' && (record.idleAction === 'terminate' || canStop);
+    const apiKey = wantsKey ? await (await deps.secrets()).get(SECRET(record.backend)) : undefined;
+    const result = await armIdle(host, { record, agentPath: options.agentPath, baseUrl: await baseUrlOf(record.backend, config), canStop, apiKey: apiKey ?? undefined });
+    if (!result.armed && result.note) reporter.warn(`idle auto-stop for ${record.name}: ${result.note}`);
+    else if (result.armed) reporter.info(`idle auto-stop armed on ${record.name}: ${result.effectiveAction} after ${result.timeoutSeconds} s idle${result.why ? ` (${result.why})` : ''}`);
+    return result;
+  }
 
   /**
    * Compares each configured backend's list with the ledger: records follow
@@ -481,7 +538,8 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
       }
     }));
     const records = state.listInstances({ open: !options.all });
-    return { instances: records.map((r) => view(r, providerStates.get(r.name))), warnings, backends: names };
+    const idle = await idleReadings(records);
+    return { instances: records.map((r) => view(r, providerStates.get(r.name), idle.get(r.name))), warnings, backends: names };
   }
 
   async function findRecords(selector: { idOrName?: string; all?: boolean; strays?: boolean }): Promise<InstanceRecord[]> {
@@ -504,6 +562,7 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     const results: { name: string; backend: string; ok: boolean; error?: string }[] = [];
     await Promise.all(records.map(async (record) => {
       try {
+        await disarmIdle(state, record);
         await terminateRecord(state, await openBackend(record.backend, config), record);
         results.push({ name: record.name, backend: record.backend, ok: true });
       } catch (error) {
@@ -540,11 +599,12 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     registry.get(name);
   };
 
-  return { checkBackendName, addBackend, listBackends, removeBackend, configuredBackends, search, watch, provision, reconcile, terminate, stop, view };
+  return { checkBackendName, addBackend, listBackends, removeBackend, configuredBackends, search, watch, provision, reconcile, terminate, stop, view, armIdle: armIdleOn };
 }
 
 export type ProvisioningOrchestrator = ReturnType<typeof createProvisioningOrchestrator>;
 export type { Offer } from '../../backends/types.ts';
+export type { InstanceRecord } from '../../db/index.ts';
 
 function describeQuery(query: OfferQuery): string {
   const parts = [query.gpu ? `${query.count ?? ''}${query.count ? 'x ' : ''}${query.gpu}` : 'any GPU', query.region ? `in ${query.region}` : '', query.maxPricePerHour !== undefined ? `at most $${query.maxPricePerHour}/h` : ''];

@@ -117,7 +117,7 @@ export function dashboardScript(): string {
   }
   function idleText(i) {
     if (!i.idleTimeoutMinutes) return 'off';
-    return i.idleAction + ' after ' + i.idleTimeoutMinutes + ' min idle' + (i.idleMinutesLeft == null ? ' (not armed: no host agent)' : ', ' + Math.round(i.idleMinutesLeft) + ' min left');
+    return i.idleAction + ' after ' + i.idleTimeoutMinutes + ' min idle' + (i.idleMinutesLeft == null ? ' (time left not read yet: mltoolbox instances list reads it from the host)' : ', ' + Math.round(i.idleMinutesLeft) + ' min left when last read');
   }
   function renderInstances() {
     var list = state.instances;

@@ -148,10 +148,13 @@ const provision = z
     disk_gb: z.number().int().min(1).optional().describe('Disk size in GB: RunPod creates the pod with it; on Lambda and Shadeform (fixed disks) offers with less are skipped.'),
     idle_timeout_minutes: z.number().int().min(0).optional().describe('Idle minutes before the idle action (0: never). Default: 30.'),
     idle_action: z.enum(['stop', 'terminate', 'notify']).optional().describe('What happens after idle_timeout_minutes: stop where the provider can (else notify), terminate, or notify only. Default: stop.'),
+    idle_key_on_host: z.boolean().optional().describe('Consent to place the backend\'s API key on the instance (a 0600 file read only by the idle watcher) so it can stop or terminate itself when idle (what --idle-key-on-host gives). Default: false (asks on a terminal; without it the watcher only notifies).'),
     ready_timeout_minutes: z.number().int().min(1).max(120).optional().describe('How long provision waits for the instance to be active and answer SSH before terminating it. Default: 20.'),
     ssh_public_key: z.string().min(1).optional().describe('Public key registered with the provider (its private key must sit next to it without .pub). Default: ~/.ssh/id_ed25519.pub, else a key mltoolbox generates once.'),
     backends: z.record(backendName, z.strictObject({
       url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional().describe('API base URL (MLTOOLBOX_<NAME>_URL wins), e.g. for a proxy.'),
+      ssh_user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'expected a user name such as ubuntu' }).optional().describe('Log in as this user instead of the provider\'s (Lambda: ubuntu), e.g. for a custom image.'),
+      ssh_port: z.number().int().min(1).max(65535).optional().describe('SSH port instead of the provider\'s (Lambda: 22), e.g. behind a port-forwarding gateway.'),
     })).optional().describe('Per-backend settings, e.g. backends: { lambda: { url: https://cloud.lambda.ai } }.'),
   })
   .describe('Cloud GPU provisioning (see docs/provisioning.md).');

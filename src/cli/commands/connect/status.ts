@@ -1,5 +1,6 @@
 import { stringArg, type CommandRun } from '../../command.ts';
 import { describeGpuStatus } from '../../../orchestrators/connection/connection-orchestrator.ts';
+import { describeIdle } from '../../../orchestrators/provisioning/idle-arm.ts';
 import { describeForward } from '../ports/render.ts';
 import { formatLastUsed } from '../remote/render.ts';
 import { relayFirst } from './relay-first.ts';
@@ -35,7 +36,7 @@ export const run: CommandRun = async (context, input) => {
       `last sync  ${result.lastSync ? result.lastSync.at : 'never'}`,
       ...(result.instance ? [
         `instance   ${result.instance.backend} ${result.instance.instanceType} ${result.instance.state}, $${result.instance.pricePerHour.toFixed(2)}/h, $${result.instance.spendUsd.toFixed(2)} so far`,
-        `idle       ${result.instance.idle.timeoutMinutes ? `${result.instance.idle.action} after ${result.instance.idle.timeoutMinutes} min idle — not armed: the host agent (mlt) is not installed` : 'off'}`,
+        `idle       ${describeIdle(result.instance.idle)}`,
       ] : []),
       ...(result.sshHost ? [`editor     ssh ${result.sshHost}`] : []),
     ].join('\n'),

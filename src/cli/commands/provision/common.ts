@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { UserError } from '../../../core/errors.ts';
 import type { BackendWarning, InstanceView, Offer } from '../../../orchestrators/provisioning/provisioning-orchestrator.ts';
+import { describeIdle } from '../../../orchestrators/provisioning/idle-arm.ts';
 import { stringOption, type CommandContext, type CommandInput } from '../../command.ts';
 
 /** Asks y/N on the terminal; without one, --yes is required (money or an instance is at stake). */
@@ -65,17 +66,19 @@ export function renderInstances(instances: readonly InstanceView[]): string {
     ...instances.map((i) => [
       `${i.name}${i.stray ? ' (stray)' : ''}`, i.backend, `${i.gpuCount || '?'}x ${i.gpu}`, i.region, i.providerState ? `${i.state} (${i.providerState})` : i.state,
       usd(i.pricePerHour), duration(i.uptimeSeconds), usd(i.spendUsd),
-      i.idle.timeoutMinutes ? `${i.idle.action} after ${i.idle.timeoutMinutes}m idle (needs the host agent)` : 'off',
+      describeIdle(i.idle),
     ])]);
 }
 
 /**
  * The ledger to the relay, when one is configured (its dashboard shows $/h,
- * spend and idle timers): bounded by relay.timeout_ms, and a relay that does
+ * spend and idle timers; `read`: views whose hosts' idle watchers were just
+ * asked, so the timers travel too): bounded by relay.timeout_ms, and a relay that does
  * not answer costs one --verbose line, never the command.
  */
-export async function reportInstancesToRelay(context: CommandContext): Promise<void> {
+export async function reportInstancesToRelay(context: CommandContext, read?: readonly InstanceView[]): Promise<void> {
   const [relay, state] = await Promise.all([context.app.relay(), context.app.state()]);
-  const why = await relay.reportInstances(state.listInstances({ open: false }).slice(0, 200));
+  const idle = read ? new Map(read.filter((v) => v.idle.watcher !== 'unknown').map((v) => [v.id, v.idle])) : undefined;
+  const why = await relay.reportInstances(state.listInstances({ open: false }).slice(0, 200), idle);
   if (why) context.reporter.debug(`relay: instances not reported (${why})`);
 }

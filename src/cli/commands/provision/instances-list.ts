@@ -18,6 +18,6 @@ export const run: CommandRun = async (context, input) => {
     }
   }
   const instances = terminated.length > 0 ? (await provisioning.reconcile({ all: flagOption(input, 'all') })).instances : found.instances;
-  await reportInstancesToRelay(context);
+  await reportInstancesToRelay(context, instances);
   return { result: { instances, warnings: found.warnings, terminatedStrays: terminated }, human: () => renderInstances(instances) };
 };

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { describeIdle, parseIdleReading, readIdle } from '../../../../src/orchestrators/provisioning/idle-arm.ts';
+import { parseIdleTimeout } from '../../../../src/cli/commands/provision/provision.ts';
+
+describe('idle auto-stop, the CLI side', () => {
+  it('--idle-timeout takes minutes or 90s / 45m / 2h; too short or garbage is a usage error', () => {
+    assert.equal(parseIdleTimeout('30'), 30);
+    assert.equal(parseIdleTimeout('90s'), 1.5);
+    assert.equal(parseIdleTimeout('2h'), 120);
+    assert.equal(parseIdleTimeout('0'), 0);
+    assert.throws(() => parseIdleTimeout('3s'), /shorter than 5 s/);
+    assert.throws(() => parseIdleTimeout('soon'), (e: { code?: string }) => e.code === 'USAGE');
+    assert.throws(() => parseIdleTimeout('-5'), /not a duration/);
+  });
+
+  it('reads the watcher report: running with seconds left, ended, none, or garbage', () => {
+    const report = JSON.stringify({ step: 'idle', secondsLeft: 42, idleSeconds: 18, effectiveAction: 'terminate', reasons: [] });
+    assert.deepEqual(parseIdleReading(0, `${report}\nrunning\n`), { watcher: 'running', step: 'idle', secondsLeft: 42, idleSeconds: 18, effectiveAction: 'terminate', reasons: [] });
+    const done = parseIdleReading(0, `pyenv: command not found\n${JSON.stringify({ step: 'done', secondsLeft: 0, lastEvent: 'terminated' })}\nstopped`);
+    assert.equal(done.watcher, 'stopped');
+    assert.equal(done.secondsLeft, undefined, 'no countdown once acted');
+    assert.equal(done.lastEvent, 'terminated');
+    assert.deepEqual(parseIdleReading(3, ''), { watcher: 'not-armed' });
+    assert.deepEqual(parseIdleReading(0, 'not json\nrunning'), { watcher: 'unknown' });
+  });
+
+  it('an unreachable host is unknown, not an error', async () => {
+    assert.deepEqual(await readIdle(async () => { throw new Error('ssh: connect timed out'); }, 'x'), { watcher: 'unknown' });
+  });
+
+  it('the IDLE column says what happens when', () => {
+    const base = { timeoutMinutes: 30, action: 'stop' };
+    assert.equal(describeIdle({ ...base, timeoutMinutes: 0, watcher: 'unknown' }), 'off');
+    assert.equal(describeIdle({ ...base, watcher: 'running', effectiveAction: 'notify', secondsLeft: 240, idleSeconds: 1560, reasons: [] }), 'notify in 4m (idle 26m)');
+    assert.equal(describeIdle({ ...base, watcher: 'running', effectiveAction: 'terminate', reasons: ['1 SSH connection', 'GPU at 87%'] }), 'terminate after 30m idle (busy: 1 SSH connection, GPU at 87%)');
+    assert.equal(describeIdle({ ...base, timeoutMinutes: 0.2, watcher: 'running', effectiveAction: 'terminate', secondsLeft: 5, idleSeconds: 7, reasons: [] }), 'terminate in 5s (idle 7s)');
+    assert.match(describeIdle({ ...base, watcher: 'stopped', lastEvent: 'terminated' }), /watcher ended \(terminated\)/);
+    assert.match(describeIdle({ ...base, watcher: 'not-armed' }), /not armed/);
+    assert.match(describeIdle({ ...base, watcher: 'unknown' }), /host not asked/);
+  });
+});
