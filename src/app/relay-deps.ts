@@ -63,10 +63,10 @@ export interface RelayService {
   followLogs(host: string, container: string, tail: number, onLines: (lines: string[]) => void, signal: AbortSignal): Promise<{ started: boolean; reason?: string }>;
   /**
    * Sends the provisioning ledger to the relay (its dashboard shows $/h, spend,
-   * idle timer); `idle` holds what the hosts' watchers said, by instance id,
+   * idle timer); `idle` holds what the hosts' watchers said, by instance name,
    * when the caller asked them. A reason when it could not.
    */
-  reportInstances(instances: readonly InstanceRecord[], idle?: ReadonlyMap<number, IdleReading>): Promise<string | undefined>;
+  reportInstances(instances: readonly InstanceRecord[], idle?: ReadonlyMap<string, IdleReading>): Promise<string | undefined>;
   /** Installs the host's agent token and starts mlt daemon there (over SSH). */
   addHost(request: { target: string; name?: string; relayUrl?: string }): Promise<AddHostResult & { relayUrl: string }>;
 }
@@ -252,7 +252,7 @@ export function createRelay(app: App): RelayService {
       const now = Date.now();
       const { instanceView } = await import('../orchestrators/provisioning/instance-view.ts');
       const answer = await reportInstances(reached, instances.map((record) => {
-        const view = instanceView(record, now, undefined, idle?.get(record.id));
+        const view = instanceView(record, now, undefined, idle?.get(record.name));
         return {
           name: record.name, backend: record.backend, instanceType: record.instanceType, gpu: record.gpu, gpuCount: record.gpuCount, region: record.region,
           state: record.state, pricePerHour: record.pricePerHour, since: record.activeAt ?? record.createdAt, endedAt: record.endedAt ?? null,

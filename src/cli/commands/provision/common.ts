@@ -78,7 +78,7 @@ export function renderInstances(instances: readonly InstanceView[]): string {
  */
 export async function reportInstancesToRelay(context: CommandContext, read?: readonly InstanceView[]): Promise<void> {
   const [relay, state] = await Promise.all([context.app.relay(), context.app.state()]);
-  const idle = read ? new Map(read.filter((v) => v.idle.watcher !== 'unknown').map((v) => [v.id, v.idle])) : undefined;
+  const idle = read ? new Map(read.filter((v) => v.idle.watcher !== 'unknown').map((v) => [v.name, v.idle])) : undefined;
   const why = await relay.reportInstances(state.listInstances({ open: false }).slice(0, 200), idle);
   if (why) context.reporter.debug(`relay: instances not reported (${why})`);
 }
