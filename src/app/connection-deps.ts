@@ -15,7 +15,7 @@ export function toolVersion(env: NodeJS.ProcessEnv): string {
  * Docker API, each imported only now (the CLI's start-up never sees them).
  */
 export async function createConnection(app: App): Promise<ConnectionOrchestrator> {
-  const [{ createConnectionOrchestrator }, { localDockerSocket }, { createDockerContainerManager }, { RsyncSyncManager }] = await Promise.all([
+  const [{ createConnectionOrchestrator }, { localDockerSocket }, { createDockerContainerManager, dockerInteractiveCommand }, { RsyncSyncManager }] = await Promise.all([
     import('../orchestrators/connection/connection-orchestrator.ts'),
     import('../orchestrators/connection/place.ts'),
     import('../services/containers/index.ts'),
@@ -34,6 +34,7 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     localDockerSocket: localDockerSocket(environment.env),
     createContainers: (options) =>
       createDockerContainerManager({ ...options, toolVersion: version, reporter: environment.reporter }),
+    interactiveCommand: dockerInteractiveCommand,
     loadConfig: async (mode) => (await app.config()).load({ mode }),
     state: () => app.state(),
     getSecret: async (name) => (await app.secretStore()).get(name),
