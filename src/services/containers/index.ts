@@ -1,7 +1,7 @@
 import type { Reporter } from '../../core/reporter.ts';
 import { createDockerManager } from './docker-manager.ts';
 import { createDockerodeClient } from './dockerode-client.ts';
-import { dockerExecCommand } from './exec-command.ts';
+import { DEFAULT_DOCKER_SOCKET } from './exec-command.ts';
 import type { ContainerManager } from './types.ts';
 
 export type * from './types.ts';
@@ -12,13 +12,7 @@ export { parseVolume } from './volume-spec.ts';
 export { LABEL } from './labels.ts';
 export { NVIDIA_RUNTIME_FIX } from './gpu.ts';
 
-export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
-
-/** The engine's `docker exec` line for a host's engine socket, without loading the Docker client (what exec-only commands need). */
-export function dockerInteractiveCommand(hostSocket?: string): ContainerManager['interactiveCommand'] {
-  const cliSocket = hostSocket && hostSocket !== DEFAULT_DOCKER_SOCKET ? hostSocket : undefined;
-  return async (id, argv, exec) => dockerExecCommand(cliSocket, id, argv, exec);
-}
+export { DEFAULT_DOCKER_SOCKET, dockerInteractiveCommand } from './exec-command.ts';
 
 export interface DockerEndpointOptions {
   /** The engine's unix socket: the local engine, or a local socket forwarded over SSH to a host's engine. */
