@@ -1,7 +1,7 @@
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { stderrTail } from '../../core/stderr-tail.ts';
-import { featureLifecycle, type FeatureStepResult } from '../features/features-step.ts';
+import type { FeatureStepResult } from '../features/features-step.ts';
 import { commandArgvs } from './local-commands.ts';
 import type { ProjectSession } from './session.ts';
 
@@ -16,7 +16,9 @@ export type LifecycleKey = 'on_create_command' | 'post_create_command' | 'post_s
  */
 export async function runLifecycle(reporter: Reporter, session: ProjectSession, id: string, key: LifecycleKey, featured?: FeatureStepResult): Promise<void> {
   const command = session.loaded.config.environment[key];
-  const fromFeatures = (when: 'before' | 'after') => (key === 'post_attach_command' ? [] : featureLifecycle(featured, key, when));
+  // The features code loads only when a connect applied features (shell and attach never need it).
+  const featureLifecycle = featured && key !== 'post_attach_command' ? (await import('../features/features-step.ts')).featureLifecycle : undefined;
+  const fromFeatures = (when: 'before' | 'after') => (featureLifecycle && key !== 'post_attach_command' ? featureLifecycle(featured, key, when) : []);
   const commands: { argv: string[]; feature?: string }[] = [
     ...fromFeatures('before').map(({ command: one, feature }) => ({ argv: typeof one === 'string' ? ['sh', '-c', one] : one, feature })),
     ...(command === undefined ? [] : commandArgvs(command)),
