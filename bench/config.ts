@@ -6,7 +6,7 @@
  * Needs no harness: nothing here leaves this machine.
  * Usage: node bench/config.ts [--runs N]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { timedOk } from './lib/setup.ts';
@@ -28,6 +28,14 @@ try {
   for (let i = 0; i < 3; i++) await show();
   await timedOk(process.execPath, ['-e', '0']);
 
+  // CPU time (user + sys, from /usr/bin/time) moves far less than wall time on a shared, loaded machine.
+  const cpu = async (command: string, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<number> => {
+    const result = await timedOk('/usr/bin/time', ['-f', 'MLTCPU %U %S', command, ...args], { env: { ...env, ...extra }, cwd: project });
+    const match = /MLTCPU ([\d.]+) ([\d.]+)/.exec(result.stderr);
+    return match ? (Number(match[1]) + Number(match[2])) * 1000 : Number.NaN;
+  };
+  const haveTime = existsSync('/usr/bin/time');
+
   note(`timing ${runs} runs of each, interleaved`);
   const series: Record<string, number[]> = { node: [], show: [], configMiss: [], compileOff: [], version: [] };
   for (let i = 0; i < runs; i++) {
@@ -36,6 +44,10 @@ try {
     series.configMiss!.push((await show({ MLTOOLBOX_CACHE_DIR: join(root, `miss-${i}`) })).ms);
     series.compileOff!.push((await show({ NODE_DISABLE_COMPILE_CACHE: '1' })).ms);
     series.version!.push((await timedOk(process.execPath, [bin, '--version'], { env })).ms);
+    if (haveTime) {
+      (series.nodeCpu ??= []).push(await cpu(process.execPath, ['-e', '0']));
+      (series.showCpu ??= []).push(await cpu(process.execPath, [bin, '-C', project, 'config', 'show']));
+    }
   }
   const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, summarize(v)]));
   const base = s.node!.median;
@@ -50,7 +62,11 @@ try {
     row('config show, compile cache off', 'compileOff'),
     row('mltoolbox --version (shim only)', 'version'),
   ]);
-  console.log(`## config show (${runs} runs, ${machineNote()})\n\n${target}\n\n${spread}\n`);
+  const cpuTable = haveTime ? `\n\n${markdownTable(['CPU time (user + sys)', 'median', 'vs node -e 0'], [
+    ['node -e 0', ms(s.nodeCpu!.median), '1.00x'],
+    ['mltoolbox config show (warm)', ms(s.showCpu!.median), ratio(s.showCpu!.median, s.nodeCpu!.median)],
+  ])}` : '';
+  console.log(`## config show (${runs} runs, ${machineNote()})\n\n${target}\n\n${spread}${cpuTable}\n`);
   note(`results: ${writeResults('config', { runs, summaries: s, samples: series })}`);
 } finally {
   rmSync(root, { recursive: true, force: true });

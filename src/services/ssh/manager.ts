@@ -282,7 +282,8 @@ class SshManager implements SshService {
         if (!this.resolved.has(key)) this.resolved.set(key, Promise.resolve(saved));
         return;
       }
-      await this.resolve(target);
+      // A master from before this was kept (or from an older mltoolbox): resolve once, then keep it too.
+      saveResolution(this.resolutionDir, live, await this.resolve(target));
       return;
     }
     const resolved = await this.resolve(target);
