@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigLayer, Origin } from './layer.ts';
@@ -43,22 +43,58 @@ export interface ConfigCache {
   write(request: ConfigCacheRequest, loaded: LoadedConfig, envReads: ReadonlySet<string>, startedAt: number): void;
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
+
+/** A file as it was: what a later stat compares first (ino, size, times), and its content's hash. */
+interface FileState {
+  file: string;
+  hash: string | null;
+  stat?: [ino: number, size: number, mtimeMs: number, ctimeMs: number];
+}
 
 interface Entry {
   format: number;
   key: string;
-  files: { file: string; hash: string | null }[];
+  files: FileState[];
   env: { name: string; hash: string | null }[];
   loaded: Omit<LoadedConfig, 'origins'> & { origins: [string, Origin][] };
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/**
+ * node:crypto, loaded only when a file must be hashed (a miss, or a file whose
+ * stat changed): loading it costs a warm command more than the rest of the check.
+ */
+let crypto: typeof import('node:crypto') | undefined;
+const sha256 = (text: string) => (crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(text).digest('hex');
+
+/**
+ * A fast non-cryptographic hash (two 53-bit cyrb53 runs) for the entry's file
+ * name and key check and for the values of variables: change detection, not
+ * secrecy (variables that look like credentials are never part of the key).
+ */
+function quickHash(text: string): string {
+  const one = (seed: number) => {
+    let h1 = 0xdeadbeef ^ seed;
+    let h2 = 0x41c6ce57 ^ seed;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+  };
+  return one(1) + one(2);
+}
+
+/** MLTOOLBOX_SECRET_PASSPHRASE and the like: no setting, and never written anywhere, not even hashed. */
+const SENSITIVE = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)/i;
 
 /** The part of the key known before loading: what the request is and which build answers it. */
 export function configCacheKey(buildId: string, request: ConfigCacheRequest): string {
-  const mltoolboxVars = Object.keys(request.env).filter((name) => name.startsWith('MLTOOLBOX_')).sort().map((name) => [name, request.env[name] ?? null]);
-  return sha256(JSON.stringify({
+  const mltoolboxVars = Object.keys(request.env).filter((name) => name.startsWith('MLTOOLBOX_') && !SENSITIVE.test(name)).sort().map((name) => [name, request.env[name] ?? null]);
+  return quickHash(JSON.stringify({
     format: FORMAT,
     buildId,
     projectDir: request.projectDir,
@@ -78,6 +114,28 @@ function fileHash(file: string): string | null {
   }
 }
 
+function statOf(file: string): FileState['stat'] {
+  try {
+    const info = statSync(file);
+    return [info.ino, info.size, info.mtimeMs, info.ctimeMs];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a file is as the entry saw it. Same inode, size, mtime and ctime:
+ * unchanged (git's index check: ctime moves on every write and nobody can set
+ * it back; entries are never stored for a file written around its load). Else
+ * its content decides (a `touch` alone is not a change).
+ */
+function unchanged(state: FileState): boolean {
+  const now = statOf(state.file);
+  if (!now) return state.hash === null;
+  if (state.hash !== null && state.stat && now.every((value, i) => value === state.stat![i])) return true;
+  return fileHash(state.file) === state.hash;
+}
+
 /** A file modified this close to a load may have changed while it was read (mtime granularity). */
 const RACY_MS = 2000;
 
@@ -89,7 +147,7 @@ function modifiedSince(file: string, since: number): boolean {
   }
 }
 
-const envHash = (value: string | undefined) => (value === undefined ? null : sha256(value));
+const envHash = (value: string | undefined) => (value === undefined ? null : quickHash(value));
 
 /** Why a load is not stored (undefined: it may be). */
 export function uncacheableReason(request: ConfigCacheRequest, loaded: LoadedConfig): string | undefined {
@@ -132,7 +190,7 @@ export function createConfigCache(options: { dir: string; buildId: string; debug
       return undefined;
     }
     if (entry?.format !== FORMAT || entry.key !== key || !Array.isArray(entry.files) || !Array.isArray(entry.env)) return undefined;
-    const changedFile = entry.files.find((f) => fileHash(f.file) !== f.hash);
+    const changedFile = entry.files.find((f) => !unchanged(f));
     if (changedFile) {
       debug(`config cache: ${changedFile.file} changed`);
       return undefined;
@@ -156,7 +214,10 @@ export function createConfigCache(options: { dir: string; buildId: string; debug
     const entry: Entry = {
       format: FORMAT,
       key,
-      files: loaded.files.map(({ file }) => ({ file, hash: fileHash(file) })),
+      files: loaded.files.map(({ file }) => {
+        const stat = statOf(file);
+        return { file, hash: fileHash(file), ...(stat ? { stat } : {}) };
+      }),
       env: [...envReads].filter((name) => !name.startsWith('MLTOOLBOX_')).sort().map((name) => ({ name, hash: envHash(request.env[name]) })),
       loaded: { ...loaded, origins: [...loaded.origins] },
     };

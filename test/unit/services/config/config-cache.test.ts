@@ -123,6 +123,26 @@ describe('config cache', () => {
     assert.equal(statSync(join(cacheDir, entry!)).mode & 0o777, 0o600);
   });
 
+  it('a credential-looking MLTOOLBOX_ variable (the store passphrase) is no part of the key', () => {
+    const { request } = sandbox({ 'p/mltoolbox.yaml': PROJECT });
+    assert.equal(configCacheKey('v1', request({ env: { MLTOOLBOX_SECRET_PASSPHRASE: 'hunter2' } })), configCacheKey('v1', request()));
+    assert.notEqual(configCacheKey('v1', request({ env: { MLTOOLBOX_REMOTE_HOST: 'a' } })), configCacheKey('v1', request()));
+  });
+
+  it('a file touched but not changed still hits; a same-size rewrite with the old mtime misses (ctime)', async () => {
+    const { root, request, load } = sandbox({ 'p/mltoolbox.yaml': PROJECT });
+    await load(request());
+    const file = join(root, 'p', 'mltoolbox.yaml');
+    utimesSync(file, HOUR_AGO + 60, HOUR_AGO + 60);
+    assert.equal((await load(request())).hit, true);
+    const before = statSync(file);
+    writeFileSync(file, PROJECT.replace('alpha', 'omega'));
+    utimesSync(file, before.atime, before.mtime);
+    const after = await load(request());
+    assert.equal(after.hit, false);
+    assert.equal(after.loaded.config.project.name, 'omega');
+  });
+
   it('a different flag layer or --devcontainer misses', async () => {
     const { request, load } = sandbox({ 'p/mltoolbox.yaml': PROJECT });
     const flags = (host: string) => flagLayer([{ path: ['remote', 'host'], value: host, name: '--host' }]);
