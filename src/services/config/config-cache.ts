@@ -64,8 +64,7 @@ interface Entry {
  * node:crypto, loaded only when a file must be hashed (a miss, or a file whose
  * stat changed): loading it costs a warm command more than the rest of the check.
  */
-let crypto: typeof import('node:crypto') | undefined;
-const sha256 = (text: string) => (crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(text).digest('hex');
+const sha256 = (text: string) => (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(text).digest('hex');
 
 /**
  * A fast non-cryptographic hash (two 53-bit cyrb53 runs) for the entry's file
