@@ -16,8 +16,9 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
 } else if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && (await printPrebuiltHelp())) {
   // Answered from dist/help*.txt, which the build renders with the CLI itself.
 } else {
+  // V8's compiled code for the bundle, kept in the user's cache folder (Node >= 22.1; NODE_DISABLE_COMPILE_CACHE=1 turns it off).
   const { enableCompileCache } = await import('node:module');
-  enableCompileCache?.();
+  enableCompileCache?.(await compileCacheDir());
   const { main } = await import('../dist/cli.js');
   await main();
 }
@@ -33,4 +34,14 @@ async function printPrebuiltHelp() {
   } catch {
     return false; // not built yet: the CLI renders it
   }
+}
+
+/** MLTOOLBOX_CACHE_DIR (or $XDG_CACHE_HOME/mltoolbox, ~/.cache/mltoolbox)/compile, as src/core/paths.ts names the cache folder. */
+async function compileCacheDir() {
+  const env = process.env;
+  if (env.NODE_COMPILE_CACHE) return env.NODE_COMPILE_CACHE;
+  const { join } = await import('node:path');
+  const { homedir } = await import('node:os');
+  const cache = env.MLTOOLBOX_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'mltoolbox');
+  return join(cache, 'compile');
 }

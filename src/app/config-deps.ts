@@ -1,4 +1,9 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AppPaths } from '../core/paths.ts';
+import { createConfigCache } from '../services/config/config-cache.ts';
+import { toolVersion } from './connection-deps.ts';
 import type { ConfigOrchestrator } from '../orchestrators/config/config-orchestrator.ts';
 import type { SecretResolver } from '../services/config/interpolate.ts';
 import type { ProjectConfigSource } from '../services/config/loader.ts';
@@ -24,8 +29,12 @@ export async function createConfigOrchestrator(
     reporter: environment.reporter,
     projectSource: detectedProjectSource(environment),
     secrets,
+    cache: createConfigCache({ dir: join(paths.cacheDir, 'config'), buildId: buildId(toolVersion(environment.env)), debug: (message) => environment.reporter.debug(message) }),
     // Plugins enabled in `plugins:` add their sections, validated with the rest.
     describeFeatures: async (loaded) => {
+      // Most projects list none: then the features code does not load at all.
+      const features = (loaded.config.environment as { features?: Record<string, unknown> }).features;
+      if (!features || Object.keys(features).length === 0) return [];
       const [{ describeFeatures }, { createFeatures }] = await Promise.all([import('../orchestrators/features/features-step.ts'), import('./features-deps.ts')]);
       return describeFeatures(await createFeatures(environment, paths), loaded, environment.projectDir);
     },
@@ -46,4 +55,19 @@ function detectedProjectSource(environment: AppEnvironment): ProjectConfigSource
     if (!source.layer) return undefined;
     return { layer: source.layer, description: source.description, warnings: source.warnings };
   };
+}
+
+/**
+ * Which build of mltoolbox is running, for the config cache's key: the version,
+ * and the size and time of the file this code was loaded from (every build
+ * writes new files), so a rebuilt schema never reads an older build's entries.
+ */
+function buildId(version: string): string {
+  const file = fileURLToPath(import.meta.url);
+  try {
+    const info = statSync(file);
+    return `${version}:${file}:${info.size}:${info.mtimeMs}`;
+  } catch {
+    return `${version}:${file}`;
+  }
 }

@@ -15,10 +15,11 @@ export function toolVersion(env: NodeJS.ProcessEnv): string {
  * Docker API, each imported only now (the CLI's start-up never sees them).
  */
 export async function createConnection(app: App): Promise<ConnectionOrchestrator> {
-  const [{ createConnectionOrchestrator }, { localDockerSocket }, { createDockerContainerManager }, { RsyncSyncManager }] = await Promise.all([
+  // The Docker client and the container manager load on first use: a warm exec needs neither (dockerInteractiveCommand).
+  const [{ createConnectionOrchestrator }, { localDockerSocket }, { dockerInteractiveCommand }, { RsyncSyncManager }] = await Promise.all([
     import('../orchestrators/connection/connection-orchestrator.ts'),
     import('../orchestrators/connection/place.ts'),
-    import('../services/containers/index.ts'),
+    import('../services/containers/exec-command.ts'),
     import('../services/sync/rsync-sync-manager.ts'),
   ]);
   const { environment, paths } = app;
@@ -32,8 +33,9 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     lockDir: join(paths.stateDir, 'locks'),
     configDir: paths.configDir,
     localDockerSocket: localDockerSocket(environment.env),
-    createContainers: (options) =>
-      createDockerContainerManager({ ...options, toolVersion: version, reporter: environment.reporter }),
+    createContainers: async (options) =>
+      (await import('../services/containers/index.ts')).createDockerContainerManager({ ...options, toolVersion: version, reporter: environment.reporter }),
+    interactiveCommand: dockerInteractiveCommand,
     loadConfig: async (mode) => (await app.config()).load({ mode }),
     state: () => app.state(),
     getSecret: async (name) => (await app.secretStore()).get(name),

@@ -54,6 +54,9 @@ export function createProjectsRepository(db: DatabaseSync, now: () => Date): Pro
   };
   return {
     upsertProject(input) {
+      // Every project command records its project: when it is already there as is, a read (no write, no fsync) answers.
+      const known = byPath(input.localPath);
+      if (known && known.name === input.name) return known;
       return inTransaction(db, () => {
         const row = db.prepare(`
           INSERT INTO projects (local_path, name, created_at) VALUES (?, ?, ?)

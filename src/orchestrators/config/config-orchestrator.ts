@@ -2,11 +2,11 @@ import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { SecretResolver } from '../../services/config/interpolate.ts';
 import { keyPathToString, originAt, type ConfigLayer, type KeyPath, type Origin } from '../../services/config/layer.ts';
-import { loadConfig, type ConfigFileStatus, type LoadedConfig, type ProjectConfigSource } from '../../services/config/loader.ts';
+import { recordEnvReads, type ConfigCache } from '../../services/config/config-cache.ts';
+import type { ConfigFileStatus, LoadedConfig, ProjectConfigSource } from '../../services/config/loader.ts';
 import { isUnder, valueAt } from '../../services/config/merge.ts';
 import { displayOrigin, displayPath } from '../../services/config/problems.ts';
-import { configJsonSchema, configSchema, createConfigSchema, type PluginSections, type PluginSectionsSource } from '../../services/config/schema.ts';
-import { allowedKeysAt, suggestKey } from '../../services/config/validate.ts';
+import type { PluginSections, PluginSectionsSource } from '../../services/config/schema.ts';
 import type { FeatureView } from '../features/features-step.ts';
 
 export interface ConfigOrchestratorDeps {
@@ -20,6 +20,8 @@ export interface ConfigOrchestratorDeps {
   pluginSections?: PluginSectionsSource;
   /** Lists the configured Dev Container Features (from the client cache, never the network). */
   describeFeatures?: (loaded: LoadedConfig) => Promise<FeatureView[]>;
+  /** Validated configurations of earlier runs (services/config/config-cache.ts); unset: always load. */
+  cache?: ConfigCache;
 }
 
 export interface LoadOptions {
@@ -87,7 +89,12 @@ export function flatten(value: unknown, path: KeyPath = []): { path: KeyPath; va
 
 /** Use-cases behind `config validate|show|schema`, and the loader other commands call. */
 export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
-  const schema = deps.pluginSections && typeof deps.pluginSections !== 'function' ? createConfigSchema(deps.pluginSections) : configSchema;
+  // The loader and the schema (YAML and zod: most of a warm command's start-up) load only when used: a cache hit needs neither.
+  const schemaModule = () => import('../../services/config/schema.ts');
+  const schema = async () => {
+    const { configSchema, createConfigSchema } = await schemaModule();
+    return deps.pluginSections && typeof deps.pluginSections !== 'function' ? createConfigSchema(deps.pluginSections) : configSchema;
+  };
 
   const originView = (origin: Origin | undefined): OriginView => {
     const o = origin ?? { kind: 'default' as const };
@@ -103,9 +110,22 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
 
   async function load(options: LoadOptions = {}): Promise<LoadedConfig> {
     const mode = options.mode ?? 'resolve';
+    const request = {
+      projectDir: deps.projectDir, env: deps.env, paths: deps.paths, mode,
+      ...(options.flags ? { flags: options.flags } : {}),
+      ...(options.devcontainer ? { devcontainer: options.devcontainer } : {}),
+    };
+    const cached = deps.cache?.read(request);
+    if (cached) {
+      for (const warning of cached.warnings) deps.reporter.warn(warning);
+      return cached;
+    }
+    const startedAt = Date.now();
+    const envReads = new Set<string>();
+    const { loadConfig } = await import('../../services/config/loader.ts');
     const loaded = await loadConfig({
       projectDir: deps.projectDir,
-      env: deps.env,
+      env: deps.cache ? recordEnvReads(deps.env, envReads) : deps.env,
       paths: deps.paths,
       mode,
       ...(options.flags ? { flags: options.flags } : {}),
@@ -116,6 +136,7 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
     });
     for (const warning of loaded.warnings) deps.reporter.warn(warning);
     deps.reporter.debug(`config: ${loaded.projectSource.description}`);
+    deps.cache?.write(request, loaded, envReads, startedAt);
     return loaded;
   }
 
@@ -139,7 +160,8 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
       const key = keyPathToString(path);
       entries = all.filter((e) => isUnder(e.key, key));
       config = valueAt(loaded.config, path);
-      if (entries.length === 0 && !isKnownKey(path)) {
+      if (entries.length === 0 && !(await isKnownKey(path))) {
+        const { suggestKey } = await import('../../services/config/validate.ts');
         const guess = suggestKey(key, [...new Set(all.flatMap((e) => prefixes(e.key)))]);
         throw new UserError('CONFIG_KEY_UNKNOWN', `no config key '${options.key}'`,
           guess ? `did you mean '${guess}'? Run 'mltoolbox config show' for every key` : `run 'mltoolbox config show' for every key`,
@@ -163,12 +185,13 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
   }
 
   /** A key the schema allows (so "not set" rather than "unknown"). */
-  function isKnownKey(path: KeyPath): boolean {
+  async function isKnownKey(path: KeyPath): Promise<boolean> {
     if (path.length === 0) return true;
     const last = path[path.length - 1]!;
     const parent = path.slice(0, -1);
     if (typeof last === 'number') return true;
-    if (allowedKeysAt(schema, parent).includes(last)) return true;
+    const { allowedKeysAt } = await import('../../services/config/validate.ts');
+    if (allowedKeysAt(await schema(), parent).includes(last)) return true;
     // Maps with free keys: environment.env.NAME, profiles.NAME, dockerfile.args.NAME.
     const parentKey = keyPathToString(parent);
     return /^(environment\.env|environment\.dockerfile\.args|profiles(\.[^.]+\.env)?)$/.test(parentKey);
@@ -179,7 +202,10 @@ export function createConfigOrchestrator(deps: ConfigOrchestratorDeps) {
     validate,
     show,
     /** The JSON Schema; `sections` adds plugin sections (the CLI passes every available plugin's). */
-    schema: (sections?: PluginSections) => configJsonSchema(sections ? createConfigSchema(sections) : schema),
+    schema: async (sections?: PluginSections) => {
+      const { configJsonSchema, createConfigSchema } = await schemaModule();
+      return configJsonSchema(sections ? createConfigSchema(sections) : await schema());
+    },
     /** A file path as validate/show print it. */
     display: (file: string) => shortenHome(displayPath(file, deps.projectDir), deps.paths.homeDir),
   };

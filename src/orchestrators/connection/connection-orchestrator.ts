@@ -2,9 +2,9 @@ import type { Host } from '../../services/host/types.ts';
 import type { SyncSummary } from '../../services/sync/types.ts';
 import { UserError } from '../../core/errors.ts';
 import type { TransferResult } from '../../services/images/transfer.ts';
-import { sendImage } from './image.ts';
 import { createConnectionHooks } from '../plugins/connection-hooks.ts';
-import { createConnect, type ConnectOptions, type ConnectResult } from './connect.ts';
+import type { ConnectOptions, ConnectResult } from './connect.ts';
+import { lazy } from '../../core/lazy.ts';
 import { createLocalHooks } from './local-commands.ts';
 import { createPortForwarder, type PortForwarder } from './forwards.ts';
 import type { GpuStatus } from '../../services/gpu/status.ts';
@@ -13,7 +13,7 @@ import { createProjectCommands, type HostContainer, type HostContainersSource, t
 import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
 
 export type { ConnectionDeps, ProjectSession } from './session.ts';
-export { workerTargets, type ConnectOptions, type ConnectResult } from './connect.ts';
+export type { ConnectOptions, ConnectResult } from './connect.ts';
 export type { ForwardView } from './forwards.ts';
 export type { HostContainer, HostContainersSource, HostStatusSource } from './project-commands.ts';
 /** status's GPU lines (the reading itself lives in services/gpu, shared with the agent). */
@@ -90,10 +90,11 @@ export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOr
   const localHooks = createLocalHooks(deps);
   const commands = createProjectCommands({ ...deps, sessions, hooks, localHooks, forwarder });
   const { pushProject, attach, ...projectCommands } = commands;
-  const { connect, connectAndAttach } = createConnect({ ...deps, sessions, hooks, localHooks, forwarder, push: (session) => pushProject(session), attach });
+  // The connect pipeline (images, features, agent, container plan) loads only for connect: exec, sync and status never see it.
+  const pipeline = lazy(async () => (await import('./connect.ts')).createConnect({ ...deps, sessions, hooks, localHooks, forwarder, push: (session) => pushProject(session), attach }));
   return {
-    connect,
-    connectAndAttach,
+    connect: async (options) => (await pipeline()).connect(options),
+    connectAndAttach: async (options, tty, ready) => (await pipeline()).connectAndAttach(options, tty, ready),
     ports: forwarder,
     open: sessions.open,
     withSession: sessions.withSession,
@@ -105,6 +106,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOr
         if (session.place.host.local) {
           throw new UserError('USAGE', 'image push needs a remote host; the local engine has the image already', 'name a host: mltoolbox image push HOST IMAGE');
         }
+        const { sendImage } = await import('./image.ts');
         const result = await sendImage(deps, session.place, reference);
         if (!result) {
           throw new UserError('IMAGE_NOT_FOUND', `image ${reference} is not on this machine's Docker Engine, so it cannot be sent`,

@@ -2,7 +2,6 @@ import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { stderrTail } from '../../core/stderr-tail.ts';
 import type { FeatureContributions } from '../../services/features/index.ts';
-import { featureLifecycle } from '../features/features-step.ts';
 import { commandArgvs } from './local-commands.ts';
 import type { ProjectSession } from './session.ts';
 
@@ -17,7 +16,9 @@ export type LifecycleKey = 'on_create_command' | 'post_create_command' | 'post_s
  */
 export async function runLifecycle(reporter: Reporter, session: ProjectSession, id: string, key: LifecycleKey, features?: FeatureContributions['lifecycle']): Promise<void> {
   const command = session.loaded.config.environment[key];
-  const fromFeatures = (when: 'before' | 'after') => featureLifecycle(features, key, when);
+  // The features code loads only when features contributed lifecycle commands.
+  const featureLifecycle = features ? (await import('../features/features-step.ts')).featureLifecycle : undefined;
+  const fromFeatures = (when: 'before' | 'after') => (featureLifecycle ? featureLifecycle(features, key, when) : []);
   const commands: { argv: string[]; feature?: string }[] = [
     ...fromFeatures('before').map(({ command: one, feature }) => ({ argv: typeof one === 'string' ? ['sh', '-c', one] : one, feature })),
     ...(command === undefined ? [] : commandArgvs(command)),

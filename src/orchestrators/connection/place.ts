@@ -43,6 +43,12 @@ export interface PlaceDeps {
   /** The local engine's socket (DOCKER_HOST=unix://… or the default). */
   localDockerSocket: string;
   createContainers(options: { socketPath: string; host?: string; hostSocket?: string }): Promise<ContainerManager>;
+  /**
+   * The engine's interactive command line for a host's engine socket, built
+   * without the engine's client or a socket forward: `exec` and `shell` into a
+   * running container pay for neither. Unset: asked of the full manager.
+   */
+  interactiveCommand?(hostSocket: string): ContainerManager['interactiveCommand'];
 }
 
 export const REMOTE_DOCKER_SOCKET = '/var/run/docker.sock';
@@ -80,7 +86,7 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
     // Detached forwards keep their control sockets beside the state folder's sockets.
     host: createSshHost({ name, ssh, target, env: deps.env, holderDir: () => holderDir(deps.env, dirname(deps.socketDir)) }),
     engineSocket,
-    containers: lazyContainerManager(engine, async (error) => {
+    containers: lazyContainerManager(engine, deps.interactiveCommand ? { interactiveCommand: deps.interactiveCommand(engineSocket) } : {}, async (error) => {
       // The engine's socket rides the shared ssh connection: when that is gone, say so (not "Docker is down").
       if (!(error instanceof UserError) || error.code !== 'DOCKER_UNREACHABLE') return error;
       if (await ssh.check(target).catch(() => false)) return error;
@@ -139,10 +145,10 @@ function listening(path: string): Promise<boolean> {
 }
 
 /** A ContainerManager whose every call first waits for the real one (all its methods are async). */
-function lazyContainerManager(ready: () => Promise<ContainerManager>, explain: (error: unknown) => Promise<unknown> = async (e) => e): ContainerManager {
+function lazyContainerManager(ready: () => Promise<ContainerManager>, direct: Partial<ContainerManager> = {}, explain: (error: unknown) => Promise<unknown> = async (e) => e): ContainerManager {
   return new Proxy({} as ContainerManager, {
     get: (_target, method: string | symbol) =>
-      method === 'then' ? undefined : async (...args: unknown[]) => {
+      method === 'then' ? undefined : typeof method === 'string' && Object.hasOwn(direct, method) ? direct[method as keyof ContainerManager] : async (...args: unknown[]) => {
         try {
           const manager = (await ready()) as unknown as Record<string | symbol, (...a: unknown[]) => unknown>;
           return await manager[method]!.apply(manager, args);

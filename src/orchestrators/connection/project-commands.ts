@@ -59,6 +59,9 @@ export interface HostContainersSource {
   logs(host: string, container: string, tail: number): Promise<string | undefined>;
 }
 
+/** The exit code of `docker exec` when the engine refuses it (no such container, not running) — and of many commands. */
+const DOCKER_EXEC_FAILED = 1;
+
 export interface ProjectCommandsDeps {
   reporter: Reporter;
   /** mltoolbox's config folder, where connect wrote the editors' ssh entries. */
@@ -123,9 +126,20 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     // Every process of this run carries the token, so a run cut off by a lost connection can be found and ended.
     const token = `${process.pid}-${randomBytes(4).toString('hex')}`;
     return withSession(target, async (session) => {
-      const container = await containerHost(session);
+      const run = async (id?: string) =>
+        (await containerHost(session, id)).execInteractive(argv, { tty: options.tty, stdin: options.interactive, env: { [EXEC_TOKEN_ENV]: token } });
       try {
-        return await container.execInteractive(argv, { tty: options.tty, stdin: options.interactive, env: { [EXEC_TOKEN_ENV]: token } });
+        // Warm path: the container state records as running is exec'd at once, with no engine API call before it.
+        const record = session.state.getContainer(session.projectId, session.place.name);
+        if (record?.status !== 'running') return await run();
+        const exitCode = await run(record.containerId);
+        if (exitCode !== DOCKER_EXEC_FAILED) return exitCode;
+        // 1 is also the engine CLI's own failure (no such container, not running): look, and say so;
+        // run again only where the command cannot have run (the recorded container is gone, another one is the project's).
+        const actual = await requireContainer(session);
+        if (actual === record.containerId) return exitCode;
+        reporter.debug(`exec: the recorded container ${record.containerId.slice(0, 12)} is gone; running in ${actual.slice(0, 12)}`);
+        return await run(actual);
       } catch (error) {
         if (!(error instanceof UserError) || error.code !== 'SSH_CONNECTION_LOST') throw error;
         const stopped = await endCutOffExec(session, token);

@@ -20,9 +20,12 @@ const workdirOf = (config: LoadedConfig['config']) => config.project.workdir;
  */
 export function createConnectionHooks(plugins: PluginsGetter, options: { projectDir: string; command: string }) {
   let shutdownDone = false;
+  // Plugins are enabled only by `plugins:`: once every loaded config listed none, there is nothing to run, and the
+  // plugin host (its loader and schema code) is never created — what keeps a warm exec or sync at raw-ssh speed.
+  let pluginsListed: boolean | undefined;
 
   async function host(): Promise<PluginHostService | undefined> {
-    if (!plugins) return undefined;
+    if (!plugins || pluginsListed === false) return undefined;
     const found = await plugins();
     return found.active().length > 0 ? found : undefined;
   }
@@ -36,6 +39,7 @@ export function createConnectionHooks(plugins: PluginsGetter, options: { project
   return {
     /** configLoaded (reduce): plugins may return an adjusted config. */
     async configLoaded(loaded: LoadedConfig): Promise<LoadedConfig> {
+      pluginsListed = pluginsListed === true || loaded.config.plugins.length > 0;
       const found = await host();
       if (!found) return loaded;
       const config = loaded.config as unknown as ConfigView;

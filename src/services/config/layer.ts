@@ -22,6 +22,9 @@ export interface Origin {
   name?: string;
 }
 
+/** The keys of environment that name where the image comes from (one of them at a time). */
+export const IMAGE_SOURCE_KEYS = ['base_image', 'dockerfile', 'devcontainer'] as const;
+
 /** A key path such as ['environment', 'ports', 0] */
 export type KeyPath = readonly (string | number)[];
 

@@ -1,5 +1,4 @@
-import { IMAGE_SOURCE_KEYS } from './schema.ts';
-import { keyPathToString, originAt, type ConfigLayer, type KeyPath, type Origin } from './layer.ts';
+import { IMAGE_SOURCE_KEYS, keyPathToString, originAt, type ConfigLayer, type KeyPath, type Origin } from './layer.ts';
 
 export interface MergedConfig {
   value: Record<string, unknown>;

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { envNameProblem } from '../../core/env-name.ts';
-import type { Origin } from './layer.ts';
+import { IMAGE_SOURCE_KEYS, type Origin } from './layer.ts';
 import { PORT_MAPPING } from '../ports/port-spec.ts';
 
 /**
@@ -56,7 +56,7 @@ const dockerfile = z
 
 const envValue = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
 
-export const IMAGE_SOURCE_KEYS = ['base_image', 'dockerfile', 'devcontainer'] as const;
+export { IMAGE_SOURCE_KEYS };
 
 const environment = z
   .strictObject({

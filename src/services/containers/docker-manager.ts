@@ -6,6 +6,7 @@ import { packBuildContext } from './build-context.ts';
 import { createBuildProgressParser } from './build-progress.ts';
 import { createContainerBody } from './create-body.ts';
 import { createDemuxer } from './demux.ts';
+import { dockerExecCommand } from './exec-command.ts';
 import { EngineError, isEngineError, type ContainerInspectBody, type ContainerStatsBody, type CreateContainerBody, type EngineClient, type MountPointBody } from './engine-client.ts';
 import { connectionLost, containerNotFound, containerNotRunning, imageNotFound, isPortBusyMessage, portBusy, toUserError, type EndpointDescription } from './errors.ts';
 import { engineHasGpuSupport, gpuDegradedWarning, gpuRuntimeMissing, isMissingGpuDriverMessage, planGpus, type GpuPlan } from './gpu.ts';
@@ -515,9 +516,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     startExec,
 
     async interactiveCommand(id, argv, exec) {
-      return ['docker', ...(options.cliSocket ? ['-H', `unix://${options.cliSocket}`] : []), 'exec', ...(exec.stdin ? ['-i'] : []), ...(exec.tty ? ['-t'] : []),
-        ...(exec.workdir ? ['-w', exec.workdir] : []), ...(exec.user ? ['-u', exec.user] : []),
-        ...Object.entries(exec.env ?? {}).flatMap(([key, value]) => ['-e', `${key}=${value}`]), id, ...argv];
+      return dockerExecCommand(options.cliSocket, id, argv, exec);
     },
     logs: readLogs,
 

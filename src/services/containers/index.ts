@@ -1,6 +1,7 @@
 import type { Reporter } from '../../core/reporter.ts';
 import { createDockerManager } from './docker-manager.ts';
 import { createDockerodeClient } from './dockerode-client.ts';
+import { DEFAULT_DOCKER_SOCKET } from './exec-command.ts';
 import type { ContainerManager } from './types.ts';
 
 export type * from './types.ts';
@@ -11,7 +12,7 @@ export { parseVolume } from './volume-spec.ts';
 export { LABEL } from './labels.ts';
 export { NVIDIA_RUNTIME_FIX } from './gpu.ts';
 
-export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+export { DEFAULT_DOCKER_SOCKET, dockerInteractiveCommand } from './exec-command.ts';
 
 export interface DockerEndpointOptions {
   /** The engine's unix socket: the local engine, or a local socket forwarded over SSH to a host's engine. */

@@ -7,6 +7,7 @@ import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import { isCommandNotFound, runProcess, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
+import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
 import { quoteRsyncArg } from './rsync-quote.ts';
 import { formatTarget, type SshTarget } from './target.ts';
@@ -247,6 +248,8 @@ class SshManager implements SshService {
   async check(target: SshTarget): Promise<boolean> {
     const controlPath = this.controlPath(target);
     if (!controlPath || !existsSync(controlPath)) return false;
+    // The master's own hello on its socket, in-process; only when it does not answer, ask ssh.
+    if (await masterAnswers(controlPath)) return true;
     const result = await this.ssh([...this.sshOptions(target), '-O', 'check', '--', target.host], { timeoutMs: LOCAL_SSH_TIMEOUT_MS });
     return result.code === 0;
   }
@@ -263,8 +266,27 @@ class SshManager implements SshService {
     return pending;
   }
 
+  /** Where what ssh -G said is kept while the master it was started with lives (see master-probe.ts). */
+  private get resolutionDir(): string {
+    return join(this.options.stateDir, 'ssh-resolved');
+  }
+
   private async openMaster(target: SshTarget): Promise<void> {
-    await this.resolve(target);
+    // A master we started is alive: reuse what ssh -G said then (no ssh process at all).
+    const live = this.controlPath(target);
+    if (live && (await this.check(target))) {
+      const saved = loadResolution(this.resolutionDir, live);
+      if (saved) {
+        const key = this.key(target);
+        this.resolvedValues.set(key, saved);
+        if (!this.resolved.has(key)) this.resolved.set(key, Promise.resolve(saved));
+        return;
+      }
+      // A master from before this was kept (or from an older mltoolbox): resolve once, then keep it too.
+      saveResolution(this.resolutionDir, live, await this.resolve(target));
+      return;
+    }
+    const resolved = await this.resolve(target);
     if (await this.check(target)) return;
     const timeoutS = target.connectTimeout ?? this.cachedResolution(target)?.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_S;
     const timeoutMs = (timeoutS * 2 + 20) * 1000;
@@ -282,6 +304,7 @@ class SshManager implements SshService {
       // -N -f: authenticate, then the master goes to the background (ControlPersist keeps it).
       const result = await this.ssh([...this.sshOptions(target), '-T', '-N', '-f', '--', target.host], { timeoutMs });
       if (result.code !== 0 || result.timedOut) throw this.connectionError(target, result);
+      saveResolution(this.resolutionDir, controlPath, resolved);
     }, { timeoutMs: timeoutMs + 5000, purpose: `ssh ${formatTarget(target)}` }).catch((error: unknown) => {
       if (!(error instanceof LockTimeoutError)) throw error;
       throw new UserError('SSH_TIMEOUT', `another mltoolbox process (pid ${error.owner?.pid ?? '?'}) has been opening the connection to ${formatTarget(target)} for over ${Math.round(timeoutMs / 1000)} s`,

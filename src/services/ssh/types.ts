@@ -64,7 +64,7 @@ export interface SshService {
   resolve(target: SshTarget): Promise<ResolvedHost>;
   /** Opens the shared master connection if none is running. */
   connect(target: SshTarget): Promise<void>;
-  /** Whether a master connection is running (`ssh -O check`). */
+  /** Whether a master connection is running (its hello on the control socket, else `ssh -O check`). */
   check(target: SshTarget): Promise<boolean>;
   /** Ends the master connection (`ssh -O exit`); fine when none runs. */
   closeMaster(target: SshTarget): Promise<void>;

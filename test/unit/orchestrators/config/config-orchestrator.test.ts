@@ -70,8 +70,8 @@ describe('config orchestrator', () => {
     assert.equal(opened(), 1);
   });
 
-  it('schema returns the JSON Schema', () => {
+  it('schema returns the JSON Schema', async () => {
     const { config } = orchestrator({});
-    assert.equal((config.schema() as { title: string }).title, 'mltoolbox.yaml');
+    assert.equal(((await config.schema()) as { title: string }).title, 'mltoolbox.yaml');
   });
 });

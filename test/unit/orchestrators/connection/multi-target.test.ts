@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createRecordingReporter } from '../../../../src/core/reporter.ts';
-import { workerTargets, type ProjectSession } from '../../../../src/orchestrators/connection/connection-orchestrator.ts';
+import type { ProjectSession } from '../../../../src/orchestrators/connection/connection-orchestrator.ts';
+import { workerTargets } from '../../../../src/orchestrators/connection/connect.ts';
 import { configuredWorkers } from '../../../../src/plugins/ray/index.ts';
 import { planContainer } from '../../../../src/orchestrators/connection/container-plan.ts';
 import { projectIdentity } from '../../../../src/orchestrators/connection/project-identity.ts';
