@@ -4,7 +4,7 @@ import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
 import { gpuStatus, type GpuStatus } from '../../services/gpu/status.ts';
-import type { SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
+import type { SyncManager, SyncProgress, SyncStrategy, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
 import { existingEditorAlias } from '../agent/editor-host.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
@@ -51,7 +51,7 @@ export interface ProjectCommandsDeps {
   /** hooks.* on this machine (pre_sync, post_sync, pre_disconnect). */
   localHooks: LocalHooks;
   forwarder: PortForwarder;
-  sync(): Promise<SyncManager>;
+  sync(strategy: SyncStrategy): Promise<SyncManager>;
 }
 
 export function createProjectCommands(deps: ProjectCommandsDeps) {
@@ -71,7 +71,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     // A dry run changes nothing, so it runs no hook either.
     if (!options.dryRun) await deps.localHooks('hooks.pre_sync', session.loaded, where(session));
     await pluginHooks.beforeSync(session, options.dryRun ?? false);
-    const sync = await deps.sync();
+    const sync = await deps.sync(session.loaded.config.sync.strategy);
     const summary = await reporter.task(options.dryRun ? 'Checking what would sync' : `Syncing to ${session.place.name}:${session.workspaceSource}`, (task) =>
       sync.push({
         remote: session.remoteShell!,
@@ -167,7 +167,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         requireRemote(session, 'sync');
         const { watch } = options;
         if (watch && !options.dryRun && (watch.always || (!options.once && session.loaded.config.sync.watch.enabled))) {
-          await (await deps.sync()).watch({
+          await (await deps.sync(session.loaded.config.sync.strategy)).watch({
             remote: session.remoteShell,
             localDir: deps.projectDir,
             remoteDir: session.workspaceSource,
@@ -188,7 +188,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         // A relative LOCAL_PATH is inside the project; an absolute one is that path.
         const localDir = localPath ? resolve(deps.projectDir, localPath) : deps.projectDir;
         const summary = await reporter.task(`Fetching ${remotePath} from ${session.place.name}`, async (task) =>
-          (await deps.sync()).fetch({
+          (await deps.sync(session.loaded.config.sync.strategy)).fetch({
             remote: session.remoteShell!,
             remoteDir: session.workspaceSource,
             localDir,

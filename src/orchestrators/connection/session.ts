@@ -7,7 +7,7 @@ import type { ContainerInfo } from '../../services/containers/types.ts';
 import { createContainerHost, type Host } from '../../services/host/index.ts';
 import { resolveTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
-import type { RemoteShell, SyncManager } from '../../services/sync/types.ts';
+import type { RemoteShell, SyncManager, SyncStrategy } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
 import { resolveEngineSocket } from './engine-socket.ts';
@@ -30,7 +30,8 @@ export interface ConnectionDeps extends PlaceDeps {
   loadConfig(mode: 'resolve' | 'redact'): Promise<LoadedConfig>;
   state(): Promise<StateStore>;
   ssh(): Promise<SshService>;
-  sync(): Promise<SyncManager>;
+  /** The SyncManager of sync.strategy. */
+  sync(strategy: SyncStrategy): Promise<SyncManager>;
   /** The plugin host; without it no hooks run. */
   plugins?(): Promise<PluginHostService>;
   /** Reads one secret, for `${secret:…}` references that plugins add. */

@@ -103,9 +103,9 @@ const sync = z
     include_overrides: z.array(z.string()).optional().describe('Patterns copied even when excluded or git-ignored.'),
     respect_gitignore: z.boolean().optional().describe('Skip files your .gitignore ignores. Default: true.'),
     strategy: z
-      .literal('rsync', { error: 'only rsync syncs the project so far; remove sync.strategy (rclone copies data folders: mltoolbox datasync)' })
+      .enum(['rsync', 'rclone'], { error: 'sync.strategy is rsync or rclone' })
       .optional()
-      .describe('Transfer tool. Only rsync so far (rclone copies data folders: `mltoolbox datasync`). Default: rsync.'),
+      .describe('Transfer tool for the project: rsync (over the shared ssh connection; links, permissions, delta transfer) or rclone (its own SFTP connection; regular files only). Default: rsync. See docs/sync.md.'),
     watch: z
       .strictObject({
         enabled: z.boolean().optional().describe('Re-sync when local files change. Default: false.'),

@@ -64,7 +64,7 @@ export function createSshHost(options: SshHostOptions): Host {
   return {
     name,
     local: false,
-    rsync: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, '') },
+    rsync: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, ''), sshArgs: ssh.sshArgs(target) },
     sshArgs: ssh.sshArgs(target),
     async exec(argv, exec = {}) {
       const result = await ssh.exec(target, exec.env || exec.workdir ? ['sh', '-c', remoteCommand(argv, exec)] : argv, sshExecOptions(exec));
