@@ -103,7 +103,7 @@ const sync = z
     include_overrides: z.array(z.string()).optional().describe('Patterns copied even when excluded or git-ignored.'),
     respect_gitignore: z.boolean().optional().describe('Skip files your .gitignore ignores. Default: true.'),
     strategy: z
-      .enum(['rsync', 'rclone'], { error: 'sync.strategy is rsync or rclone' })
+      .enum(['rsync', 'rclone'])
       .optional()
       .describe('Transfer tool for the project: rsync (over the shared ssh connection; links, permissions, delta transfer) or rclone (its own SFTP connection; regular files only). Default: rsync. See docs/sync.md.'),
     watch: z
