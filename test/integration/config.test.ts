@@ -100,6 +100,11 @@ describe('config commands (built binary)', () => {
     assert.equal(schema.title, 'mltoolbox.yaml');
     assert.equal(schema.additionalProperties, false);
     assert.ok(schema.properties.environment.properties.gpu_count);
+    // The env-name rule config validation applies is in the schema too: an editor flags `A=B:` and an empty name.
+    const pattern = new RegExp(schema.properties.environment.properties.env.propertyNames.pattern);
+    for (const good of ['PATH', '_x', 'a.b-c']) assert.ok(pattern.test(good), good);
+    for (const bad of ['', 'A=B', '1X', 'has space', 'new\nline']) assert.ok(!pattern.test(bad), JSON.stringify(bad));
+    assert.equal(schema.properties.profiles.additionalProperties.properties.env.propertyNames.pattern, pattern.source);
   });
 
   it('with no mltoolbox.yaml, validate says which source was used', async () => {
