@@ -37,7 +37,7 @@ describe('config commands (built binary)', () => {
     assert.match(r.stderr, /\[CONFIG_INVALID\]/);
     assert.match(r.stderr, /5 problems/);
     assert.match(r.stderr, /mltoolbox\.yaml:2:1: unknown key 'enviroment' at the top level \(did you mean 'environment'\?\)/);
-    assert.match(r.stderr, /mltoolbox\.yaml:5:13: sync\.strategy: expected "rsync", got "scp": only rsync syncs the project so far/);
+    assert.match(r.stderr, /mltoolbox\.yaml:5:13: sync\.strategy: expected one of "rsync", "rclone"; got "scp"/);
     assert.match(r.stderr, /mltoolbox\.yaml:7:14: sync\.watch\.enabled: expected true or false/);
     assert.match(r.stderr, /mltoolbox\.yaml:9:3: unknown key 'hots' in remote \(did you mean 'host'\?\)/);
     assert.match(r.stderr, /mltoolbox\.yaml:10:9: remote\.port: must be at most 65535/);
