@@ -239,7 +239,8 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     status: (target: string | undefined) =>
       withSession(target, async (session) => {
         const projectRemote = session.state.getProjectRemote(session.projectId, session.place.name);
-        const instance = session.place.host.local ? undefined : session.state.getInstance(session.place.name);
+        // 'local' is never an instance's name (names are checked when saved): no instance here.
+        const instance = session.state.getInstance(session.place.name);
         // The local port probes first, alone: they time out after 1 s, and loading the Docker
         // client (synchronous, seconds on a loaded machine) would otherwise count against them.
         const forwards = await forwarder.list(session.place.name);
@@ -257,7 +258,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
           ...(instance ? { instance: instanceView(instance, Date.now()) } : {}),
-          sshHost: session.place.host.local ? null : await editorAliasOn(session.place.name, session.identity.slug),
+          sshHost: await editorAliasOn(session.place.name, session.identity.slug),
         };
       }),
 
