@@ -87,19 +87,21 @@ export async function resolveSftpEndpoint(remote: RemoteShell, run: ProcessRunne
     throw new UserError('SSH_UNREACHABLE', `ssh cannot read the settings for ${remote.destination}: ${result.stderr.trim().split('\n')[0] ?? `exit ${result.code}`}`,
       'check your ssh config for this host (ssh -G HOST)');
   }
-  const values = parseSshG(result.stdout);
+  return endpointFrom(parseSshG(result.stdout), remote.destination, homeDir);
+}
+
+/** The endpoint from `ssh -G`'s values; a proxied host is refused (rclone dials the host itself). */
+export function endpointFrom(values: Map<string, string[]>, destination: string, homeDir: string): SftpEndpoint {
   const first = (key: string) => values.get(key)?.[0];
+  const all = (...keys: string[]) => keys.flatMap((key) => values.get(key) ?? []);
   const proxy = [first('proxyjump'), first('proxycommand')].find((value) => value !== undefined && value !== 'none');
-  if (proxy !== undefined) throw unsupported(remote.destination, `is reached through a proxy (${proxy.split(' ')[0]})`);
-  const host = first('hostname') ?? remote.destination;
+  if (proxy !== undefined) throw unsupported(destination, `is reached through a proxy (${proxy.split(' ')[0]})`);
+  const host = first('hostname') ?? destination;
   const port = Number(first('port') ?? 22);
-  const user = first('user') ?? '';
   const alias = first('hostkeyalias');
-  const files = [...(values.get('userknownhostsfile') ?? []), ...(values.get('globalknownhostsfile') ?? [])]
-    .flatMap((list) => list.split(/\s+/))
-    .map((file) => expandHome(file, homeDir))
-    .filter((file): file is string => file !== undefined && existsSync(file));
-  const knownHosts = files.map((file) => knownHostsFor(readFileSync(file, 'utf8'), alias === 'none' ? undefined : alias, knownHostsName(host, port))).join('\n');
-  const keyFile = (values.get('identityfile') ?? []).map((file) => expandHome(file, homeDir)).find((file): file is string => file !== undefined && existsSync(file));
-  return { host, port, user, knownHosts, ...(keyFile ? { keyFile } : {}) };
+  const existing = (files: string[]) => files.map((file) => expandHome(file, homeDir)).filter((file): file is string => file !== undefined && existsSync(file));
+  const knownHostsFiles = existing(all('userknownhostsfile', 'globalknownhostsfile').flatMap((list) => list.split(/\s+/)));
+  const knownHosts = knownHostsFiles.map((file) => knownHostsFor(readFileSync(file, 'utf8'), alias === 'none' ? undefined : alias, knownHostsName(host, port))).join('\n');
+  const [keyFile] = existing(all('identityfile'));
+  return { host, port, user: first('user') ?? '', knownHosts, ...(keyFile ? { keyFile } : {}) };
 }
