@@ -40,7 +40,11 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     state: () => app.state(),
     getSecret: async (name) => (await app.secretStore()).get(name),
     ssh: () => app.ssh(),
-    sync: async () => new RsyncSyncManager({ env: environment.env, debug: (m: string) => environment.reporter.debug(m) }),
+    sync: async (strategy) => {
+      const options = { env: environment.env, debug: (m: string) => environment.reporter.debug(m) };
+      if (strategy === 'rclone') return new (await import('../services/sync/rclone-sync-manager.ts')).RcloneSftpSyncManager(options);
+      return new RsyncSyncManager(options);
+    },
     plugins: () => app.plugins(),
     features: async () => (await import('./features-deps.ts')).createFeatures(environment, paths),
     offlineDefaultImage: async (containers) => {

@@ -136,6 +136,8 @@ export async function main(): Promise<void> {
     process.stderr.write(`\ninterrupted (${signal})\n`);
     process.exit(ExitCode.interrupted);
   };
+  // Marked as "exits at once": config loading may stand it aside for the default action (infrastructure/interrupt.ts withDefaultSignals).
+  Object.defineProperty(onSignal, Symbol.for('mltoolbox.exitsAtOnce'), { value: true });
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   // `mltoolbox connect … 2>&1 | head -1`: a reader that leaves early must not abort the

@@ -92,6 +92,7 @@ export const ErrorCodes = {
   SYNC_PARTIAL_TRANSFER: { exit: ExitCode.remoteCommandFailed },
   SYNC_WATCH_LIMIT: { exit: ExitCode.userError },
   SYNC_FAILED: { exit: ExitCode.remoteCommandFailed },
+  SYNC_RCLONE_UNSUPPORTED: { exit: ExitCode.userError },
 
   // --- connect --------------------------------------------------------------
   NOT_CONNECTED: { exit: ExitCode.userError },

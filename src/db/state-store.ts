@@ -131,15 +131,67 @@ function repairMissingTables(db: DatabaseSync, reference: DatabaseSync, file: st
     const present = new Set(objects(db).map((o) => o.name));
     const wanted = objects(reference);
     const missing = wanted.filter((o) => o.type === 'table' && !present.has(o.name)).map((o) => o.name);
-    if (missing.length === 0) return [];
+    const damaged = wanted.filter((o) => o.type === 'table' && present.has(o.name))
+      .map((o) => ({ table: o.name, sql: o.sql, lost: lostColumns(db, reference, o.name) }))
+      .filter((t) => t.lost.length > 0);
+    if (missing.length === 0 && damaged.length === 0) return [];
     const copy = backupDatabase(db, file, readSchemaVersion(db), now);
+    const repairs: string[] = [];
     inTransaction(db, () => {
       for (const object of wanted) if (!present.has(object.name) && (object.type === 'table' || missing.includes(object.tableName))) db.exec(object.sql);
+      for (const table of damaged) {
+        const kept = rebuildTable(db, table.table, table.sql, wanted.filter((o) => o.type === 'index' && o.tableName === table.table).map((o) => o.sql));
+        repairs.push(`the state database ${file} had lost the column${table.lost.length > 1 ? 's' : ''} ${table.lost.join(', ')} of its ${table.table} table (changed by hand or by another tool); `
+          + `rebuilt the table${kept ? ' keeping its entries (the lost values are empty)' : ': its entries could not be kept without those values and are gone'}. `
+          + `The damaged file was copied to ${copy}; to get the values back, restore an older backup (ls ${file}.bak-*; see docs/state.md)`);
+      }
     });
-    return [`the state database ${file} had lost its ${missing.join(', ')} table${missing.length > 1 ? 's' : ''} (their entries are gone); recreated ${missing.length > 1 ? 'them' : 'it'} empty. The damaged file was copied to ${copy}`];
+    if (missing.length > 0) repairs.unshift(`the state database ${file} had lost its ${missing.join(', ')} table${missing.length > 1 ? 's' : ''} (their entries are gone); recreated ${missing.length > 1 ? 'them' : 'it'} empty. The damaged file was copied to ${copy}`);
+    return repairs;
   } finally {
     reference.close();
   }
+}
+
+function columnsOf(db: DatabaseSync, table: string): string[] {
+  return (db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]).map((c) => c.name);
+}
+
+/** The columns the schema gives `table` that the file's table lacks (an `ALTER TABLE … DROP COLUMN` by hand). */
+function lostColumns(db: DatabaseSync, reference: DatabaseSync, table: string): string[] {
+  const present = new Set(columnsOf(db, table));
+  return columnsOf(reference, table).filter((column) => !present.has(column));
+}
+
+/**
+ * Recreates `table` with the schema's definition and copies its rows over
+ * (the lost columns get their default, or NULL). When a lost column may not
+ * be empty, the rows cannot be kept: the table is recreated empty (the copy
+ * made before still has them). Foreign keys are off here (opened before
+ * `PRAGMA foreign_keys = ON`), and legacy renaming keeps other tables'
+ * references pointing at the name. Returns whether the rows were kept.
+ */
+function rebuildTable(db: DatabaseSync, table: string, sql: string, indexes: readonly string[]): boolean {
+  const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+  const temp = `${table}__rebuilt`;
+  const common = columnsOf(db, table).map(quoted).join(', ');
+  db.exec(sql.replace(/^CREATE TABLE\s+("?)[\w]+\1/i, `CREATE TABLE ${quoted(temp)}`));
+  let kept = true;
+  try {
+    db.exec(`SAVEPOINT copy_rows; INSERT INTO ${quoted(temp)} (${common}) SELECT ${common} FROM ${quoted(table)}; RELEASE copy_rows`);
+  } catch {
+    db.exec('ROLLBACK TO copy_rows; RELEASE copy_rows');
+    kept = false;
+  }
+  db.exec(`DROP TABLE ${quoted(table)}`);
+  db.exec('PRAGMA legacy_alter_table = ON');
+  try {
+    db.exec(`ALTER TABLE ${quoted(temp)} RENAME TO ${quoted(table)}`);
+  } finally {
+    db.exec('PRAGMA legacy_alter_table = OFF');
+  }
+  for (const index of indexes) db.exec(index);
+  return kept;
 }
 
 function createStateStore(db: DatabaseSync, file: string, schemaVersion: number, backup: string | undefined, repairs: readonly string[], now: () => Date): StateStore {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createSandbox, runMltoolbox, type Sandbox } from '../harness/index.ts';
@@ -37,7 +38,7 @@ describe('config commands (built binary)', () => {
     assert.match(r.stderr, /\[CONFIG_INVALID\]/);
     assert.match(r.stderr, /5 problems/);
     assert.match(r.stderr, /mltoolbox\.yaml:2:1: unknown key 'enviroment' at the top level \(did you mean 'environment'\?\)/);
-    assert.match(r.stderr, /mltoolbox\.yaml:5:13: sync\.strategy: expected "rsync", got "scp": only rsync syncs the project so far/);
+    assert.match(r.stderr, /mltoolbox\.yaml:5:13: sync\.strategy: expected one of "rsync", "rclone"; got "scp"/);
     assert.match(r.stderr, /mltoolbox\.yaml:7:14: sync\.watch\.enabled: expected true or false/);
     assert.match(r.stderr, /mltoolbox\.yaml:9:3: unknown key 'hots' in remote \(did you mean 'host'\?\)/);
     assert.match(r.stderr, /mltoolbox\.yaml:10:9: remote\.port: must be at most 65535/);
@@ -100,6 +101,11 @@ describe('config commands (built binary)', () => {
     assert.equal(schema.title, 'mltoolbox.yaml');
     assert.equal(schema.additionalProperties, false);
     assert.ok(schema.properties.environment.properties.gpu_count);
+    // The env-name rule config validation applies is in the schema too: an editor flags `A=B:` and an empty name.
+    const pattern = new RegExp(schema.properties.environment.properties.env.propertyNames.pattern);
+    for (const good of ['PATH', '_x', 'a.b-c']) assert.ok(pattern.test(good), good);
+    for (const bad of ['', 'A=B', '1X', 'has space', 'new\nline']) assert.ok(!pattern.test(bad), JSON.stringify(bad));
+    assert.equal(schema.properties.profiles.additionalProperties.properties.env.propertyNames.pattern, pattern.source);
   });
 
   it('with no mltoolbox.yaml, validate says which source was used', async () => {
@@ -107,5 +113,56 @@ describe('config commands (built binary)', () => {
     const r = await mlt(sandbox, ['config', 'validate']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /configuration is valid \(.*defaults.*\)/);
+  });
+});
+
+/**
+ * Issue 15: a huge config (near the 1 MiB limit per file, tens of thousands of
+ * env keys, in the project and the local file) holds the JavaScript thread for
+ * seconds while it is parsed, merged and validated. Ctrl-C and SIGTERM must
+ * still end the process at once (130/143), not when the work is done.
+ */
+describe('a slow config load stops at once on SIGINT and SIGTERM', () => {
+  const bin = new URL('../../bin/mltoolbox.js', import.meta.url).pathname;
+  const hugeEnv = (prefix: string) => {
+    const lines = ['version: 1', 'environment:', '  env:'];
+    let size = 40;
+    for (let i = 0; size < 950_000; i++) {
+      const line = `    ${prefix}${i}: value-${i}`;
+      lines.push(line);
+      size += line.length + 1;
+    }
+    return `${lines.join('\n')}\n`;
+  };
+  const start = (sandbox: Sandbox) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [bin, 'config', 'validate'], { env: sandbox.env, cwd: sandbox.projectDir, stdio: 'ignore' });
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+    return { child, started, ended };
+  };
+
+  it('sends the signal halfway through and the process is gone within a second or two', async () => {
+    const sandbox = await createSandbox();
+    writeFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'), hugeEnv('P'));
+    writeFileSync(join(sandbox.projectDir, 'mltoolbox.local.yaml'), hugeEnv('L'));
+    // How long the whole load takes here, now (the machine may be loaded).
+    const whole = start(sandbox);
+    const finished = await whole.ended;
+    assert.equal(finished.code, 0, 'the huge config is valid');
+    const duration = finished.at - whole.started;
+    assert.ok(duration > 1500, `the load must take a while for this test to mean something (took ${duration} ms)`);
+
+    for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const run = start(sandbox);
+      await new Promise((resolve) => setTimeout(resolve, duration / 2));
+      const sent = Date.now();
+      run.child.kill(signal);
+      const ended = await run.ended;
+      const after = ended.at - sent;
+      // The default action (killed by the signal: 130/143 in a shell), or our handler's 130.
+      assert.ok(ended.signal === signal || ended.code === 130 || ended.code === status, `${signal}: exit ${ended.code} signal ${ended.signal}`);
+      assert.ok(after < Math.min(2000, duration / 2), `${signal}: the process took ${after} ms to stop; the whole load takes ${duration} ms`);
+    }
   });
 });

@@ -189,13 +189,14 @@ describe('settings the schema takes as written, or rejects with a position', () 
     assert.deepEqual(result.json.result.config.dockerfile, { path: 'Dockerfile' });
   });
 
-  it('sync.strategy: rclone is refused at its position, with what to do instead', async () => {
-    const result = await validate('sync:\n  strategy: rclone\n');
+  // sync.strategy: rclone syncs for real: test/integration/sync-rclone.test.ts.
+  it('an unknown sync.strategy is refused at its position, naming the two there are', async () => {
+    const result = await validate('sync:\n  strategy: scp\n');
     assert.equal(result.code, 3);
     const [problem] = result.json.error.data.problems;
     assert.equal(problem.line, 2);
     assert.equal(problem.column, 13);
-    assert.match(problem.message, /only rsync syncs the project so far; remove sync\.strategy/);
+    assert.match(problem.message, /"rsync", "rclone"/);
   });
 
   it('environment.devcontainer naming no file is an error at its position', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { createSandbox, runMltoolbox, type Sandbox } from '../harness/index.ts';
@@ -126,5 +126,29 @@ describe('state database and remote commands', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.ok(existsSync(join(dataDir, 'state.db')));
     assert.equal(existsSync(dbFile(sandbox)), false);
+  });
+
+  it('a table that lost a column by hand is detected, the file copied aside, the table rebuilt with its rows, and the user told', async () => {
+    const sandbox = await createSandbox();
+    assert.equal((await mlt(sandbox, ['remote', 'add', 'gpu', 'alice@gpu-box:2222'])).code, 0);
+    const raw = new DatabaseSync(dbFile(sandbox));
+    raw.exec('ALTER TABLE remotes DROP COLUMN user');
+    raw.close();
+
+    const listed = await mlt(sandbox, ['remote', 'list', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stderr, /lost the column user of its remotes table .*keeping its entries .*copied to .*state\.db\.bak-/s);
+    const [remote] = json(listed.stdout).result.remotes;
+    assert.deepEqual({ alias: remote.alias, host: remote.host, user: remote.user, port: remote.port }, { alias: 'gpu', host: 'gpu-box', user: null, port: 2222 });
+    const backup = readdirSync(dirname(dbFile(sandbox))).find((name) => name.startsWith('state.db.bak-'));
+    assert.ok(backup, 'the damaged file was copied aside');
+    const copy = new DatabaseSync(join(dirname(dbFile(sandbox)), backup));
+    assert.equal((copy.prepare('SELECT host FROM remotes').get() as { host: string }).host, 'gpu-box', 'the copy holds the damaged table as it was');
+    copy.close();
+
+    const again = await mlt(sandbox, ['remote', 'add', 'lab', 'bob@lab-box', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /lost/, 'repaired once, quiet after');
+    assert.equal(json(again.stdout).result.remote.user, 'bob', 'the rebuilt column works');
   });
 });

@@ -206,7 +206,7 @@ export function createConnect(deps: ConnectDeps): Connect {
       extraPorts: (options.ports ?? []).map(parsePortMapping),
       projectDir: deps.projectDir,
       role,
-      publishOn: place.host.local ? 'this-machine' : 'engine-host',
+      publishOn: place.host.publishPortsOn,
       imageIsDefault: originAt(loaded.origins, ['environment', 'base_image'])?.kind === 'default',
     });
     const step = { features: features!, loaded, projectDir: deps.projectDir, identity, reporter, force: options.forceRebuild ?? false };
@@ -222,7 +222,7 @@ export function createConnect(deps: ConnectDeps): Connect {
     const base = await ensureImage({
       ...deps,
       transfer: loaded.config.environment.image_transfer,
-      ...(place.host.local ? {} : { sendFromLocal: (reference: string) => sendImage(deps, place, reference) }),
+      ...(place.host.imagesTravel ? { sendFromLocal: (reference: string) => sendImage(deps, place, reference) } : {}),
     }, place.containers, plan, options.forceRebuild ?? false);
     const featured = !prepared ? undefined
       : inPlace ? await applyFeaturesInPlace({ ...step, baseImage: base.image, host: place.host }, prepared)
@@ -244,8 +244,8 @@ export function createConnect(deps: ConnectDeps): Connect {
     if (ensured.action !== 'reused') await runLifecycle(reporter, session, ensured.id, 'post_start_command', featured?.contributions.lifecycle);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
-    // The agent runs beside a Docker engine: not here, and not on an instance that is itself the container (a pod).
-    const agent = place.host.local || !place.engineSocket ? undefined : await ensureAgent(reporter, deps.env, place.host, loaded.config.agent, options.agent ?? { yes: false });
+    // The agent runs beside a Docker engine on an ssh host: not here, and not on an instance that is itself the container (a pod).
+    const agent = !place.host.sshArgs || !place.engineSocket ? undefined : await ensureAgent(reporter, deps.env, place.host, loaded.config.agent, options.agent ?? { yes: false });
     const sshHost = role === 'head' ? await editorHost(session, ensured.name, agent) : undefined;
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
     state.touchRemote(place.name); // a saved remote's "last used"; nothing for any other name

@@ -103,7 +103,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOr
     ...projectCommands,
     pushImage: (target, reference) =>
       sessions.withSession(target, async (session) => {
-        if (session.place.host.local) {
+        if (!session.place.host.imagesTravel) {
           throw new UserError('USAGE', 'image push needs a remote host; the local engine has the image already', 'name a host: mltoolbox image push HOST IMAGE');
         }
         const { sendImage } = await import('./image.ts');

@@ -4,7 +4,7 @@ import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
 import { gpuStatus, type GpuStatus } from '../../services/gpu/status.ts';
-import type { SyncManager, SyncProgress, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
+import type { SyncManager, SyncProgress, SyncStrategy, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
 import { existingEditorAlias } from '../agent/editor-host.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
@@ -72,7 +72,7 @@ export interface ProjectCommandsDeps {
   /** hooks.* on this machine (pre_sync, post_sync, pre_disconnect). */
   localHooks: LocalHooks;
   forwarder: PortForwarder;
-  sync(): Promise<SyncManager>;
+  sync(strategy: SyncStrategy): Promise<SyncManager>;
 }
 
 export function createProjectCommands(deps: ProjectCommandsDeps) {
@@ -92,7 +92,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     // A dry run changes nothing, so it runs no hook either.
     if (!options.dryRun) await deps.localHooks('hooks.pre_sync', session.loaded, where(session));
     await pluginHooks.beforeSync(session, options.dryRun ?? false);
-    const sync = await deps.sync();
+    const sync = await deps.sync(session.loaded.config.sync.strategy);
     const summary = await reporter.task(options.dryRun ? 'Checking what would sync' : `Syncing to ${session.place.name}:${session.workspaceSource}`, (task) =>
       sync.push({
         remote: session.remoteShell!,
@@ -200,7 +200,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         requireRemote(session, 'sync');
         const { watch } = options;
         if (watch && !options.dryRun && (watch.always || (!options.once && session.loaded.config.sync.watch.enabled))) {
-          await (await deps.sync()).watch({
+          await (await deps.sync(session.loaded.config.sync.strategy)).watch({
             remote: session.remoteShell,
             localDir: deps.projectDir,
             remoteDir: session.workspaceSource,
@@ -221,7 +221,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         // A relative LOCAL_PATH is inside the project; an absolute one is that path.
         const localDir = localPath ? resolve(deps.projectDir, localPath) : deps.projectDir;
         const summary = await reporter.task(`Fetching ${remotePath} from ${session.place.name}`, async (task) =>
-          (await deps.sync()).fetch({
+          (await deps.sync(session.loaded.config.sync.strategy)).fetch({
             remote: session.remoteShell!,
             remoteDir: session.workspaceSource,
             localDir,
@@ -301,7 +301,8 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     status: (target: string | undefined) =>
       withSession(target, async (session) => {
         const projectRemote = session.state.getProjectRemote(session.projectId, session.place.name);
-        const instance = session.place.host.local ? undefined : session.state.getInstance(session.place.name);
+        // 'local' is never an instance's name (names are checked when saved): no instance here.
+        const instance = session.state.getInstance(session.place.name);
         // The local port probes first, alone: they time out after 1 s, and loading the Docker
         // client (synchronous, seconds on a loaded machine) would otherwise count against them.
         const forwards = await forwarder.list(session.place.name);
@@ -320,7 +321,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
           gpu,
           lastSync: projectRemote?.lastSyncAt ? { at: projectRemote.lastSyncAt, summary: projectRemote.lastSyncSummary } : null,
           ...(instance ? { instance: instanceView(instance, Date.now(), undefined, idle) } : {}),
-          sshHost: session.place.host.local ? null : await editorAliasOn(session.place.name, session.identity.slug),
+          sshHost: await editorAliasOn(session.place.name, session.identity.slug),
         };
       }),
 

@@ -7,7 +7,7 @@ import type { ContainerInfo } from '../../services/containers/types.ts';
 import { createContainerHost, type Host } from '../../services/host/index.ts';
 import { resolveTarget } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
-import type { RemoteShell, SyncManager } from '../../services/sync/types.ts';
+import type { RemoteShell, SyncManager, SyncStrategy } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
 import { resolveEngineSocket } from './engine-socket.ts';
@@ -31,7 +31,8 @@ export interface ConnectionDeps extends PlaceDeps {
   loadConfig(mode: 'resolve' | 'redact'): Promise<LoadedConfig>;
   state(): Promise<StateStore>;
   ssh(): Promise<SshService>;
-  sync(): Promise<SyncManager>;
+  /** The SyncManager of sync.strategy. */
+  sync(strategy: SyncStrategy): Promise<SyncManager>;
   /** The plugin host; without it no hooks run. */
   plugins?(): Promise<PluginHostService>;
   /** Reads one secret, for `${secret:…}` references that plugins add. */
@@ -142,25 +143,16 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     try {
       // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
       const known = state.getProjectRemote(project.id, name)?.remoteDir;
-      const workspaceSource = place.host.local ? deps.projectDir : known?.startsWith('/') ? known : await remoteHomeDir(place.host, defaultRemoteDir(identity));
+      const folder = await place.host.projectFolder(deps.projectDir, { ...(known ? { recorded: known } : {}), relative: defaultRemoteDir(identity) });
       return {
-        place, loaded, identity, projectId: project.id, state, workspaceSource,
-        ...(place.host.local ? {} : { remoteDir: workspaceSource }),
+        place, loaded, identity, projectId: project.id, state, workspaceSource: folder.path,
+        ...(folder.synced ? { remoteDir: folder.path } : {}),
         ...(place.host.rsync ? { remoteShell: place.host.rsync } : {}),
       };
     } catch (error) {
       await place.close();
       throw error;
     }
-  }
-
-  async function remoteHomeDir(host: Host, relative: string): Promise<string> {
-    const { stdout } = await host.execScript('printf "%s\\n" "$HOME"');
-    const home = stdout.trim().split('\n').pop() ?? '';
-    if (!home.startsWith('/')) {
-      throw new UserError('REMOTE_COMMAND_FAILED', 'could not read the home folder on the host', 'check that the remote user has a home folder: ssh HOST \'echo $HOME\'');
-    }
-    return `${home.replace(/\/$/, '')}/${relative}`;
   }
 
   /** Runs work with a session of its own, without plugins' shutdown (a worker of connect). */

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
+import { withDefaultSignals } from '../../infrastructure/interrupt.ts';
 import { readConfigFile } from './config-text.ts';
 import { builtinDefaults, defaultsLayer, type BuiltinDefaults } from './defaults.ts';
 import { envLayer } from './env-layer.ts';
@@ -146,7 +147,12 @@ async function readOptional(file: string, kind: OriginKind): Promise<string | un
  * and resolves the container's variables (profile, env_file, env).
  * Every problem is reported at once, each with file:line:column.
  */
-export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
+export function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
+  // Parsing and validating a huge file holds the thread: Ctrl-C must still end it at once.
+  return withDefaultSignals(() => loadLayers(options));
+}
+
+async function loadLayers(options: LoadConfigOptions): Promise<LoadedConfig> {
   const { projectDir } = options;
   const files: ConfigFileStatus[] = [];
   const layers: ConfigLayer[] = [defaultsLayer(projectDir)];

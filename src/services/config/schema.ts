@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { envNameProblem } from '../../core/env-name.ts';
+import { ENV_NAME, ENV_NAME_RULE, envNameProblem } from '../../core/env-name.ts';
 import { IMAGE_SOURCE_KEYS, type Origin } from './layer.ts';
 import { PORT_MAPPING } from '../ports/port-spec.ts';
 
@@ -45,10 +45,11 @@ const featureOptions = z.union([
 ], { error: 'expected an object of options, or a version string' });
 
 // Keys of env maps: one rule everywhere (src/core/env-name.ts); a bad key is an error at its position.
+// The same rule is in the generated JSON Schema (propertyNames.pattern), for editors.
 const envName = z.string().superRefine((name, context) => {
   const problem = envNameProblem(name);
   if (problem) context.addIssue({ code: 'custom', message: problem });
-});
+}).meta({ pattern: ENV_NAME.source, description: `${ENV_NAME_RULE[0]!.toUpperCase()}${ENV_NAME_RULE.slice(1)}.` });
 /** `dockerfile: docker/Dockerfile` is short for `dockerfile: {path: docker/Dockerfile}`. */
 const dockerfile = z
   .union([z.string().min(1).transform((path): z.output<typeof dockerfileObject> => ({ path })), dockerfileObject], { error: 'expected a Dockerfile path, or a mapping with path, context, args, target' })
@@ -103,9 +104,9 @@ const sync = z
     include_overrides: z.array(z.string()).optional().describe('Patterns copied even when excluded or git-ignored.'),
     respect_gitignore: z.boolean().optional().describe('Skip files your .gitignore ignores. Default: true.'),
     strategy: z
-      .literal('rsync', { error: 'only rsync syncs the project so far; remove sync.strategy (rclone copies data folders: mltoolbox datasync)' })
+      .enum(['rsync', 'rclone'])
       .optional()
-      .describe('Transfer tool. Only rsync so far (rclone copies data folders: `mltoolbox datasync`). Default: rsync.'),
+      .describe('Transfer tool for the project: rsync (over the shared ssh connection; links, permissions, delta transfer) or rclone (its own SFTP connection; regular files only). Default: rsync. See docs/sync.md.'),
     watch: z
       .strictObject({
         enabled: z.boolean().optional().describe('Re-sync when local files change. Default: false.'),

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { keyPathToString, type ConfigLayer, type KeyPath, type Origin, type OriginKind } from './layer.ts';
 import { MAX_CONFIG_NESTING } from './config-text.ts';
 import { setOwn } from './merge.ts';
@@ -29,15 +29,8 @@ export function parseYamlLayer(text: string, file: string, kind: OriginKind, bas
     // At most a few: a wrong file (binary, not YAML) makes an error per line.
     throw unreadable(doc.errors.slice(0, 3).map((error) => ({ message: describeYamlError(error.message), origin: at(error.pos[0]) })));
   }
-  try {
-    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (error) {
-    // Other conversion failures are reported, with positions, by convert() below.
-    if (/alias/i.test(String(error))) {
-      const firstAlias = /\*[^\s,\]}]+/.exec(text);
-      throw unreadable([{ message: `too many aliases (*name) expand here (more than ${MAX_ALIAS_COUNT}); a configuration does not need this, it looks like an alias bomb`, origin: at(firstAlias?.index) }]);
-    }
-  }
+  const bomb = aliasBomb(doc, text);
+  if (bomb) throw unreadable([{ message: bomb.message, origin: at(bomb.offset) }]);
 
   const origins = new Map<string, Origin>();
   const keyOrigins = new Map<string, Origin>();
@@ -46,54 +39,60 @@ export function parseYamlLayer(text: string, file: string, kind: OriginKind, bas
   const convert = (node: unknown, path: KeyPath, active: Set<unknown>): unknown => {
     if (node === null || node === undefined) return null;
     const key = keyPathToString(path);
-    const range = (node as Node).range;
-    if (isAlias(node)) {
-      const target = node.resolve(doc as Document);
-      if (!target || active.has(target) || path.length > MAX_DEPTH) {
-        problems.push({ message: 'this alias refers to itself or to nothing', origin: at(range?.[0]), key });
-        return null;
-      }
-      active.add(target);
-      const value = convert(target, path, active);
-      active.delete(target);
-      // The alias is where the value was set, not the anchor.
-      origins.set(key, at(range?.[0]));
-      return value;
-    }
+    const offset = (node as Node).range?.[0];
+    if (isAlias(node)) return convertAlias(node, path, active);
     if (path.length > MAX_DEPTH) {
-      problems.push({ message: `nesting deeper than ${MAX_DEPTH} levels`, origin: at(range?.[0]), key });
+      problems.push({ message: `nesting deeper than ${MAX_DEPTH} levels`, origin: at(offset), key });
       return null;
     }
-    origins.set(key, at(range?.[0]));
+    origins.set(key, at(offset));
     if (isScalar(node)) return node.value ?? null;
     if (isSeq(node)) return node.items.map((item, index) => convert(item, [...path, index], active));
-    if (isMap(node)) {
-      const out: Record<string, unknown> = {};
-      for (const pair of node.items) {
-        const keyNode = pair.key as Node | null;
-        const keyOffset = keyNode?.range?.[0] ?? range?.[0];
-        if (keyNode !== null && !isScalar(keyNode)) {
-          problems.push({ message: 'mapping keys must be plain words, not lists or maps', origin: at(keyOffset), key });
-          continue;
-        }
-        const name = keyNode === null ? '' : String(keyNode.value ?? '');
-        const childPath = [...path, name];
-        const childKey = keyPathToString(childPath);
-        if (Object.hasOwn(out, name)) {
-          problems.push({ message: 'Map keys must be unique (a second value would silently win)', origin: at(keyOffset), key: childKey });
-          continue;
-        }
-        keyOrigins.set(childKey, at(keyOffset));
-        const value = convert(pair.value, childPath, active);
-        setOwn(out, name, value);
-        // A key with no value (`remote:`) has no node; point at the key.
-        if (pair.value === null || pair.value === undefined) origins.set(childKey, at(keyOffset));
-        else if (isMap(pair.value) || isSeq(pair.value)) origins.set(childKey, at(keyOffset));
-      }
-      return out;
-    }
-    problems.push({ message: 'unsupported YAML node', origin: at(range?.[0]), key });
+    if (isMap(node)) return convertMap(node, path, active);
+    problems.push({ message: 'unsupported YAML node', origin: at(offset), key });
     return null;
+  };
+
+  /** An alias: its anchor's value, but set where the alias is. */
+  const convertAlias = (node: Alias, path: KeyPath, active: Set<unknown>): unknown => {
+    const key = keyPathToString(path);
+    const offset = node.range?.[0];
+    const target = node.resolve(doc as Document);
+    if (!target || active.has(target) || path.length > MAX_DEPTH) {
+      problems.push({ message: 'this alias refers to itself or to nothing', origin: at(offset), key });
+      return null;
+    }
+    active.add(target);
+    const value = convert(target, path, active);
+    active.delete(target);
+    origins.set(key, at(offset));
+    return value;
+  };
+
+  const convertMap = (node: YAMLMap, path: KeyPath, active: Set<unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) convertPair(pair, out, path, active, node.range?.[0]);
+    return out;
+  };
+
+  /** One `key: value` of a mapping, into `out`; a non-scalar or repeated key is a problem. */
+  const convertPair = (pair: Pair, out: Record<string, unknown>, path: KeyPath, active: Set<unknown>, mapOffset: number | undefined): void => {
+    const keyNode = pair.key as Node | null;
+    const keyOffset = keyNode?.range?.[0] ?? mapOffset;
+    const name = keyName(keyNode);
+    if (name === undefined) {
+      problems.push({ message: 'mapping keys must be plain words, not lists or maps', origin: at(keyOffset), key: keyPathToString(path) });
+      return;
+    }
+    const childPath = [...path, name];
+    const childKey = keyPathToString(childPath);
+    if (Object.hasOwn(out, name)) {
+      problems.push({ message: 'Map keys must be unique (a second value would silently win)', origin: at(keyOffset), key: childKey });
+      return;
+    }
+    keyOrigins.set(childKey, at(keyOffset));
+    setOwn(out, name, convert(pair.value, childPath, active));
+    if (shownAtKey(pair.value)) origins.set(childKey, at(keyOffset));
   };
 
   const value = convert(doc.contents, [], new Set());
@@ -103,6 +102,32 @@ export function parseYamlLayer(text: string, file: string, kind: OriginKind, bas
     throw unreadable([{ message: 'the file must be a mapping of keys (like `environment:`), not a single value or a list', origin: at(doc.contents?.range?.[0]) }]);
   }
   return { kind, file, value: value as Record<string, unknown>, origins, keyOrigins, source: text };
+}
+
+/** An alias bomb ("billion laughs"): the yaml library's own alias expansion limit, at the first alias. */
+function aliasBomb(doc: Document, text: string): { message: string; offset: number | undefined } | undefined {
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return undefined;
+  } catch (error) {
+    // Other conversion failures are reported, with positions, by convert().
+    if (!/alias/i.test(String(error))) return undefined;
+    return {
+      message: `too many aliases (*name) expand here (more than ${MAX_ALIAS_COUNT}); a configuration does not need this, it looks like an alias bomb`,
+      offset: /\*[^\s,\]}]+/.exec(text)?.index,
+    };
+  }
+}
+
+/** A mapping key as a string ('' for `: value`), or undefined for a list or map used as a key. */
+function keyName(keyNode: Node | null): string | undefined {
+  if (keyNode === null) return '';
+  return isScalar(keyNode) ? String(keyNode.value ?? '') : undefined;
+}
+
+/** A key with no value (`remote:`) has no node, and a mapping or list is best shown at its key. */
+function shownAtKey(value: unknown): boolean {
+  return value === null || value === undefined || isMap(value) || isSeq(value);
 }
 
 function describeYamlError(message: string): string {

@@ -39,6 +39,9 @@ export function createContainerHost(options: ContainerHostOptions): Host {
   return {
     name: options.name,
     local: false,
+    publishPortsOn: engineHost.publishPortsOn,
+    imagesTravel: engineHost.imagesTravel,
+    projectFolder: (projectDir, place) => engineHost.projectFolder(projectDir, place),
     exec,
     execScript: (script, { args = [], ...rest } = {}) => exec(['sh', '-c', script, 'sh', ...args], rest),
     async execInteractive(argv, interactive) {

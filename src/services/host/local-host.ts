@@ -25,6 +25,9 @@ export function createLocalHost(options: { env: NodeJS.ProcessEnv; runner?: Proc
   return {
     name: 'local',
     local: true,
+    publishPortsOn: 'this-machine',
+    imagesTravel: false,
+    projectFolder: async (projectDir) => ({ path: projectDir, synced: false }),
     exec,
     execScript: (script, { args = [], ...rest } = {}) => exec(['sh', '-c', script, 'sh', ...args], rest),
     async execInteractive(argv, interactive) {

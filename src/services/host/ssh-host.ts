@@ -64,7 +64,18 @@ export function createSshHost(options: SshHostOptions): Host {
   return {
     name,
     local: false,
-    rsync: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, '') },
+    publishPortsOn: 'engine-host',
+    imagesTravel: true,
+    async projectFolder(_projectDir, place) {
+      if (place.recorded?.startsWith('/')) return { path: place.recorded, synced: true };
+      const { stdout } = await ssh.execScript(target, 'printf "%s\\n" "$HOME"');
+      const home = stdout.trim().split('\n').pop() ?? '';
+      if (!home.startsWith('/')) {
+        throw new UserError('REMOTE_COMMAND_FAILED', 'could not read the home folder on the host', 'check that the remote user has a home folder: ssh HOST \'echo $HOME\'');
+      }
+      return { path: `${home.replace(/\/$/, '')}/${place.relative}`, synced: true };
+    },
+    rsync: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, ''), sshArgs: ssh.sshArgs(target) },
     sshArgs: ssh.sshArgs(target),
     async exec(argv, exec = {}) {
       const result = await ssh.exec(target, exec.env || exec.workdir ? ['sh', '-c', remoteCommand(argv, exec)] : argv, sshExecOptions(exec));

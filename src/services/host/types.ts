@@ -23,6 +23,20 @@ export interface Host {
    * how to run, read or forward is the Host's business.
    */
   readonly local: boolean;
+  /**
+   * Where `-p` ports of a container on this host's engine are published: on
+   * this machine's 127.0.0.1 (this machine), or on the engine host's
+   * 127.0.0.1 and forwarded here.
+   */
+  readonly publishPortsOn: 'this-machine' | 'engine-host';
+  /** Images built or pulled on this machine must be sent to reach this host's engine (it is another machine's). */
+  readonly imagesTravel: boolean;
+  /**
+   * The project's folder on this host: this machine uses the project folder
+   * itself (`synced: false`, nothing to copy); another machine the folder
+   * recorded for it (absolute), else `relative` under its home (`synced: true`).
+   */
+  projectFolder(projectDir: string, place: { recorded?: string; relative: string }): Promise<ProjectFolder>;
   /** How rsync reaches this host's files; undefined for this machine and for containers. */
   readonly rsync?: RemoteShell;
   /**
@@ -56,6 +70,12 @@ export interface Host {
    * (`detached`). Undefined when the protocol cannot make the trip (UDP over SSH).
    */
   forwardPort(port: number, options?: ForwardPortOptions): Promise<HostForward | undefined>;
+}
+
+export interface ProjectFolder {
+  path: string;
+  /** The files get there by a sync (another machine). */
+  synced: boolean;
 }
 
 export interface HostExecOptions {

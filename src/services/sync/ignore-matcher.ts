@@ -73,11 +73,15 @@ export class IgnoreMatcher {
     this.mergeCache.delete(folder);
   }
 
-  /** Whether rsync leaves this root-relative path (forward slashes) out. */
-  ignores(path: string): boolean {
+  /**
+   * Whether rsync leaves this root-relative path (forward slashes) out.
+   * Whether the path is a folder is looked up here, unless the caller knows
+   * (a path on the host).
+   */
+  ignores(path: string, isFolder?: boolean): boolean {
     const parts = path.split('/').filter((part) => part !== '' && part !== '.');
     for (let i = 1; i <= parts.length; i++) {
-      const isDir = i < parts.length || this.isDirectory(parts.join('/'));
+      const isDir = i < parts.length || (isFolder ?? this.isDirectory(parts.join('/')));
       if (this.excludes(parts.slice(0, i), isDir)) return true;
     }
     return false;

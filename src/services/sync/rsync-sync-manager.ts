@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { isCommandNotFound, runProcess, type ProcessRunner } from '../../infrastructure/process.ts';
-import { buildFilterRules, resolveRules, toRsyncFilter, type FilterRule } from './filters.ts';
+import { resolveRules, toRsyncFilter, type FilterRule } from './filters.ts';
+import { existingFolder, loadFilters } from './project-folder.ts';
 import { expandGitignores } from './gitignore-rules.ts';
 import { normalizeFetchPath, normalizeRemoteDir } from './remote-path.ts';
 import { buildFetchArgs, buildPushArgs, type MakeRemoteDir } from './rsync-args.ts';
@@ -129,18 +130,6 @@ function rsyncNotInstalled(rsync: string, cause: unknown): UserError {
   return new UserError('SYNC_RSYNC_NOT_INSTALLED', `${rsync} is not installed on this machine`, 'install rsync: sudo apt-get install rsync, or brew install rsync on macOS', { cause });
 }
 
-function existingFolder(path: string): string {
-  const absolute = resolve(path);
-  let isFolder = false;
-  try {
-    isFolder = statSync(absolute).isDirectory();
-  } catch {
-    // reported below
-  }
-  if (!isFolder) throw new UserError('SYNC_PATH_NOT_FOUND', `the folder to sync does not exist: ${absolute}`, 'run from the project folder, or pass -C DIR', { data: { path: absolute } });
-  return absolute;
-}
-
 /** Fetch never deletes, so any non-empty folder is fine as its root. */
 function normalizeFetchRoot(remoteDir: string): string {
   if (remoteDir.trim() === '' || /[\0\n\r]/.test(remoteDir)) {
@@ -167,17 +156,4 @@ export function inArgvOrFile(filters: FilterRule[], maxBytes = FILTERS_IN_ARGV_M
     throw error;
   }
   return { filters: [{ kind: 'merge-file', file }], cleanup: () => rmSync(folder, { recursive: true, force: true }) };
-}
-
-function loadFilters(localDir: string, request: Pick<PushRequest, 'rules'>): FilterRule[] {
-  const rules = resolveRules(request.rules);
-  let dockerignore: string | undefined;
-  if (rules.respectDockerignore) {
-    try {
-      dockerignore = readFileSync(join(localDir, '.dockerignore'), 'utf8');
-    } catch {
-      // none
-    }
-  }
-  return buildFilterRules(rules, dockerignore);
 }

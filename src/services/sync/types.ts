@@ -8,6 +8,12 @@ export interface RemoteShell {
   rsh: string;
   /** The ssh destination, e.g. `gpu-box` or `root@10.0.0.5`. */
   destination: string;
+  /**
+   * ssh's options and destination as the connection uses them (ending with
+   * `--` and the host): how a tool with its own SSH client (rclone) resolves
+   * the same host, user, port, key and known_hosts with `ssh -G`.
+   */
+  sshArgs?: readonly string[];
 }
 
 /** What is copied. Every field has a safe default. */
@@ -115,6 +121,9 @@ export interface WatchRequest extends Omit<PushRequest, 'dryRun' | 'signal'> {
   /** Longest wait between retries after a failure. Default: 30 s. */
   maxBackoffMs?: number;
 }
+
+/** sync.strategy: which SyncManager pushes the project. */
+export type SyncStrategy = 'rsync' | 'rclone';
 
 export interface SyncManager {
   /** Makes remoteDir mirror localDir (within the rules). */

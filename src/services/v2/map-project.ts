@@ -374,71 +374,89 @@ function mapVolumes(m: Mapper, project: LegacyProject, raw: unknown, environment
   let projectMount: string | undefined;
   for (const [index, item] of raw.entries()) {
     const key = `volumes[${index}]`;
-    const rawSource = isRecord(item) ? item.source : item;
-    const fromShell = typeof rawSource === 'string' ? substituteCompose(rawSource, m.vars).missing : [];
-    if (fromShell.length > 0) {
-      m.notMapped.push({
-        from: `${m.at(key)} (${isRecord(item) ? `${String(item.source)}:${String(item.target)}` : String(item)})`,
-        reason: `uses ${fromShell.map((n) => `\${${n}}`).join(', ')} from the shell on the GPU host; mltoolbox needs an absolute host path — add it to mltoolbox.local.yaml under environment.volumes`,
-      });
-      continue;
-    }
-    let source: string | undefined;
-    let target: string | undefined;
-    let readOnly = false;
-    let shown: string;
-    if (isRecord(item)) {
-      source = m.substitute(item.source, `${key}.source`);
-      target = m.substitute(item.target, `${key}.target`);
-      readOnly = item.read_only === true;
-      shown = `${source ?? ''}:${target ?? ''}`;
-      if (item.type !== undefined && !['bind', 'volume'].includes(String(item.type))) {
-        m.notMapped.push({ from: `${m.at(key)} (${String(item.type)} ${target ?? ''})`, reason: `${String(item.type)} mounts have no mltoolbox equivalent` });
-        continue;
-      }
+    const volume = composeVolume(m, key, item);
+    const placed = volume && placeVolume(m, project, key, volume);
+    if (!placed) continue;
+    if (placed.projectMount) {
+      projectMount = placed.projectMount;
+      m.mapped.push({ from: `${m.at(key)} (${volume.shown})`, to: 'project.workdir (mltoolbox mounts the project folder there itself)' });
     } else {
-      shown = m.substitute(item, key) ?? '';
-      const parts = shown.split(':');
-      if (parts.length === 1) target = parts[0];
-      else {
-        [source, target] = [parts[0], parts[1]];
-        readOnly = parts.slice(2).some((mode) => mode.split(',').includes('ro'));
-      }
+      volumes.push(placed.volume!);
+      m.mapped.push({ from: `${m.at(key)} (${volume.shown})`, to: 'environment.volumes' });
     }
-    if (!target || !target.startsWith('/')) {
-      m.notMapped.push({ from: `${m.at(key)} (${shown})`, reason: 'expected SOURCE:TARGET with an absolute TARGET' });
-      continue;
-    }
-    const suffix = readOnly ? ':ro' : '';
-    if (source === undefined || source === '') {
-      volumes.push(`${target}${suffix}`);
-    } else if (source.startsWith('~') || source.startsWith('$')) {
-      m.notMapped.push({
-        from: `${m.at(key)} (${shown})`,
-        reason: `'${source}' is relative to your home folder on the GPU host; mltoolbox needs an absolute host path — add it to mltoolbox.local.yaml, e.g. environment.volumes: ["/home/you/${source.replace(/^~\/?/, '')}:${target}${suffix}"]`,
-      });
-      continue;
-    } else if (source.startsWith('/')) {
-      volumes.push(`${source}:${target}${suffix}`);
-    } else if (source.startsWith('.')) {
-      const relative = projectRelative(project, source);
-      if (relative === '.') {
-        projectMount = target;
-        m.mapped.push({ from: `${m.at(key)} (${shown})`, to: 'project.workdir (mltoolbox mounts the project folder there itself)' });
-        continue;
-      }
-      if (relative === undefined) {
-        m.notMapped.push({ from: `${m.at(key)} (${shown})`, reason: `'${source}' is outside the project folder; use an absolute path on the GPU host` });
-        continue;
-      }
-      volumes.push(`./${relative}:${target}${suffix}`);
-    } else {
-      volumes.push(`${source}:${target}${suffix}`); // a named volume
-    }
-    m.mapped.push({ from: `${m.at(key)} (${shown})`, to: 'environment.volumes' });
   }
   if (volumes.length > 0) environment.volumes = volumes;
   return projectMount;
+}
+
+interface ComposeVolume {
+  source: string | undefined;
+  target: string;
+  readOnly: boolean;
+  /** As the compose file wrote it (after substitution), for the report. */
+  shown: string;
+}
+
+/** One compose volume (short `SRC:DST[:ro]` or long form), or undefined (reported as not mapped). */
+function composeVolume(m: Mapper, key: string, item: unknown): ComposeVolume | undefined {
+  const rawSource = isRecord(item) ? item.source : item;
+  const fromShell = typeof rawSource === 'string' ? substituteCompose(rawSource, m.vars).missing : [];
+  if (fromShell.length > 0) {
+    m.notMapped.push({
+      from: `${m.at(key)} (${isRecord(item) ? `${String(item.source)}:${String(item.target)}` : String(item)})`,
+      reason: `uses ${fromShell.map((n) => `\${${n}}`).join(', ')} from the shell on the GPU host; mltoolbox needs an absolute host path — add it to mltoolbox.local.yaml under environment.volumes`,
+    });
+    return undefined;
+  }
+  const volume = isRecord(item) ? longVolume(m, key, item) : shortVolume(m.substitute(item, key) ?? '');
+  if (!volume) return undefined;
+  if (!volume.target?.startsWith('/')) {
+    m.notMapped.push({ from: `${m.at(key)} (${volume.shown})`, reason: 'expected SOURCE:TARGET with an absolute TARGET' });
+    return undefined;
+  }
+  return volume as ComposeVolume;
+}
+
+function longVolume(m: Mapper, key: string, item: Record<string, unknown>): Partial<ComposeVolume> & { shown: string } | undefined {
+  const source = m.substitute(item.source, `${key}.source`);
+  const target = m.substitute(item.target, `${key}.target`);
+  if (item.type !== undefined && !['bind', 'volume'].includes(String(item.type))) {
+    m.notMapped.push({ from: `${m.at(key)} (${String(item.type)} ${target ?? ''})`, reason: `${String(item.type)} mounts have no mltoolbox equivalent` });
+    return undefined;
+  }
+  return { source, target, readOnly: item.read_only === true, shown: `${source ?? ''}:${target ?? ''}` };
+}
+
+function shortVolume(shown: string): Partial<ComposeVolume> & { shown: string } {
+  const parts = shown.split(':');
+  if (parts.length === 1) return { source: undefined, target: parts[0], readOnly: false, shown };
+  return { source: parts[0], target: parts[1], readOnly: parts.slice(2).some((mode) => mode.split(',').includes('ro')), shown };
+}
+
+/**
+ * Where a volume goes in mltoolbox.yaml: an environment.volumes entry, or, for
+ * the project folder itself, the project mount; undefined when it cannot be
+ * mapped (reported).
+ */
+function placeVolume(m: Mapper, project: LegacyProject, key: string, volume: ComposeVolume): { volume?: string; projectMount?: string } | undefined {
+  const { source, target, shown } = volume;
+  const suffix = volume.readOnly ? ':ro' : '';
+  if (source === undefined || source === '') return { volume: `${target}${suffix}` };
+  if (source.startsWith('~') || source.startsWith('$')) {
+    m.notMapped.push({
+      from: `${m.at(key)} (${shown})`,
+      reason: `'${source}' is relative to your home folder on the GPU host; mltoolbox needs an absolute host path — add it to mltoolbox.local.yaml, e.g. environment.volumes: ["/home/you/${source.replace(/^~\/?/, '')}:${target}${suffix}"]`,
+    });
+    return undefined;
+  }
+  if (!source.startsWith('.')) return { volume: `${source}:${target}${suffix}` }; // an absolute path, or a named volume
+  const relative = projectRelative(project, source);
+  if (relative === '.') return { projectMount: target };
+  if (relative === undefined) {
+    m.notMapped.push({ from: `${m.at(key)} (${shown})`, reason: `'${source}' is outside the project folder; use an absolute path on the GPU host` });
+    return undefined;
+  }
+  return { volume: `./${relative}:${target}${suffix}` };
 }
 
 function mapWorkdir(m: Mapper, workingDir: unknown, mountTarget: string | undefined, projectSection: Record<string, unknown>): void {

@@ -33,6 +33,26 @@ describe('damaged state database', () => {
     reopened.close();
   });
 
+  it('a lost NOT NULL column: the table is rebuilt empty (its rows are in the copy), and the other tables keep theirs', async () => {
+    const file = tempDbFile();
+    const first = await openStateStore({ file });
+    first.upsertRemote({ alias: 'gpu', host: 'gpu.example', user: 'me', port: null, identityFile: null });
+    first.close();
+    const raw = new DatabaseSync(file);
+    raw.exec('ALTER TABLE remotes DROP COLUMN host');
+    raw.close();
+    const store = await openStateStore({ file });
+    try {
+      assert.equal(store.repairs.length, 1);
+      assert.match(store.repairs[0]!, /lost the column host of its remotes table .*could not be kept .*copied to /);
+      assert.deepEqual(store.listRemotes(), []);
+      store.upsertRemote({ alias: 'again', host: 'h', user: null, port: null, identityFile: null });
+      assert.equal(store.listRemotes()[0]!.host, 'h');
+    } finally {
+      store.close();
+    }
+  });
+
   it('an empty (0-byte) file is STATE_DB_CORRUPT, left in place, not used as a fresh database', async () => {
     const file = tempDbFile();
     (await openStateStore({ file })).close();

@@ -243,47 +243,76 @@ function isInside(dir: string, path: string): boolean {
 function mapImageAndBuild(state: MapState, top: TopEntries): void {
   const image = top.get('image')?.value;
   const build = top.get('build')?.value;
-  const buildEntries: TopEntries = build?.type === 'object' ? new Map(objectEntries(build).map((e) => [e.key, e])) : new Map();
+  const buildEntries = buildSection(state, build);
   const dockerfileNode = buildEntries.get('dockerfile')?.value ?? top.get('dockerFile')?.value;
-  if (build && build.type !== 'object') problem(state, build, `'build' must be an object`, 'build');
+  mapImage(state, image, dockerfileNode !== undefined);
+  if (dockerfileNode) mapDockerfile(state, dockerfileNode, buildEntries, top.get('context')?.value);
+  else withoutDockerfile(state, image, build);
+}
 
-  if (image && dockerfileNode) {
-    state.warnings.push(`${state.at(image)}: both 'image' and a Dockerfile are set; the Dockerfile is used`);
-  } else if (image) {
-    const value = expectString(state, 'image', image);
-    if (value !== undefined) state.builder.set(TARGET.baseImage, text(state, image, value), image);
+/** No Dockerfile: a `build` without one is a problem; with no image either, the default image is used. */
+function withoutDockerfile(state: MapState, image: Node | undefined, build: Node | undefined): void {
+  if (build?.type === 'object') problem(state, build, `'build' needs a 'dockerfile'`, 'build');
+  else if (!image) state.warnings.push(`${displayPath(state.file, state.projectDir)}: neither 'image' nor 'build.dockerfile' is set; mltoolbox's default image is used`);
+}
+
+/** The entries of `build` (none when it is missing, or not an object: a problem). */
+function buildSection(state: MapState, build: Node | undefined): TopEntries {
+  if (build === undefined) return new Map();
+  if (build.type !== 'object') {
+    problem(state, build, `'build' must be an object`, 'build');
+    return new Map();
   }
-  if (!dockerfileNode) {
-    if (build?.type === 'object') problem(state, build, `'build' needs a 'dockerfile'`, 'build');
-    else if (!image) state.warnings.push(`${displayPath(state.file, state.projectDir)}: neither 'image' nor 'build.dockerfile' is set; mltoolbox's default image is used`);
-    return;
-  }
+  return new Map(objectEntries(build).map((e) => [e.key, e]));
+}
+
+/** build.dockerfile (or the old top-level dockerFile/context) and the rest of `build`. */
+function mapDockerfile(state: MapState, dockerfileNode: Node, buildEntries: TopEntries, topContext: Node | undefined): void {
   const path = expectString(state, 'build.dockerfile', dockerfileNode);
   if (path === undefined) return;
-  const target = TARGET.dockerfile;
-  state.builder.set([...target, 'path'], rebasePath(state, dockerfileNode, path), dockerfileNode);
-
-  // The devcontainer default context is the devcontainer.json's folder; write it out, since
-  // mltoolbox's default (the Dockerfile's folder) can differ.
-  const contextNode = buildEntries.get('context')?.value ?? top.get('context')?.value;
-  const contextRaw = contextNode ? expectString(state, 'build.context', contextNode) : '.';
-  if (contextRaw !== undefined) state.builder.set([...target, 'context'], rebasePath(state, contextNode ?? dockerfileNode, contextRaw), contextNode ?? dockerfileNode);
-
-  const args = buildEntries.get('args')?.value;
-  if (args?.type === 'object') {
-    for (const arg of objectEntries(args)) {
-      const value = scalarString(arg.value);
-      if (value === undefined) problem(state, arg.value, `build arg '${arg.key}' must be a string`, `build.args.${arg.key}`);
-      else state.builder.set([...target, 'args', arg.key], text(state, arg.value, value), arg.value);
-    }
-  } else if (args) problem(state, args, `'build.args' must be an object of strings`, 'build.args');
-  const stage = buildEntries.get('target')?.value;
-  const stageName = stage && expectString(state, 'build.target', stage);
-  if (stage && stageName !== undefined) state.builder.set([...target, 'target'], stageName, stage);
+  state.builder.set([...TARGET.dockerfile, 'path'], rebasePath(state, dockerfileNode, path), dockerfileNode);
+  mapBuildContext(state, buildEntries.get('context')?.value ?? topContext, dockerfileNode);
+  mapBuildArgs(state, buildEntries.get('args')?.value);
+  mapBuildTarget(state, buildEntries.get('target')?.value);
   for (const [key, entry] of buildEntries) {
     if (!['dockerfile', 'context', 'args', 'target'].includes(key)) {
       state.warnings.push(`${state.at(entry.keyNode)}: 'build.${key}' has no mltoolbox equivalent and was ignored`);
     }
+  }
+}
+
+/** `image`, unless a Dockerfile is set too (the Dockerfile wins, with a warning). */
+function mapImage(state: MapState, image: Node | undefined, hasDockerfile: boolean): void {
+  if (!image) return;
+  if (hasDockerfile) {
+    state.warnings.push(`${state.at(image)}: both 'image' and a Dockerfile are set; the Dockerfile is used`);
+    return;
+  }
+  const value = expectString(state, 'image', image);
+  if (value !== undefined) state.builder.set(TARGET.baseImage, text(state, image, value), image);
+}
+
+/**
+ * The devcontainer default context is the devcontainer.json's folder; write it out, since
+ * mltoolbox's default (the Dockerfile's folder) can differ.
+ */
+function mapBuildContext(state: MapState, contextNode: Node | undefined, dockerfileNode: Node): void {
+  const contextRaw = contextNode ? expectString(state, 'build.context', contextNode) : '.';
+  if (contextRaw !== undefined) state.builder.set([...TARGET.dockerfile, 'context'], rebasePath(state, contextNode ?? dockerfileNode, contextRaw), contextNode ?? dockerfileNode);
+}
+
+function mapBuildTarget(state: MapState, stage: Node | undefined): void {
+  const stageName = stage && expectString(state, 'build.target', stage);
+  if (stage && stageName !== undefined) state.builder.set([...TARGET.dockerfile, 'target'], stageName, stage);
+}
+
+function mapBuildArgs(state: MapState, args: Node | undefined): void {
+  if (!args) return;
+  if (args.type !== 'object') return problem(state, args, `'build.args' must be an object of strings`, 'build.args');
+  for (const arg of objectEntries(args)) {
+    const value = scalarString(arg.value);
+    if (value === undefined) problem(state, arg.value, `build arg '${arg.key}' must be a string`, `build.args.${arg.key}`);
+    else state.builder.set([...TARGET.dockerfile, 'args', arg.key], text(state, arg.value, value), arg.value);
   }
 }
 

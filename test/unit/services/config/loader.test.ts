@@ -114,7 +114,7 @@ describe('loadConfig: errors', () => {
     const heads = error.details.filter((d) => !/^\s+\d* \|/.test(d));
     assert.deepEqual(heads, [
       "mltoolbox.yaml:1:1: unknown key 'enviroment' at the top level (did you mean 'environment'?)",
-      'mltoolbox.yaml:4:13: sync.strategy: expected "rsync", got "scp": only rsync syncs the project so far; remove sync.strategy (rclone copies data folders: mltoolbox datasync)',
+      'mltoolbox.yaml:4:13: sync.strategy: expected one of "rsync", "rclone"; got "scp"',
       'mltoolbox.yaml:6:14: sync.watch.enabled: expected true or false, got "maybe"',
       'mltoolbox.yaml:8:11: environment.ports[0]: must be at least 1, got 0',
       'mltoolbox.yaml:9:14: environment.gpu_count: must be at least 0, got -1',

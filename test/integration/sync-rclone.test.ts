@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createSandbox, run, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
+
+/**
+ * `sync.strategy: rclone` through the built binary: the real rclone (its
+ * sftp backend) against the harness sshd on loopback, with the host, port,
+ * user, key and known_hosts resolved from the same ssh config the connection
+ * uses. The same rules as rsync: excludes, .gitignore, .git, protected
+ * folders; deletions only inside the project folder.
+ */
+describe('sync with sync.strategy: rclone', async () => {
+  const harness = await useHarness();
+  const host = harness.ssh.alias;
+  let sandbox: Sandbox;
+  let project: string;
+  let remoteDir: string;
+  const HOSTILE = `-rf $(touch pwned) 'q' "dq" \\ #x;.txt`;
+  const mlt = (args: string[]) => runMltoolbox(['-C', project, ...args], { env: sandbox.env, cwd: sandbox.root, timeoutMs: 120_000 });
+  const sync = async (...extra: string[]) => {
+    const result = await mlt(['sync', host, '--json', ...extra]);
+    assert.equal(result.code, 0, `sync failed:\n${result.stderr}\n${result.stdout}`);
+    return JSON.parse(result.stdout).result;
+  };
+  const onHost = async (script: string) => {
+    const result = await run('ssh', ['-F', harness.ssh.sshConfigFile, host, script], { timeoutMs: 20_000 });
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout;
+  };
+  /** Every file under the project folder on the host, sorted. */
+  const hostFiles = async () => (await onHost(`cd ${remoteDir} && find . -type f | sed 's|^\\./||' | LC_ALL=C sort`)).split('\n').filter(Boolean);
+
+  before(async () => {
+    sandbox = await createSandbox({ harness });
+    project = sandbox.projectDir;
+    await writeFile(join(project, 'mltoolbox.yaml'), ['version: 1', 'sync:', '  strategy: rclone', '  exclude:', '    - "*.log"', ''].join('\n'));
+    await mkdir(join(project, 'src', 'deep'), { recursive: true });
+    await mkdir(join(project, '.git'), { recursive: true });
+    await mkdir(join(project, 'gone'), { recursive: true });
+    await writeFile(join(project, 'src', 'train.py'), 'print(1)\n');
+    await writeFile(join(project, 'src', 'deep', 'model.py'), 'x = 2\n');
+    await writeFile(join(project, 'gone', 'old.txt'), 'old\n');
+    await writeFile(join(project, 'a.txt'), 'a\n');
+    await writeFile(join(project, 'debug.log'), 'excluded\n');
+    await writeFile(join(project, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    await writeFile(join(project, '.gitignore'), 'secret.txt\ncache/\n');
+    await writeFile(join(project, 'secret.txt'), 'ignored\n');
+    await writeFile(join(project, HOSTILE), 'hostile\n');
+    await writeFile(join(project, ' leading space.txt'), 'space\n');
+  });
+
+  after(async () => {
+    if (remoteDir) await onHost(`rm -rf ${remoteDir} ${remoteDir}-sibling`).catch(() => {});
+  });
+
+  it('copies the project with the rules rsync uses (exclude, .gitignore, .git) and hostile names intact', async () => {
+    const result = await sync();
+    remoteDir = result.remoteDir;
+    assert.deepEqual(await hostFiles(), [' leading space.txt', HOSTILE, '.gitignore', 'a.txt', 'gone/old.txt', 'mltoolbox.yaml', 'src/deep/model.py', 'src/train.py'].sort());
+    assert.equal(result.summary.filesTransferred, 8);
+    assert.equal(await onHost(`cat ${remoteDir}/src/train.py`), 'print(1)\n');
+    assert.equal(await onHost(`cat "${remoteDir}"/*touch*`), 'hostile\n');
+    assert.equal(existsSync(join(project, 'pwned')), false);
+    assert.equal(existsSync(join(sandbox.root, 'pwned')), false);
+  });
+
+  it('a second sync copies and deletes nothing', async () => {
+    const result = await sync();
+    assert.equal(result.summary.filesTransferred, 0);
+    assert.equal(result.summary.deleted, 0);
+  });
+
+  it('deletes inside the project folder only what is gone locally; protected, excluded and ignored host files and anything outside stay', async () => {
+    await onHost([
+      `cd ${remoteDir}`,
+      'mkdir -p outputs cache ../$(basename $PWD)-sibling',
+      'echo m > outputs/metrics.txt', 'echo c > cache/blob', 'echo l > host.log', 'echo s > secret.txt', 'echo k > ../$(basename $PWD)-sibling/keep.txt',
+      'echo stray > stray.txt',
+    ].join(' && '));
+    await rm(join(project, 'gone'), { recursive: true });
+    await rm(join(project, 'a.txt'));
+    await writeFile(join(project, 'src', 'train.py'), 'print(2)\n');
+
+    const dry = await sync('--dry-run');
+    assert.deepEqual([...dry.summary.changes.deleted].sort(), ['a.txt', 'gone/', 'gone/old.txt', 'stray.txt']);
+    assert.deepEqual(dry.summary.changes.changed, ['src/train.py']);
+    assert.ok((await hostFiles()).includes('a.txt'), 'a dry run changes nothing');
+
+    const result = await sync();
+    assert.equal(result.summary.filesTransferred, 1);
+    assert.deepEqual(await hostFiles(), [' leading space.txt', HOSTILE, '.gitignore', 'cache/blob', 'host.log', 'mltoolbox.yaml', 'outputs/metrics.txt', 'secret.txt', 'src/deep/model.py', 'src/train.py'].sort());
+    assert.equal(await onHost(`cat ${remoteDir}/src/train.py`), 'print(2)\n');
+    assert.equal(await onHost(`cat ${remoteDir}-sibling/keep.txt`), 'k\n');
+    assert.equal(await onHost(`test -d ${remoteDir}/gone && echo yes || echo no`), 'no\n');
+  });
+
+  it('fetch brings host files back with rclone', async () => {
+    const result = await mlt(['fetch', host, 'outputs', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await readFile(join(project, 'outputs', 'metrics.txt'), 'utf8'), 'm\n');
+  });
+
+  it('a host behind a ProxyJump is refused with a hint to use rsync', async () => {
+    const config = sandbox.path('proxy_config');
+    // A working ProxyCommand (through the same sshd), first: ssh takes the first value it reads.
+    await writeFile(config, `Host ${host}\n  ProxyCommand ssh -F ${harness.ssh.sshConfigFile} -W %h:%p ${host}\n${await readFile(harness.ssh.sshConfigFile, 'utf8')}`);
+    const result = await runMltoolbox(['-C', project, 'sync', host, '--json'], { env: { ...sandbox.env, MLTOOLBOX_SSH_CONFIG: config }, cwd: sandbox.root, timeoutMs: 60_000 });
+    assert.equal(result.code, 1, result.stderr);
+    const envelope = JSON.parse(result.stdout);
+    assert.equal(envelope.error.code, 'SYNC_RCLONE_UNSUPPORTED');
+    assert.match(envelope.error.hint, /sync\.strategy: rsync/);
+  });
+});
