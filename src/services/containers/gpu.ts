@@ -57,9 +57,10 @@ export function cdiDeviceNames(gpus: { count?: number | 'all'; devices?: readonl
   return Array.from({ length: count }, (_, i) => `nvidia.com/gpu=${i}`);
 }
 
-function versionAtLeast(version: string, min: readonly [number, number]): boolean {
+/** Whether this Podman version's Docker-compatible API passes CDI DeviceRequests on. */
+export function podmanPassesCdi(version: string): boolean {
   const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
-  return major > min[0] || (major === min[0] && minor >= min[1]);
+  return major > PODMAN_CDI_MIN[0] || (major === PODMAN_CDI_MIN[0] && minor >= PODMAN_CDI_MIN[1]);
 }
 
 /**
@@ -73,7 +74,7 @@ export function planGpus(gpus: GpuSpec | undefined, info: EngineInfoBody, where:
   if (!gpus || gpus.mode === 'none') return { deviceRequests: [], warnings: [] };
   if (gpuDeviceRequests(gpus).length === 0) return { deviceRequests: [], warnings: [] };
   if (engine.kind === 'podman') {
-    if (versionAtLeast(engine.version, PODMAN_CDI_MIN)) return { deviceRequests: [{ Driver: 'cdi', DeviceIDs: cdiDeviceNames(gpus) }], warnings: [] };
+    if (podmanPassesCdi(engine.version)) return { deviceRequests: [{ Driver: 'cdi', DeviceIDs: cdiDeviceNames(gpus) }], warnings: [] };
     if (gpus.mode === 'required') throw podmanTooOldForCdi(where, engine.version);
     return { deviceRequests: [], warnings: [`started without GPUs: Podman ${engine.version} ${where} does not pass CDI devices through its Docker-compatible API (Podman ${PODMAN_CDI_MIN.join('.')} or newer does; or use Docker: environment.engine: docker)`] };
   }
