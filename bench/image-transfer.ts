@@ -50,6 +50,13 @@ await runBenchmark(async (harness, atEnd) => {
   note('mltoolbox image push: the second image (shares the base)');
   const second = await push(next);
 
+  note('where the time goes: the same push again (the host has every layer), and docker save alone');
+  const again = await push(next);
+  const saveStarted = performance.now();
+  const saveOnly = await run('sh', ['-c', 'docker save "$1" > /dev/null', 'sh', next], { timeoutMs: 600_000 });
+  const saveMs = performance.now() - saveStarted;
+  if (saveOnly.code !== 0) throw new Error(`docker save failed: ${saveOnly.stderr}`);
+
   note('baseline: docker save | ssh HOST docker load (the whole image, every time)');
   await engine.docker(['rmi', '-f', next]);
   const started = performance.now();
@@ -61,11 +68,13 @@ await runBenchmark(async (harness, atEnd) => {
     [`first: ${mb} MB, host empty`, (first.bytesSent / MB).toFixed(1), `${first.layers - first.layersSkipped}/${first.layers}`, ms(first.ms), '–'],
     [`second: shares all but ${top} MB`, (second.bytesSent / MB).toFixed(1), `${second.layers - second.layersSkipped}/${second.layers}`, ms(second.ms), ratio(second.ms, baselineMs)],
     ['baseline: docker save, ssh, docker load (second)', (second.bytesFull / MB).toFixed(1), `${second.layers}/${second.layers}`, ms(baselineMs), '1.00x'],
+    ['  part of both: docker save alone (to /dev/null)', '–', '–', ms(saveMs), ratio(saveMs, baselineMs)],
+    ['  fixed cost: the second push again (host has it all)', (again.bytesSent / MB).toFixed(2), `${again.layers - again.layersSkipped}/${again.layers}`, ms(again.ms), ratio(again.ms, baselineMs)],
   ];
   console.log(`\nImage transfer (${machineNote()})\n`);
   console.log(markdownTable(['case', 'MB sent', 'layers sent', 'time', 'time vs baseline'], rows));
   const target = second.bytesSent < 15 * MB;
   console.log(`\nsecond image sent ${(second.bytesSent / MB).toFixed(1)} MB: ${target ? 'meets' : 'MISSES'} the target (< 15 MB)`);
-  console.log(`results: ${writeResults('image-transfer', { mb, top, first, second, baselineMs })}`);
+  console.log(`results: ${writeResults('image-transfer', { mb, top, first, second, again, saveMs, baselineMs })}`);
   if (!target) throw new Error('the second image sent 15 MB or more');
 });
