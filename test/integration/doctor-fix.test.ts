@@ -121,7 +121,7 @@ describe('doctor --fix, and connect offering it, on a fresh Debian host over ssh
 
   it('connect --yes offers doctor\'s fix for the engine that does not run, runs it, and stops when it fails', { timeout: BUILD_TIMEOUT_MS }, async () => {
     const r = await mlt(['connect', ALIAS, '--no-attach', '--yes', '--json']);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 4, r.stderr);
     const { error } = JSON.parse(r.stdout);
     assert.equal(error.code, 'DOCKER_UNREACHABLE');
     assert.match(r.stderr, new RegExp(`mltoolbox doctor can fix it on ${ALIAS}, one step at a time`));

@@ -77,7 +77,8 @@ describe('doctor on a host whose engine is Podman', async () => {
   let idle: string;
   const mlt = (args: string[]) => runMltoolbox(args, { env: sandbox.env, cwd: sandbox.projectDir, timeoutMs: 300_000 });
   const config = (socket: string) => writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'), ['version: 1', 'environment:', '  engine: podman', 'remote:', `  docker_socket: ${socket}`, ''].join('\n'));
-  const checksOf = (stdout: string) => Object.fromEntries((JSON.parse(stdout).result.checks as { id: string; status: string; detail: string; fix: string | null }[]).map((c) => [c.id, c]));
+  // A report's checks; --fix answers with its steps and the report after them.
+  const checksOf = (stdout: string) => Object.fromEntries(((JSON.parse(stdout).result.report ?? JSON.parse(stdout).result).checks as { id: string; status: string; detail: string; fix: string | null }[]).map((c) => [c.id, c]));
 
   before(async () => {
     podman = await startPodman();

@@ -46,7 +46,7 @@ export function toUserError(error: unknown, endpoint: EndpointDescription, doing
         'DOCKER_UNREACHABLE',
         `the Docker Engine ${where} closed the connection while ${doing}`,
         remote
-          ? 'check Docker runs on the host and your user may use it: ssh HOST docker info (if that says permission denied: sudo usermod -aG docker $USER)'
+          ? 'mltoolbox doctor HOST says whether Docker is missing, stopped or refusing you there, and doctor HOST --fix fixes it (ssh HOST docker info shows the engine\'s own words)'
           : 'check Docker is running: docker info',
         { data: { socketPath }, cause: error },
       );

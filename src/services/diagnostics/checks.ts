@@ -226,7 +226,8 @@ export function checkDockerDaemon(daemon: ProbeSection, facts: HostFacts, local 
   if (!facts.dockerd && facts.osId !== '') {
     return check('host.docker-daemon', title, 'fail', 'the Docker CLI is installed but not the Docker Engine (no dockerd)', installDockerFix(facts, local));
   }
-  if (/Cannot connect to the Docker daemon|Is the docker daemon running|no such file or directory|connection refused/i.test(out)) {
+  // docker info --format with no daemon: the CLI's own words, or (20.10) a template error on the missing server info.
+  if (/Cannot connect to the Docker daemon|Is the docker daemon running|no such file or directory|connection refused|nil pointer to embedded struct field Info/i.test(out)) {
     return check('host.docker-daemon', title, 'fail', `the Docker daemon is installed but not running${facts.systemd ? '' : ' (no systemd on this host)'}`, `${where(local)}${startDockerCommand(facts)}`);
   }
   return check('host.docker-daemon', title, 'fail', firstLine(out) || `docker info exited with ${daemon.code}`, `${where(local)}${startDockerCommand(facts)}`);
