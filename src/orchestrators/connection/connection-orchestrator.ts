@@ -108,6 +108,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOr
         if (session.place.host.local) {
           throw new UserError('USAGE', 'image push needs a remote host; the local engine has the image already', 'name a host: mltoolbox image push HOST IMAGE');
         }
+        session.place.warmUp(); // the host's engine (client, socket forward) gets ready while this machine's is asked
         const result = await sendImage(deps, session.place, reference);
         if (!result) {
           throw new UserError('IMAGE_NOT_FOUND', `image ${reference} is not on this machine's Docker Engine, so it cannot be sent`,
