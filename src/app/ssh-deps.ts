@@ -33,7 +33,12 @@ export async function createDoctorOrchestrator(app: App): Promise<Doctor> {
     loadSettings: async (): Promise<DoctorSettings> => {
       try {
         const { config } = await (await app.config()).load({ mode: 'redact' });
-        return { remote: config.remote ?? {}, gpus: config.environment.gpus };
+        return {
+          remote: config.remote ?? {},
+          gpus: config.environment.gpus,
+          engine: config.environment.engine,
+          ...(config.remote?.docker_socket ? { engineSocket: config.remote.docker_socket } : {}),
+        };
       } catch (error) {
         reporter.warn(`the project configuration could not be loaded (${describeError(error)}); checking with the defaults`);
         return { remote: {}, gpus: 'optional' };

@@ -78,6 +78,8 @@ export const ErrorCodes = {
   CONTAINER_NOT_RUNNING: { exit: ExitCode.userError },
   PORT_BUSY: { exit: ExitCode.userError },
   GPU_RUNTIME_MISSING: { exit: ExitCode.userError },
+  GPU_CDI_SPEC_MISSING: { exit: ExitCode.userError },
+  GPU_CDI_UNSUPPORTED: { exit: ExitCode.userError },
 
   // --- sync -----------------------------------------------------------------
   SYNC_RSYNC_NOT_INSTALLED: { exit: ExitCode.userError },

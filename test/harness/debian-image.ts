@@ -58,7 +58,7 @@ async function debootstrapVersion(): Promise<string> {
 }
 
 /** A lock folder: concurrent test files build the image once; the others wait for it. */
-async function withBuildLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+export async function withBuildLock<T>(name: string, work: () => Promise<T>): Promise<T> {
   const lock = join(tmpdir(), `${name}.lock`);
   const deadline = Date.now() + BUILD_TIMEOUT_MS;
   for (;;) {

@@ -6,3 +6,4 @@ export { ensureDebianImage, type DebianImage } from './debian-image.ts';
 export { startTestRegistry, packFeature, FEATURE_MEDIA_TYPES, type TestRegistry } from './oci-registry.ts';
 export { startSecondEngine, type SecondEngine } from './second-engine.ts';
 export { startPodman, type PodmanService } from './podman.ts';
+export { ensureDebRepository, useDebRepositoryScript } from './deb-repo.ts';

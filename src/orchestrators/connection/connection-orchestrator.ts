@@ -10,7 +10,7 @@ import { createPortForwarder, type PortForwarder } from './forwards.ts';
 import type { GpuStatus } from '../../services/gpu/status.ts';
 import type { InstanceView } from '../provisioning/instance-view.ts';
 import { createProjectCommands, type HostContainer, type HostContainersSource, type HostStatusSource, type SyncOptions } from './project-commands.ts';
-import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession } from './session.ts';
+import { createSessions, type ConnectionDeps, type OpenOptions, type ProjectSession, type Sessions } from './session.ts';
 
 export type { ConnectionDeps, ProjectSession } from './session.ts';
 export type { ConnectOptions, ConnectResult } from './connect.ts';
@@ -60,6 +60,8 @@ export interface ConnectionOrchestrator {
   down(target: string | undefined): Promise<{ target: string; container: string; action: 'removed' | 'already-gone'; filesKept: string }>;
   /** `image push HOST IMAGE`: the image from this machine's engine to the host's, only the missing layers. */
   pushImage(target: string | undefined, reference: string): Promise<TransferResult & { target: string }>;
+  /** Where a project command would go (the target's name: as given, else the project's last one, remote.host, or local); no connection. */
+  locate: Sessions['locate'];
 }
 
 export interface HostContainers {
@@ -98,6 +100,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOr
     ports: forwarder,
     open: sessions.open,
     withSession: sessions.withSession,
+    locate: sessions.locate,
     requireContainer: sessions.requireContainer,
     containerHost: sessions.containerHost,
     ...projectCommands,
@@ -106,6 +109,7 @@ export function createConnectionOrchestrator(deps: ConnectionDeps): ConnectionOr
         if (!session.place.host.imagesTravel) {
           throw new UserError('USAGE', 'image push needs a remote host; the local engine has the image already', 'name a host: mltoolbox image push HOST IMAGE');
         }
+        session.place.warmUp(); // the host's engine (client, socket forward) gets ready while this machine's is asked
         const { sendImage } = await import('./image.ts');
         const result = await sendImage(deps, session.place, reference);
         if (!result) {

@@ -78,7 +78,7 @@ export function planContainer(input: PlanInput): ContainerPlan {
     ...(environment.network_mode ? { networkMode: environment.network_mode } : {}),
     ...(environment.shm_size !== undefined ? { shmSize: environment.shm_size } : {}),
     ...(environment.user ? { user: environment.user } : {}),
-    gpus: { mode: gpus, count: environment.gpu_count },
+    gpus: { mode: gpus, count: environment.gpu_count, ...(environment.gpu_devices ? { devices: environment.gpu_devices } : {}) },
   };
   const image = planImage(config, identity, input.projectDir);
   if (image.kind === 'image' && input.imageIsDefault) image.isDefault = true;

@@ -10,7 +10,7 @@ import type { SshService } from '../../services/ssh/types.ts';
 import type { RemoteShell, SyncManager, SyncStrategy } from '../../services/sync/types.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
-import { resolveEngineSocket } from './engine-socket.ts';
+import { resolveEngineSocket } from '../../services/containers/engine-socket.ts';
 import type { OfflineDefaultImage } from './image.ts';
 import { podProjectDir } from '../../services/features/in-place.ts';
 import { openInstancePlace, openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';

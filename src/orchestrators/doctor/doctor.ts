@@ -7,12 +7,17 @@ import type { Check, DoctorReport } from '../../services/diagnostics/types.ts';
 import { runFixes, type FixOptions, type FixReport, type Inspection } from './fix.ts';
 import { formatTarget, resolveTarget, type RemoteSettings, type SavedRemote } from '../../services/ssh/target.ts';
 import type { SshService } from '../../services/ssh/types.ts';
+import type { EngineKind } from '../../services/containers/engine-socket.ts';
 
 /** What doctor takes from the project configuration. */
 export interface DoctorSettings {
   remote: RemoteSettings;
   /** environment.gpus */
   gpus: 'optional' | 'required' | 'none';
+  /** environment.engine (default docker): podman and auto check Podman's API socket too. */
+  engine?: EngineKind;
+  /** remote.docker_socket: the engine's socket on the host, when not the usual one. */
+  engineSocket?: string;
 }
 
 export type { SavedRemote };
@@ -82,9 +87,10 @@ export function createDoctor(deps: DoctorDeps): Doctor {
     const settings = await deps.loadSettings();
     const text = request.target ?? settings.remote.host ?? LOCAL_TARGET;
     const gpuSkipReason = !request.gpu ? 'skipped (--no-gpu)' : settings.gpus === 'none' ? 'skipped (environment.gpus: none)' : undefined;
-    const hostOptions = { gpu: gpuSkipReason === undefined, gpusRequired: settings.gpus === 'required', ...(gpuSkipReason ? { gpuSkipReason } : {}) };
+    const engine = settings.engine ?? 'docker';
+    const hostOptions = { gpu: gpuSkipReason === undefined, gpusRequired: settings.gpus === 'required', engine, ...(gpuSkipReason ? { gpuSkipReason } : {}) };
     const marker = newMarker();
-    const script = buildProbeScript({ marker, gpu: hostOptions.gpu });
+    const script = buildProbeScript({ marker, gpu: hostOptions.gpu, engine: { kind: engine, ...(settings.engineSocket ? { socket: settings.engineSocket } : {}) } });
     if (request.target === undefined && settings.remote.host === undefined) {
       deps.reporter.info('no remote.host configured: checking this machine (pass a host to check it: mltoolbox doctor HOST)');
     }

@@ -71,6 +71,7 @@ const environment = z
     ports: z.array(port).optional().describe('Ports to publish/forward: 8888 or "8888:8888".'),
     gpu_count: z.union([z.number().int().min(0), z.literal('all')], { error: 'expected a whole number of GPUs or "all"' }).optional().describe('How many GPUs to give the container. Default: all.'),
     gpus: z.enum(['optional', 'required', 'none']).optional().describe('required: fail without GPUs; optional: use them if present; none: never. Default: optional.'),
+    gpu_devices: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:\/=-]*$/, { error: 'expected a GPU index or UUID, e.g. "0" or "GPU-5a3c…"' })).min(1).optional().describe('Which GPUs, by index or UUID (docker --gpus device=0,1; on Podman the CDI names nvidia.com/gpu=0, …). Overrides gpu_count.'),
     network_mode: z.string().optional().describe('Docker network mode, e.g. host. Default: docker\'s bridge.'),
     shm_size: z.union([z.string().regex(/^\d+(?:\.\d+)?[bkmgBKMG]?$/, { error: 'expected a size such as "16g" or a number of bytes' }), z.number().int().min(0)], { error: 'expected a size such as "16g" or a number of bytes' }).optional().describe('Shared memory for PyTorch data loaders, e.g. 16g. Default: 8g.'),
     user: z.string().optional().describe('User to run as inside the container (name or uid[:gid]).'),

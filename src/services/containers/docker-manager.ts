@@ -9,7 +9,9 @@ import { createDemuxer } from './demux.ts';
 import { dockerExecCommand } from './exec-command.ts';
 import { EngineError, isEngineError, type ContainerInspectBody, type ContainerStatsBody, type CreateContainerBody, type EngineClient, type MountPointBody } from './engine-client.ts';
 import { connectionLost, containerNotFound, containerNotRunning, imageNotFound, isPortBusyMessage, portBusy, toUserError, type EndpointDescription } from './errors.ts';
-import { engineHasGpuSupport, gpuDegradedWarning, gpuRuntimeMissing, isMissingGpuDriverMessage, planGpus, type GpuPlan } from './gpu.ts';
+import {
+  cdiDegradedWarning, cdiSpecMissing, engineHasGpuSupport, engineIdentity, gpuDegradedWarning, gpuRuntimeMissing, isMissingCdiSpecMessage, isMissingGpuDriverMessage, planGpus, type GpuPlan,
+} from './gpu.ts';
 import { configHash, containerLabels, LABEL } from './labels.ts';
 import { chainIds } from './layers.ts';
 import type {
@@ -179,7 +181,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
       if (created) await client.removeContainer(id, { force: true }).catch(() => {});
       if (isPortBusyMessage(message)) throw portBusy(message, error);
       if (isEngineError(error) && error.statusCode !== undefined) {
-        if (isMissingGpuDriverMessage(message)) throw new GpuDriverMissing(message, error);
+        if (isMissingGpuDriverMessage(message) || isMissingCdiSpecMessage(message)) throw new GpuDriverMissing(message, error);
         throw new UserError('CONTAINER_START_FAILED', `container ${name} did not start: ${message.trim()}`, 'fix the setting the engine names (command, mounts, user); docker inspect shows the full configuration', {
           data: { container: name },
           cause: error,
@@ -202,6 +204,8 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
 
   async function createAndStart(spec: ContainerSpec, body: CreateContainerBody, plan: GpuPlan): Promise<{ id: string; warnings: string[] }> {
     const created = await call(`creating ${spec.name}`, () => client.createContainer(spec.name, body), (error) => {
+      // Podman may check CDI names already when creating: the same outcome as at start.
+      if (isMissingCdiSpecMessage(error.message)) throw new GpuDriverMissing(error.message, error);
       if (error.statusCode === 409) {
         throw new UserError('CONTAINER_NAME_CONFLICT', `a container named ${spec.name} already exists`, 'another mltoolbox run created it at the same moment: run the command again, it will use that container (do not remove it: the other run is using it)', { cause: error });
       }
@@ -210,7 +214,11 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
         throw new UserError('CONTAINER_START_FAILED', `the Docker Engine ${endpoint.where} refused to create ${spec.name}: ${error.message.trim()}`, 'fix the setting the engine names', { cause: error });
       }
       return undefined;
+    }).catch((error: unknown) => {
+      if (error instanceof GpuDriverMissing) return error;
+      throw error;
     });
+    if (created instanceof GpuDriverMissing) return startWithoutGpus(spec, body, plan.warnings, created);
     const warnings = [...plan.warnings, ...(created.Warnings ?? []).filter(Boolean)];
     debug(`created container ${spec.name} (${created.Id.slice(0, 12)})`);
     try {
@@ -218,26 +226,37 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
       return { id: created.Id, warnings };
     } catch (error) {
       if (!(error instanceof GpuDriverMissing)) throw error;
-      // The engine looked GPU-ready but has no driver: same outcome as a missing runtime.
-      if (spec.gpus?.mode !== 'optional') throw gpuRuntimeMissing(endpoint.where, error.cause);
-      const withoutGpus = { ...body, HostConfig: { ...body.HostConfig } };
-      delete withoutGpus.HostConfig.DeviceRequests;
-      const retried = await createAndStart(spec, withoutGpus, { deviceRequests: [], warnings: [] });
-      return { id: retried.id, warnings: [...warnings, gpuDegradedWarning(endpoint.where), ...retried.warnings] };
+      return startWithoutGpus(spec, body, warnings, error);
     }
+  }
+
+  /**
+   * The engine looked GPU-ready but could not hand the GPUs out (no driver for
+   * --gpus; no CDI spec naming the devices): required fails with the fix for that
+   * engine, optional starts again without GPUs and says why.
+   */
+  async function startWithoutGpus(spec: ContainerSpec, body: CreateContainerBody, warnings: string[], error: GpuDriverMissing): Promise<{ id: string; warnings: string[] }> {
+    const cdi = body.HostConfig.DeviceRequests?.filter((r) => r.Driver === 'cdi').flatMap((r) => r.DeviceIDs ?? []) ?? [];
+    const cdiMissing = isMissingCdiSpecMessage(error.message);
+    if (spec.gpus?.mode !== 'optional') throw cdiMissing ? cdiSpecMissing(endpoint.where, cdi, error.cause) : gpuRuntimeMissing(endpoint.where, error.cause);
+    const withoutGpus = { ...body, HostConfig: { ...body.HostConfig } };
+    delete withoutGpus.HostConfig.DeviceRequests;
+    const retried = await createAndStart(spec, withoutGpus, { deviceRequests: [], warnings: [] });
+    return { id: retried.id, warnings: [...warnings, cdiMissing ? cdiDegradedWarning(endpoint.where) : gpuDegradedWarning(endpoint.where), ...retried.warnings] };
   }
 
   async function ensureContainer(spec: ContainerSpec, ensureOptions: EnsureOptions = {}): Promise<EnsureResult> {
     validateSpec(spec);
     const wantsGpus = spec.gpus !== undefined && spec.gpus.mode !== 'none';
     // Independent reads, sent together: one round trip to a remote engine instead of three.
-    const [image, info, existing] = await Promise.all([
+    const [image, info, version, existing] = await Promise.all([
       imageId(spec.image),
       wantsGpus ? call('reading engine info', () => client.info()) : Promise.resolve({}),
+      wantsGpus ? call('reading the engine version', () => client.version()) : Promise.resolve(undefined),
       findContainer(spec.name),
     ]);
     if (!image) throw imageNotFound(spec.image, endpoint.where);
-    const plan = planGpus(spec.gpus, info, endpoint.where);
+    const plan = planGpus(spec.gpus, info, endpoint.where, version && engineIdentity(version));
     const hash = configHash(createContainerBody({ spec, labels: spec.labels ?? {}, deviceRequests: plan.deviceRequests }), image, Object.keys(spec.secretEnv ?? {}));
     const labels = containerLabels({ project: spec.project, configHash: hash, toolVersion, extra: spec.labels });
     const body = createContainerBody({ spec, labels, deviceRequests: plan.deviceRequests });

@@ -13,7 +13,8 @@ export async function createDockerodeClient(socketPath: string): Promise<EngineC
   return {
     version: () => wrap(async () => {
       const v = await docker.version();
-      return { Version: v.Version, ApiVersion: v.ApiVersion };
+      const components = (v as { Components?: { Name: string; Version: string }[] }).Components;
+      return { Version: v.Version, ApiVersion: v.ApiVersion, ...(components ? { Components: components.map((c) => ({ Name: c.Name, Version: c.Version })) } : {}) };
     }),
     info: () => wrap(async () => (await docker.info()) as EngineInfoBody),
     inspectImage: (reference) => wrap(async () => {

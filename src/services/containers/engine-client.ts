@@ -11,7 +11,8 @@ import type { Duplex, Readable } from 'node:stream';
  * answers, errno-style code for connection failures).
  */
 export interface EngineClient {
-  version(): Promise<{ Version: string; ApiVersion: string }>;
+  /** GET /version. Podman's Docker-compatible API names itself in Components ("Podman Engine"). */
+  version(): Promise<EngineVersionBody>;
   info(): Promise<EngineInfoBody>;
   inspectImage(reference: string): Promise<{ Id: string; Config?: { User?: string } | null; RootFS?: { Layers?: string[] } }>;
   /** GET /images/json: every image's id. */
@@ -106,11 +107,18 @@ export interface MountPointBody {
   Destination: string;
 }
 
+export interface EngineVersionBody {
+  Version: string;
+  ApiVersion: string;
+  Components?: { Name: string; Version: string }[];
+}
+
+/** `--gpus` (Driver nvidia, Count, Capabilities) or a CDI request (Driver cdi, DeviceIDs: qualified CDI names). */
 export interface DeviceRequest {
   Driver: string;
-  Count: number;
+  Count?: number;
   DeviceIDs?: string[];
-  Capabilities: string[][];
+  Capabilities?: string[][];
 }
 
 export interface PortBinding {

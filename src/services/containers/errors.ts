@@ -25,7 +25,7 @@ export function toUserError(error: unknown, endpoint: EndpointDescription, doing
       return new UserError(
         'DOCKER_PERMISSION_DENIED',
         `permission denied on the Docker socket ${where}`,
-        `add your user to the docker group${remote ? ' on the host' : ''}: sudo usermod -aG docker $USER, then log out and in again (or newgrp docker)`,
+        `add your user to the docker group${remote ? ' on the host' : ''}: sudo usermod -aG docker $USER, then log out and in again (or newgrp docker); mltoolbox doctor ${remote ? 'HOST' : 'local'} --fix does it`,
         { data: { socketPath }, cause: error },
       );
     case 'ENOENT':
@@ -46,7 +46,7 @@ export function toUserError(error: unknown, endpoint: EndpointDescription, doing
         'DOCKER_UNREACHABLE',
         `the Docker Engine ${where} closed the connection while ${doing}`,
         remote
-          ? 'check Docker runs on the host and your user may use it: ssh HOST docker info (if that says permission denied: sudo usermod -aG docker $USER)'
+          ? 'mltoolbox doctor HOST says whether Docker is missing, stopped or refusing you there, and doctor HOST --fix fixes it (ssh HOST docker info shows the engine\'s own words)'
           : 'check Docker is running: docker info',
         { data: { socketPath }, cause: error },
       );
@@ -84,7 +84,7 @@ export function isConnectionDrop(error: unknown): boolean {
 
 export function connectionLost(endpoint: EndpointDescription, doing: string, cause?: unknown): UserError {
   return new UserError('DOCKER_UNREACHABLE', `the connection to the Docker Engine ${endpoint.where} was lost while ${doing}`,
-    endpoint.remote ? 'check the host answers (ssh HOST true) and Docker runs there (ssh HOST docker info), then run the command again'
+    endpoint.remote ? 'check the host answers (ssh HOST true) and its engine runs: mltoolbox doctor HOST says what is wrong there, mltoolbox doctor HOST --fix fixes it; then run the command again'
       : 'check Docker is running (docker info), then run the command again',
     { data: { socketPath: endpoint.socketPath }, cause });
 }

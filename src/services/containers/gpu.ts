@@ -1,6 +1,6 @@
 import { UserError } from '../../core/errors.ts';
 import { gpuDeviceRequests } from './create-body.ts';
-import type { DeviceRequest, EngineInfoBody } from './engine-client.ts';
+import type { DeviceRequest, EngineInfoBody, EngineVersionBody } from './engine-client.ts';
 import type { GpuSpec } from './types.ts';
 
 /** The fix, step by step; shown by the error, the warning and docs/containers.md. */
@@ -28,14 +28,88 @@ export interface GpuPlan {
   warnings: string[];
 }
 
-/** Decides the DeviceRequests for a spec on this engine, or refuses (mode 'required'). */
-export function planGpus(gpus: GpuSpec | undefined, info: EngineInfoBody, where: string): GpuPlan {
+/** The CDI spec `nvidia-ctk cdi generate` writes (Podman and CDI-enabled Docker read /etc/cdi and /var/run/cdi). */
+export const CDI_GENERATE = 'nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml';
+/** The first Podman whose Docker-compatible API passes CDI DeviceRequests on (containers/podman 18e29076, v5.5.0). */
+export const PODMAN_CDI_MIN: readonly [number, number] = [5, 5];
+
+/** Which engine answers on the socket: Podman's compat API names itself in /version's Components. */
+export interface EngineIdentity {
+  kind: 'docker' | 'podman';
+  version: string;
+}
+
+export function engineIdentity(version: EngineVersionBody): EngineIdentity {
+  const podman = version.Components?.find((c) => /podman/i.test(c.Name));
+  return podman ? { kind: 'podman', version: podman.Version || version.Version } : { kind: 'docker', version: version.Version };
+}
+
+/**
+ * The CDI device names for a GPU request, as the NVIDIA CDI spec names them:
+ * `nvidia.com/gpu=all`, or one per index/UUID (`nvidia.com/gpu=0`); a count N
+ * asks for the first N indices, as `--gpus N` does. A name already qualified
+ * (`vendor/class=name`) is kept.
+ */
+export function cdiDeviceNames(gpus: { count?: number | 'all'; devices?: readonly string[] }): string[] {
+  if (gpus.devices && gpus.devices.length > 0) return gpus.devices.map((id) => (/^[^/=]+\/[^/=]+=/.test(id) ? id : `nvidia.com/gpu=${id}`));
+  const count = gpus.count ?? 'all';
+  if (count === 'all') return ['nvidia.com/gpu=all'];
+  return Array.from({ length: count }, (_, i) => `nvidia.com/gpu=${i}`);
+}
+
+/** Whether this Podman version's Docker-compatible API passes CDI DeviceRequests on. */
+export function podmanPassesCdi(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  return major > PODMAN_CDI_MIN[0] || (major === PODMAN_CDI_MIN[0] && minor >= PODMAN_CDI_MIN[1]);
+}
+
+/**
+ * Decides the DeviceRequests for a spec on this engine, or refuses (mode 'required').
+ * Docker: `--gpus` (the nvidia driver), when its runtime or CDI is there. Podman:
+ * CDI devices (`{Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=all']}`), which its
+ * Docker-compatible API passes on from 5.5; whether the host has a CDI spec shows
+ * when the container starts (isMissingCdiSpecMessage).
+ */
+export function planGpus(gpus: GpuSpec | undefined, info: EngineInfoBody, where: string, engine: EngineIdentity = { kind: 'docker', version: '' }): GpuPlan {
   if (!gpus || gpus.mode === 'none') return { deviceRequests: [], warnings: [] };
-  const requests = gpuDeviceRequests(gpus);
-  if (requests.length === 0) return { deviceRequests: [], warnings: [] };
-  if (engineHasGpuSupport(info)) return { deviceRequests: requests, warnings: [] };
+  if (gpuDeviceRequests(gpus).length === 0) return { deviceRequests: [], warnings: [] };
+  if (engine.kind === 'podman') {
+    if (podmanPassesCdi(engine.version)) return { deviceRequests: [{ Driver: 'cdi', DeviceIDs: cdiDeviceNames(gpus) }], warnings: [] };
+    if (gpus.mode === 'required') throw podmanTooOldForCdi(where, engine.version);
+    return { deviceRequests: [], warnings: [`started without GPUs: Podman ${engine.version} ${where} does not pass CDI devices through its Docker-compatible API (Podman ${PODMAN_CDI_MIN.join('.')} or newer does; or use Docker: environment.engine: docker)`] };
+  }
+  if (engineHasGpuSupport(info)) return { deviceRequests: gpuDeviceRequests(gpus), warnings: [] };
   if (gpus.mode === 'required') throw gpuRuntimeMissing(where);
   return { deviceRequests: [], warnings: [gpuDegradedWarning(where)] };
+}
+
+function podmanTooOldForCdi(where: string, version: string): UserError {
+  return new UserError(
+    'GPU_CDI_UNSUPPORTED',
+    `Podman ${version} ${where} cannot hand GPUs to a container through its Docker-compatible API (CDI devices pass through it from Podman ${PODMAN_CDI_MIN.join('.')})`,
+    `upgrade Podman on the host to ${PODMAN_CDI_MIN.join('.')} or newer, or use its Docker Engine (environment.engine: docker), or set environment.gpus: optional to start without GPUs`,
+    { data: { podmanVersion: version } },
+  );
+}
+
+/** The engine's answer when a CDI device is named but no spec on the host defines it. */
+export function isMissingCdiSpecMessage(message: string): boolean {
+  return /unresolvable CDI devices/i.test(message);
+}
+
+export function cdiSpecMissing(where: string, devices: readonly string[], cause?: unknown): UserError {
+  const host = where.startsWith('on ') ? where.slice(3) : 'local';
+  return new UserError(
+    'GPU_CDI_SPEC_MISSING',
+    `no CDI spec ${where} defines ${devices.join(', ')}, so Podman cannot give the container GPUs`,
+    `write the spec on the host: sudo ${CDI_GENERATE} (mltoolbox doctor ${host} --fix does it; nvidia-ctk comes with the NVIDIA Container Toolkit), or set environment.gpus: optional to start without GPUs`,
+    { cause, data: { devices: [...devices] } },
+  );
+}
+
+export function cdiDegradedWarning(where: string): string {
+  const host = where.startsWith('on ') ? where.slice(3) : 'local';
+  return `started without GPUs: no CDI spec ${where} defines the GPUs (fix: sudo ${CDI_GENERATE} on the host, or mltoolbox doctor ${host} --fix)`;
 }
 
 export function gpuRuntimeMissing(where: string, cause?: unknown): UserError {

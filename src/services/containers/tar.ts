@@ -98,3 +98,126 @@ function header(fields: { name: string; mode: number; size: number; mtime: Date;
 function writeOctal(block: Buffer, value: number, offset: number, length: number): void {
   block.write(`${value.toString(8).padStart(length - 1, '0')}\u0000`, offset, length);
 }
+
+/** One member of a tar archive as it lies in the bytes: its headers (pax included) through its padded data. */
+export interface TarIndexEntry {
+  name: string;
+  size: number;
+  /** Offset of its first header block (a pax header before it counts as its own). */
+  start: number;
+  /** Offset just after its padded data. */
+  end: number;
+  /** The data, for members `keep` asked for. */
+  data?: Buffer;
+}
+
+/**
+ * Reads a tar stream chunk by chunk and records where each member lies, so a
+ * copy of the archive can later be cut by byte ranges (no unpacking and
+ * repacking). `keep(name, size)` decides which members' data is kept in memory.
+ * Understands ustar names with a prefix, pax `path`/`size`, GNU long names.
+ */
+export function createTarIndexer(keep: (name: string, size: number) => boolean = () => false) {
+  const entries: TarIndexEntry[] = [];
+  let offset = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** What the next bytes are: a header block, or `skip` data bytes of the current member. */
+  let state: { kind: 'header' } | { kind: 'data'; remaining: number; padding: number; collect?: Buffer[]; meta: boolean } = { kind: 'header' };
+  let current: TarIndexEntry | undefined;
+  let override: { path?: string; size?: number } = {};
+  let metaStart: number | undefined;
+  let metaKind = '';
+  let done = false;
+
+  const take = (n: number): Buffer => {
+    const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    const head = all.subarray(0, n);
+    const rest = all.subarray(n);
+    pending = rest.length ? [rest] : [];
+    pendingBytes = rest.length;
+    offset += n;
+    return head;
+  };
+
+  function onHeader(block: Buffer, at: number): void {
+    if (block.every((b) => b === 0)) {
+      done = true;
+      return;
+    }
+    const field = (from: number, length: number) => block.subarray(from, from + length).toString('utf8').replace(/\0.*$/s, '');
+    const typeflag = String.fromCharCode(block[156]!);
+    const size = override.size ?? readNumber(block.subarray(124, 136));
+    const isMeta = typeflag === 'x' || typeflag === 'g' || typeflag === 'L';
+    const padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (isMeta) {
+      metaStart ??= at;
+      metaKind = typeflag;
+      state = { kind: 'data', remaining: size, padding, collect: [], meta: true };
+      return;
+    }
+    const prefix = field(345, 155);
+    const name = override.path ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+    current = { name, size, start: metaStart ?? at, end: at + BLOCK + size + padding };
+    metaStart = undefined;
+    override = {};
+    state = { kind: 'data', remaining: size, padding, ...(keep(name, size) ? { collect: [] } : {}), meta: false };
+    entries.push(current);
+    if (size === 0) state = { kind: 'header' };
+  }
+
+  function onMetaData(data: Buffer): void {
+    if (metaKind === 'L') {
+      override.path = data.toString('utf8').replace(/\0.*$/s, '');
+      return;
+    }
+    if (metaKind !== 'x') return;
+    for (const record of data.toString('utf8').split('\n')) {
+      const match = /^\d+ ([^=]+)=(.*)$/s.exec(record);
+      if (match?.[1] === 'path') override.path = match[2]!;
+      if (match?.[1] === 'size') override.size = Number(match[2]);
+    }
+  }
+
+  return {
+    entries,
+    push(chunk: Buffer): void {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      while (!done) {
+        if (state.kind === 'header') {
+          if (pendingBytes < BLOCK) return;
+          const at = offset;
+          onHeader(take(BLOCK), at);
+          continue;
+        }
+        const want = state.remaining > 0 ? state.remaining : state.padding;
+        if (want === 0) {
+          if (state.meta && state.collect) onMetaData(Buffer.concat(state.collect));
+          else if (state.collect && current) current.data = Buffer.concat(state.collect);
+          state = { kind: 'header' };
+          continue;
+        }
+        if (pendingBytes === 0) return;
+        const part = take(Math.min(want, pendingBytes));
+        if (state.remaining > 0) {
+          state.collect?.push(Buffer.from(part));
+          state.remaining -= part.length;
+        } else {
+          state.padding -= part.length;
+        }
+      }
+    },
+  };
+}
+
+/** A numeric header field: octal text, or GNU base-256 (high bit set) for large sizes. */
+function readNumber(field: Buffer): number {
+  if (field[0]! & 0x80) {
+    let value = 0;
+    for (let i = 1; i < field.length; i++) value = value * 256 + field[i]!;
+    return value;
+  }
+  const text = field.toString('ascii').replace(/[\0 ].*$/s, '').trim();
+  return text ? Number.parseInt(text, 8) : 0;
+}

@@ -1,7 +1,11 @@
 import { describeGpus, parseNvidiaSmi } from '../gpu/nvidia-smi.ts';
 import { DOCKER_TIMEOUT_S, NVIDIA_SMI_TIMEOUT_S, type ProbeSection, type ProbeSections } from './probe.ts';
 import type { Check, CheckStatus } from './types.ts';
-import { DOCKER_INSTALL_DOCS, dockerGroupCommand, installDockerCommand, parseHostFacts, restartDockerCommand, startDockerCommand, type HostFacts } from './host-facts.ts';
+import { DOCKER_SOCKET, type EngineKind } from '../containers/engine-socket.ts';
+import { CDI_GENERATE, PODMAN_CDI_MIN, podmanPassesCdi } from '../containers/gpu.ts';
+import {
+  asRoot, DOCKER_INSTALL_DOCS, dockerGroupCommand, installDockerCommand, installPodmanCommand, parseHostFacts, restartDockerCommand, startDockerCommand, startPodmanCommand, type HostFacts,
+} from './host-facts.ts';
 
 /**
  * Turns raw findings into checks: each one a status, a one-line detail and,
@@ -75,26 +79,88 @@ export interface HostCheckOptions {
   gpuSkipReason?: string;
   /** environment.gpus: required — a missing GPU stack fails instead of warning. */
   gpusRequired: boolean;
+  /** environment.engine (default docker). */
+  engine?: EngineKind;
+}
+
+/** The engine the host's containers go through: environment.engine, or for auto the socket the probe found. */
+export function probedEngine(sections: ProbeSections, engine: EngineKind = 'docker'): 'docker' | 'podman' {
+  if (engine !== 'auto') return engine;
+  const socket = sections.get('engine_socket')?.output.split('\n').pop()?.trim();
+  return !socket || socket === DOCKER_SOCKET ? 'docker' : 'podman';
 }
 
 export function evaluateHost(sections: ProbeSections, options: HostCheckOptions): Check[] {
   const facts = parseHostFacts(sections.get('facts'));
   const user = sections.get('user')?.output.split('\n')[0]?.trim() || facts.user;
+  const podman = probedEngine(sections, options.engine) === 'podman';
   const checks: Check[] = [
     check('host.connect', options.local ? 'Host' : 'SSH connection', 'ok', options.connection),
     checkOs(sections.get('os')),
-    ...checkDocker(sections.get('docker_cli'), sections.get('docker_daemon'), { ...facts, user }, options.local),
+    ...(podman
+      ? checkPodman(sections, { ...facts, user }, options.local)
+      : checkDocker(sections.get('docker_cli'), sections.get('docker_daemon'), { ...facts, user }, options.local)),
     checkHostRsync(sections.get('rsync')),
     checkDisk(sections.get('disk'), sections.get('home')?.output),
   ];
+  const runtimeTitle = podman ? 'NVIDIA CDI spec (Podman)' : 'NVIDIA container runtime';
   if (!options.gpu) {
     const reason = options.gpuSkipReason ?? 'skipped (--no-gpu)';
-    checks.push(check('gpu.driver', 'NVIDIA driver', 'skip', reason), check('gpu.container-runtime', 'NVIDIA container runtime', 'skip', reason));
+    checks.push(check('gpu.driver', 'NVIDIA driver', 'skip', reason), check('gpu.container-runtime', runtimeTitle, 'skip', reason));
   } else {
     const missing: CheckStatus = options.gpusRequired ? 'fail' : 'warn';
-    checks.push(checkDriver(sections.get('nvidia_smi'), missing), checkContainerRuntime(sections.get('nvidia_toolkit'), sections.get('docker_daemon'), missing));
+    const driver = checkDriver(sections.get('nvidia_smi'), missing);
+    checks.push(driver, podman
+      ? checkPodmanCdi(sections.get('nvidia_toolkit'), sections.get('podman_service'), driver, missing)
+      : checkContainerRuntime(sections.get('nvidia_toolkit'), sections.get('docker_daemon'), missing));
   }
   return checks;
+}
+
+// --- Podman ----------------------------------------------------------------
+
+/** Podman's CLI, and its Docker-compatible API on the socket connect will use. */
+function checkPodman(sections: ProbeSections, facts: HostFacts, local: boolean): Check[] {
+  const cli = sections.get('podman_cli');
+  const service = sections.get('podman_service');
+  const socket = sections.get('engine_socket')?.output.split('\n').pop()?.trim() || '?';
+  if (!cli) return [missingSection('host.podman-cli', 'Podman'), missingSection('host.podman-service', 'Podman API socket')];
+  if (cli.code === 127) {
+    const install = installPodmanCommand(facts);
+    const fix = install ? `${where(local)}${install} (or let ${local ? 'mltoolbox doctor local --fix' : 'mltoolbox doctor HOST --fix'} do it)` : `${where(local)}install Podman for ${facts.osId || 'this system'} (https://podman.io/docs/installation)`;
+    return [check('host.podman-cli', 'Podman', 'fail', 'podman is not installed (not on PATH)', fix), check('host.podman-service', 'Podman API socket', 'skip', 'needs Podman')];
+  }
+  const cliCheck = check('host.podman-cli', 'Podman', 'ok', firstLine(cli.output).replace(/^podman version /, 'podman '));
+  if (!service) return [cliCheck, missingSection('host.podman-service', 'Podman API socket')];
+  if (service.code === 0) return [cliCheck, check('host.podman-service', 'Podman API socket', 'ok', `Podman ${firstLine(service.output)} answers at ${socket}`)];
+  const start = `${where(local)}${startPodmanCommand(facts, socket)}`;
+  if (DOCKER_TIMED_OUT.has(service.code)) return [cliCheck, check('host.podman-service', 'Podman API socket', 'fail', `Podman's API at ${socket} did not answer within ${DOCKER_TIMEOUT_S} s`, start)];
+  if (/permission denied/i.test(service.output)) {
+    return [cliCheck, check('host.podman-service', 'Podman API socket', 'fail', `permission denied on ${socket} for user ${facts.user}`, `use the socket of your own (rootless) Podman: unset remote.docker_socket, or run as root (${asRoot(facts, 'true')})`)];
+  }
+  return [cliCheck, check('host.podman-service', 'Podman API socket', 'fail', `nothing serves Podman's API at ${socket}${facts.systemd ? '' : ' (no systemd on this host)'}`, start)];
+}
+
+/** Podman hands GPUs out through CDI: with an NVIDIA driver, a CDI spec must name them (and Podman pass them on). */
+function checkPodmanCdi(toolkit: ProbeSection | undefined, service: ProbeSection | undefined, driver: Check, missing: CheckStatus): Check {
+  const id = 'gpu.container-runtime';
+  const title = 'NVIDIA CDI spec (Podman)';
+  if (driver.status !== 'ok') return check(id, title, 'skip', 'no working NVIDIA driver: no GPUs to describe');
+  const lines = toolkit?.output.split('\n').map((l) => l.trim()) ?? [];
+  const cdi = lines.filter((l) => l.startsWith('cdi ')).map((l) => l.slice(4));
+  const hasCtk = lines.some((l) => l.startsWith('bin ') && l.endsWith('/nvidia-ctk'));
+  if (cdi.length === 0) {
+    const fix = hasCtk
+      ? `on the host: sudo ${CDI_GENERATE} (or let mltoolbox doctor HOST --fix do it)`
+      : `install the NVIDIA Container Toolkit (it brings nvidia-ctk), then: sudo ${CDI_GENERATE}; mltoolbox doctor HOST --fix does both`;
+    return check(id, title, missing, 'no CDI spec for the GPUs in /etc/cdi or /var/run/cdi: Podman cannot give containers GPUs', fix);
+  }
+  const version = service?.code === 0 ? firstLine(service.output) : '';
+  if (version && !podmanPassesCdi(version)) {
+    return check(id, title, missing, `CDI spec ${cdi.join(', ')}; but Podman ${version} drops CDI devices sent through its Docker-compatible API`,
+      `upgrade Podman to ${PODMAN_CDI_MIN.join('.')} or newer on the host, or use Docker (environment.engine: docker)`);
+  }
+  return check(id, title, 'ok', `CDI spec ${cdi.join(', ')}`);
 }
 
 function missingSection(id: string, title: string): Check {
@@ -160,7 +226,8 @@ export function checkDockerDaemon(daemon: ProbeSection, facts: HostFacts, local 
   if (!facts.dockerd && facts.osId !== '') {
     return check('host.docker-daemon', title, 'fail', 'the Docker CLI is installed but not the Docker Engine (no dockerd)', installDockerFix(facts, local));
   }
-  if (/Cannot connect to the Docker daemon|Is the docker daemon running|no such file or directory|connection refused/i.test(out)) {
+  // docker info --format with no daemon: the CLI's own words, or (20.10) a template error on the missing server info.
+  if (/Cannot connect to the Docker daemon|Is the docker daemon running|no such file or directory|connection refused|nil pointer to embedded struct field Info/i.test(out)) {
     return check('host.docker-daemon', title, 'fail', `the Docker daemon is installed but not running${facts.systemd ? '' : ' (no systemd on this host)'}`, `${where(local)}${startDockerCommand(facts)}`);
   }
   return check('host.docker-daemon', title, 'fail', firstLine(out) || `docker info exited with ${daemon.code}`, `${where(local)}${startDockerCommand(facts)}`);

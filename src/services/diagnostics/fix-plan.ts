@@ -1,6 +1,8 @@
 import { parseNvidiaSmi } from '../gpu/nvidia-smi.ts';
+import { CDI_GENERATE } from '../containers/gpu.ts';
 import {
-  asRoot, DOCKER_INSTALL_DOCS, dockerGroupCommand, installDockerCommand, isDebianLike, parseHostFacts, restartDockerCommand, startDockerCommand, type HostFacts,
+  asRoot, DOCKER_INSTALL_DOCS, dockerGroupCommand, installDockerCommand, installPodmanCommand, isDebianLike, parseHostFacts, restartDockerCommand, startDockerCommand, startPodmanCommand,
+  type HostFacts,
 } from './host-facts.ts';
 import type { ProbeSections } from './probe.ts';
 import type { Check } from './types.ts';
@@ -11,7 +13,7 @@ import type { Check } from './types.ts';
  * → reboot). Pure: doctor shows each step, asks, runs it, probes again.
  */
 export interface FixStep {
-  /** Stable: install-rsync, install-docker, start-docker, docker-group, nvidia-toolkit, nvidia-runtime, nvidia-cdi, reboot. */
+  /** Stable: install-rsync, install-docker, start-docker, docker-group, install-podman, start-podman, nvidia-toolkit, nvidia-runtime, nvidia-cdi, reboot. */
   id: string;
   /** What it does, for the question: "Install the Docker Engine (docker.io)". */
   title: string;
@@ -53,6 +55,11 @@ export function planFixes(checks: readonly Check[], sections: ProbeSections): Fi
   if (status(checks, 'host.rsync')?.status === 'fail' && isDebianLike(facts)) {
     steps.push({ id: 'install-rsync', title: 'Install rsync (project sync)', command: asRoot(facts, 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync') });
   }
+  if (status(checks, 'host.podman-cli')) {
+    const engine = podmanSteps(checks, sections, facts);
+    if (engine.length > 0) return [...steps, ...engine];
+    return [...steps, ...gpuSteps(checks, sections, facts, 'podman'), ...rebootStep(facts)];
+  }
   const notInstalled = cli?.status === 'fail' || (daemon?.status === 'fail' && /not the Docker Engine/.test(daemon.detail));
 
   if (notInstalled) {
@@ -74,15 +81,33 @@ export function planFixes(checks: readonly Check[], sections: ProbeSections): Fi
     }
     return steps;
   }
-  steps.push(...gpuSteps(checks, sections, facts));
-  if (facts.rebootRequired && !steps.some((s) => s.id === 'reboot')) {
-    steps.push({ id: 'reboot', title: 'Reboot the host: an installed update asks for it (/var/run/reboot-required)', manual: asRoot(facts, 'reboot'), then: 'reboot' });
+  const gpu = gpuSteps(checks, sections, facts, 'docker');
+  return [...steps, ...gpu, ...(gpu.some((s) => s.id === 'reboot') ? [] : rebootStep(facts))];
+}
+
+function rebootStep(facts: HostFacts): FixStep[] {
+  if (!facts.rebootRequired) return [];
+  return [{ id: 'reboot', title: 'Reboot the host: an installed update asks for it (/var/run/reboot-required)', manual: asRoot(facts, 'reboot'), then: 'reboot' }];
+}
+
+/** Podman: installed, then its API served on the socket connect uses. */
+function podmanSteps(checks: readonly Check[], sections: ProbeSections, facts: HostFacts): FixStep[] {
+  if (status(checks, 'host.podman-cli')?.status === 'fail') {
+    const install = installPodmanCommand(facts);
+    return [install
+      ? { id: 'install-podman', title: `Install Podman from ${facts.osId || 'the distribution'}'s packages`, command: install }
+      : { id: 'install-podman', title: 'Install Podman', manual: `install Podman for ${facts.osId || 'this system'} (https://podman.io/docs/installation), then run doctor --fix again` }];
   }
-  return steps;
+  const service = status(checks, 'host.podman-service');
+  if (service?.status !== 'fail' || /permission denied/.test(service.detail)) return [];
+  const socket = sections.get('engine_socket')?.output.split('\n').pop()?.trim() ?? '';
+  if (!socket.startsWith('/')) return [];
+  const command = startPodmanCommand(facts, socket);
+  return [{ id: 'start-podman', title: `Serve Podman's API at ${socket}${command.includes('systemctl') ? ' (its systemd socket unit)' : ' (podman system service, no systemd unit)'}`, command, settleS: ENGINE_START_S }];
 }
 
 /** With an NVIDIA driver working: the container toolkit, Docker's runtime and CDI. A broken driver only gets a reboot. */
-function gpuSteps(checks: readonly Check[], sections: ProbeSections, facts: HostFacts): FixStep[] {
+function gpuSteps(checks: readonly Check[], sections: ProbeSections, facts: HostFacts, engine: 'docker' | 'podman'): FixStep[] {
   const smi = sections.get('nvidia_smi');
   if (!smi) return []; // --no-gpu or environment.gpus: none
   const report = parseNvidiaSmi(smi.output, smi.code);
@@ -102,7 +127,7 @@ function gpuSteps(checks: readonly Check[], sections: ProbeSections, facts: Host
       : { id: 'nvidia-toolkit', title: 'Install the NVIDIA Container Toolkit', manual: `follow ${NVIDIA_TOOLKIT_GUIDE} for ${facts.osId || 'this system'}, then run doctor --fix again` });
     return steps; // configure once nvidia-ctk exists
   }
-  if (!runtimeOk) {
+  if (!runtimeOk && engine === 'docker') {
     steps.push({
       id: 'nvidia-runtime',
       title: 'Register the NVIDIA runtime with Docker and restart it',
@@ -111,7 +136,7 @@ function gpuSteps(checks: readonly Check[], sections: ProbeSections, facts: Host
     });
   }
   if (!hasCdi) {
-    steps.push({ id: 'nvidia-cdi', title: 'Write the CDI spec for the GPUs (/etc/cdi/nvidia.yaml, used by Podman and CDI-enabled Docker)', command: asRoot(facts, 'nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml') });
+    steps.push({ id: 'nvidia-cdi', title: 'Write the CDI spec for the GPUs (/etc/cdi/nvidia.yaml, used by Podman and CDI-enabled Docker)', command: asRoot(facts, CDI_GENERATE) });
   }
   return steps;
 }

@@ -99,6 +99,27 @@ export function restartDockerCommand(facts: HostFacts): string {
   return `stop dockerd (${asRoot(facts, 'pkill -x dockerd')}), then ${startDockerCommand(facts)}`;
 }
 
+/** Installs Podman from the distribution's packages; undefined where we know no package. */
+export function installPodmanCommand(facts: HostFacts): string | undefined {
+  if (isDebianLike(facts)) return asRoot(facts, 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman');
+  if (isFedoraLike(facts)) return asRoot(facts, 'dnf install -y podman');
+  return undefined;
+}
+
+/**
+ * Serves Podman's API on `socket`: its systemd socket unit for the usual paths
+ * (root: /run/podman/podman.sock; a user: $XDG_RUNTIME_DIR/podman/podman.sock,
+ * the user's own systemd), else `podman system service` in the background.
+ */
+export function startPodmanCommand(facts: HostFacts, socket: string): string {
+  const rootful = socket === '/run/podman/podman.sock';
+  if (facts.systemd && rootful) return asRoot(facts, 'systemctl enable --now podman.socket');
+  if (facts.systemd && !facts.root && /^\/run\/user\/\d+\/podman\/podman\.sock$/.test(socket)) return 'systemctl --user enable --now podman.socket';
+  const dir = socket.slice(0, socket.lastIndexOf('/')) || '/';
+  const serve = `mkdir -p ${quoteShellArg(dir)} && nohup podman system service --time=0 ${quoteShellArg(`unix://${socket}`)} >/dev/null 2>&1 &`;
+  return rootful ? asRoot(facts, serve) : serve;
+}
+
 export function dockerGroupCommand(facts: HostFacts): string {
   return asRoot(facts, `usermod -aG docker ${facts.user}`);
 }

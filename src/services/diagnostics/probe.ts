@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { nvidiaSmiQueryArgs } from '../gpu/nvidia-smi.ts';
-import { joinShellCommand } from '../../core/shell-quote.ts';
+import { joinShellCommand, quoteShellArg } from '../../core/shell-quote.ts';
+import { engineSocketScript, type EngineKind } from '../containers/engine-socket.ts';
 import { FACTS_SCRIPT } from './host-facts.ts';
 
 /**
@@ -15,6 +16,12 @@ export const NVIDIA_SMI_TIMEOUT_S = 20;
 
 export interface ProbeOptions {
   gpu: boolean;
+  /**
+   * environment.engine and remote.docker_socket: with podman or auto, the probe
+   * also finds the engine's socket (section engine_socket) and asks Podman there
+   * (podman_cli, podman_service).
+   */
+  engine?: { kind: EngineKind; socket?: string };
   /** Bound on each Docker daemon request (default DOCKER_TIMEOUT_S). */
   dockerTimeoutS?: number;
 }
@@ -60,6 +67,7 @@ export function buildProbeScript(options: ProbeOptions & { marker: string }): st
     // One daemon round trip: version, then the registered runtimes.
     `  mlt_run docker_daemon mlt_timeout ${options.dockerTimeoutS ?? DOCKER_TIMEOUT_S} docker info --format '{{.ServerVersion}}{{"\\n"}}{{json .Runtimes}}'`,
     `else mlt_missing docker_cli docker; fi`,
+    ...podmanLines(options),
     `if mlt_has rsync; then mlt_run rsync rsync --version; else mlt_missing rsync rsync; fi`,
     `mlt_run disk mlt_disk`,
   ];
@@ -76,6 +84,22 @@ export function buildProbeScript(options: ProbeOptions & { marker: string }): st
   }
   lines.push(`printf '\\n%s done\\n' "$M"`, '');
   return lines.join('\n');
+}
+
+/** Podman's findings: which socket, its CLI, and a version asked through that socket (so: the API answers). */
+function podmanLines(options: ProbeOptions & { marker: string }): string[] {
+  const kind = options.engine?.kind ?? 'docker';
+  if (kind === 'docker') return [];
+  const socket = options.engine?.socket ? `echo ${quoteShellArg(options.engine.socket)}` : engineSocketScript(kind);
+  return [
+    `mlt_engine_socket() { ${socket}; }`,
+    `S=$(mlt_engine_socket | tail -n 1)`,
+    `mlt_run engine_socket printf '%s\\n' "$S"`,
+    `if mlt_has podman; then`,
+    `  mlt_run podman_cli podman --version`,
+    `  mlt_run podman_service mlt_timeout ${options.dockerTimeoutS ?? DOCKER_TIMEOUT_S} podman --remote --url "unix://$S" version --format '{{.Server.Version}}'`,
+    `else mlt_missing podman_cli podman; fi`,
+  ];
 }
 
 /** Reads the sections back; output outside the markers (shell start-up noise) is ignored. */

@@ -2,10 +2,11 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../core/errors.ts';
 import { chainIds } from '../containers/layers.ts';
+import { createTarIndexer, type TarIndexEntry } from '../containers/tar.ts';
 import type { ContainerManager } from '../containers/types.ts';
 
 /**
@@ -43,95 +44,78 @@ export function presentPrefix(diffIds: readonly string[], present: ReadonlySet<s
   return n;
 }
 
-/** tar-stream is CommonJS: its functions sit on the default export once bundled. */
-async function loadTar(): Promise<typeof import('tar-stream')> {
-  const loaded = await import('tar-stream');
-  return (loaded as unknown as { default?: typeof loaded }).default ?? loaded;
-}
-
 interface SavedArchive {
   file: string;
   /** Layer file paths in the archive, bottom first (manifest.json's Layers). */
   layerPaths: string[];
   /** The layers' diff IDs, bottom first (the config's rootfs.diff_ids). */
   diffIds: string[];
-  sizes: Map<string, number>;
+  /** Where each member lies in the file. */
+  entries: TarIndexEntry[];
   totalBytes: number;
 }
 
+/** JSON members (manifest.json, the image config) are read; layer data only goes to the file. */
+const SMALL_JSON = 8 * 1024 * 1024;
+
 /**
- * Writes a `docker save` stream to `file` and, in the same pass, reads its
- * manifest.json, the image config and every entry's size.
+ * Writes a `docker save` stream to `file` and, in the same pass, records where
+ * every member lies and reads manifest.json and the image config.
  */
 async function saveArchive(saved: Readable, file: string): Promise<SavedArchive> {
-  const tar = await loadTar();
-  const sizes = new Map<string, number>();
-  const small = new Map<string, Buffer>();
-  const extract = tar.extract();
+  const index = createTarIndexer((name, size) => name.endsWith('.json') && size < SMALL_JSON);
   let totalBytes = 0;
-  extract.on('entry', (header, stream, next) => {
-    sizes.set(header.name, header.size ?? 0);
-    totalBytes += 512 + Math.ceil((header.size ?? 0) / 512) * 512;
-    if (header.name.endsWith('.json') && (header.size ?? 0) < 8 * 1024 * 1024) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        small.set(header.name, Buffer.concat(chunks));
-        next();
-      });
-    } else {
-      stream.on('end', () => next());
-      stream.resume();
-    }
+  const indexing = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      index.push(chunk);
+      totalBytes += chunk.length;
+      callback(null, chunk);
+    },
   });
-  const parsed = new Promise<void>((resolve, reject) => {
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  // One read of the engine's stream: to the file and through the parser.
-  saved.on('data', (chunk: Buffer) => {
-    if (!extract.write(chunk)) {
-      saved.pause();
-      extract.once('drain', () => saved.resume());
-    }
-  });
-  saved.on('end', () => extract.end());
-  await Promise.all([pipeline(saved, createWriteStream(file, { mode: 0o600 })), parsed]);
-  const manifest = JSON.parse(small.get('manifest.json')?.toString('utf8') ?? '[]') as { Config: string; Layers: string[] }[];
+  await pipeline(saved, indexing, createWriteStream(file, { mode: 0o600 }));
+  const json = (name: string) => index.entries.find((e) => e.name === name)?.data?.toString('utf8');
+  const manifest = JSON.parse(json('manifest.json') ?? '[]') as { Config: string; Layers: string[] }[];
   const first = manifest[0];
   if (!first) throw new UserError('IMAGE_TRANSFER_FAILED', 'the saved image has no manifest.json', 'the local engine wrote an archive mltoolbox cannot read; try docker save IMAGE | ssh HOST docker load');
-  const config = JSON.parse(small.get(first.Config)?.toString('utf8') ?? '{}') as { rootfs?: { diff_ids?: string[] } };
+  const config = JSON.parse(json(first.Config) ?? '{}') as { rootfs?: { diff_ids?: string[] } };
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== first.Layers.length) {
     throw new UserError('IMAGE_TRANSFER_FAILED', `the saved image lists ${first.Layers.length} layer files but ${diffIds.length} layers`, 'try docker save IMAGE | ssh HOST docker load');
   }
-  return { file, layerPaths: first.Layers, diffIds, sizes, totalBytes };
+  return { file, layerPaths: first.Layers, diffIds, entries: index.entries, totalBytes };
 }
 
-/** The archive without the given entries, as a stream; counts what passes. */
-async function filteredArchive(archive: SavedArchive, skip: ReadonlySet<string>, onBytes: (n: number) => void): Promise<Readable> {
-  const tar = await loadTar();
-  const extract = tar.extract();
-  const pack = tar.pack();
-  extract.on('entry', (header, stream, next) => {
-    if (skip.has(header.name)) {
-      stream.on('end', () => next());
-      stream.resume();
-      return;
+/** The members to send, as byte ranges of the saved file, then the end-of-archive blocks. */
+function keptRanges(archive: SavedArchive, skip: ReadonlySet<string>): { start: number; end: number }[] {
+  const ranges: { start: number; end: number }[] = [];
+  for (const entry of archive.entries) {
+    if (skip.has(entry.name)) continue;
+    const last = ranges.at(-1);
+    if (last && last.end === entry.start) last.end = entry.end; // neighbours: one read
+    else ranges.push({ start: entry.start, end: entry.end });
+  }
+  return ranges;
+}
+
+/**
+ * The archive without the skipped members, cut from the saved file by byte
+ * range (no unpacking and repacking); counts what passes.
+ */
+function filteredArchive(archive: SavedArchive, skip: ReadonlySet<string>, onBytes: (n: number) => void): Readable {
+  const ranges = keptRanges(archive, skip);
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for (const range of ranges) {
+      if (range.end <= range.start) continue;
+      for await (const chunk of createReadStream(archive.file, { start: range.start, end: range.end - 1, highWaterMark: 1024 * 1024 })) {
+        onBytes((chunk as Buffer).length);
+        yield chunk as Buffer;
+      }
     }
-    stream.pipe(pack.entry(header, (error) => next(error ?? undefined)));
-  });
-  extract.on('finish', () => pack.finalize());
-  extract.on('error', (error) => pack.destroy(error));
-  createReadStream(archive.file).on('error', (error) => extract.destroy(error)).pipe(extract);
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      onBytes(chunk.length);
-      callback(null, chunk);
-    },
-  });
-  pack.on('error', (error) => counter.destroy(error));
-  return pack.pipe(counter);
+    const end = Buffer.alloc(1024); // two zero blocks close a tar archive
+    onBytes(end.length);
+    yield end;
+  }
+  return Readable.from(bytes());
 }
 
 /**
@@ -152,11 +136,9 @@ export async function transferImage(
     const [archive, present] = await Promise.all([source.saveImage(reference).then((saved) => saveArchive(saved, file)), destination.layerChains()]);
     const keep = presentPrefix(archive.diffIds, present);
     const skip = new Set(archive.layerPaths.slice(0, keep));
-    let skippedBytes = 0;
-    for (const path of skip) skippedBytes += 512 + Math.ceil((archive.sizes.get(path) ?? 0) / 512) * 512;
-    const total = archive.totalBytes - skippedBytes;
+    const total = keptRanges(archive, skip).reduce((sum, r) => sum + r.end - r.start, 1024);
     let sent = 0;
-    const body = await filteredArchive(archive, skip, (n) => {
+    const body = filteredArchive(archive, skip, (n) => {
       sent += n;
       onProgress({ sent, total });
     });

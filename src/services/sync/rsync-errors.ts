@@ -60,7 +60,7 @@ export function classifyRsyncFailure(failure: RsyncFailure): UserError {
     });
   }
   if (code === 127 || REMOTE_RSYNC_MISSING.test(stderr)) {
-    return new UserError('SYNC_RSYNC_MISSING_ON_HOST', `rsync is not installed on ${host}`, 'install it on the host: sudo apt-get install rsync (or dnf/yum install rsync)', { data });
+    return new UserError('SYNC_RSYNC_MISSING_ON_HOST', `rsync is not installed on ${host}`, `install it on the host: sudo apt-get install rsync (or dnf/yum install rsync), or let mltoolbox doctor ${host} --fix do it`, { data });
   }
   if (DISK_FULL.test(stderr)) {
     return new UserError('SYNC_DISK_FULL', `no space left on ${receiver} while copying`, `free space on ${receiver} (df -h), or exclude large files with sync.exclude`, {

@@ -1,5 +1,6 @@
 import { flagOption, listOption, stringArg, type CommandContext, type CommandRun } from '../../command.ts';
 import type { ConnectResult } from '../../../orchestrators/connection/connection-orchestrator.ts';
+import { withHostFixes } from '../../../orchestrators/doctor/fix-on-failure.ts';
 import { confirmer } from '../../ui/ask.ts';
 
 function describe(context: CommandContext, result: ConnectResult): string[] {
@@ -31,15 +32,22 @@ export const run: CommandRun = async (context, input) => {
     // The agent install is asked once, on a terminal only; without one (CI, scripts) connect notes it and goes on.
     agent: { yes: flagOption(input, 'yes'), ...(confirm ? { confirm } : {}) },
   };
+  // A host check that fails (no Docker, not running, no permission, no rsync): doctor's fixes, step by step,
+  // asked on a terminal or run with --yes; then connect once more.
+  const fixes = {
+    target: async () => options.target ?? (await connection.locate(undefined)).name,
+    fix: { yes: flagOption(input, 'yes'), tty: context.app.environment.interactive, ...(confirm ? { confirm } : {}) },
+    reporter: context.reporter,
+  };
   if (!attached) {
-    const result = await connection.connect(options);
+    const result = await withHostFixes(() => context.app.doctor(), fixes, () => connection.connect(options));
     return { result, human: () => describe(context, result).join('\n') };
   }
   try {
     // One session for both: the shell rides the connection connect opened.
-    const { result, exitCode } = await connection.connectAndAttach(options, Boolean(context.stdin.isTTY), (ready) => {
+    const { result, exitCode } = await withHostFixes(() => context.app.doctor(), fixes, () => connection.connectAndAttach(options, Boolean(context.stdin.isTTY), (ready) => {
       context.stderr.write(`${describe(context, ready).join('\n')}\n`);
-    });
+    }));
     return { result, exitCode };
   } finally {
     // Forwards of an attached connect end with its shell (--detach keeps them).

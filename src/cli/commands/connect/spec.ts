@@ -25,7 +25,7 @@ export const connectSpec: CommandSpec = {
     port: { type: 'string', short: 'p', multiple: true, valueName: 'LOCAL:REMOTE', description: 'Forward a port (repeatable), e.g. -p 8888:8888; /udp publishes a UDP port' },
     'force-rebuild': { type: 'boolean', description: 'Rebuild the image and recreate the container' },
     detach: { type: 'boolean', description: 'Keep the port forwards after the shell exits (until mltoolbox ports close or down)' },
-    yes: { type: 'boolean', short: 'y', description: 'Install or upgrade the mlt agent on the host without asking (see docs/agent.md)' },
+    yes: { type: 'boolean', short: 'y', description: "Answer yes without asking: install or upgrade the mlt agent on the host (docs/agent.md), and run doctor's fixes when a host check fails (no Docker, not running, no permission, no rsync; docs/doctor.md)" },
   },
   examples: ['mltoolbox connect gpu-box', 'mltoolbox connect gpu-box -p 8888 --detach', 'mltoolbox connect alice@10.0.0.5:2222 -p 8888:8888 --no-attach', 'mltoolbox connect local', 'mltoolbox connect gpu-a gpu-b gpu-c --no-attach'],
   load: () => import('./connect.ts'),

@@ -246,6 +246,59 @@ describe('GPUs', () => {
     assert.equal(required.containers.size, 0);
   });
 
+  describe('on Podman: CDI devices', () => {
+    it('Podman 5.5+: all GPUs, a count and device ids become exactly these CDI DeviceRequests', async () => {
+      const engine = createFakeEngine({ podman: '5.5.1' });
+      const { manager: m } = manager(engine);
+      await m.ensureContainer(spec({ gpus: { mode: 'required', count: 'all' } }));
+      assert.deepEqual(engine.lastCreateBody()!.HostConfig.DeviceRequests, [{ Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=all'] }]);
+      await m.ensureContainer(spec({ gpus: { mode: 'required', count: 2 } }));
+      assert.deepEqual(engine.lastCreateBody()!.HostConfig.DeviceRequests, [{ Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=0', 'nvidia.com/gpu=1'] }]);
+      await m.ensureContainer(spec({ gpus: { mode: 'optional', devices: ['1', 'GPU-5a3c4e2f-aaaa-bbbb-cccc-0123456789ab', 'nvidia.com/gpu=3'] } }));
+      assert.deepEqual(engine.lastCreateBody()!.HostConfig.DeviceRequests, [{ Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=1', 'nvidia.com/gpu=GPU-5a3c4e2f-aaaa-bbbb-cccc-0123456789ab', 'nvidia.com/gpu=3'] }]);
+      // Podman's info lists no nvidia runtime: CDI does not depend on one.
+      assert.equal(engine.callsTo('version').length >= 1, true);
+    });
+
+    it('no CDI spec on the host: required fails with GPU_CDI_SPEC_MISSING and the nvidia-ctk command, nothing left behind', async () => {
+      const engine = createFakeEngine({ podman: '5.5.1' });
+      engine.hooks.onStart = (c) => {
+        if (c.body.HostConfig.DeviceRequests) throw new EngineError('setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=all', { statusCode: 500 });
+      };
+      await assert.rejects(manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'required' } })), hasCode('GPU_CDI_SPEC_MISSING', (e) => {
+        assert.match(e.message, /no CDI spec on gpu-box defines nvidia\.com\/gpu=all/);
+        assert.match(e.hint, /sudo nvidia-ctk cdi generate --output=\/etc\/cdi\/nvidia\.yaml/);
+        assert.match(e.hint, /mltoolbox doctor gpu-box --fix/);
+      }));
+      assert.equal(engine.containers.size, 0);
+    });
+
+    it('no CDI spec, checked when creating: optional starts again without GPUs and says why', async () => {
+      const engine = createFakeEngine({ podman: '5.6.0' });
+      const create = engine.client.createContainer.bind(engine.client);
+      engine.client.createContainer = async (name, body) => {
+        if (body.HostConfig.DeviceRequests) throw new EngineError('unresolvable CDI devices nvidia.com/gpu=0', { statusCode: 500 });
+        return create(name, body);
+      };
+      const result = await manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'optional', count: 1 } }));
+      assert.equal(result.action, 'created');
+      assert.equal(engine.lastCreateBody()!.HostConfig.DeviceRequests, undefined);
+      assert.match(result.warnings.join('\n'), /started without GPUs: no CDI spec on gpu-box.*nvidia-ctk cdi generate/);
+    });
+
+    it('Podman older than 5.5 (its compat API drops CDI devices): required is refused before anything is created, optional warns', async () => {
+      const engine = createFakeEngine({ podman: '4.3.1' });
+      await assert.rejects(manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'required' } })), hasCode('GPU_CDI_UNSUPPORTED', (e) => {
+        assert.match(e.message, /Podman 4\.3\.1 on gpu-box/);
+        assert.match(e.hint, /5\.5 or newer.*environment\.engine: docker.*environment\.gpus: optional/);
+      }));
+      assert.equal(engine.callsTo('createContainer').length, 0);
+      const result = await manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'optional' } }));
+      assert.equal(engine.lastCreateBody()!.HostConfig.DeviceRequests, undefined);
+      assert.match(result.warnings[0]!, /without GPUs: Podman 4\.3\.1/);
+    });
+  });
+
   it('ping reports whether the engine is GPU-ready', async () => {
     assert.equal((await manager(createFakeEngine({ runtimes: ['runc', 'nvidia'] })).manager.ping()).gpuReady, true);
     const plain = await manager(createFakeEngine()).manager.ping();

@@ -30,7 +30,7 @@ export function frame(stream: 1 | 2, text: string): Buffer {
  * An in-memory Docker Engine behind the EngineClient seam: records every call
  * (so tests assert the exact request bodies) and lets a test script failures.
  */
-export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; images?: Record<string, string> } = {}) {
+export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; images?: Record<string, string>; podman?: string } = {}) {
   const calls: { method: string; args: unknown[] }[] = [];
   const containers = new Map<string, FakeContainer>();
   const images = new Map<string, string>(Object.entries(options.images ?? { 'img:1': 'sha256:aaa' }));
@@ -65,6 +65,8 @@ export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; 
   const client: EngineClient = {
     async version() {
       record('version');
+      // Podman's Docker-compatible API answers with its own version and names itself in Components.
+      if (options.podman) return { Version: options.podman, ApiVersion: '1.41', Components: [{ Name: 'Podman Engine', Version: options.podman }] };
       return { Version: '27.0.0', ApiVersion: '1.46' };
     },
     async info() {

@@ -83,6 +83,9 @@ describe('host checks', () => {
       const bare = probe(cli, notRunning, 'systemd=0\nid=debian\nuid=0\nuser=root\ndockerd=1\ninitd_docker=0', true)[1]!;
       assert.equal(bare.fix, 'nohup dockerd >/var/log/dockerd.log 2>&1 &');
       for (const c of [sysv, bare]) assert.doesNotMatch(c.fix!, /systemctl/);
+      // Docker 20.10's CLI with --format and no daemon prints only a template error (seen on Debian 12's docker.io).
+      const template = { code: 1, output: 'template: :1:2: executing "" at <.ServerVersion>: reflect: indirection through nil pointer to embedded struct field Info' };
+      assert.equal(probe(cli, template, 'systemd=0\nid=debian\nuid=0\nuser=root\ndockerd=1\ninitd_docker=1')[1]!.detail, 'the Docker daemon is installed but not running (no systemd on this host)');
     });
 
     it('the CLI without the engine is "not installed", not "not running"', () => {

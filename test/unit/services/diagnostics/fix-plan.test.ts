@@ -107,3 +107,82 @@ describe('doctor --fix: the plan', () => {
     assert.deepEqual([pending!.id, pending!.command, pending!.manual], ['reboot', undefined, 'reboot']);
   });
 });
+
+describe('doctor on a Podman host (environment.engine: podman or auto)', () => {
+  const A10 = { code: 0, output: fixture('a10.csv') };
+  function podmanHost(options: { facts: string; engine?: 'podman' | 'auto'; socket?: string; cli?: ProbeSection; service?: ProbeSection; smi?: ProbeSection; toolkit?: string }) {
+    const sections = new Map<string, ProbeSection>([
+      ['os', { code: 0, output: 'Linux 6.1.0 x86_64\nDebian GNU/Linux 12 (bookworm)' }],
+      ['user', { code: 0, output: 'root\nroot' }],
+      ['facts', { code: 0, output: options.facts }],
+      ['docker_cli', { code: 127, output: 'docker: not found' }],
+      ['engine_socket', { code: 0, output: options.socket ?? '/run/podman/podman.sock' }],
+      ['podman_cli', options.cli ?? { code: 0, output: 'podman version 5.5.2' }],
+      ['podman_service', options.service ?? { code: 0, output: '5.5.2' }],
+      ['rsync', { code: 0, output: 'rsync  version 3.2.7  protocol version 31' }],
+      ['disk', { code: 0, output: '/dev/sda1 104857600 1 94371840 1% /' }],
+    ]);
+    if (options.smi) sections.set('nvidia_smi', options.smi);
+    if (options.toolkit !== undefined) sections.set('nvidia_toolkit', { code: 0, output: options.toolkit });
+    const checks = evaluateHost(sections, { connection: 'x', local: false, gpu: options.smi !== undefined, gpusRequired: false, engine: options.engine ?? 'podman' });
+    return { checks, steps: planFixes(checks, sections), byId: (id: string) => checks.find((c) => c.id === id)! };
+  }
+  const ROOT_SYSTEMD = 'systemd=1\nid=debian\nuid=0\nuser=root\ndockerd=0';
+
+  it('Podman ready: its checks replace Docker\'s (no docker CLI is no failure), nothing to fix', () => {
+    const { checks, steps, byId } = podmanHost({ facts: ROOT_SYSTEMD });
+    assert.equal(checks.some((c) => c.id.startsWith('host.docker')), false);
+    assert.deepEqual([byId('host.podman-cli').status, byId('host.podman-cli').detail], ['ok', 'podman 5.5.2']);
+    assert.deepEqual([byId('host.podman-service').status, byId('host.podman-service').detail], ['ok', 'Podman 5.5.2 answers at /run/podman/podman.sock']);
+    assert.deepEqual(steps, []);
+  });
+
+  it('not installed: install-podman from the distribution, then nothing else', () => {
+    const { steps, byId } = podmanHost({ facts: ROOT_SYSTEMD, cli: { code: 127, output: 'podman: not found' } });
+    assert.equal(byId('host.podman-cli').status, 'fail');
+    assert.deepEqual(steps.map((s) => [s.id, s.command]), [['install-podman', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman']]);
+  });
+
+  it('socket not served: the systemd socket unit (rootful, rootless) or podman system service where there is no systemd', () => {
+    const down = { code: 125, output: 'Cannot connect to Podman. Please verify your connection to the Linux system using `podman system connection list`' };
+    const rootful = podmanHost({ facts: ROOT_SYSTEMD, service: down });
+    assert.match(rootful.byId('host.podman-service').detail, /nothing serves Podman's API at \/run\/podman\/podman\.sock/);
+    assert.deepEqual(rootful.steps.map((s) => [s.id, s.command]), [['start-podman', 'systemctl enable --now podman.socket']]);
+    const rootless = podmanHost({ facts: 'systemd=1\nid=ubuntu\nuid=1000\nuser=alice', socket: '/run/user/1000/podman/podman.sock', service: down });
+    assert.deepEqual(rootless.steps.map((s) => s.command), ['systemctl --user enable --now podman.socket']);
+    const bare = podmanHost({ facts: 'systemd=0\nid=debian\nuid=0\nuser=root', socket: '/srv/my pod/podman.sock', service: down });
+    assert.match(bare.byId('host.podman-service').detail, /\(no systemd on this host\)/);
+    assert.deepEqual(bare.steps.map((s) => s.command), ["mkdir -p '/srv/my pod' && nohup podman system service --time=0 'unix:///srv/my pod/podman.sock' >/dev/null 2>&1 &"]);
+  });
+
+  it('auto: the probed socket decides — Docker\'s socket keeps the Docker checks', () => {
+    const docker = podmanHost({ facts: ROOT_SYSTEMD, engine: 'auto', socket: '/var/run/docker.sock' });
+    assert.ok(docker.checks.some((c) => c.id === 'host.docker-cli'));
+    const podman = podmanHost({ facts: ROOT_SYSTEMD, engine: 'auto', socket: '/run/podman/podman.sock' });
+    assert.ok(podman.checks.some((c) => c.id === 'host.podman-cli'));
+  });
+
+  it('an NVIDIA driver (nvidia-smi fixture) and no CDI spec: the check names nvidia-ctk cdi generate, --fix writes it; no Docker runtime step', () => {
+    const { byId, steps } = podmanHost({ facts: ROOT_SYSTEMD, smi: A10, toolkit: 'bin /usr/bin/nvidia-ctk' });
+    assert.equal(byId('gpu.driver').status, 'ok');
+    const cdi = byId('gpu.container-runtime');
+    assert.deepEqual([cdi.title, cdi.status], ['NVIDIA CDI spec (Podman)', 'warn']);
+    assert.match(cdi.fix!, /sudo nvidia-ctk cdi generate --output=\/etc\/cdi\/nvidia\.yaml/);
+    assert.deepEqual(steps.map((s) => [s.id, s.command]), [['nvidia-cdi', 'nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml']]);
+  });
+
+  it('with a CDI spec: ok; on a Podman older than 5.5 a warning that its API drops CDI devices', () => {
+    assert.equal(podmanHost({ facts: ROOT_SYSTEMD, smi: A10, toolkit: 'bin /usr/bin/nvidia-ctk\ncdi /etc/cdi/nvidia.yaml' }).byId('gpu.container-runtime').detail, 'CDI spec /etc/cdi/nvidia.yaml');
+    const old = podmanHost({ facts: ROOT_SYSTEMD, smi: A10, service: { code: 0, output: '4.3.1' }, toolkit: 'bin /usr/bin/nvidia-ctk\ncdi /var/run/cdi/nvidia.json' });
+    assert.equal(old.byId('gpu.container-runtime').status, 'warn');
+    assert.match(old.byId('gpu.container-runtime').detail, /Podman 4\.3\.1 drops CDI devices/);
+  });
+
+  it('no NVIDIA driver (fixtures): the CDI check is skipped, nothing to fix', () => {
+    for (const [file, code] of [['command-not-found.txt', 127], ['no-driver.txt', 9]] as const) {
+      const { byId, steps } = podmanHost({ facts: ROOT_SYSTEMD, smi: { code, output: fixture(file) }, toolkit: '' });
+      assert.equal(byId('gpu.container-runtime').status, 'skip', file);
+      assert.deepEqual(steps.filter((s) => s.id.startsWith('nvidia')), [], file);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runProcess } from '../../../../src/infrastructure/process.ts';
-import { engineSocketScript, parseEngineSocket, resolveEngineSocket } from '../../../../src/orchestrators/connection/engine-socket.ts';
+import { engineSocketScript, parseEngineSocket, resolveEngineSocket } from '../../../../src/services/containers/engine-socket.ts';
 
 describe('the engine socket on a host', () => {
   it('docker needs no probe; remote.docker_socket always wins', async () => {
