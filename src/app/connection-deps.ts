@@ -43,7 +43,7 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     sync: async (strategy) => {
       const options = { env: environment.env, debug: (m: string) => environment.reporter.debug(m) };
       if (strategy === 'rclone') return new (await import('../services/sync/rclone-sync-manager.ts')).RcloneSftpSyncManager(options);
-      return new RsyncSyncManager(options);
+      return new RsyncSyncManager({ ...options, versionCacheFile: join(paths.cacheDir, 'rsync-version.json') });
     },
     plugins: () => app.plugins(),
     features: async () => (await import('./features-deps.ts')).createFeatures(environment, paths),

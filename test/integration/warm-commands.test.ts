@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,8 @@ import { createSandbox, run, runMltoolbox, useHarness, type Sandbox } from '../h
 /**
  * Warm commands take the short path (bench/exec.ts, bench/config.ts times it):
  * no `ssh -G` / `ssh -O check` while the master answers, no Docker API call
- * before `docker exec`, the validated config from the cache. These tests hold
+ * before `docker exec`, the validated config from the cache, no `rsync --version`
+ * before a sync. These tests hold
  * the other side of it, through the built binary: the short path is never
  * silently wrong — a dead master, a container that is gone, a config edited a
  * moment ago.
@@ -60,6 +61,28 @@ describe('warm commands', async () => {
     assert.match(warm.stdout, /^in .+ one$/m);
     assert.match(warm.stderr, /config cache: hit/);
     assert.doesNotMatch(warm.stderr, /ssh -G|-O check|-O forward/);
+  });
+
+  it('a warm sync starts one rsync: `rsync --version` is asked once per binary, again after it changes', async () => {
+    const real = (await run('sh', ['-c', 'command -v rsync'], { timeoutMs: 10_000 })).stdout.trim();
+    const shims = join(runtime, 'shims');
+    const log = join(runtime, 'rsync.log');
+    mkdirSync(shims, { recursive: true });
+    const shim = join(shims, 'rsync');
+    writeFileSync(shim, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${real}' "$@"\n`);
+    chmodSync(shim, 0o755);
+    const env = { ...sandbox.env, PATH: `${shims}:${sandbox.env.PATH ?? ''}` };
+    const sync = async () => {
+      rmSync(log, { force: true });
+      const result = await runMltoolbox(['-C', project, 'sync', host], { env, cwd: project, timeoutMs: 180_000 });
+      assert.equal(result.code, 0, result.stderr);
+      const lines = readFileSync(log, 'utf8').trim().split('\n');
+      return { versions: lines.filter((line) => line === '--version').length, transfers: lines.filter((line) => line !== '--version').length };
+    };
+    assert.deepEqual(await sync(), { versions: 1, transfers: 1 }, 'a new rsync binary is asked');
+    assert.deepEqual(await sync(), { versions: 0, transfers: 1 }, 'a warm sync runs rsync once, for the transfer');
+    utimesSync(shim, new Date(), new Date(Date.now() + 60_000)); // "upgraded" in place
+    assert.deepEqual(await sync(), { versions: 1, transfers: 1 }, 'a changed binary is asked again');
   });
 
   it('exec passes its own exit code 1 through (the engine CLI uses 1 too: the container is looked up, not assumed)', async () => {

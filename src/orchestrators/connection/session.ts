@@ -131,10 +131,14 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
 
   /** Opens the project's place: loads config, records the project, reaches the engine. */
   async function open(targetText: string | undefined, options: OpenOptions = {}): Promise<ProjectSession> {
+    // The state database and (for a named host) the SSH code load while the configuration does; a config error still comes first.
+    const opening = deps.state();
+    opening.catch(() => {});
+    if (targetText && targetText !== 'local') deps.ssh().catch(() => {});
     // Secrets are read (keychain unlocked, passphrase asked) only by commands that create containers.
     const adjusted = await pluginHooks.configLoaded(await deps.loadConfig(options.secrets ? 'resolve' : 'redact'));
     const loaded = options.secrets && deps.getSecret ? await resolvePluginSecretRefs(adjusted, deps.getSecret) : adjusted;
-    const state = await deps.state();
+    const state = await opening;
     const identity = projectIdentity(deps.projectDir, loaded.config.project.name);
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
@@ -227,8 +231,10 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
   }
 
   async function locate(target: string | undefined) {
+    const opening = deps.state();
+    opening.catch(() => {});
     const loaded = await deps.loadConfig('redact');
-    const state = await deps.state();
+    const state = await opening;
     const name = await resolveTargetName(state, loaded, target);
     const identity = projectIdentity(deps.projectDir, loaded.config.project?.name ?? 'project');
     const project = state.getProjectByPath(deps.projectDir);

@@ -12,6 +12,7 @@ import { buildFetchArgs, buildPushArgs, type MakeRemoteDir } from './rsync-args.
 import { classifyRsyncFailure, isMkpathUnsupported, VANISHED_EXIT } from './rsync-errors.ts';
 import { RsyncOutputParser } from './rsync-output.ts';
 import { capabilitiesOf, type RsyncCapabilities } from './rsync-version.ts';
+import { rsyncVersionCache, type RsyncVersionCache } from './rsync-version-cache.ts';
 import type { FetchRequest, PushRequest, SyncManager, SyncSummary, TransferOptions, WatchEvent, WatchRequest } from './types.ts';
 import { runWatch } from './watch.ts';
 
@@ -24,6 +25,8 @@ export interface RsyncSyncManagerOptions {
   env?: NodeJS.ProcessEnv;
   /** Streams rsync's full argv for --verbose. */
   debug?: (message: string) => void;
+  /** Keeps `rsync --version` here, keyed by the binary (rsync-version-cache.ts). Default: asked on every run. */
+  versionCacheFile?: string;
 }
 
 const DEFAULT_IO_TIMEOUT_SECONDS = 120;
@@ -34,6 +37,7 @@ export class RsyncSyncManager implements SyncManager {
   private readonly env: NodeJS.ProcessEnv;
   private readonly debug: (message: string) => void;
   private capabilitiesPromise: Promise<RsyncCapabilities> | undefined;
+  private readonly versionCache: RsyncVersionCache | undefined;
   /** Hosts whose rsync rejected --mkpath (older than 3.2.3). */
   private readonly hostsWithoutMkpath = new Set<string>();
 
@@ -44,6 +48,7 @@ export class RsyncSyncManager implements SyncManager {
     // These would bring back rsync's old shell-split remote args (names with spaces or $() break).
     const { RSYNC_OLD_ARGS: _old, RSYNC_PROTECT_ARGS: _protect, ...env } = options.env ?? process.env;
     this.env = env;
+    this.versionCache = options.versionCacheFile === undefined ? undefined : rsyncVersionCache(options.versionCacheFile, this.rsync, env);
   }
 
   async push(request: PushRequest): Promise<SyncSummary> {
@@ -83,13 +88,22 @@ export class RsyncSyncManager implements SyncManager {
   }
 
   private capabilities(): Promise<RsyncCapabilities> {
-    this.capabilitiesPromise ??= this.run(this.rsync, ['--version'], { env: this.env, timeoutMs: 10_000 })
-      .then((result) => capabilitiesOf(result.stdout))
+    this.capabilitiesPromise ??= this.versionOutput()
+      .then(capabilitiesOf)
       .catch((error: unknown) => {
         this.capabilitiesPromise = undefined;
         throw isCommandNotFound(error) ? rsyncNotInstalled(this.rsync, error) : error;
       });
     return this.capabilitiesPromise;
+  }
+
+  /** `rsync --version`, from the cache when the binary is the one it was asked of. */
+  private async versionOutput(): Promise<string> {
+    const cached = await this.versionCache?.read();
+    if (cached?.stdout !== undefined) return cached.stdout;
+    const { stdout } = await this.run(this.rsync, ['--version'], { env: this.env, timeoutMs: 10_000 });
+    if (cached?.key !== undefined) await this.versionCache!.write(cached.key, stdout);
+    return stdout;
   }
 
   private async transfer(args: string[], request: TransferOptions & { remote: { destination: string } }, direction: 'push' | 'fetch'): Promise<SyncSummary> {
