@@ -11,6 +11,9 @@ import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
 import { quoteRsyncArg } from './rsync-quote.ts';
 import { formatTarget, type SshTarget } from './target.ts';
+
+/** What `ssh -O …` says when no master listens on the control socket any more. */
+const MASTER_GONE = /Control socket connect|No such file or directory|master is not running|No ControlPath specified/i;
 import type { ExecOptions, ExecResult, Forward, ForwardSpec, ResolvedHost, ScriptOptions, SshService } from './types.ts';
 
 export interface SshManagerOptions {
@@ -412,7 +415,14 @@ class SshManager implements SshService {
     const forwardSpec = `${localPart}:${remotePart}`;
     const request = async (op: 'forward' | 'cancel'): Promise<ProcessResult> =>
       this.ssh([...this.sshOptions(target), '-O', op, '-L', forwardSpec, '--', target.host], { timeoutMs: LOCAL_SSH_TIMEOUT_MS });
-    const result = await request('forward');
+    let result = await request('forward');
+    // A short ControlPersist (MLTOOLBOX_SSH_PERSIST=1s) ends the master between two steps of one
+    // command; plain ssh commands start it again themselves (ControlMaster=auto), a forward cannot.
+    if (result.code !== 0 && MASTER_GONE.test(result.stderr)) {
+      this.masters.delete(this.key(target));
+      await this.connect(target);
+      result = await request('forward');
+    }
     if (result.code !== 0) {
       const reason = stderrTail(result.stderr, 1)[0] ?? `exit ${result.code}`;
       throw new UserError('SSH_UNREACHABLE', `cannot forward ${localPart} to ${remotePart} on ${formatTarget(target)}: ${reason}`,

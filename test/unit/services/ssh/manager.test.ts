@@ -289,6 +289,22 @@ describe('SshManager forwards', () => {
     assert.equal(socket.spec, '/tmp/l.sock:/var/run/docker.sock');
   });
 
+  it('starts the master again when a short ControlPersist ended it between two steps, then forwards', async () => {
+    let forwards = 0;
+    const { calls, runner } = fakeSsh((args) => {
+      if (!args.includes('forward')) return ok();
+      forwards += 1;
+      return forwards === 1 ? fail(255, 'Control socket connect(/run/x/ssh/abc): No such file or directory\n') : ok();
+    });
+    const ssh = manager(runner);
+    const forward = await ssh.forward(parseTarget('h'), { local: { port: 18081 }, remote: { port: 8080 } });
+    assert.equal(forward.localPort, 18081);
+    assert.equal(forwards, 2);
+    // Between the two forwards, a new master was started (-N -f).
+    const masterStarts = calls.filter((c) => c.args.includes('-N') && c.args.includes('-f'));
+    assert.equal(masterStarts.length, 2);
+  });
+
   it('explains a refused forward', async () => {
     const ssh = manager(fakeSsh((args) => (args.includes('forward') ? fail(255, 'mux_client_forward: forwarding request failed: Port forwarding failed\n') : ok())).runner);
     await assert.rejects(ssh.forward(parseTarget('h'), { local: { port: 1 }, remote: { port: 2 } }), (e: UserError) => e.code === 'SSH_UNREACHABLE' && /forwarding request failed/.test(e.message));
