@@ -103,7 +103,7 @@ export async function armIdle(host: Host, request: IdleArmRequest): Promise<Idle
   };
   const base = outcome(request.apiKey !== undefined);
   if (timeoutSeconds <= 0) return { ...base, armed: false, effectiveAction: 'none', note: 'idle timeout 0: never' };
-  if (!request.agentPath) return { ...base, armed: false, note: 'the mlt agent is not on this host (a pod, or its install was declined): nothing watches for idleness' };
+  if (!request.agentPath) return { ...base, armed: false, note: 'the mlt agent is not on this host (its install was declined or failed): nothing watches for idleness; connect again with --yes to install it and arm the watcher' };
   try {
     const file = {
       name: record.name, backend: record.backend, instanceId: record.providerId, baseUrl: request.baseUrl, canStop: request.canStop,

@@ -1,9 +1,7 @@
 import { flagOption, listOption, stringArg, type CommandContext, type CommandRun } from '../../command.ts';
-import type { ConnectResult } from '../../../orchestrators/connection/connection-orchestrator.ts';
+import type { ConnectOptions, ConnectResult } from '../../../orchestrators/connection/connection-orchestrator.ts';
 import { withHostFixes } from '../../../orchestrators/doctor/fix-on-failure.ts';
 import { confirmer } from '../../ui/ask.ts';
-import type { InstanceRecord } from '../../../orchestrators/provisioning/provisioning-orchestrator.ts';
-import type { Host } from '../../../services/host/types.ts';
 
 function describe(context: CommandContext, result: ConnectResult): string[] {
   const { style } = context;
@@ -36,10 +34,10 @@ export const run: CommandRun = async (context, input) => {
     agent: { yes: flagOption(input, 'yes'), ...(confirm ? { confirm } : {}) },
     // A provisioned instance's idle watcher, restarted when it is not running (a reboot, a stop/start).
     // The provider key goes (again) only with provision.idle_key_on_host: true; one placed earlier is kept.
-    rearmIdle: async (record: InstanceRecord, host: Host, agentPath: string | undefined) => {
+    rearmIdle: (async (record, host, agentPath) => {
       const { idleKeyConfigured } = await import('../provision/common.ts');
       return (await context.app.provisioning()).armIdle(record, host, { agentPath, keyOnHost: (await idleKeyConfigured(context)) === true, rearm: true });
-    },
+    }) satisfies ConnectOptions['rearmIdle'],
   };
   // A host check that fails (no Docker, not running, no permission, no rsync): doctor's fixes, step by step,
   // asked on a terminal or run with --yes; then connect once more.
