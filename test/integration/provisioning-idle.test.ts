@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSandbox, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
 import { startLambdaEmulator, type LambdaEmulator } from '../emulators/lambda.ts';
+import { startRunpodEmulator, type RunpodEmulator } from '../emulators/runpod.ts';
 
 /**
  * Idle auto-stop end to end through the built binaries: `provision` against
@@ -12,9 +13,13 @@ import { startLambdaEmulator, type LambdaEmulator } from '../emulators/lambda.ts
  * the SEA agent and starts `mlt idle watch` on the host; with the laptop's
  * SSH connections closed (MLTOOLBOX_SSH_PERSIST=1s) the agent, alone on the
  * host, warns and then terminates the instance in the emulator — or, with no
- * key on the host, only notifies.
+ * key on the host, only notifies. On RunPod the pod is the container: the
+ * agent goes into the pod (the harness sshd stands for the pod's) and stops
+ * it through the RunPod emulator. A later connect restarts a watcher that
+ * is not running (a reboot, a stop/start), and leaves a running one alone.
  */
 const KEY = 'secret_idle.key';
+const RUNPOD_KEY = 'rp-idle-key';
 const IDLE_DIR = join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'mltoolbox', 'idle');
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
@@ -31,7 +36,8 @@ describe('idle auto-stop on the host', async () => {
   const harness = await useHarness();
   let sandbox: Sandbox;
   let lambda: LambdaEmulator;
-  const names = [`mlt-idle-t-${process.pid}`, `mlt-idle-n-${process.pid}`];
+  let runpod: RunpodEmulator;
+  const names = [`mlt-idle-t-${process.pid}`, `mlt-idle-n-${process.pid}`, `mlt-idle-p-${process.pid}`, `mlt-idle-r-${process.pid}`];
   const mlt = (args: string[], input?: string) =>
     runMltoolbox(['-C', sandbox.projectDir, ...args], { env: sandbox.env, cwd: sandbox.root, timeoutMs: 240_000, ...(input !== undefined ? { input } : {}) });
   const json = async (args: string[]) => {
@@ -44,10 +50,11 @@ describe('idle auto-stop on the host', async () => {
 
   before(async () => {
     lambda = await startLambdaEmulator({ apiKey: KEY, ip: harness.ssh.host, bootMs: 300 });
+    runpod = await startRunpodEmulator({ apiKey: RUNPOD_KEY, ssh: { host: harness.ssh.host, port: harness.ssh.port, user: harness.ssh.user }, bootMs: 300 });
     sandbox = await createSandbox({
       harness,
       env: {
-        MLTOOLBOX_SECRET_STORE: 'file', MLTOOLBOX_SECRET_PASSPHRASE: 'idle-test', MLTOOLBOX_LAMBDA_URL: lambda.url,
+        MLTOOLBOX_SECRET_STORE: 'file', MLTOOLBOX_SECRET_PASSPHRASE: 'idle-test', MLTOOLBOX_LAMBDA_URL: lambda.url, MLTOOLBOX_RUNPOD_URL: runpod.url,
         MLTOOLBOX_PROVISION_POLL_MS: '150',
         // The laptop keeps no SSH connection open between commands: the host sees only what the test opens.
         MLTOOLBOX_SSH_PERSIST: '1s',
@@ -70,8 +77,10 @@ describe('idle auto-stop on the host', async () => {
       `      ssh_port: ${harness.ssh.port}`,
       '',
     ].join('\n'));
-    const added = await mlt(['backend', 'add', 'lambda'], KEY);
-    assert.equal(added.code, 0, added.stderr);
+    for (const [backend, key] of [['lambda', KEY], ['runpod', RUNPOD_KEY]] as const) {
+      const added = await mlt(['backend', 'add', backend], key);
+      assert.equal(added.code, 0, added.stderr);
+    }
   });
 
   after(async () => {
@@ -87,7 +96,7 @@ describe('idle auto-stop on the host', async () => {
       }
       await Promise.all(['json', 'key', 'pid', 'log', 'state.json'].map((ext) => rm(join(IDLE_DIR, `${name}.${ext}`), { force: true })));
     }
-    await lambda.close();
+    await Promise.all([lambda.close(), runpod.close()]);
   });
 
   it('terminate: the agent warns, then terminates the instance in the emulator with the 0600 key; status showed the time left', async () => {
@@ -138,5 +147,46 @@ describe('idle auto-stop on the host', async () => {
     assert.equal(status.instance.idle.effectiveAction, 'notify');
     const ended = await json(['instances', 'terminate', name, '--yes']);
     assert.equal(ended.terminated[0].ok, true);
+  });
+
+  it('on a RunPod pod: the agent goes into the pod, warns, then STOPS the pod through the RunPod API (no longer billing)', async () => {
+    const name = names[2]!;
+    const result = await json(['provision', '--backend', 'runpod', '--gpu', 'RTX 4090', '--name', name, '--idle-timeout', '10s', '--idle-action', 'stop', '--idle-key-on-host', '--yes', '--no-attach']);
+    assert.equal(result.instance.shape, 'container');
+    assert.ok(['installed', 'current'].includes(result.connect.agent.action), JSON.stringify(result.connect.agent));
+    assert.deepEqual({ armed: result.connect.idle.armed, effective: result.connect.idle.effectiveAction, key: result.connect.idle.keyOnHost }, { armed: true, effective: 'stop', key: true });
+    assert.equal((await stat(join(IDLE_DIR, `${name}.key`))).mode & 0o777, 0o600);
+    const pod = () => runpod.pods().find((p) => p.name === name);
+    await until('the agent to stop the pod', () => (pod()?.status === 'EXITED' ? true : undefined), 90_000);
+    assert.ok(!runpod.billable().includes(pod()!.id), 'a stopped pod no longer bills for its GPU');
+    const text = await log(name);
+    const warned = text.search(/warning: .* will be stopped/);
+    const stopped = text.search(/stopped runpod instance \S+ after \d+ s idle/);
+    assert.ok(warned >= 0 && stopped > warned, `warning first, then the stop:\n${text}`);
+    assert.ok(!text.includes(RUNPOD_KEY), 'the key is never logged');
+    await json(['instances', 'terminate', name, '--yes']);
+  });
+
+  it('connect re-arms a watcher that is not running (one round trip), and leaves a running one alone', async () => {
+    const name = names[3]!;
+    const result = await json(['provision', '--backend', 'runpod', '--gpu', 'RTX 4090', '--name', name, '--idle-timeout', '30m', '--idle-key-on-host', '--yes', '--no-attach']);
+    assert.equal(result.connect.idle.armed, true);
+    const pidOf = async () => Number((await readFile(join(IDLE_DIR, `${name}.pid`), 'utf8').catch(() => '0')).trim());
+    const first = await until('the watcher pid', async () => ((await pidOf()) > 0 ? pidOf() : undefined), 20_000);
+    // A reboot (or a stop/start) ends the watcher.
+    process.kill(first);
+    await until('the watcher to end', async () => ((await readFile(`/proc/${first}/cmdline`, 'utf8').catch(() => '')).includes('idle') ? undefined : true), 20_000);
+    const again = await json(['connect', name, '--yes', '--no-attach']);
+    assert.equal(again.idle.armed, true, JSON.stringify(again.idle));
+    assert.equal(again.idle.alreadyRunning, undefined);
+    assert.equal(again.idle.keyOnHost, true, 'the key placed with consent at provision is kept');
+    const second = await until('a new watcher', async () => { const pid = await pidOf(); return pid > 0 && pid !== first ? pid : undefined; }, 20_000);
+    assert.match(await readFile(`/proc/${second}/cmdline`, 'utf8'), /idle\0watch\0--config\0/);
+    const status = await json(['status', name]);
+    assert.equal(status.instance.idle.watcher, 'running');
+    const third = await json(['connect', name, '--no-attach']);
+    assert.equal(third.idle.alreadyRunning, true, 'a running watcher is left alone');
+    assert.equal(await pidOf(), second);
+    await json(['instances', 'terminate', name, '--yes']);
   });
 });

@@ -12,6 +12,9 @@ import { applyFeatures, applyFeaturesInPlace, configuredFeatures, prepareFeature
 import { writeEditorHost } from '../agent/editor-host.ts';
 import { ensureAgent, type AgentConsent, type AgentReport } from '../agent/ensure-agent.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
+import type { InstanceRecord } from '../../db/index.ts';
+import type { Host } from '../../services/host/types.ts';
+import { idleSeconds, type IdleArmResult } from '../provisioning/idle-arm.ts';
 import { planContainer } from './container-plan.ts';
 import type { ForwardView, PortForwarder } from './forwards.ts';
 import { ensureImage, sendImage, type ImageAction, type OfflineDefaultImage } from './image.ts';
@@ -39,6 +42,12 @@ export interface ConnectOptions {
   ports?: readonly string[];
   /** Installing the mlt agent on the host: --yes, or how to ask (docs/agent.md). */
   agent?: AgentConsent;
+  /**
+   * A provisioned instance with an idle timeout: restarts its idle watcher
+   * when it is not running (after a reboot or a stop/start). provision arms
+   * by itself and passes none.
+   */
+  rearmIdle?: (record: InstanceRecord, host: Host, agentPath: string | undefined) => Promise<IdleArmResult>;
 }
 
 export interface ConnectResult {
@@ -59,8 +68,10 @@ export interface ConnectResult {
   features?: FeatureStepResult['installed'];
   /** What the features step did: built or reused the features image; on a pod, installed them in it or found them there. */
   featuresAction?: FeatureStepResult['action'];
-  /** The mlt agent on the host (remote targets only). */
+  /** The mlt agent on the host (remote targets only; on a pod, in the pod when it has an idle timeout). */
   agent?: AgentReport;
+  /** connect's re-arm of a provisioned instance's idle watcher (options.rearmIdle). */
+  idle?: IdleArmResult;
   /** The ssh Host alias that opens the dev container (editors, scp, ssh -L); see docs/editors.md. */
   sshHost?: string;
 }
@@ -69,6 +80,11 @@ export interface ConnectResult {
 export function workerTargets(head: string, fromCommandLine: readonly string[] | undefined, fromPlugins: readonly string[]): string[] {
   const wanted = fromCommandLine && fromCommandLine.length > 0 ? fromCommandLine : fromPlugins;
   return [...new Set(wanted)].filter((name) => name !== head);
+}
+
+/** An mlt the host can run: installed now, current, or newer. */
+function agentReady(agent: AgentReport | undefined): agent is AgentReport & { path: string } {
+  return agent?.path !== undefined && ['current', 'installed', 'upgraded', 'newer-on-host'].includes(agent.action);
 }
 
 /** How long a connect waits for another connect of the same project and target. */
@@ -244,9 +260,14 @@ export function createConnect(deps: ConnectDeps): Connect {
     if (ensured.action !== 'reused') await runLifecycle(reporter, session, ensured.id, 'post_start_command', featured?.contributions.lifecycle);
     const pluginContainer = await pluginHooks.containerStart(session, ensured, image.image);
     const forwards = role === 'worker' ? [] : await forwarder.apply(session, plan, ensured, { detach: options.detach ?? false });
-    // The agent runs beside a Docker engine on an ssh host: not here, and not on an instance that is itself the container (a pod).
-    const agent = !place.host.sshArgs || !place.engineSocket ? undefined : await ensureAgent(reporter, deps.env, place.host, loaded.config.agent, options.agent ?? { yes: false });
-    const sshHost = role === 'head' ? await editorHost(session, ensured.name, agent) : undefined;
+    // The agent runs beside a Docker engine on an ssh host (not here); on an instance that is itself the
+    // container (a pod) only to watch for idleness, in the pod user's ~/.local/bin unless agent.install_dir says.
+    const instance = place.host.sshArgs ? state.getInstance(place.name) : undefined;
+    const watched = instance !== undefined && idleSeconds(instance) > 0;
+    const agentSettings = inPlace ? { ...loaded.config.agent, install_dir: loaded.config.agent?.install_dir ?? '~/.local/bin' } : loaded.config.agent;
+    const agent = !place.host.sshArgs || (inPlace && !watched) ? undefined : await ensureAgent(reporter, deps.env, place.host, agentSettings, options.agent ?? { yes: false });
+    const sshHost = role === 'head' && !inPlace ? await editorHost(session, ensured.name, agent) : undefined;
+    const idle = watched && options.rearmIdle ? await options.rearmIdle(instance, place.host, agentReady(agent) ? agent.path : undefined) : undefined;
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
     state.touchRemote(place.name); // a saved remote's "last used"; nothing for any other name
     await pluginHooks.connectComplete(session, ensured, pluginContainer, forwards);
@@ -265,12 +286,13 @@ export function createConnect(deps: ConnectDeps): Connect {
       ...(featured ? { features: featured.installed, featuresAction: featured.action } : {}),
       ...(agent ? { agent } : {}),
       ...(sshHost ? { sshHost } : {}),
+      ...(idle ? { idle } : {}),
     };
   }
 
   /** The editors' Host entry for the container, when the host runs the agent. A failure is a warning. */
   async function editorHost(session: ProjectSession, container: string, agent: AgentReport | undefined): Promise<string | undefined> {
-    if (!deps.configDir || !agent?.path || !['current', 'installed', 'upgraded', 'newer-on-host'].includes(agent.action)) return undefined;
+    if (!deps.configDir || !agentReady(agent)) return undefined;
     try {
       return await writeEditorHost({ configDir: deps.configDir, host: session.place.host, slug: session.identity.slug, container, mltPath: agent.path });
     } catch (error) {

@@ -32,6 +32,12 @@ export interface IdleArmRequest {
   canStop: boolean;
   /** The provider key, only when the user consented to place it on the host. */
   apiKey: string | undefined;
+  /**
+   * connect's re-arm: a watcher of this instance that still runs is left
+   * alone (nothing rewritten), and without a key given now the one placed
+   * earlier (with consent, at provision) is kept rather than removed.
+   */
+  ifStopped?: boolean;
 }
 
 export interface IdleArmResult {
@@ -41,23 +47,31 @@ export interface IdleArmResult {
   /** What will really happen: notify when the provider cannot stop or no key is on the host. */
   effectiveAction: string;
   keyOnHost: boolean;
+  /** connect's re-arm found the watcher running: nothing was changed. */
+  alreadyRunning?: boolean;
   /** Why the effective action is not the chosen one. */
   why?: string;
   note?: string;
 }
 
 /**
- * One round trip: the idle file (from $3), the key (from stdin, only with
- * consent; else any old one is removed), an older watcher of this instance
- * ended (only if it is one), the new one started detached.
+ * One round trip: the idle file (from $3), the key (from stdin with consent,
+ * $4 yes; kept as it is with $4 keep; else any old one is removed), an older
+ * watcher of this instance ended (only if it is one), the new one started
+ * detached. $5 if-stopped (connect's re-arm): a watcher of this instance that
+ * still runs is left alone and the script prints "running". It prints "key"
+ * when a key is on the host.
  */
 const ARM_SCRIPT = [
   'umask 077',
   'd="${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle"; mkdir -p "$d" || exit 1',
-  'agent=$1; base="$d/$2"',
+  'agent=$1; base="$d/$2"; old=$(cat "$base.pid" 2>/dev/null)',
+  'case "$(tr "\\0" " " < "/proc/${old:-none}/cmdline" 2>/dev/null)" in *" idle watch "*) watching=$old;; *) watching=;; esac',
+  'if [ "$5" = if-stopped ] && [ -n "$watching" ] && [ -f "$base.json" ]; then [ -f "$base.key" ] && echo key; echo running; exit 0; fi',
   'printf "%s\\n" "$3" > "$base.json.tmp" && mv "$base.json.tmp" "$base.json" || exit 1',
-  'if [ "$4" = yes ]; then cat > "$base.key.tmp" && chmod 600 "$base.key.tmp" && mv "$base.key.tmp" "$base.key" || exit 1; else rm -f "$base.key"; fi',
-  'if [ -f "$base.pid" ]; then old=$(cat "$base.pid"); case "$(tr "\\0" " " < "/proc/$old/cmdline" 2>/dev/null)" in *" idle watch "*) kill "$old" 2>/dev/null || true;; esac; fi',
+  'if [ "$4" = yes ]; then cat > "$base.key.tmp" && chmod 600 "$base.key.tmp" && mv "$base.key.tmp" "$base.key" || exit 1; elif [ "$4" != keep ]; then rm -f "$base.key"; fi',
+  '[ -f "$base.key" ] && echo key',
+  'if [ -n "$watching" ]; then kill "$watching" 2>/dev/null || true; fi',
   'if command -v setsid >/dev/null 2>&1; then setsid "$agent" idle watch --config "$base.json" </dev/null >/dev/null 2>&1 &',
   'else nohup "$agent" idle watch --config "$base.json" </dev/null >/dev/null 2>&1 & fi',
 ].join('\n');
@@ -82,20 +96,24 @@ export async function armIdle(host: Host, request: IdleArmRequest): Promise<Idle
   const { record } = request;
   const timeoutSeconds = idleSeconds(record);
   const action = (record.idleAction ?? 'stop') as IdleAction;
-  const keyOnHost = request.apiKey !== undefined;
-  const effective = effectiveIdleAction(action, request.canStop, keyOnHost);
-  const base = { timeoutSeconds, action, effectiveAction: effective.action as string, keyOnHost, ...(effective.why ? { why: effective.why } : {}) };
+  const keyMode = request.apiKey !== undefined ? 'yes' : request.ifStopped ? 'keep' : 'no';
+  const outcome = (keyOnHost: boolean) => {
+    const effective = effectiveIdleAction(action, request.canStop, keyOnHost);
+    return { timeoutSeconds, action, effectiveAction: effective.action as string, keyOnHost, ...(effective.why ? { why: effective.why } : {}) };
+  };
+  const base = outcome(request.apiKey !== undefined);
   if (timeoutSeconds <= 0) return { ...base, armed: false, effectiveAction: 'none', note: 'idle timeout 0: never' };
-  if (!request.agentPath) return { ...base, armed: false, note: 'the mlt agent is not on this host (a pod, or its install was declined): nothing watches for idleness' };
+  if (!request.agentPath) return { ...base, armed: false, note: 'the mlt agent is not on this host (its install was declined or failed): nothing watches for idleness; connect again with --yes to install it and arm the watcher' };
   try {
     const file = {
       name: record.name, backend: record.backend, instanceId: record.providerId, baseUrl: request.baseUrl, canStop: request.canStop,
       timeoutSeconds, action, sshPorts: [...new Set([22, record.sshPort ?? 22])],
     };
-    const started = await host.exec(['sh', '-c', ARM_SCRIPT, 'mlt-idle-arm', request.agentPath, record.name, JSON.stringify(file), keyOnHost ? 'yes' : 'no'],
+    const started = await host.exec(['sh', '-c', ARM_SCRIPT, 'mlt-idle-arm', request.agentPath, record.name, JSON.stringify(file), keyMode, request.ifStopped ? 'if-stopped' : ''],
       { input: request.apiKey ?? '', timeoutMs: 30_000 });
     if (started.exitCode !== 0) throw new Error(started.stderr.trim() || `exit ${started.exitCode}`);
-    return { ...base, armed: true };
+    const said = started.stdout.trim().split('\n');
+    return { ...outcome(said.includes('key')), armed: true, ...(said.includes('running') ? { alreadyRunning: true } : {}) };
   } catch (error) {
     return { ...base, armed: false, note: `the idle watcher was not started: ${describeError(error)}` };
   }

@@ -442,10 +442,10 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     };
   }
 
-  /** The idle watchers' reports of the running VMs, asked in parallel, 10 s at most each; a pod has none. */
+  /** The idle watchers' reports of the running instances (VMs and pods), asked in parallel, 10 s at most each. */
   async function idleReadings(records: InstanceRecord[]): Promise<Map<string, IdleReading>> {
     const found = new Map<string, IdleReading>();
-    const asked = records.filter((r) => r.state === 'running' && r.shape === 'vm' && (r.idleTimeoutMinutes ?? 0) > 0);
+    const asked = records.filter((r) => r.state === 'running' && (r.idleTimeoutMinutes ?? 0) > 0);
     if (asked.length === 0) return found;
     const [sshService, state] = await Promise.all([deps.ssh(), deps.state()]);
     await Promise.all(asked.map(async (record) => {
@@ -461,7 +461,7 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
 
   /** Best effort, 10 s at most: the host's watcher and its key go before the instance does. */
   async function disarmIdle(state: StateStore, record: InstanceRecord): Promise<void> {
-    const target = record.shape === 'vm' && record.state === 'running' && (record.idleTimeoutMinutes ?? 0) > 0 ? instanceTarget(state, record) : undefined;
+    const target = record.state === 'running' && (record.idleTimeoutMinutes ?? 0) > 0 ? instanceTarget(state, record) : undefined;
     if (!target) return;
     await (await deps.ssh()).execScript(target, IDLE_DISARM_SCRIPT, { args: [record.name], timeoutMs: 10_000, check: false })
       .catch((error: unknown) => reporter.debug(`idle watcher of ${record.name} not disarmed: ${describeError(error)}`));
@@ -469,17 +469,20 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
 
   /**
    * Starts the host's idle watcher for a ready instance (after connect
-   * installed the agent). The provider key is placed on the host only with
-   * consent; never fails: what went wrong is in the result's note.
+   * installed the agent; on a pod, in the pod). The provider key is placed
+   * on the host only with consent; never fails: what went wrong is in the
+   * result's note. `rearm` (connect): a running watcher is left alone, and
+   * without consent now the key placed earlier is kept.
    */
-  async function armIdleOn(record: InstanceRecord, host: Host, options: { agentPath: string | undefined; keyOnHost: boolean }): Promise<IdleArmResult> {
+  async function armIdleOn(record: InstanceRecord, host: Host, options: { agentPath: string | undefined; keyOnHost: boolean; rearm?: boolean }): Promise<IdleArmResult> {
     const config = await provisionConfig();
     const definition = registry.get(record.backend);
     const canStop = definition.capabilities.stop;
     const wantsKey = options.keyOnHost && record.idleAction !== 'notify' && (record.idleAction === 'terminate' || canStop);
     const apiKey = wantsKey ? await (await deps.secrets()).get(SECRET(record.backend)) : undefined;
-    const result = await armIdle(host, { record, agentPath: options.agentPath, baseUrl: await baseUrlOf(record.backend, config), canStop, apiKey: apiKey ?? undefined });
-    if (!result.armed && result.note) reporter.warn(`idle auto-stop for ${record.name}: ${result.note}`);
+    const result = await armIdle(host, { record, agentPath: options.agentPath, baseUrl: await baseUrlOf(record.backend, config), canStop, apiKey: apiKey ?? undefined, ifStopped: options.rearm ?? false });
+    if (result.alreadyRunning) reporter.debug(`idle auto-stop on ${record.name}: its watcher is running`);
+    else if (!result.armed && result.note) reporter.warn(`idle auto-stop for ${record.name}: ${result.note}`);
     else if (result.armed) reporter.info(`idle auto-stop armed on ${record.name}: ${result.effectiveAction} after ${result.timeoutSeconds} s idle${result.why ? ` (${result.why})` : ''}`);
     return result;
   }

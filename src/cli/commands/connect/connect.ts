@@ -1,5 +1,5 @@
 import { flagOption, listOption, stringArg, type CommandContext, type CommandRun } from '../../command.ts';
-import type { ConnectResult } from '../../../orchestrators/connection/connection-orchestrator.ts';
+import type { ConnectOptions, ConnectResult } from '../../../orchestrators/connection/connection-orchestrator.ts';
 import { withHostFixes } from '../../../orchestrators/doctor/fix-on-failure.ts';
 import { confirmer } from '../../ui/ask.ts';
 
@@ -12,6 +12,7 @@ function describe(context: CommandContext, result: ConnectResult): string[] {
     ...(result.sync ? [`  sync     ${result.sync.filesTransferred} file(s), ${result.sync.deleted} deleted`] : []),
     ...result.forwards.map((f) => `  port     http://127.0.0.1:${f.local} -> container :${f.container}`),
     ...(result.agent && ['installed', 'upgraded'].includes(result.agent.action) ? [`  agent    mlt ${result.agent.version} ${result.agent.action} at ${result.agent.path}`] : []),
+    ...(result.idle?.armed && !result.idle.alreadyRunning ? [`  idle     watcher restarted: ${result.idle.effectiveAction} after ${result.idle.timeoutSeconds} s idle`] : []),
     ...(result.sshHost ? [`  editor   ssh ${result.sshHost}  (VS Code: Remote-SSH: Connect to Host… → ${result.sshHost}; see docs/editors.md)`] : []),
     ...(result.workers ?? []).map((w) => `  worker   ${w.container.name} on ${w.target} (${w.container.action}${w.container.reason ? `: ${w.container.reason}` : ''})`),
   ];
@@ -31,6 +32,12 @@ export const run: CommandRun = async (context, input) => {
     detach: flagOption(input, 'detach') || !attached,
     // The agent install is asked once, on a terminal only; without one (CI, scripts) connect notes it and goes on.
     agent: { yes: flagOption(input, 'yes'), ...(confirm ? { confirm } : {}) },
+    // A provisioned instance's idle watcher, restarted when it is not running (a reboot, a stop/start).
+    // The provider key goes (again) only with provision.idle_key_on_host: true; one placed earlier is kept.
+    rearmIdle: (async (record, host, agentPath) => {
+      const { idleKeyConfigured } = await import('../provision/common.ts');
+      return (await context.app.provisioning()).armIdle(record, host, { agentPath, keyOnHost: (await idleKeyConfigured(context)) === true, rearm: true });
+    }) satisfies ConnectOptions['rearmIdle'],
   };
   // A host check that fails (no Docker, not running, no permission, no rsync): doctor's fixes, step by step,
   // asked on a terminal or run with --yes; then connect once more.

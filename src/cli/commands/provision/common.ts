@@ -82,3 +82,9 @@ export async function reportInstancesToRelay(context: CommandContext, read?: rea
   const why = await relay.reportInstances(state.listInstances({ open: false }).slice(0, 200), idle);
   if (why) context.reporter.debug(`relay: instances not reported (${why})`);
 }
+
+/** provision.idle_key_on_host as configured (undefined: not said). */
+export async function idleKeyConfigured(context: CommandContext): Promise<boolean | undefined> {
+  const loaded = await (await context.app.config()).load({ mode: 'redact' });
+  return (loaded.config.provision as { idle_key_on_host?: boolean } | undefined)?.idle_key_on_host;
+}

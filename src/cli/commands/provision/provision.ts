@@ -2,7 +2,7 @@ import { UserError } from '../../../core/errors.ts';
 import { flagOption, stringOption, type CommandRun } from '../../command.ts';
 import type { InstanceRecord } from '../../../orchestrators/provisioning/provisioning-orchestrator.ts';
 import type { CommandContext } from '../../command.ts';
-import { confirm, queryOptions, renderInstances, reportInstancesToRelay, usd } from './common.ts';
+import { confirm, idleKeyConfigured, queryOptions, renderInstances, reportInstancesToRelay, usd } from './common.ts';
 
 /** `90s`, `45m`, `2h` or plain minutes; 0 turns idle auto-stop off. */
 export function parseIdleTimeout(text: string): number {
@@ -16,8 +16,7 @@ export function parseIdleTimeout(text: string): number {
 
 /** provision.idle_key_on_host, else a question on a terminal when the action needs the key. */
 async function idleKeyConsent(context: CommandContext, ready: InstanceRecord): Promise<boolean> {
-  const loaded = await (await context.app.config()).load({ mode: 'redact' });
-  const configured = (loaded.config.provision as { idle_key_on_host?: boolean } | undefined)?.idle_key_on_host;
+  const configured = await idleKeyConfigured(context);
   if (configured !== undefined) return configured;
   if (!ready.idleTimeoutMinutes || ready.idleAction === 'notify' || !context.app.environment.interactive) return false;
   return confirm(context, `Place your ${ready.backend} API key on ${ready.name} (a 0600 file only its idle watcher reads) so it can ${ready.idleAction === 'terminate' ? 'terminate' : 'stop'} itself when idle?`, false)
