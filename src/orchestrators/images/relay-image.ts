@@ -25,7 +25,7 @@ export interface RelayImageRequest {
 }
 
 /** The npm packages `relay serve` imports at run time (the rest of the CLI is in the bundle, or unused by the relay). */
-const RELAY_RUNTIME_PACKAGES = ['fastify', '@fastify/websocket', '@fastify/swagger', 'fastify-type-provider-zod', 'pg', 'zod'];
+const RELAY_RUNTIME_PACKAGES = ['fastify', '@fastify/websocket', 'ajv', 'pg'];
 /**
  * The flags the relay runs with (measured in bench/relay.ts; docs/relay.md#memory):
  * a 1 MiB young generation instead of 16+ MiB, and no JIT (the relay parses a

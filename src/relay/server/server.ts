@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
-import { CloseCode, PROTOCOL_VERSION, SUBPROTOCOL, type AgentMessage } from '../protocol.ts';
+import type { AgentMessage } from '../protocol.ts';
+import { CloseCode, PROTOCOL_VERSION, SUBPROTOCOL } from '../wire.ts';
 import type { RouteName, RouteTypes, ViewerMessage } from './api.ts';
 import api from './api.generated.json' with { type: 'json' };
 import { RelayHub, type Peer } from './hub.ts';
@@ -53,7 +54,9 @@ declare module 'fastify' {
 }
 
 export async function startRelayServer(options: RelayServerOptions): Promise<RunningRelay> {
-  const [{ default: Fastify }, { default: websocket }, { Ajv }] = await Promise.all([import('fastify'), import('@fastify/websocket'), import('ajv')]);
+  const [{ default: Fastify }, { default: websocket }, { default: ajvModule }] = await Promise.all([import('fastify'), import('@fastify/websocket'), import('ajv')]);
+  // ajv is CommonJS: module.exports.default is the class under Node's loader and a bundler alike.
+  const Ajv = ajvModule.default;
   const { store, log } = options;
   const hub = new RelayHub({
     onHostSeen: (host, hello) => void store.upsertHost({ name: host, hostname: hello.hostname, agentVersion: hello.version }, new Date().toISOString()).catch((error) => log(`store: ${String(error)}`)),
