@@ -6,9 +6,9 @@ import { renderInternalError, renderUserError } from './output.ts';
 import { createStyle } from './ui/style.ts';
 
 /**
- * dist/relay.js: the relay server alone, without the CLI. `relay serve`
+ * dist/relay/main.js: the relay server alone, without the CLI. `relay serve`
  * reads its options and settings, then replaces itself (process.execve: same
- * pid, same stdio) with `node <memory flags> dist/relay.js`, handing over the
+ * pid, same stdio) with `node <memory flags> dist/relay/main.js`, handing over the
  * request in MLT_RELAY_SERVE and the database password in
  * MLT_RELAY_DB_PASSWORD (never in argv). docs/relay.md#memory.
  */

@@ -21,7 +21,25 @@ export interface GeneratedApi {
 /** Requests are validated as zod would parse them (defaults optional), answers as they leave (output). */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'throw' }) as JsonSchema;
-  return optionalUnknowns(rest) as JsonSchema;
+  return nullableScalars(optionalUnknowns(rest)) as JsonSchema;
+}
+
+/**
+ * `anyOf: [{ type: 'string' }, { type: 'null' }]` as `type: ['string', 'null']`: fastify's ajv coerces
+ * types (for query strings), and would otherwise turn a null into '' by the first branch.
+ */
+function nullableScalars(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableScalars);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = nullableScalars(value);
+  const branches = out.anyOf as Record<string, unknown>[] | undefined;
+  const scalar = branches?.length === 2 && branches[1]!.type === 'null' && Object.keys(branches[1]!).length === 1 ? branches[0]! : undefined;
+  if (scalar && ['string', 'number', 'integer', 'boolean'].includes(scalar.type as string)) {
+    const { anyOf: _branches, ...rest } = out;
+    return { ...rest, ...scalar, type: [scalar.type, 'null'] };
+  }
+  return out;
 }
 
 /** `z.unknown()` accepts undefined: such a property is never required (fast-json-stringify would refuse its absence). */

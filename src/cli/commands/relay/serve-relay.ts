@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { UserError } from '../../../core/errors.ts';
 import type { RelayDatabaseSettings } from '../../../relay/admin.ts';
 
-/** How `relay serve` hands over to dist/relay.js (environment, never argv: the password is a secret). */
+/** How `relay serve` hands over to dist/relay/main.js (environment, never argv: the password is a secret). */
 export const RELAY_SERVE_ENV = 'MLT_RELAY_SERVE';
 export const RELAY_DB_PASSWORD_ENV = 'MLT_RELAY_DB_PASSWORD';
 export const RELAY_VERBOSE_ENV = 'MLT_RELAY_VERBOSE';
@@ -26,7 +26,7 @@ export interface RelayServeOutput {
 /**
  * Opens the relay's database, listens, prints the URL, and serves until
  * SIGINT/SIGTERM. Run by `relay serve` itself, or by the relay-only bundle
- * (dist/relay.js, src/cli/relay-main.ts) that `relay serve` replaces itself
+ * (dist/relay/main.js, src/cli/relay-main.ts) that `relay serve` replaces itself
  * with, so the long-lived process holds only the server (docs/relay.md#memory).
  */
 export async function serveRelay(request: RelayServeRequest, output: RelayServeOutput): Promise<{ url: string; stopped: true }> {
