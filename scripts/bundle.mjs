@@ -35,8 +35,8 @@ writeFileSync(`${root}dist/meta.json`, JSON.stringify(result.metafile));
 // with. Its own build: fastify, ws and ajv are bundled in (one file instead of a few hundred CommonJS modules),
 // the CLI, zod and swagger stay out (its JSON Schemas and OpenAPI document were generated at build time by
 // scripts/relay-api.mjs). The Node modules fastify and ws require on load but use only for TLS, HTTP/2 or a
-// WebSocket client (https, tls, http2: ~10 MiB of RSS) load when first used.
-const LAZY_BUILTINS = /^(node:)?(http2|https|tls)$/;
+// WebSocket client or compression (https, tls, http2, zlib) load when first used.
+const LAZY_BUILTINS = /^(node:)?(http2|https|tls|zlib)$/;
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(on) {
