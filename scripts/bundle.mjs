@@ -56,7 +56,7 @@ module.exports = new Proxy({}, {
 };
 const relay = await build({
   absWorkingDir: root,
-  entryPoints: { main: 'src/cli/relay-main.ts' },
+  entryPoints: { main: 'src/relay/main.ts' },
   outdir: 'dist/relay',
   bundle: true,
   splitting: true,
@@ -73,7 +73,7 @@ const relay = await build({
   banner: { js: "import { createRequire as __mltCreateRequire } from 'node:module'; const require = __mltCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
-const forbidden = Object.keys(relay.metafile.inputs).filter((input) => /node_modules\/(zod|@fastify\/swagger)\/|src\/cli\/main\.ts|src\/relay\/server\/api\.ts/.test(input));
+const forbidden = Object.keys(relay.metafile.inputs).filter((input) => /node_modules\/(zod|@fastify\/swagger)\/|src\/cli\/|src\/relay\/server\/api\.ts/.test(input));
 if (forbidden.length) throw new Error(`bundle: dist/relay would contain ${forbidden.slice(0, 5).join(', ')}`);
 
 // `import … from "mltoolbox/plugin"`: the public plugin API as its own small

@@ -7,9 +7,11 @@ import type { IdleReading } from '../orchestrators/provisioning/idle-arm.ts';
 import type { OperationEvent, OperationView, RelayEndpoint } from '../relay/client.ts';
 import type { OperationSink } from '../relay/operation-worker.ts';
 import type { RelayStore } from '../relay/server/store.ts';
+import type { RelayServeOutput, RelayServeRequest } from '../relay/serve.ts';
 import type { App } from './create-app.ts';
 
 export type { OperationSink } from '../relay/operation-worker.ts';
+export { RELAY_DB_PASSWORD_ENV, RELAY_SERVE_ENV, RELAY_VERBOSE_ENV, type RelayServeRequest } from '../relay/serve.ts';
 
 /** The secret-store name of the CLI's relay user token. */
 export const RELAY_TOKEN_SECRET = 'relay_token';
@@ -27,6 +29,8 @@ export interface RelaySettings {
 
 export interface RelayService {
   settings(): Promise<RelaySettings>;
+  /** Serves the relay in this process until SIGINT/SIGTERM (`relay serve` without the relay bundle). */
+  serve(request: RelayServeRequest, output: RelayServeOutput): Promise<{ url: string; stopped: true }>;
   /** Where the relay's own database is (and its password, from the secret store). */
   databaseSettings(): Promise<RelayDatabaseSettings>;
   /** The relay's own database (tokens, hosts): SQLite in the data folder, or PostgreSQL. */
@@ -126,6 +130,10 @@ export function createRelay(app: App): RelayService {
   };
   return {
     settings,
+    async serve(request, output) {
+      const { serveRelay } = await import('../relay/serve.ts');
+      return serveRelay(request, output);
+    },
     databaseSettings,
     openStore,
     createToken: (request) => withStore((store, admin) =>

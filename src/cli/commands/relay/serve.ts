@@ -4,7 +4,7 @@ import { UserError } from '../../../core/errors.ts';
 import { stringOption, type CommandRun } from '../../command.ts';
 import { cliVersion } from '../../version.ts';
 import { RELAY_NODE_FLAGS } from '../../../orchestrators/images/relay-image.ts';
-import { RELAY_DB_PASSWORD_ENV, RELAY_SERVE_ENV, RELAY_VERBOSE_ENV, serveRelay, type RelayServeRequest } from './serve-relay.ts';
+import { RELAY_DB_PASSWORD_ENV, RELAY_SERVE_ENV, RELAY_VERBOSE_ENV, type RelayServeRequest } from '../../../app/relay-deps.ts';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -59,8 +59,9 @@ export const run: CommandRun = async (context, input) => {
     context.reporter.warn(`listening on ${host} without TLS: tokens cross the network in clear text; pass --tls-cert and --tls-key (or put the relay behind a TLS proxy)`);
   }
 
-  const request: RelayServeRequest = { host, port, ...(tls ? { tls } : {}), version: cliVersion(), database: await (await context.app.relay()).databaseSettings() };
+  const relay = await context.app.relay();
+  const request: RelayServeRequest = { host, port, ...(tls ? { tls } : {}), version: cliVersion(), database: await relay.databaseSettings() };
   execRelayBundle(request, context.app.environment.env, context.globals.verbose);
-  const result = await serveRelay(request, { stdout: context.stdout, info: (line) => context.reporter.info(line), debug: (line) => context.reporter.debug(line) });
+  const result = await relay.serve(request, { stdout: context.stdout, info: (line) => context.reporter.info(line), debug: (line) => context.reporter.debug(line) });
   return { result };
 };

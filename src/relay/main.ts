@@ -1,9 +1,7 @@
 import { isUserError } from '../core/errors.ts';
 import { ExitCode } from '../core/exit-codes.ts';
 import { printableText } from '../core/terminal-text.ts';
-import { RELAY_DB_PASSWORD_ENV, RELAY_SERVE_ENV, RELAY_VERBOSE_ENV, serveRelay, type RelayServeRequest } from './commands/relay/serve-relay.ts';
-import { renderInternalError, renderUserError } from './output.ts';
-import { createStyle } from './ui/style.ts';
+import { RELAY_DB_PASSWORD_ENV, RELAY_SERVE_ENV, RELAY_VERBOSE_ENV, serveRelay, type RelayServeRequest } from './serve.ts';
 
 /**
  * dist/relay/main.js: the relay server alone, without the CLI. `relay serve`
@@ -13,7 +11,6 @@ import { createStyle } from './ui/style.ts';
  * MLT_RELAY_DB_PASSWORD (never in argv). docs/relay.md#memory.
  */
 const env = process.env;
-const style = createStyle(false);
 const verbose = env[RELAY_VERBOSE_ENV] === '1';
 const say = (line: string) => process.stderr.write(`${printableText(line)}\n`);
 try {
@@ -30,6 +27,8 @@ try {
   });
   process.exit(ExitCode.ok);
 } catch (error) {
-  process.stderr.write(`${isUserError(error) ? renderUserError(error, style) : renderInternalError(error, style)}\n`);
+  // The CLI's plain error form (src/cli/output.ts), without its styles: the relay is a server, its stderr a log.
+  if (isUserError(error)) say(`error: ${error.message} [${error.code}]\nhint: ${error.hint}`);
+  else say(`internal error: this is a bug in mltoolbox, not something you did.\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(isUserError(error) ? error.exitCode : ExitCode.internal);
 }

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import { UserError } from '../../../core/errors.ts';
-import type { RelayDatabaseSettings } from '../../../relay/admin.ts';
+import { UserError } from '../core/errors.ts';
+import type { RelayDatabaseSettings } from './admin.ts';
 
 /** How `relay serve` hands over to dist/relay/main.js (environment, never argv: the password is a secret). */
 export const RELAY_SERVE_ENV = 'MLT_RELAY_SERVE';
@@ -26,11 +26,11 @@ export interface RelayServeOutput {
 /**
  * Opens the relay's database, listens, prints the URL, and serves until
  * SIGINT/SIGTERM. Run by `relay serve` itself, or by the relay-only bundle
- * (dist/relay/main.js, src/cli/relay-main.ts) that `relay serve` replaces itself
+ * (dist/relay/main.js, src/relay/main.ts) that `relay serve` replaces itself
  * with, so the long-lived process holds only the server (docs/relay.md#memory).
  */
 export async function serveRelay(request: RelayServeRequest, output: RelayServeOutput): Promise<{ url: string; stopped: true }> {
-  const [{ openRelayStore }, { startRelayServer }] = await Promise.all([import('../../../relay/admin.ts'), import('../../../relay/server/server.ts')]);
+  const [{ openRelayStore }, { startRelayServer }] = await Promise.all([import('./admin.ts'), import('./server/server.ts')]);
   const store = await openRelayStore(request.database);
   const { host, port, tls } = request;
   let running;
