@@ -48,6 +48,11 @@ const relay = await startRelay(env);
 const { url } = relay;
 const rssOf = (pid: number | undefined) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const rss = () => rssOf(relay.child.pid);
+/** RSS counts the Node binary's pages every node process shares; USS is what the relay alone holds (private pages). */
+const ussOf = (pid: number | undefined) => {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return ['Private_Clean', 'Private_Dirty'].reduce((sum, field) => sum + Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(rollup)?.[1] ?? 0) * 1024, 0);
+};
 const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 const sockets: WebSocket[] = [];
@@ -56,6 +61,7 @@ try {
   // --- baselines ----------------------------------------------------------------
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = rss();
+  const idleUss = ussOf(relay.child.pid);
   const http: number[] = [];
   for (let i = 0; i < 50; i++) {
     const start = performance.now();
@@ -117,6 +123,7 @@ try {
     };
   })));
   const rssSamples: number[] = [];
+  const ussSamples: number[] = [];
   const started = Date.now();
   await new Promise<void>((resolve) => {
     // Agents start spread over the first second, as real ones would be.
@@ -132,7 +139,10 @@ try {
         timers.push(setInterval(tick, 1000));
       }, (i * 1000) / agents.length));
     });
-    timers.push(setInterval(() => rssSamples.push(rss()), 1000));
+    timers.push(setInterval(() => {
+      rssSamples.push(rss());
+      ussSamples.push(ussOf(relay.child.pid));
+    }, 1000));
     timers.push(setTimeout(resolve, seconds * 1000 + 2000));
   });
   for (const timer of timers) clearInterval(timer);
@@ -184,6 +194,7 @@ try {
   console.log(`relay under load: ${agentCount} agents × 1 msg/s for ${seconds} s, ${viewerCount} dashboards (${machineNote()})\n`);
   console.log(markdownTable(['measure', 'value', 'baseline', 'ratio', 'target'], [
     ['relay RSS (max)', MiB(maxRss), `${MiB(idleRss)} idle`, ratio(maxRss, idleRss), '< 64 MiB'],
+    ['relay USS, private pages (max)', MiB(Math.max(...ussSamples)), `${MiB(idleUss)} idle`, ratio(Math.max(...ussSamples), idleUss), '—'],
     ['fan-out latency p50', ms(lat.median), `${ms(httpSummary.median)} HTTP round trip`, ratio(lat.median, httpSummary.median), '—'],
     ['fan-out latency p99', ms(percentile(latencies, 99)), `${ms(percentile(http, 99))} HTTP p99`, ratio(percentile(latencies, 99), percentile(http, 99)), '—'],
     ['metrics sent / delivered', `${sent} / ${got} of ${expected}`, '—', '—', 'all'],
@@ -192,7 +203,7 @@ try {
     ['mlt daemon: spawn → online with metrics', ms(daemonOnlineMs), `${ms(summarize(nodeStart).median)} node -e 0`, ratio(daemonOnlineMs, summarize(nodeStart).median), '< 1 s'],
     ['mlt daemon RSS', MiB(daemonRss), '—', '—', '—'],
   ]));
-  const file = writeResults('relay', { seconds, agents: agentCount, viewers: viewerCount, idleRss, maxRss, rssSamples, latency: { ...lat, p99: percentile(latencies, 99) }, http: httpSummary, sent, expected, delivered: got, droppedByRelay: stats.dropped, refusals: { attempts, accepted }, daemon: { onlineMs: daemonOnlineMs, rss: daemonRss, nodeStartMedian: summarize(nodeStart).median } });
+  const file = writeResults('relay', { seconds, agents: agentCount, viewers: viewerCount, idleRss, maxRss, rssSamples, idleUss, ussSamples, latency: { ...lat, p99: percentile(latencies, 99) }, http: httpSummary, sent, expected, delivered: got, droppedByRelay: stats.dropped, refusals: { attempts, accepted }, daemon: { onlineMs: daemonOnlineMs, rss: daemonRss, nodeStartMedian: summarize(nodeStart).median } });
   note(`figures saved to ${file}`);
   process.exitCode = accepted === 0 && expected === got ? 0 : 1;
 } finally {

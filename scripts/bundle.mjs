@@ -21,8 +21,8 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   define: { MLTOOLBOX_VERSION: JSON.stringify(version) },
   // Native or dynamically-required packages load from node_modules at run time.
-  // The relay's server stack (fastify and its plugins, pg) loads from node_modules too: only `relay serve` and `relay token` need it.
-  external: ['@napi-rs/keyring', 'dockerode', 'ssh2', 'cpu-features', 'fastify', '@fastify/websocket', '@fastify/swagger', 'fastify-type-provider-zod', 'pg'],
+  // The relay's server stack (fastify, its ajv, pg) loads from node_modules too: only the relay and `relay token` need it.
+  external: ['@napi-rs/keyring', 'dockerode', 'ssh2', 'cpu-features', 'fastify', '@fastify/websocket', 'ajv', 'pg'],
   // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; use its ESM build.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   // Some CJS deps call require(); give ESM chunks a real one.
@@ -30,6 +30,51 @@ const result = await build({
   logLevel: 'warning',
 });
 writeFileSync(`${root}dist/meta.json`, JSON.stringify(result.metafile));
+
+// dist/relay/main.js: the long-lived relay alone (docs/relay.md#memory), which `relay serve` replaces itself
+// with. Its own build: fastify, ws and ajv are bundled in (one file instead of a few hundred CommonJS modules),
+// the CLI, zod and swagger stay out (its JSON Schemas and OpenAPI document were generated at build time by
+// scripts/relay-api.mjs). The Node modules fastify and ws require on load but use only for TLS, HTTP/2 or a
+// WebSocket client or compression (https, tls, http2, zlib) load when first used.
+const LAZY_BUILTINS = /^(node:)?(http2|https|tls|zlib)$/;
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(on) {
+    on.onResolve({ filter: LAZY_BUILTINS }, (args) => (args.importer.includes('/node_modules/') ? { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' } : undefined));
+    on.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      loader: 'js',
+      contents: `let real;
+const load = () => (real ??= process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)}));
+module.exports = new Proxy({}, {
+  get: (_target, key) => load()[key],
+  has: (_target, key) => key in load(),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_target, key) => { const found = Object.getOwnPropertyDescriptor(load(), key); return found && { ...found, configurable: true }; },
+});`,
+    }));
+  },
+};
+const relay = await build({
+  absWorkingDir: root,
+  entryPoints: { main: 'src/relay/main.ts' },
+  outdir: 'dist/relay',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  sourcemap: 'linked',
+  metafile: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { MLTOOLBOX_VERSION: JSON.stringify(version) },
+  // PostgreSQL (a team relay) loads from node_modules when relay.database_url is set.
+  external: ['pg', 'pg-native'],
+  plugins: [lazyBuiltins],
+  banner: { js: "import { createRequire as __mltCreateRequire } from 'node:module'; const require = __mltCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+const forbidden = Object.keys(relay.metafile.inputs).filter((input) => /node_modules\/(zod|@fastify\/swagger)\/|src\/cli\/|src\/relay\/server\/api\.ts/.test(input));
+if (forbidden.length) throw new Error(`bundle: dist/relay would contain ${forbidden.slice(0, 5).join(', ')}`);
 
 // `import … from "mltoolbox/plugin"`: the public plugin API as its own small
 // file (no chunks, no banner), with the declarations tsc -b emitted for it.

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -7,7 +7,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What the numbers depend on, printed and saved with them. */
 export function machineNote(): string {
-  return `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, loopback, node ${process.version}`;
+  return `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${loadavg().map((n) => n.toFixed(1)).join(' ')}, loopback, node ${process.version}`;
 }
 
 export function ms(value: number): string {

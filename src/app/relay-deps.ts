@@ -1,16 +1,17 @@
 import { describeError, UserError } from '../core/errors.ts';
 import type { AddHostResult } from '../relay/add-host.ts';
-import type { PublicToken } from '../relay/admin.ts';
+import type { PublicToken, RelayDatabaseSettings } from '../relay/admin.ts';
 import type { HostContainersSource, HostStatusSource } from '../orchestrators/connection/connection-orchestrator.ts';
 import type { InstanceRecord } from '../db/index.ts';
 import type { IdleReading } from '../orchestrators/provisioning/idle-arm.ts';
 import type { OperationEvent, OperationView, RelayEndpoint } from '../relay/client.ts';
 import type { OperationSink } from '../relay/operation-worker.ts';
 import type { RelayStore } from '../relay/server/store.ts';
-import type { RunningRelay } from '../relay/server/server.ts';
+import type { RelayServeOutput, RelayServeRequest } from '../relay/serve.ts';
 import type { App } from './create-app.ts';
 
 export type { OperationSink } from '../relay/operation-worker.ts';
+export { RELAY_DB_PASSWORD_ENV, RELAY_SERVE_ENV, RELAY_VERBOSE_ENV, type RelayServeRequest } from '../relay/serve.ts';
 
 /** The secret-store name of the CLI's relay user token. */
 export const RELAY_TOKEN_SECRET = 'relay_token';
@@ -28,6 +29,10 @@ export interface RelaySettings {
 
 export interface RelayService {
   settings(): Promise<RelaySettings>;
+  /** Serves the relay in this process until SIGINT/SIGTERM (`relay serve` without the relay bundle). */
+  serve(request: RelayServeRequest, output: RelayServeOutput): Promise<{ url: string; stopped: true }>;
+  /** Where the relay's own database is (and its password, from the secret store). */
+  databaseSettings(): Promise<RelayDatabaseSettings>;
   /** The relay's own database (tokens, hosts): SQLite in the data folder, or PostgreSQL. */
   openStore(): Promise<RelayStore>;
   /** A user token, or an agent token when `host` is given; the token text is returned once and never stored. */
@@ -35,7 +40,6 @@ export interface RelayService {
   listTokens(): Promise<PublicToken[]>;
   /** Revokes by id or name; the ids revoked. */
   revokeToken(idOrName: string): Promise<string[]>;
-  serve(options: { host: string; port: number; tls?: { cert: string; key: string }; log: (line: string) => void; version: string }): Promise<RunningRelay>;
   /** The user token for relay.url, from the secret store (undefined when none is stored). */
   userToken(): Promise<string | undefined>;
   /**
@@ -86,11 +90,14 @@ export function createRelay(app: App): RelayService {
     };
     return cached;
   };
-  const openStore = async () => {
-    const { openRelayStore } = await import('../relay/admin.ts');
+  const databaseSettings = async (): Promise<RelayDatabaseSettings> => {
     const { databaseUrl } = await settings();
     const password = databaseUrl ? await (await app.secretStore()).get(RELAY_DB_PASSWORD_SECRET) : undefined;
-    return openRelayStore({ ...(databaseUrl ? { databaseUrl } : {}), ...(password ? { password } : {}), dataDir: app.paths.dataDir });
+    return { ...(databaseUrl ? { databaseUrl } : {}), ...(password ? { password } : {}), dataDir: app.paths.dataDir };
+  };
+  const openStore = async () => {
+    const [{ openRelayStore }, database] = await Promise.all([import('../relay/admin.ts'), databaseSettings()]);
+    return openRelayStore(database);
   };
   const withStore = async <T>(work: (store: RelayStore, admin: typeof import('../relay/admin.ts')) => Promise<T>): Promise<T> => {
     const [store, admin] = await Promise.all([openStore(), import('../relay/admin.ts')]);
@@ -123,21 +130,16 @@ export function createRelay(app: App): RelayService {
   };
   return {
     settings,
+    async serve(request, output) {
+      const { serveRelay } = await import('../relay/serve.ts');
+      return serveRelay(request, output);
+    },
+    databaseSettings,
     openStore,
     createToken: (request) => withStore((store, admin) =>
       admin.createToken(store, request.host === undefined ? { name: request.name, scope: 'user' } : { name: request.name, scope: 'agent', host: request.host }, new Date())),
     listTokens: () => withStore(async (store, admin) => (await store.listTokens()).map(admin.publicToken)),
     revokeToken: (idOrName) => withStore((store, admin) => admin.revokeToken(store, idOrName, new Date())),
-    async serve(options) {
-      const { startRelayServer } = await import('../relay/server/server.ts');
-      const store = await openStore();
-      try {
-        return await startRelayServer({ ...options, store });
-      } catch (error) {
-        await store.close();
-        throw error;
-      }
-    },
     async userToken() {
       return (await app.secretStore()).get(RELAY_TOKEN_SECRET);
     },

@@ -1,9 +1,9 @@
 import type { ContainerInfo, MetricsSample } from './protocol.ts';
 import type { OperationEvent, OperationView } from './server/operations.ts';
-import type { InstanceReport } from './server/server.ts';
+import type { InstanceReport } from './server/api.ts';
 
 export type { OperationEvent, OperationView } from './server/operations.ts';
-export type { InstanceReport } from './server/server.ts';
+export type { InstanceReport } from './server/api.ts';
 
 /**
  * The CLI's side of the relay API: small, bounded requests (the CLI asks the

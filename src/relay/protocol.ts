@@ -10,9 +10,7 @@ import * as z from 'zod';
  * agent → relay: hello (once), heartbeat, metrics, containers, log, result
  * relay → agent: request (exec | logs | stop | cancel)
  */
-export const PROTOCOL_VERSION = 1;
-/** The WebSocket subprotocol both ends speak. Browsers also offer `bearer.<token>` (see relay auth). */
-export const SUBPROTOCOL = 'mlt.relay.v1';
+export { CloseCode, PROTOCOL_VERSION, SUBPROTOCOL } from './wire.ts';
 
 export const gpuSample = z.strictObject({
   index: z.number().int(),
@@ -98,12 +96,3 @@ export function parseFrame<T>(schema: z.ZodType<T>, data: unknown): T | undefine
   const parsed = schema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 }
-
-/** WebSocket close codes the relay uses (4000–4999 are the application's). */
-export const CloseCode = {
-  unauthorized: 4401,
-  forbidden: 4403,
-  /** A newer connection for the same host replaced this one. */
-  replaced: 4409,
-  badMessage: 4400,
-} as const;

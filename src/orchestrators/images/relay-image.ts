@@ -24,8 +24,11 @@ export interface RelayImageRequest {
   nodeBinary: string;
 }
 
-/** The npm packages `relay serve` imports at run time (the rest of the CLI is in the bundle, or unused by the relay). */
-const RELAY_RUNTIME_PACKAGES = ['fastify', '@fastify/websocket', '@fastify/swagger', 'fastify-type-provider-zod', 'pg', 'zod'];
+/**
+ * The npm packages the relay imports from node_modules at run time: only PostgreSQL's client (a team
+ * relay). fastify, ws and ajv are inside the relay's own bundle, dist/relay/main.js (scripts/bundle.mjs).
+ */
+const RELAY_RUNTIME_PACKAGES = ['pg'];
 /**
  * The flags the relay runs with (measured in bench/relay.ts; docs/relay.md#memory):
  * a 1 MiB young generation instead of 16+ MiB, and no JIT (the relay parses a
@@ -69,7 +72,7 @@ export function relayDockerfile(base: string): string {
 
 export async function buildRelayImage(containers: ContainerManager, request: RelayImageRequest & { base: string }, reporter: Reporter): Promise<{ tag: string; imageId: string; base: string; packages: number }> {
   const { packageRoot } = request;
-  for (const needed of ['bin/mltoolbox.js', 'dist/cli.js', 'package.json']) {
+  for (const needed of ['bin/mltoolbox.js', 'dist/cli.js', 'dist/relay/main.js', 'package.json']) {
     if (!existsSync(join(packageRoot, needed))) {
       throw new UserError('RELAY_IMAGE_BUILD_FAILED', `mltoolbox's ${needed} is missing under ${packageRoot}`, 'build mltoolbox first (npm run build), or run the installed mltoolbox');
     }

@@ -1,4 +1,4 @@
-import { SUBPROTOCOL } from '../protocol.ts';
+import { SUBPROTOCOL } from '../wire.ts';
 
 /**
  * The dashboard: one static page and one plain script (no framework, no

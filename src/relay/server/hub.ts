@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentMessage, ContainerInfo, MetricsSample, RelayRequest } from '../protocol.ts';
-import type { InstanceReport } from './server.ts';
+import type { InstanceReport } from './api.ts';
 import { MetricsHistory } from './metrics-history.ts';
 
 /**

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import * as z from 'zod';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { agentMessage, CloseCode, containerInfo, metricsSample, parseFrame, PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
+import type { AgentMessage } from '../protocol.ts';
+import { CloseCode, PROTOCOL_VERSION, SUBPROTOCOL } from '../wire.ts';
+import type { RouteName, RouteTypes, ViewerMessage } from './api.ts';
+import api from './api.generated.json' with { type: 'json' };
 import { RelayHub, type Peer } from './hub.ts';
 import type { RelayStore } from './store.ts';
 import { presentedToken, tokenId, tokenMatches, type TokenRecord, type TokenScope } from './tokens.ts';
@@ -10,9 +11,11 @@ import { DASHBOARD_CSP, dashboardHtml, dashboardScript } from './dashboard.ts';
 import { OperationsBoard } from './operations.ts';
 
 /**
- * The relay's HTTP and WebSocket server: fastify (routing, schema validation
- * through zod, an OpenAPI document generated from the same schemas by
- * @fastify/swagger) and @fastify/websocket (ws) for agents and dashboards.
+ * The relay's HTTP and WebSocket server: fastify (routing; validation and
+ * serialization by its own ajv and fast-json-stringify) and
+ * @fastify/websocket (ws) for agents and dashboards. The JSON Schemas and the
+ * OpenAPI document are generated at build time from the zod definitions in
+ * api.ts (scripts/relay-api.mjs): zod never loads here (docs/relay.md#memory).
  *
  * Every route under /api needs a token; only `/` (the dashboard's login
  * page, no data) is public. Agent tokens reach only the agent socket, as
@@ -50,55 +53,10 @@ declare module 'fastify' {
   }
 }
 
-const hostName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/);
-const containerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/);
-const hostView = z.object({
-  name: z.string(),
-  online: z.boolean(),
-  hostname: z.string().nullable(),
-  agentVersion: z.string().nullable(),
-  connectedAt: z.number().nullable(),
-  lastSeen: z.number().nullable(),
-  firstSeenAt: z.string().nullable(),
-  metrics: metricsSample.nullable(),
-  containers: z.array(containerInfo),
-});
-const operationKind = z.enum(['connect', 'sync', 'provision']);
-const operationError = z.object({ code: z.string().max(64), message: z.string().max(4000), hint: z.string().max(4000).optional() });
-const operationView = z.object({
-  id: z.string(), kind: z.string(), title: z.string(), target: z.string().nullable(), owner: z.string(),
-  state: z.enum(['running', 'succeeded', 'failed', 'lost']), createdAt: z.string(), updatedAt: z.string(), finishedAt: z.string().nullable(),
-  progress: z.string().nullable(), percent: z.number().nullable(), exitCode: z.number().nullable(), result: z.unknown(),
-  error: operationError.nullable(), worker: z.object({ machine: z.string(), pid: z.number() }).nullable(), events: z.number(),
-});
-const operationEvent = z.object({ seq: z.number(), at: z.number(), level: z.enum(['info', 'warn', 'success', 'task', 'progress', 'done', 'failed']), text: z.string() });
-/** A provisioned instance as the CLI reports it from its ledger (src/db instances). */
-export const instanceReport = z.object({
-  name: z.string().max(128),
-  backend: z.string().max(64),
-  instanceType: z.string().max(128),
-  gpu: z.string().max(128),
-  gpuCount: z.number().int().min(0).max(1024),
-  region: z.string().max(128),
-  state: z.string().max(32),
-  pricePerHour: z.number().min(0).max(100_000),
-  /** When it started billing (ISO), and when it stopped (null: still up). */
-  since: z.string().max(40),
-  endedAt: z.string().max(40).nullable(),
-  spendUsd: z.number().min(0),
-  idleTimeoutMinutes: z.number().int().nullable(),
-  idleAction: z.string().max(32).nullable(),
-  /** Minutes until the idle action, when the host agent measures it; null: unknown. */
-  idleMinutesLeft: z.number().nullable(),
-});
-export type InstanceReport = z.infer<typeof instanceReport>;
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-const resultBody = z.object({ ok: z.boolean(), exitCode: z.number().optional(), output: z.string().optional(), error: z.object({ code: z.string(), message: z.string() }).optional() });
-
 export async function startRelayServer(options: RelayServerOptions): Promise<RunningRelay> {
-  const [{ default: Fastify }, { default: websocket }, { default: swagger }, zodProvider] = await Promise.all([
-    import('fastify'), import('@fastify/websocket'), import('@fastify/swagger'), import('fastify-type-provider-zod'),
-  ]);
+  const [{ default: Fastify }, { default: websocket }, { default: ajvModule }] = await Promise.all([import('fastify'), import('@fastify/websocket'), import('ajv')]);
+  // ajv is CommonJS: module.exports.default is the class under Node's loader and a bundler alike.
+  const Ajv = ajvModule.default;
   const { store, log } = options;
   const hub = new RelayHub({
     onHostSeen: (host, hello) => void store.upsertHost({ name: host, hostname: hello.hostname, agentVersion: hello.version }, new Date().toISOString()).catch((error) => log(`store: ${String(error)}`)),
@@ -108,17 +66,11 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     logger: false,
     bodyLimit: 1_048_576,
     ...(options.tls ? { https: { cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) } } : {}),
-  }).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(zodProvider.validatorCompiler);
-  app.setSerializerCompiler(zodProvider.serializerCompiler);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'mltoolbox relay', version: options.version, description: 'Hosts, live metrics, containers and logs. Every route needs `Authorization: Bearer <token>`.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: zodProvider.jsonSchemaTransform,
   });
+  // WebSocket frames are checked by the same validator fastify uses for the routes' schemas (ajv; no coercion, no defaults).
+  const ajv = new Ajv({ coerceTypes: false, allErrors: false });
+  const validAgentMessage = ajv.compile<AgentMessage>(api.messages.agentMessage);
+  const validViewerMessage = ajv.compile<ViewerMessage>(api.messages.viewerMessage);
   await app.register(websocket, {
     options: {
       maxPayload: 2_000_000,
@@ -185,17 +137,25 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     .header('referrer-policy', 'no-referrer')
     .header('cache-control', 'no-store')
     .send(body);
-  app.get('/', { schema: { hide: true } }, staticFile('text/html; charset=utf-8', dashboardHtml()));
-  app.get('/dashboard.js', { schema: { hide: true } }, staticFile('text/javascript; charset=utf-8', dashboardScript()));
+  app.get('/', staticFile('text/html; charset=utf-8', dashboardHtml()));
+  app.get('/dashboard.js', staticFile('text/javascript; charset=utf-8', dashboardScript()));
 
   // --- JSON API ---------------------------------------------------------------
   const user = { config: { scope: 'user' as const } };
-  const api = app.withTypeProvider<ZodTypeProvider>();
+  /** A route of api.ts, with its generated schemas; every one needs a user token. */
+  const route = <N extends RouteName>(name: N, handler: RouteHandlerMethod<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, RouteTypes<N>>) => {
+    const { method, url, schema } = api.routes[name];
+    app.route<RouteTypes<N>>({ method: method as 'GET', url, schema, ...user, handler });
+  };
 
-  api.get('/api/v1/openapi.json', { ...user, schema: { hide: true } }, async () => app.swagger());
+  // The OpenAPI document (@fastify/swagger's, generated with the schemas), read the first time it is asked for.
+  let openapi: Promise<unknown> | undefined;
+  app.get('/api/v1/openapi.json', user, async () => {
+    openapi ??= import('./openapi.generated.json', { with: { type: 'json' } }).then(({ default: document }) => ({ ...document, info: { ...document.info, version: options.version } }));
+    return openapi;
+  });
 
-  api.get('/api/v1/whoami', { ...user, schema: { summary: 'The token in use', response: { 200: z.object({ name: z.string(), scope: z.enum(['user', 'agent']), relayVersion: z.string() }) } } },
-    async (request) => ({ name: request.token!.name, scope: request.token!.scope, relayVersion: options.version }));
+  route('whoami', async (request) => ({ name: request.token!.name, scope: request.token!.scope, relayVersion: options.version }));
 
   const hostsView = async () => {
     const known = await store.listHosts();
@@ -203,19 +163,14 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     return [...names].sort().map((name) => ({ ...hub.view(name), firstSeenAt: known.find((h) => h.name === name)?.firstSeenAt ?? null, hostname: hub.view(name).hostname ?? known.find((h) => h.name === name)?.hostname ?? null }));
   };
 
-  api.get('/api/v1/hosts', { ...user, schema: { summary: 'Every host that ever connected, with live figures', response: { 200: z.object({ hosts: z.array(hostView) }) } } },
-    async () => ({ hosts: await hostsView() }));
+  route('hosts', async () => ({ hosts: await hostsView() }));
 
-  api.get('/api/v1/hosts/:host', {
-    ...user,
-    schema: { summary: 'One host, with its metrics history (charts)', params: z.object({ host: hostName }), response: { 200: hostView.extend({ history: z.array(metricsSample) }), 404: errorBody } },
-  }, async (request, reply) => {
+  route('host', async (request, reply) => {
     const host = (await hostsView()).find((h) => h.name === request.params.host);
     if (!host) return reply.code(404).send({ error: { code: 'HOST_NOT_FOUND', message: `no host named ${request.params.host} has connected` } });
     return { ...host, history: hub.history(host.name) };
   });
 
-  const containerParams = z.object({ host: hostName, container: containerName });
   const agentResult = async (reply: FastifyReply, host: string, promise: ReturnType<RelayHub['request']>) => {
     const result = await promise;
     const status = result.ok ? 200 : result.error?.code === 'HOST_OFFLINE' ? 503 : result.error?.code === 'CONTAINER_NOT_FOUND' ? 404 : result.error?.code === 'TIMEOUT' ? 504 : 502;
@@ -223,86 +178,33 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     return reply.code(status).send({ ok: result.ok, ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }), ...(result.output === undefined ? {} : { output: result.output }), ...(result.error ? { error: result.error } : {}) });
   };
 
-  api.post('/api/v1/hosts/:host/containers/:container/exec', {
-    ...user,
-    schema: {
-      summary: 'Run a command (argv, no shell) in one of the host\'s mltoolbox containers',
-      params: containerParams,
-      body: z.object({ argv: z.array(z.string().max(8192)).min(1).max(256), timeoutMs: z.number().int().min(1).max(600_000).default(60_000) }),
-      response: { 200: resultBody, 404: resultBody, 502: resultBody, 503: resultBody, 504: resultBody },
-    },
-  }, async (request, reply) => agentResult(reply, request.params.host, hub.request(request.params.host, { action: 'exec', container: request.params.container, argv: request.body.argv, timeoutMs: request.body.timeoutMs }, request.body.timeoutMs + 5000)));
+  route('exec', async (request, reply) => agentResult(reply, request.params.host, hub.request(request.params.host, { action: 'exec', container: request.params.container, argv: request.body.argv, timeoutMs: request.body.timeoutMs }, request.body.timeoutMs + 5000)));
 
-  api.post('/api/v1/hosts/:host/containers/:container/stop', {
-    ...user,
-    schema: { summary: 'Stop one of the host\'s mltoolbox containers', params: containerParams, response: { 200: resultBody, 404: resultBody, 502: resultBody, 503: resultBody, 504: resultBody } },
-  }, async (request, reply) => agentResult(reply, request.params.host, hub.request(request.params.host, { action: 'stop', container: request.params.container }, 30_000)));
+  route('stop', async (request, reply) => agentResult(reply, request.params.host, hub.request(request.params.host, { action: 'stop', container: request.params.container }, 30_000)));
 
-  api.get('/api/v1/hosts/:host/containers/:container/logs', {
-    ...user,
-    schema: { summary: 'The last lines of a container\'s log (follow them over /api/v1/events)', params: containerParams, querystring: z.object({ tail: z.coerce.number().int().min(0).max(10_000).default(200) }), response: { 200: resultBody, 404: resultBody, 502: resultBody, 503: resultBody, 504: resultBody } },
-  }, async (request, reply) => agentResult(reply, request.params.host, hub.request(request.params.host, { action: 'logs', container: request.params.container, tail: request.query.tail, follow: false }, 15_000)));
+  route('logs', async (request, reply) => agentResult(reply, request.params.host, hub.request(request.params.host, { action: 'logs', container: request.params.container, tail: request.query.tail, follow: false }, 15_000)));
 
-  api.get('/api/v1/tokens', {
-    ...user,
-    schema: { summary: 'Tokens (names, scopes, dates; never the tokens)', response: { 200: z.object({ tokens: z.array(z.object({ id: z.string(), name: z.string(), scope: z.string(), host: z.string().nullable(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })) }) } },
-  }, async () => ({ tokens: (await store.listTokens()).map(({ hash: _hash, ...rest }) => rest) }));
+  route('tokens', async () => ({ tokens: (await store.listTokens()).map(({ hash: _hash, ...rest }) => rest) }));
 
-  api.get('/api/v1/stats', {
-    ...user,
-    schema: { summary: 'Relay health: connections, messages, dropped frames, memory', response: { 200: z.object({ agents: z.number(), viewers: z.number(), dropped: z.number(), messages: z.number(), rssBytes: z.number(), store: z.string(), schemaVersion: z.number() }) } },
-  }, async () => ({ ...hub.stats(), rssBytes: process.memoryUsage.rss(), store: store.kind, schemaVersion: store.schemaVersion }));
+  route('stats', async () => ({ ...hub.stats(), rssBytes: process.memoryUsage.rss(), store: store.kind, schemaVersion: store.schemaVersion }));
 
   // --- operations (docs/relay.md#operations) ----------------------------------------
-  const operationParams = z.object({ id: z.string().regex(/^op-[a-f0-9]{8}$/) });
   const notFound = (id: string) => ({ error: { code: 'OPERATION_NOT_FOUND', message: `no operation ${id}` } });
-  api.post('/api/v1/operations', {
-    ...user,
-    schema: {
-      summary: 'Register an operation (a CLI worker about to run connect, sync or provision)',
-      body: z.object({ kind: operationKind, title: z.string().min(1).max(1000), target: z.string().max(256).nullable().default(null), worker: z.object({ machine: z.string().max(256), pid: z.number().int() }).nullable().default(null) }),
-      response: { 201: operationView },
-    },
-  }, async (request, reply) => reply.code(201).send(await operations.create(request.body, { name: request.token!.name, id: request.token!.id })));
+  route('createOperation', async (request, reply) => reply.code(201).send(await operations.create(request.body, { name: request.token!.name, id: request.token!.id })));
 
-  api.get('/api/v1/operations', {
-    ...user,
-    schema: { summary: 'Operations, newest first', querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }), response: { 200: z.object({ operations: z.array(operationView) }) } },
-  }, async (request) => ({ operations: await operations.list(request.query.limit) }));
+  route('operations', async (request) => ({ operations: await operations.list(request.query.limit) }));
 
-  api.get('/api/v1/operations/:id', {
-    ...user,
-    schema: { summary: 'One operation: state, progress and, once finished, its result', params: operationParams, response: { 200: operationView, 404: errorBody } },
-  }, async (request, reply) => {
+  route('operation', async (request, reply) => {
     const found = await operations.get(request.params.id);
     return found ? found : reply.code(404).send(notFound(request.params.id));
   });
 
-  api.get('/api/v1/operations/:id/events', {
-    ...user,
-    schema: {
-      summary: 'Progress events after `after`; waits up to `waitMs` for one (long poll)',
-      params: operationParams,
-      querystring: z.object({ after: z.coerce.number().int().min(0).default(0), waitMs: z.coerce.number().int().min(0).max(30_000).default(0) }),
-      response: { 200: z.object({ operation: operationView, events: z.array(operationEvent) }), 404: errorBody },
-    },
-  }, async (request, reply) => {
+  route('operationEvents', async (request, reply) => {
     const found = await operations.events(request.params.id, request.query.after, request.query.waitMs);
     return found ? found : reply.code(404).send(notFound(request.params.id));
   });
 
-  api.post('/api/v1/operations/:id/events', {
-    ...user,
-    schema: {
-      summary: 'A worker reports progress (and, last, its result); only the token that registered the operation may',
-      params: operationParams,
-      body: z.object({
-        events: z.array(z.object({ level: z.enum(['info', 'warn', 'success', 'task', 'progress']), text: z.string().max(4000), percent: z.number().min(0).max(100).optional() })).max(500),
-        done: z.object({ ok: z.boolean(), exitCode: z.number().int(), result: z.unknown().optional(), error: operationError.optional() }).optional(),
-      }),
-      response: { 200: z.object({ ok: z.boolean() }), 403: errorBody, 404: errorBody, 409: errorBody },
-    },
-  }, async (request, reply) => {
+  route('reportOperation', async (request, reply) => {
     const outcome = await operations.report(request.params.id, request.token!.id, request.body.events, request.body.done as Parameters<OperationsBoard['report']>[3]);
     if (outcome === 'not-found') return reply.code(404).send(notFound(request.params.id));
     if (outcome === 'forbidden') return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'only the token that registered the operation may report it' } });
@@ -311,18 +213,12 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   });
 
   // --- provisioned instances, as the CLIs report them from their ledgers ------------------
-  api.put('/api/v1/instances', {
-    ...user,
-    schema: { summary: 'Replace the instances this token reports (its CLI\'s provisioning ledger)', body: z.object({ instances: z.array(instanceReport).max(1000) }), response: { 200: z.object({ count: z.number() }) } },
-  }, async (request) => ({ count: hub.reportInstances(request.token!.name, request.body.instances) }));
+  route('reportInstances', async (request) => ({ count: hub.reportInstances(request.token!.name, request.body.instances) }));
 
-  api.get('/api/v1/instances', {
-    ...user,
-    schema: { summary: 'Provisioned instances: $/h, spend, idle timer (as last reported)', response: { 200: z.object({ instances: z.array(instanceReport.extend({ reportedBy: z.string(), reportedAt: z.number() })) }) } },
-  }, async () => ({ instances: hub.instances() }));
+  route('instances', async () => ({ instances: hub.instances() }));
 
   // --- WebSockets ----------------------------------------------------------------
-  app.get('/api/v1/agent', { websocket: true, config: { scope: 'agent' }, schema: { hide: true } }, (socket, request) => {
+  app.get('/api/v1/agent', { websocket: true, config: { scope: 'agent' } }, (socket, request) => {
     const record = request.token!;
     const host = record.host!;
     const peer = peerOf(socket);
@@ -339,7 +235,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     }, options.pingMs ?? 30_000);
     pinger.unref();
     socket.on('message', (data, isBinary) => {
-      const message = parseFrame(agentMessage, isBinary ? undefined : data.toString());
+      const message = isBinary ? undefined : parseFrame(validAgentMessage, data.toString());
       if (!message) {
         socket.close(CloseCode.badMessage, 'invalid message');
         return;
@@ -368,18 +264,14 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     });
   });
 
-  const viewerMessage = z.discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('follow'), host: hostName, container: containerName, tail: z.number().int().min(0).max(10_000).default(100) }),
-    z.strictObject({ type: z.literal('unfollow'), stream: z.string().max(64) }),
-  ]);
-  app.get('/api/v1/events', { websocket: true, config: { scope: 'user' }, schema: { hide: true } }, (socket, request) => {
+  app.get('/api/v1/events', { websocket: true, config: { scope: 'user' } }, (socket, request) => {
     const peer = peerOf(socket);
     const stop = revalidate(request.token!, () => socket.close(CloseCode.unauthorized, 'token revoked'));
     hub.attachViewer(peer, operations.recent());
     socket.on('message', (data, isBinary) => {
-      const message = parseFrame(viewerMessage, isBinary ? undefined : data.toString());
+      const message = isBinary ? undefined : parseFrame(validViewerMessage, data.toString());
       if (!message) return;
-      if (message.type === 'follow') hub.follow(peer, message.host, message.container, message.tail);
+      if (message.type === 'follow') hub.follow(peer, message.host, message.container, message.tail ?? 100);
       else hub.unfollow(peer, message.stream);
     });
     socket.on('close', () => {
@@ -404,4 +296,16 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
       await store.close();
     },
   };
+}
+
+/** One text frame through a compiled validator; undefined for anything else (never throws). */
+function parseFrame<T>(valid: ((data: unknown) => data is T), text: string): T | undefined {
+  if (text.length > 2_000_000) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return valid(json) ? json : undefined;
 }
