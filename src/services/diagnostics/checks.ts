@@ -157,7 +157,7 @@ function checkPodmanCdi(toolkit: ProbeSection | undefined, service: ProbeSection
   }
   const version = service?.code === 0 ? firstLine(service.output) : '';
   if (version && !podmanPassesCdi(version)) {
-    return check(id, title, missing, `CDI spec ${cdi.join(', ')}; but Podman ${version} drops CDI devices sent through its Docker-compatible API`,
+    return check(id, title, missing, `CDI spec ${cdi.join(', ')}; but Podman ${version} does not take CDI devices (from ${PODMAN_CDI_MIN.join('.')})`,
       `upgrade Podman to ${PODMAN_CDI_MIN.join('.')} or newer on the host, or use Docker (environment.engine: docker)`);
   }
   return check(id, title, 'ok', `CDI spec ${cdi.join(', ')}`);
