@@ -105,7 +105,7 @@ function libpodSecurity(options: readonly string[]): Pick<LibpodCreateBody, 'sel
 
 /**
  * The same container as a Podman libpod create body (POST /libpod/containers/create),
- * for what only Podman's own API carries: CDI devices before Podman 5.5. Mapped from
+ * for GPU containers: CDI devices, which Podman's Docker API drops before 5.5. Mapped from
  * the Docker body, so the two never disagree; `cdi` DeviceRequests become `devices`.
  */
 export function libpodCreateBody(name: string, body: CreateContainerBody): LibpodCreateBody {

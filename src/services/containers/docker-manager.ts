@@ -209,7 +209,8 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     const created = await call(`creating ${spec.name}`, create, (error) => {
       // Podman may check CDI names already when creating: the same outcome as at start.
       if (isMissingCdiSpecMessage(error.message)) throw new GpuDriverMissing(error.message, error);
-      if (error.statusCode === 409) {
+      // Podman's libpod API answers a taken name with 500 (its Docker API with 409).
+      if (error.statusCode === 409 || /container name .* is already in use/i.test(error.message)) {
         throw new UserError('CONTAINER_NAME_CONFLICT', `a container named ${spec.name} already exists`, 'another mltoolbox run created it at the same moment: run the command again, it will use that container (do not remove it: the other run is using it)', { cause: error });
       }
       if (error.statusCode === 404) throw imageNotFound(spec.image, endpoint.where);

@@ -62,7 +62,7 @@ export function cdiDeviceNames(gpus: { count?: number | 'all'; devices?: readonl
 }
 
 /** Whether this Podman version takes CDI devices through its libpod API. */
-export function podmanPassesCdi(version: string): boolean {
+export function podmanTakesCdi(version: string): boolean {
   const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
   return major > PODMAN_CDI_MIN[0] || (major === PODMAN_CDI_MIN[0] && minor >= PODMAN_CDI_MIN[1]);
 }
@@ -78,7 +78,7 @@ export function planGpus(gpus: GpuSpec | undefined, info: EngineInfoBody, where:
   if (!gpus || gpus.mode === 'none') return { deviceRequests: [], warnings: [] };
   if (gpuDeviceRequests(gpus).length === 0) return { deviceRequests: [], warnings: [] };
   if (engine.kind === 'podman') {
-    if (podmanPassesCdi(engine.version)) return { deviceRequests: [{ Driver: 'cdi', DeviceIDs: cdiDeviceNames(gpus) }], warnings: [] };
+    if (podmanTakesCdi(engine.version)) return { deviceRequests: [{ Driver: 'cdi', DeviceIDs: cdiDeviceNames(gpus) }], warnings: [] };
     if (gpus.mode === 'required') throw podmanTooOldForCdi(where, engine.version);
     return { deviceRequests: [], warnings: [`started without GPUs: Podman ${engine.version} ${where} does not take CDI devices (Podman ${PODMAN_CDI_MIN.join('.')} or newer does; or use Docker: environment.engine: docker)`] };
   }
