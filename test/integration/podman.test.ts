@@ -51,21 +51,58 @@ describe('connect to a host whose engine is Podman', async () => {
     assert.equal(JSON.parse(r.stdout).result.container.action, 'reused');
   });
 
-  it('GPUs on this Podman (4.3, whose compat API drops CDI devices): required stops before creating anything, with the reason', async () => {
-    const gpuSandbox = await createSandbox({ harness });
-    await writeFile(join(gpuSandbox.projectDir, 'mltoolbox.yaml'), [
-      'version: 1', 'environment:', `  base_image: ${harness.docker.baseImage}`, '  engine: podman', '  network_mode: none', '  gpus: required',
-      'remote:', `  docker_socket: ${podman.socketPath}`, '',
+  it('GPUs on this Podman (4.3: CDI only through its libpod API): a CDI device reaches the container; no spec is GPU_CDI_SPEC_MISSING', async () => {
+    // A fake "GPU": a CDI spec of a kind of its own (unique per run), in /etc/cdi where Podman reads specs, that
+    // mounts a file (as NVIDIA's spec mounts the driver's libraries) and sets an env var for the container's process.
+    const kind = `mlt${process.pid}.test/gpu`;
+    const specFile = `/etc/cdi/mlt-test-${process.pid}.yaml`;
+    const fakeDir = await mkdtemp(join(tmpdir(), 'mlt-cdi-'));
+    await writeFile(join(fakeDir, 'gpu-info'), 'fake gpu 0\n');
+    await run('mkdir', ['-p', '/etc/cdi']);
+    await writeFile(specFile, [
+      'cdiVersion: "0.5.0"', `kind: "${kind}"`, 'devices:', '- name: all', '  containerEdits:', '    env:', '    - MLT_FAKE_GPU=injected-by-cdi',
+      '    mounts:', `    - hostPath: ${join(fakeDir, 'gpu-info')}`, '      containerPath: /run/mlt-fake-gpu', '      options: [ro, bind]', '',
     ].join('\n'));
-    const version = (await podman.docker(['version', '--format', '{{.Server.Version}}'])).stdout.trim();
-    const r = await runMltoolbox(['connect', host, '--no-attach', '--json'], { env: gpuSandbox.env, cwd: gpuSandbox.projectDir, timeoutMs: 300_000 });
-    assert.equal(r.code, 1, r.stderr);
-    const { error } = JSON.parse(r.stdout);
-    assert.equal(error.code, 'GPU_CDI_UNSUPPORTED');
-    assert.match(error.message, new RegExp(`Podman ${version.replace(/\./g, '\\.')} on ${host} cannot hand GPUs`));
-    assert.match(error.hint, /5\.5 or newer/);
-    const ps = await podman.docker(['ps', '-a', '--format', '{{.Names}}']);
-    assert.doesNotMatch(ps.stdout, /gpu/, 'nothing was created for it');
+    try {
+      const gpuSandbox = await createSandbox({ harness });
+      const config = (devices: string[]) => writeFile(join(gpuSandbox.projectDir, 'mltoolbox.yaml'), [
+        'version: 1', 'environment:', `  base_image: ${harness.docker.baseImage}`, '  engine: podman', '  network_mode: none', '  gpus: required',
+        ...(devices.length ? ['  gpu_devices:', ...devices.map((d) => `    - "${d}"`)] : []),
+        'remote:', `  docker_socket: ${podman.socketPath}`, '',
+      ].join('\n'));
+      const gpuRun = (args: string[]) => runMltoolbox(args, { env: gpuSandbox.env, cwd: gpuSandbox.projectDir, timeoutMs: 300_000 });
+
+      // No spec names nvidia.com/gpu=all on this machine: required stops with the nvidia-ctk fix and leaves nothing behind.
+      await config([]);
+      const names = async () => (await podman.docker(['ps', '-a', '--format', '{{.Names}}'])).stdout;
+      const existing = await names();
+      const missing = await gpuRun(['connect', host, '--no-attach', '--json']);
+      assert.equal(missing.code, 1, missing.stderr);
+      const { error } = JSON.parse(missing.stdout);
+      assert.equal(error.code, 'GPU_CDI_SPEC_MISSING');
+      assert.match(error.message, new RegExp(`no CDI spec on ${host} defines nvidia\\.com/gpu=all`));
+      assert.match(error.hint, /nvidia-ctk cdi generate --output=\/etc\/cdi\/nvidia\.yaml/);
+      assert.equal(await names(), existing, 'the container that could not start was removed');
+
+      // The fake device by its CDI name: created through Podman's libpod API, the spec's edits reach the container.
+      await config([`${kind}=all`]);
+      const r = await gpuRun(['connect', host, '--no-attach', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const { result } = JSON.parse(r.stdout);
+      assert.equal(result.container.action, 'created');
+      assert.deepEqual(result.warnings ?? [], []);
+      // (Podman applies CDI env edits to the container's own process, not to later execs: read PID 1's.)
+      const exec = await gpuRun(['exec', host, '--', 'sh', '-c', "cat /run/mlt-fake-gpu; tr '\\0' '\\n' < /proc/1/environ | grep '^MLT_FAKE_GPU='"]);
+      assert.equal(exec.code, 0, exec.stderr);
+      assert.equal(exec.stdout, 'fake gpu 0\nMLT_FAKE_GPU=injected-by-cdi\n');
+      const again = await gpuRun(['connect', host, '--no-attach', '--json']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(JSON.parse(again.stdout).result.container.action, 'reused', 'the libpod-created container carries the same config hash');
+      assert.equal((await gpuRun(['down', host])).code, 0);
+    } finally {
+      await rm(specFile, { force: true });
+      await rm(fakeDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { UserError } from '../../core/errors.ts';
-import type { CreateContainerBody, DeviceRequest, HostConfigBody, PortBinding } from './engine-client.ts';
+import type { CreateContainerBody, DeviceRequest, HostConfigBody, LibpodCreateBody, LibpodNamespace, PortBinding } from './engine-client.ts';
 import type { ContainerSpec } from './types.ts';
 
 /** Published ports listen on the engine host's loopback only: reach them through an SSH forward. */
@@ -78,5 +78,75 @@ export function createContainerBody({ spec, labels, deviceRequests }: CreateBody
     ...(spec.hostname ? { Hostname: spec.hostname } : {}),
     ...(exposed ? { ExposedPorts: exposed } : {}),
     HostConfig: hostConfig,
+  };
+}
+
+/** A Docker `NetworkMode`/`IpcMode` value as a libpod namespace: `host`, `none`, `container:ID`, …. */
+function libpodNamespace(mode: string): LibpodNamespace {
+  const colon = mode.indexOf(':');
+  return colon < 0 ? { nsmode: mode === 'default' ? 'bridge' : mode } : { nsmode: mode.slice(0, colon), value: mode.slice(colon + 1) };
+}
+
+const NETWORK_NAMESPACES = new Set(['none', 'host', 'bridge', 'default', 'private', 'slirp4netns', 'pasta']);
+
+/** Docker's `--security-opt` values in libpod's fields; anything else is refused rather than dropped. */
+function libpodSecurity(options: readonly string[]): Pick<LibpodCreateBody, 'selinux_opts' | 'apparmor_profile' | 'seccomp_profile_path' | 'no_new_privileges'> {
+  const out: ReturnType<typeof libpodSecurity> = {};
+  for (const option of options) {
+    const [key = '', value = ''] = option.split(/[=:](.*)/s);
+    if (key === 'label') (out.selinux_opts ??= []).push(value);
+    else if (key === 'apparmor') out.apparmor_profile = value;
+    else if (key === 'seccomp') out.seccomp_profile_path = value;
+    else if (key === 'no-new-privileges' && (value === '' || value === 'true')) out.no_new_privileges = true;
+    else throw new UserError('CONTAINER_SPEC_INVALID', `security_opt ${JSON.stringify(option)} has no equivalent in Podman's API`, 'use label=…, apparmor=…, seccomp=… or no-new-privileges');
+  }
+  return out;
+}
+
+/**
+ * The same container as a Podman libpod create body (POST /libpod/containers/create),
+ * for GPU containers: CDI devices, which Podman's Docker API drops before 5.5. Mapped from
+ * the Docker body, so the two never disagree; `cdi` DeviceRequests become `devices`.
+ */
+export function libpodCreateBody(name: string, body: CreateContainerBody): LibpodCreateBody {
+  const host = body.HostConfig;
+  const env = Object.fromEntries((body.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+  const mounts = (host.Mounts ?? []).filter((m) => m.Type !== 'volume').map((m) => ({
+    destination: m.Target,
+    type: m.Type as 'bind' | 'tmpfs',
+    source: m.Type === 'tmpfs' ? 'tmpfs' : m.Source!,
+    ...(m.Type === 'bind' ? { options: ['rbind', ...(m.ReadOnly ? ['ro'] : [])] } : {}),
+  }));
+  const volumes = (host.Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => ({ Name: m.Source!, Dest: m.Target, Options: m.ReadOnly ? ['ro'] : [] }));
+  const portmappings = Object.entries(host.PortBindings ?? {}).flatMap(([key, bindings]) => {
+    const [port = '', protocol = 'tcp'] = key.split('/');
+    return bindings.map((b) => ({ host_ip: b.HostIp, container_port: Number(port), ...(b.HostPort ? { host_port: Number(b.HostPort) } : {}), protocol }));
+  });
+  const network = host.NetworkMode;
+  const devices = (host.DeviceRequests ?? []).flatMap((r) => {
+    if (r.Driver !== 'cdi') throw new UserError('CONTAINER_SPEC_INVALID', `Podman's API takes GPUs as CDI devices, not the ${r.Driver} driver`, 'report this: mltoolbox should have asked for CDI devices on Podman');
+    return (r.DeviceIDs ?? []).map((path) => ({ path }));
+  });
+  return {
+    name,
+    image: body.Image,
+    ...(body.Cmd ? { command: [...body.Cmd] } : {}),
+    ...(body.Entrypoint ? { entrypoint: [...body.Entrypoint] } : {}),
+    ...(body.Env?.length ? { env } : {}),
+    labels: { ...body.Labels },
+    ...(body.User ? { user: body.User } : {}),
+    ...(body.WorkingDir ? { work_dir: body.WorkingDir } : {}),
+    ...(body.Hostname ? { hostname: body.Hostname } : {}),
+    ...(mounts.length ? { mounts } : {}),
+    ...(volumes.length ? { volumes } : {}),
+    ...(portmappings.length ? { portmappings } : {}),
+    ...(network === undefined ? {} : NETWORK_NAMESPACES.has(network) || network.includes(':') ? { netns: libpodNamespace(network) } : { netns: { nsmode: 'bridge' }, Networks: { [network]: {} } }),
+    ...(host.IpcMode ? { ipcns: libpodNamespace(host.IpcMode) } : {}),
+    ...(host.ShmSize === undefined ? {} : { shm_size: host.ShmSize }),
+    ...(host.Init ? { init: true } : {}),
+    ...(host.Privileged ? { privileged: true } : {}),
+    ...(host.CapAdd?.length ? { cap_add: [...host.CapAdd] } : {}),
+    ...(host.SecurityOpt?.length ? libpodSecurity(host.SecurityOpt) : {}),
+    ...(devices.length ? { devices } : {}),
   };
 }

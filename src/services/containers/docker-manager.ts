@@ -4,7 +4,7 @@ import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { packBuildContext } from './build-context.ts';
 import { createBuildProgressParser } from './build-progress.ts';
-import { createContainerBody } from './create-body.ts';
+import { createContainerBody, libpodCreateBody } from './create-body.ts';
 import { createDemuxer } from './demux.ts';
 import { dockerExecCommand } from './exec-command.ts';
 import { EngineError, isEngineError, type ContainerInspectBody, type ContainerStatsBody, type CreateContainerBody, type EngineClient, type MountPointBody } from './engine-client.ts';
@@ -203,10 +203,14 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
   }
 
   async function createAndStart(spec: ContainerSpec, body: CreateContainerBody, plan: GpuPlan): Promise<{ id: string; warnings: string[] }> {
-    const created = await call(`creating ${spec.name}`, () => client.createContainer(spec.name, body), (error) => {
+    // CDI devices (Podman only) go through Podman's own API, which takes them from 4.1 (its Docker API only from 5.5).
+    const cdi = body.HostConfig.DeviceRequests?.some((r) => r.Driver === 'cdi') ?? false;
+    const create = () => (cdi ? client.createLibpodContainer(libpodCreateBody(spec.name, body)) : client.createContainer(spec.name, body));
+    const created = await call(`creating ${spec.name}`, create, (error) => {
       // Podman may check CDI names already when creating: the same outcome as at start.
       if (isMissingCdiSpecMessage(error.message)) throw new GpuDriverMissing(error.message, error);
-      if (error.statusCode === 409) {
+      // Podman's libpod API answers a taken name with 500 (its Docker API with 409).
+      if (error.statusCode === 409 || /container name .* is already in use/i.test(error.message)) {
         throw new UserError('CONTAINER_NAME_CONFLICT', `a container named ${spec.name} already exists`, 'another mltoolbox run created it at the same moment: run the command again, it will use that container (do not remove it: the other run is using it)', { cause: error });
       }
       if (error.statusCode === 404) throw imageNotFound(spec.image, endpoint.where);

@@ -43,6 +43,14 @@ export async function createDockerodeClient(socketPath: string): Promise<EngineC
       const container = await docker.createContainer({ name, ...body } as Dockerode.ContainerCreateOptions);
       return { Id: container.id };
     }),
+    createLibpodContainer: (body) => wrap(async () => {
+      // Podman's own API on the same socket; /v4.0.0 is the oldest libpod API version Podman 4 and 5 serve.
+      const answer: unknown = await new Promise((resolve, reject) => {
+        docker.modem.dial({ path: '/v4.0.0/libpod/containers/create', method: 'POST', options: body, statusCodes: { 201: true, 400: 'bad parameter', 404: 'no such image', 409: 'conflict', 500: 'server error' } }, (error, data) => (error ? reject(error) : resolve(data)));
+      });
+      const created = answer as { Id: string; Warnings?: string[] | null };
+      return { Id: created.Id, Warnings: created.Warnings ?? [] };
+    }),
     inspectContainer: (id) => wrap(async () => (await docker.getContainer(id).inspect()) as unknown as ContainerInspectBody),
     startContainer: (id) => wrap(async () => void (await docker.getContainer(id).start())),
     unpauseContainer: (id) => wrap(async () => void (await docker.getContainer(id).unpause())),

@@ -30,6 +30,8 @@ export interface EngineClient {
   build(context: Readable, options: BuildQuery): Promise<Readable>;
   listContainers(options: { all: boolean; filters: { label: string[] } }): Promise<ContainerSummaryBody[]>;
   createContainer(name: string, body: CreateContainerBody): Promise<{ Id: string; Warnings?: string[] }>;
+  /** Podman only: POST /v4.0.0/libpod/containers/create, Podman's own API (its CDI devices work from 4.1; see gpu.ts). */
+  createLibpodContainer(body: LibpodCreateBody): Promise<{ Id: string; Warnings?: string[] }>;
   inspectContainer(id: string): Promise<ContainerInspectBody>;
   startContainer(id: string): Promise<void>;
   unpauseContainer(id: string): Promise<void>;
@@ -151,6 +153,44 @@ export interface CreateContainerBody {
   Hostname?: string;
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: HostConfigBody;
+}
+
+/** Namespace choice in Podman's spec generator: `{nsmode: 'host'}`, `{nsmode: 'container', value: id}`. */
+export interface LibpodNamespace {
+  nsmode: string;
+  value?: string;
+}
+
+/**
+ * The subset of Podman's SpecGenerator (pkg/specgen) mltoolbox sends: the same
+ * container as a CreateContainerBody, in libpod's field names. `devices` takes
+ * CDI names (`{path: 'nvidia.com/gpu=all'}`), as `podman run --device` does.
+ */
+export interface LibpodCreateBody {
+  name: string;
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  env?: Record<string, string>;
+  labels: Record<string, string>;
+  user?: string;
+  work_dir?: string;
+  hostname?: string;
+  mounts?: { destination: string; type: 'bind' | 'tmpfs'; source: string; options?: string[] }[];
+  volumes?: { Name: string; Dest: string; Options: string[] }[];
+  portmappings?: { host_ip: string; container_port: number; host_port?: number; protocol: string }[];
+  netns?: LibpodNamespace;
+  Networks?: Record<string, Record<string, never>>;
+  ipcns?: LibpodNamespace;
+  shm_size?: number;
+  init?: boolean;
+  privileged?: boolean;
+  cap_add?: string[];
+  selinux_opts?: string[];
+  apparmor_profile?: string;
+  seccomp_profile_path?: string;
+  no_new_privileges?: boolean;
+  devices?: { path: string }[];
 }
 
 export interface ContainerInspectBody {

@@ -30,8 +30,12 @@ export interface GpuPlan {
 
 /** The CDI spec `nvidia-ctk cdi generate` writes (Podman and CDI-enabled Docker read /etc/cdi and /var/run/cdi). */
 export const CDI_GENERATE = 'nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml';
-/** The first Podman whose Docker-compatible API passes CDI DeviceRequests on (containers/podman 18e29076, v5.5.0). */
-export const PODMAN_CDI_MIN: readonly [number, number] = [5, 5];
+/**
+ * The first Podman that takes CDI devices in its own (libpod) create API, as
+ * `podman run --device nvidia.com/gpu=all` does; mltoolbox creates Podman GPU
+ * containers there (its Docker-compatible API passes CDI on only from 5.5).
+ */
+export const PODMAN_CDI_MIN: readonly [number, number] = [4, 1];
 
 /** Which engine answers on the socket: Podman's compat API names itself in /version's Components. */
 export interface EngineIdentity {
@@ -57,8 +61,8 @@ export function cdiDeviceNames(gpus: { count?: number | 'all'; devices?: readonl
   return Array.from({ length: count }, (_, i) => `nvidia.com/gpu=${i}`);
 }
 
-/** Whether this Podman version's Docker-compatible API passes CDI DeviceRequests on. */
-export function podmanPassesCdi(version: string): boolean {
+/** Whether this Podman version takes CDI devices through its libpod API. */
+export function podmanTakesCdi(version: string): boolean {
   const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10) || 0);
   return major > PODMAN_CDI_MIN[0] || (major === PODMAN_CDI_MIN[0] && minor >= PODMAN_CDI_MIN[1]);
 }
@@ -66,17 +70,17 @@ export function podmanPassesCdi(version: string): boolean {
 /**
  * Decides the DeviceRequests for a spec on this engine, or refuses (mode 'required').
  * Docker: `--gpus` (the nvidia driver), when its runtime or CDI is there. Podman:
- * CDI devices (`{Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=all']}`), which its
- * Docker-compatible API passes on from 5.5; whether the host has a CDI spec shows
+ * CDI devices (`{Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=all']}`), sent as libpod
+ * `devices` (libpodCreateBody) from Podman 4.1; whether the host has a CDI spec shows
  * when the container starts (isMissingCdiSpecMessage).
  */
 export function planGpus(gpus: GpuSpec | undefined, info: EngineInfoBody, where: string, engine: EngineIdentity = { kind: 'docker', version: '' }): GpuPlan {
   if (!gpus || gpus.mode === 'none') return { deviceRequests: [], warnings: [] };
   if (gpuDeviceRequests(gpus).length === 0) return { deviceRequests: [], warnings: [] };
   if (engine.kind === 'podman') {
-    if (podmanPassesCdi(engine.version)) return { deviceRequests: [{ Driver: 'cdi', DeviceIDs: cdiDeviceNames(gpus) }], warnings: [] };
+    if (podmanTakesCdi(engine.version)) return { deviceRequests: [{ Driver: 'cdi', DeviceIDs: cdiDeviceNames(gpus) }], warnings: [] };
     if (gpus.mode === 'required') throw podmanTooOldForCdi(where, engine.version);
-    return { deviceRequests: [], warnings: [`started without GPUs: Podman ${engine.version} ${where} does not pass CDI devices through its Docker-compatible API (Podman ${PODMAN_CDI_MIN.join('.')} or newer does; or use Docker: environment.engine: docker)`] };
+    return { deviceRequests: [], warnings: [`started without GPUs: Podman ${engine.version} ${where} does not take CDI devices (Podman ${PODMAN_CDI_MIN.join('.')} or newer does; or use Docker: environment.engine: docker)`] };
   }
   if (engineHasGpuSupport(info)) return { deviceRequests: gpuDeviceRequests(gpus), warnings: [] };
   if (gpus.mode === 'required') throw gpuRuntimeMissing(where);
@@ -86,7 +90,7 @@ export function planGpus(gpus: GpuSpec | undefined, info: EngineInfoBody, where:
 function podmanTooOldForCdi(where: string, version: string): UserError {
   return new UserError(
     'GPU_CDI_UNSUPPORTED',
-    `Podman ${version} ${where} cannot hand GPUs to a container through its Docker-compatible API (CDI devices pass through it from Podman ${PODMAN_CDI_MIN.join('.')})`,
+    `Podman ${version} ${where} cannot hand GPUs to a container (Podman takes CDI devices from ${PODMAN_CDI_MIN.join('.')})`,
     `upgrade Podman on the host to ${PODMAN_CDI_MIN.join('.')} or newer, or use its Docker Engine (environment.engine: docker), or set environment.gpus: optional to start without GPUs`,
     { data: { podmanVersion: version } },
   );

@@ -2,7 +2,7 @@ import { describeGpus, parseNvidiaSmi } from '../gpu/nvidia-smi.ts';
 import { DOCKER_TIMEOUT_S, NVIDIA_SMI_TIMEOUT_S, type ProbeSection, type ProbeSections } from './probe.ts';
 import type { Check, CheckStatus } from './types.ts';
 import { DOCKER_SOCKET, type EngineKind } from '../containers/engine-socket.ts';
-import { CDI_GENERATE, PODMAN_CDI_MIN, podmanPassesCdi } from '../containers/gpu.ts';
+import { CDI_GENERATE, PODMAN_CDI_MIN, podmanTakesCdi } from '../containers/gpu.ts';
 import {
   asRoot, DOCKER_INSTALL_DOCS, dockerGroupCommand, installDockerCommand, installPodmanCommand, parseHostFacts, restartDockerCommand, startDockerCommand, startPodmanCommand, type HostFacts,
 } from './host-facts.ts';
@@ -156,8 +156,8 @@ function checkPodmanCdi(toolkit: ProbeSection | undefined, service: ProbeSection
     return check(id, title, missing, 'no CDI spec for the GPUs in /etc/cdi or /var/run/cdi: Podman cannot give containers GPUs', fix);
   }
   const version = service?.code === 0 ? firstLine(service.output) : '';
-  if (version && !podmanPassesCdi(version)) {
-    return check(id, title, missing, `CDI spec ${cdi.join(', ')}; but Podman ${version} drops CDI devices sent through its Docker-compatible API`,
+  if (version && !podmanTakesCdi(version)) {
+    return check(id, title, missing, `CDI spec ${cdi.join(', ')}; but Podman ${version} does not take CDI devices (from ${PODMAN_CDI_MIN.join('.')})`,
       `upgrade Podman to ${PODMAN_CDI_MIN.join('.')} or newer on the host, or use Docker (environment.engine: docker)`);
   }
   return check(id, title, 'ok', `CDI spec ${cdi.join(', ')}`);

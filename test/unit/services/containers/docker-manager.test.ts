@@ -247,23 +247,32 @@ describe('GPUs', () => {
   });
 
   describe('on Podman: CDI devices', () => {
-    it('Podman 5.5+: all GPUs, a count and device ids become exactly these CDI DeviceRequests', async () => {
-      const engine = createFakeEngine({ podman: '5.5.1' });
+    it('Podman: all GPUs, a count and device ids become exactly these CDI devices, created through the libpod API', async () => {
+      const engine = createFakeEngine({ podman: '4.3.1' });
       const { manager: m } = manager(engine);
       await m.ensureContainer(spec({ gpus: { mode: 'required', count: 'all' } }));
-      assert.deepEqual(engine.lastCreateBody()!.HostConfig.DeviceRequests, [{ Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=all'] }]);
+      assert.deepEqual(engine.lastLibpodBody()!.devices, [{ path: 'nvidia.com/gpu=all' }]);
       await m.ensureContainer(spec({ gpus: { mode: 'required', count: 2 } }));
-      assert.deepEqual(engine.lastCreateBody()!.HostConfig.DeviceRequests, [{ Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=0', 'nvidia.com/gpu=1'] }]);
+      assert.deepEqual(engine.lastLibpodBody()!.devices, [{ path: 'nvidia.com/gpu=0' }, { path: 'nvidia.com/gpu=1' }]);
       await m.ensureContainer(spec({ gpus: { mode: 'optional', devices: ['1', 'GPU-5a3c4e2f-aaaa-bbbb-cccc-0123456789ab', 'nvidia.com/gpu=3'] } }));
-      assert.deepEqual(engine.lastCreateBody()!.HostConfig.DeviceRequests, [{ Driver: 'cdi', DeviceIDs: ['nvidia.com/gpu=1', 'nvidia.com/gpu=GPU-5a3c4e2f-aaaa-bbbb-cccc-0123456789ab', 'nvidia.com/gpu=3'] }]);
-      // Podman's info lists no nvidia runtime: CDI does not depend on one.
-      assert.equal(engine.callsTo('version').length >= 1, true);
+      assert.deepEqual(engine.lastLibpodBody()!.devices, [{ path: 'nvidia.com/gpu=1' }, { path: 'nvidia.com/gpu=GPU-5a3c4e2f-aaaa-bbbb-cccc-0123456789ab' }, { path: 'nvidia.com/gpu=3' }]);
+      assert.equal(engine.callsTo('createContainer').length, 0, 'never through the Docker-compatible create, which drops CDI before Podman 5.5');
+      assert.equal(engine.callsTo('createLibpodContainer').length, 3);
+      // the recreated container carries the same labels (config hash) as one made through the Docker API
+      assert.equal(typeof engine.lastLibpodBody()!.labels['mltoolbox.config-hash'], 'string');
+    });
+
+    it('Podman without GPUs: the Docker-compatible create, as before', async () => {
+      const engine = createFakeEngine({ podman: '4.3.1' });
+      await manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'none' } }));
+      assert.equal(engine.callsTo('createLibpodContainer').length, 0);
+      assert.equal(engine.callsTo('createContainer').length, 1);
     });
 
     it('no CDI spec on the host: required fails with GPU_CDI_SPEC_MISSING and the nvidia-ctk command, nothing left behind', async () => {
-      const engine = createFakeEngine({ podman: '5.5.1' });
+      const engine = createFakeEngine({ podman: '4.3.1' });
       engine.hooks.onStart = (c) => {
-        if (c.body.HostConfig.DeviceRequests) throw new EngineError('setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=all', { statusCode: 500 });
+        if (c.libpod?.devices) throw new EngineError('setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=all', { statusCode: 500 });
       };
       await assert.rejects(manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'required' } })), hasCode('GPU_CDI_SPEC_MISSING', (e) => {
         assert.match(e.message, /no CDI spec on gpu-box defines nvidia\.com\/gpu=all/);
@@ -273,12 +282,10 @@ describe('GPUs', () => {
       assert.equal(engine.containers.size, 0);
     });
 
-    it('no CDI spec, checked when creating: optional starts again without GPUs and says why', async () => {
+    it('no CDI spec, checked when creating: optional starts again without GPUs (through the Docker API) and says why', async () => {
       const engine = createFakeEngine({ podman: '5.6.0' });
-      const create = engine.client.createContainer.bind(engine.client);
-      engine.client.createContainer = async (name, body) => {
-        if (body.HostConfig.DeviceRequests) throw new EngineError('unresolvable CDI devices nvidia.com/gpu=0', { statusCode: 500 });
-        return create(name, body);
+      engine.client.createLibpodContainer = async (body) => {
+        throw new EngineError(`unresolvable CDI devices ${body.devices?.map((d) => d.path).join(', ')}`, { statusCode: 500 });
       };
       const result = await manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'optional', count: 1 } }));
       assert.equal(result.action, 'created');
@@ -286,16 +293,16 @@ describe('GPUs', () => {
       assert.match(result.warnings.join('\n'), /started without GPUs: no CDI spec on gpu-box.*nvidia-ctk cdi generate/);
     });
 
-    it('Podman older than 5.5 (its compat API drops CDI devices): required is refused before anything is created, optional warns', async () => {
-      const engine = createFakeEngine({ podman: '4.3.1' });
+    it('Podman older than 4.1 (no CDI at all): required is refused before anything is created, optional warns', async () => {
+      const engine = createFakeEngine({ podman: '3.4.4' });
       await assert.rejects(manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'required' } })), hasCode('GPU_CDI_UNSUPPORTED', (e) => {
-        assert.match(e.message, /Podman 4\.3\.1 on gpu-box/);
-        assert.match(e.hint, /5\.5 or newer.*environment\.engine: docker.*environment\.gpus: optional/);
+        assert.match(e.message, /Podman 3\.4\.4 on gpu-box/);
+        assert.match(e.hint, /4\.1 or newer.*environment\.engine: docker.*environment\.gpus: optional/);
       }));
-      assert.equal(engine.callsTo('createContainer').length, 0);
+      assert.equal(engine.callsTo('createContainer').length + engine.callsTo('createLibpodContainer').length, 0);
       const result = await manager(engine).manager.ensureContainer(spec({ gpus: { mode: 'optional' } }));
       assert.equal(engine.lastCreateBody()!.HostConfig.DeviceRequests, undefined);
-      assert.match(result.warnings[0]!, /without GPUs: Podman 4\.3\.1/);
+      assert.match(result.warnings[0]!, /without GPUs: Podman 3\.4\.4/);
     });
   });
 

@@ -1,10 +1,12 @@
 import { PassThrough, Readable, type Duplex } from 'node:stream';
-import { EngineError, type ContainerInspectBody, type CreateContainerBody, type EngineClient, type EngineInfoBody } from '../../../../src/services/containers/engine-client.ts';
+import { EngineError, type ContainerInspectBody, type CreateContainerBody, type EngineClient, type EngineInfoBody, type LibpodCreateBody } from '../../../../src/services/containers/engine-client.ts';
 
 interface FakeContainer {
   id: string;
   name: string;
   body: CreateContainerBody;
+  /** Set when created through Podman's libpod API (body then holds only image and labels). */
+  libpod?: LibpodCreateBody;
   status: 'created' | 'running' | 'exited' | 'paused';
   exitCode: number;
   logs: Buffer;
@@ -130,6 +132,13 @@ export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; 
       containers.set(id, { id, name, body: structuredClone(body), status: 'created', exitCode: 0, logs: Buffer.alloc(0) });
       return { Id: id };
     },
+    async createLibpodContainer(body) {
+      record('createLibpodContainer', body);
+      for (const c of containers.values()) if (c.name === body.name) throw new EngineError(`creating container storage: the container name "${body.name}" is already in use`, { statusCode: 500 });
+      const id = `c${nextId++}`.padEnd(64, '0');
+      containers.set(id, { id, name: body.name, body: { Image: body.image, Labels: { ...body.labels }, HostConfig: {} }, libpod: structuredClone(body), status: 'created', exitCode: 0, logs: Buffer.alloc(0) });
+      return { Id: id, Warnings: [] };
+    },
     async inspectContainer(idOrName) {
       record('inspectContainer', idOrName);
       const c = find(idOrName);
@@ -232,6 +241,7 @@ export function createFakeEngine(options: { runtimes?: string[]; cdi?: boolean; 
     hooks,
     info,
     callsTo: (method: string) => calls.filter((c) => c.method === method),
+    lastLibpodBody: () => calls.filter((c) => c.method === 'createLibpodContainer').at(-1)?.args[0] as LibpodCreateBody | undefined,
     lastCreateBody: () => calls.filter((c) => c.method === 'createContainer').at(-1)?.args[1] as CreateContainerBody | undefined,
   };
 }

@@ -171,11 +171,14 @@ describe('doctor on a Podman host (environment.engine: podman or auto)', () => {
     assert.deepEqual(steps.map((s) => [s.id, s.command]), [['nvidia-cdi', 'nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml']]);
   });
 
-  it('with a CDI spec: ok; on a Podman older than 5.5 a warning that its API drops CDI devices', () => {
+  it('with a CDI spec: ok (Podman 4.3 too: GPUs go through its libpod API); on a Podman older than 4.1 a warning that it has no CDI', () => {
     assert.equal(podmanHost({ facts: ROOT_SYSTEMD, smi: A10, toolkit: 'bin /usr/bin/nvidia-ctk\ncdi /etc/cdi/nvidia.yaml' }).byId('gpu.container-runtime').detail, 'CDI spec /etc/cdi/nvidia.yaml');
-    const old = podmanHost({ facts: ROOT_SYSTEMD, smi: A10, service: { code: 0, output: '4.3.1' }, toolkit: 'bin /usr/bin/nvidia-ctk\ncdi /var/run/cdi/nvidia.json' });
+    const debian = podmanHost({ facts: ROOT_SYSTEMD, smi: A10, service: { code: 0, output: '4.3.1' }, toolkit: 'bin /usr/bin/nvidia-ctk\ncdi /var/run/cdi/nvidia.json' });
+    assert.deepEqual([debian.byId('gpu.container-runtime').status, debian.byId('gpu.container-runtime').detail], ['ok', 'CDI spec /var/run/cdi/nvidia.json']);
+    const old = podmanHost({ facts: ROOT_SYSTEMD, smi: A10, service: { code: 0, output: '3.4.4' }, toolkit: 'bin /usr/bin/nvidia-ctk\ncdi /var/run/cdi/nvidia.json' });
     assert.equal(old.byId('gpu.container-runtime').status, 'warn');
-    assert.match(old.byId('gpu.container-runtime').detail, /Podman 4\.3\.1 drops CDI devices/);
+    assert.match(old.byId('gpu.container-runtime').detail, /Podman 3\.4\.4 does not take CDI devices \(from 4\.1\)/);
+    assert.match(old.byId('gpu.container-runtime').fix!, /upgrade Podman to 4\.1 or newer/);
   });
 
   it('no NVIDIA driver (fixtures): the CDI check is skipped, nothing to fix', () => {
