@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -48,9 +49,27 @@ describe('idle auto-stop on the host', async () => {
   const statusOf = (name: string) => lambda.instances().find((i) => i.name === name)?.status;
   const log = (name: string) => readFile(join(IDLE_DIR, `${name}.log`), 'utf8').catch(() => '');
 
+  // The instances' SSH port is a loopback relay to the harness sshd that only this file uses: the
+  // host's watcher counts connections on the instance's port, and other test files running at the
+  // same time keep their own connections to the harness port open (which would count as a user).
+  let relay: Server;
+  const relayed = new Set<Socket>();
+  let relayPort = 0;
+
   before(async () => {
+    relay = createServer((inbound) => {
+      const outbound = connect(harness.ssh.port, harness.ssh.host);
+      for (const socket of [inbound, outbound]) {
+        relayed.add(socket);
+        socket.on('close', () => relayed.delete(socket));
+        socket.on('error', () => { inbound.destroy(); outbound.destroy(); });
+      }
+      inbound.pipe(outbound).pipe(inbound);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    relayPort = (relay.address() as { port: number }).port;
     lambda = await startLambdaEmulator({ apiKey: KEY, ip: harness.ssh.host, bootMs: 300 });
-    runpod = await startRunpodEmulator({ apiKey: RUNPOD_KEY, ssh: { host: harness.ssh.host, port: harness.ssh.port, user: harness.ssh.user }, bootMs: 300 });
+    runpod = await startRunpodEmulator({ apiKey: RUNPOD_KEY, ssh: { host: harness.ssh.host, port: relayPort, user: harness.ssh.user }, bootMs: 300 });
     sandbox = await createSandbox({
       harness,
       env: {
@@ -74,7 +93,7 @@ describe('idle auto-stop on the host', async () => {
       '  backends:',
       '    lambda:',
       `      ssh_user: ${harness.ssh.user}`,
-      `      ssh_port: ${harness.ssh.port}`,
+      `      ssh_port: ${relayPort}`,
       '',
     ].join('\n'));
     for (const [backend, key] of [['lambda', KEY], ['runpod', RUNPOD_KEY]] as const) {
@@ -97,6 +116,8 @@ describe('idle auto-stop on the host', async () => {
       await Promise.all(['json', 'key', 'pid', 'log', 'state.json'].map((ext) => rm(join(IDLE_DIR, `${name}.${ext}`), { force: true })));
     }
     await Promise.all([lambda.close(), runpod.close()]);
+    for (const socket of relayed) socket.destroy();
+    await new Promise<void>((resolve) => relay.close(() => resolve()));
   });
 
   it('terminate: the agent warns, then terminates the instance in the emulator with the 0600 key; status showed the time left', async () => {
