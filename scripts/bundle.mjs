@@ -7,10 +7,10 @@ import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'n
 const root = new URL('..', import.meta.url).pathname;
 const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
 rmSync(`${root}dist`, { recursive: true, force: true });
-const result = await build({
+// What both builds share: ESM chunks for Node 22+, a linked source map, the version, and a real require() for
+// the CommonJS dependencies that call it.
+const common = {
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli/main.ts', mlt: 'src/agent/main.ts' },
-  outdir: 'dist',
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -20,14 +20,18 @@ const result = await build({
   metafile: true,
   chunkNames: 'chunks/[name]-[hash]',
   define: { MLTOOLBOX_VERSION: JSON.stringify(version) },
+  banner: { js: "import { createRequire as __mltCreateRequire } from 'node:module'; const require = __mltCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+};
+const result = await build({
+  ...common,
+  entryPoints: { cli: 'src/cli/main.ts', mlt: 'src/agent/main.ts' },
+  outdir: 'dist',
   // Native or dynamically-required packages load from node_modules at run time.
   // The relay's server stack (fastify, its ajv, pg) loads from node_modules too: only the relay and `relay token` need it.
   external: ['@napi-rs/keyring', 'dockerode', 'ssh2', 'cpu-features', 'fastify', '@fastify/websocket', 'ajv', 'pg'],
   // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; use its ESM build.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
-  // Some CJS deps call require(); give ESM chunks a real one.
-  banner: { js: "import { createRequire as __mltCreateRequire } from 'node:module'; const require = __mltCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
 });
 writeFileSync(`${root}dist/meta.json`, JSON.stringify(result.metafile));
 
@@ -55,23 +59,12 @@ module.exports = new Proxy({}, {
   },
 };
 const relay = await build({
-  absWorkingDir: root,
+  ...common,
   entryPoints: { main: 'src/relay/main.ts' },
   outdir: 'dist/relay',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node22',
-  sourcemap: 'linked',
-  metafile: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  define: { MLTOOLBOX_VERSION: JSON.stringify(version) },
   // PostgreSQL (a team relay) loads from node_modules when relay.database_url is set.
   external: ['pg', 'pg-native'],
   plugins: [lazyBuiltins],
-  banner: { js: "import { createRequire as __mltCreateRequire } from 'node:module'; const require = __mltCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
 });
 const forbidden = Object.keys(relay.metafile.inputs).filter((input) => /node_modules\/(zod|@fastify\/swagger)\/|src\/cli\/|src\/relay\/server\/api\.ts/.test(input));
 if (forbidden.length) throw new Error(`bundle: dist/relay would contain ${forbidden.slice(0, 5).join(', ')}`);
