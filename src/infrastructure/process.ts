@@ -175,6 +175,42 @@ export function runInteractive(command: string, args: readonly string[], options
   });
 }
 
+/** A child that runs until released: see holdProcess. */
+export interface HeldProcess {
+  /** Closes its stdin (the program's cue to end), then SIGTERM after a grace period; resolves when it is gone. */
+  release(): Promise<void>;
+}
+export type ProcessHolder = (command: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv }) => HeldProcess;
+
+/**
+ * Starts a program whose stdin stays open for as long as we hold it, output
+ * discarded: e.g. an ssh session that keeps a shared connection alive. When
+ * this process dies, the pipe closes and the program sees end of input too.
+ */
+export const holdProcess: ProcessHolder = (command, args, options = {}) => {
+  const child = spawn(command, [...args], { env: childEnv(options.env), stdio: ['pipe', 'ignore', 'ignore'], shell: false, windowsHide: true });
+  child.on('error', () => {}); // not installed, or gone: there is nothing held
+  child.stdin.on('error', () => {});
+  // Held, not waited for: neither the child nor its pipe keeps this process running.
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void }).unref?.();
+  const ended = new Promise<void>((resolve) => {
+    if (child.pid === undefined) resolve();
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
+  return {
+    async release() {
+      child.ref(); // waited for now: its end must keep this process running until it comes
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGTERM'), 2000);
+      timer.unref();
+      await ended;
+      clearTimeout(timer);
+    },
+  };
+};
+
 /** Variables that unlock our secrets stay with us: no child process (ssh, rsync, rclone, docker) inherits them. */
 const PRIVATE_ENV = ['MLTOOLBOX_SECRET_PASSPHRASE'];
 

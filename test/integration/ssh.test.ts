@@ -124,6 +124,41 @@ describe('ssh service (real sshd)', async () => {
     await forward.close();
   });
 
+  it('a forward keeps the master up between uses under a 1 s ControlPersist, and lets it go once closed', async () => {
+    const server: Server = createServer((_req, res) => res.end('still here'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    // Its own control folder: not the 60 s master the other tests share.
+    const runtime = sandbox.path('brief-runtime');
+    mkdirSync(runtime, { recursive: true, mode: 0o700 });
+    const brief = make({ MLTOOLBOX_SSH_PERSIST: '1s', XDG_RUNTIME_DIR: runtime });
+    const briefTarget = parseTarget(harness.ssh.alias);
+    services.push({ ssh: brief, target: briefTarget });
+    const forward = await brief.forward(briefTarget, { remote: { host: '127.0.0.1', port: (server.address() as { port: number }).port } });
+    // HTTP/1.0 on a fresh socket: no keep-alive channel that would hold the master by itself.
+    const get = () => new Promise<string>((resolve, reject) => {
+      const socket = connect(forward.localPort!, '127.0.0.1');
+      let text = '';
+      socket.setTimeout(10_000, () => socket.destroy(new Error('no answer in 10 s')));
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('end', () => resolve(text.split('\r\n\r\n')[1] ?? ''));
+      socket.on('error', reject);
+      socket.write('GET / HTTP/1.0\r\n\r\n');
+    });
+    assert.equal(await get(), 'still here');
+    // Longer than ControlPersist with no channel open: without a session holding it, the master ends here.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(await brief.check(briefTarget), true, 'the master is still up');
+    assert.equal(await get(), 'still here');
+    await forward.close();
+    const deadline = Date.now() + 15_000;
+    while ((await brief.check(briefTarget)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(await brief.check(briefTarget), false, 'the master ended after ControlPersist once the forward was closed');
+  });
+
   it('rsync rides on the master through rsyncShell', async () => {
     const source = sandbox.path('rsync-src');
     mkdirSync(source, { recursive: true });

@@ -5,7 +5,7 @@ import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
-import { isCommandNotFound, runProcess, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
+import { holdProcess, isCommandNotFound, runProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
 import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
@@ -26,6 +26,8 @@ export interface SshManagerOptions {
   reporter?: Reporter;
   /** Injected in unit tests. */
   runner?: ProcessRunner;
+  /** Starts the session that keeps a master alive under a forward; with an injected runner, none unless given. */
+  holder?: ProcessHolder;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -428,6 +430,11 @@ class SshManager implements SshService {
       throw new UserError('SSH_UNREACHABLE', `cannot forward ${localPart} to ${remotePart} on ${formatTarget(target)}: ${reason}`,
         /in use|bind/i.test(reason) ? 'the local port is taken: choose another one' : `check the shared connection: ${joinShellCommand(['ssh', ...this.sshOptions(target), '-O', 'check', target.host])}`);
     }
+    // A forward is not a session: between two uses of it (seconds between Docker API calls, a
+    // prompt) the master would end after ControlPersist and take the forward with it. A session
+    // that reads stdin until we close it keeps the master up exactly as long as the forward.
+    const holder = this.options.holder ?? (this.options.runner ? undefined : holdProcess);
+    const keeper = holder?.('ssh', [...this.sshOptions(target), '-T', '--', target.host, 'exec cat >/dev/null'], { env: this.options.env });
     let closed = false;
     return {
       ...(localPort !== undefined ? { localPort } : {}),
@@ -437,6 +444,7 @@ class SshManager implements SshService {
         if (closed) return;
         closed = true;
         await request('cancel');
+        await keeper?.release();
       },
     };
   }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isCommandNotFound, runProcess } from '../../../src/infrastructure/process.ts';
+import { holdProcess, isCommandNotFound, runProcess } from '../../../src/infrastructure/process.ts';
 
 const node = process.execPath;
 
@@ -107,5 +107,33 @@ describe('child processes never inherit the secret store passphrase', () => {
     const { runProcess } = await import('../../../src/infrastructure/process.ts');
     const result = await runProcess('sh', ['-c', 'echo "[${MLTOOLBOX_SECRET_PASSPHRASE-unset}] [$KEEP]"'], { env: { PATH: process.env.PATH, MLTOOLBOX_SECRET_PASSPHRASE: 'hunter2', KEEP: 'yes' } });
     assert.equal(result.stdout, '[unset] [yes]\n');
+  });
+});
+
+describe('holdProcess', () => {
+  it('runs until released: stdin closes, the program ends, release resolves after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlt-hold-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const marker = join(dir, 'ended');
+    const held = holdProcess('sh', ['-c', `cat >/dev/null; echo done > '${marker}'`]);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(existsSync(marker), false, 'still running while held');
+    await held.release();
+    assert.equal(readFileSync(marker, 'utf8'), 'done\n');
+  });
+
+  it('a program that ignores end of input is terminated; a missing one is nothing held', async () => {
+    const started = Date.now();
+    await holdProcess('sleep', ['30']).release();
+    assert.ok(Date.now() - started < 10_000);
+    await holdProcess('mlt-no-such-program', []).release();
+  });
+
+  it('does not keep this process running', async () => {
+    const script = `import { holdProcess } from ${JSON.stringify(new URL('../../../src/infrastructure/process.ts', import.meta.url).href)}; holdProcess('cat', []);`;
+    const started = Date.now();
+    const result = await runProcess(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 20_000 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(Date.now() - started < 10_000);
   });
 });

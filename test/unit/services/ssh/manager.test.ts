@@ -305,6 +305,25 @@ describe('SshManager forwards', () => {
     assert.equal(masterStarts.length, 2);
   });
 
+  it('holds a session that reads stdin for as long as the forward is open (a forward alone does not keep the master)', async () => {
+    const held: { args: readonly string[]; released: number }[] = [];
+    const holder = (command: string, args: readonly string[]) => {
+      assert.equal(command, 'ssh');
+      const entry = { args, released: 0 };
+      held.push(entry);
+      return { release: async () => void (entry.released += 1) };
+    };
+    const ssh = manager(fakeSsh().runner, { holder });
+    const forward = await ssh.forward(parseTarget('alice@h'), { local: { port: 18082 }, remote: { port: 8080 } });
+    assert.equal(held.length, 1);
+    assert.deepEqual(held[0]!.args.slice(-4), ['-T', '--', 'h', 'exec cat >/dev/null']);
+    assert.ok(held[0]!.args.some((a) => a.startsWith('ControlPath=')), 'the session rides the same master');
+    assert.equal(held[0]!.released, 0);
+    await forward.close();
+    await forward.close();
+    assert.equal(held[0]!.released, 1);
+  });
+
   it('explains a refused forward', async () => {
     const ssh = manager(fakeSsh((args) => (args.includes('forward') ? fail(255, 'mux_client_forward: forwarding request failed: Port forwarding failed\n') : ok())).runner);
     await assert.rejects(ssh.forward(parseTarget('h'), { local: { port: 1 }, remote: { port: 2 } }), (e: UserError) => e.code === 'SSH_UNREACHABLE' && /forwarding request failed/.test(e.message));
