@@ -16,11 +16,10 @@ export function toolVersion(env: NodeJS.ProcessEnv): string {
  */
 export async function createConnection(app: App): Promise<ConnectionOrchestrator> {
   // The Docker client and the container manager load on first use: a warm exec needs neither (dockerInteractiveCommand).
-  const [{ createConnectionOrchestrator }, { localDockerSocket }, { dockerInteractiveCommand }, { RsyncSyncManager }] = await Promise.all([
+  const [{ createConnectionOrchestrator }, { localDockerSocket }, { dockerInteractiveCommand }] = await Promise.all([
     import('../orchestrators/connection/connection-orchestrator.ts'),
     import('../orchestrators/connection/place.ts'),
     import('../services/containers/exec-command.ts'),
-    import('../services/sync/rsync-sync-manager.ts'),
   ]);
   const { environment, paths } = app;
   const version = toolVersion(environment.env);
@@ -43,6 +42,7 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     sync: async (strategy) => {
       const options = { env: environment.env, debug: (m: string) => environment.reporter.debug(m) };
       if (strategy === 'rclone') return new (await import('../services/sync/rclone-sync-manager.ts')).RcloneSftpSyncManager(options);
+      const { RsyncSyncManager } = await import('../services/sync/rsync-sync-manager.ts');
       return new RsyncSyncManager({ ...options, versionCacheFile: join(paths.cacheDir, 'rsync-version.json') });
     },
     plugins: () => app.plugins(),

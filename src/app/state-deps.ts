@@ -4,7 +4,6 @@ import type { AppPaths } from '../core/paths.ts';
 import type { Reporter } from '../core/reporter.ts';
 import type { StateStore } from '../db/index.ts';
 import { V2_STATE_IMPORT_MARKER } from '../orchestrators/migrate/marker.ts';
-import { v2DatabaseFile } from '../services/v2/v2-database.ts';
 import type { AppEnvironment } from './create-app.ts';
 
 /** `$XDG_DATA_HOME/mltoolbox/state.db` (or under MLTOOLBOX_DATA_DIR). */
@@ -35,6 +34,7 @@ export async function openAppStateStore(paths: AppPaths, environment?: AppEnviro
 async function importV2StateOnce(store: StateStore, paths: AppPaths, reporter: Reporter): Promise<void> {
   try {
     if (store.getMeta(V2_STATE_IMPORT_MARKER) !== undefined) return;
+    const { v2DatabaseFile } = await import('../services/v2/v2-database.ts');
     const v2File = v2DatabaseFile(paths.homeDir);
     if (!existsSync(v2File)) return;
     const { autoImportV2State } = await import('../orchestrators/migrate/auto-import.ts');

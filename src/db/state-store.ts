@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { uniqueHex } from '../core/digest.ts';
 import { closeSync, linkSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BUSY_TIMEOUT_MS, corruptError, toStateError, tooNewError } from './errors.ts';
@@ -102,7 +102,7 @@ function prepareFile(file: string, create: (temp: string) => void): boolean {
     const size = statSync(file, { throwIfNoEntry: false })?.size;
     if (size === 0) throw corruptError(file, new Error('the file is empty (0 bytes): it was truncated, e.g. by a full disk or a copy that failed'));
     if (size !== undefined) return true;
-    temp = `${file}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+    temp = `${file}.new-${process.pid}-${uniqueHex(4)}`;
     closeSync(openSync(temp, 'wx', 0o600));
     create(temp);
     try {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { uniqueHex } from '../core/digest.ts';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -60,7 +60,7 @@ export function processAlive(pid: number): boolean {
 /** Takes the lock now or returns undefined with its current owner. */
 export async function tryLock(file: string, purpose = ''): Promise<{ release: () => Promise<void> } | { owner: LockOwner | undefined }> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const token = randomBytes(8).toString('hex');
+  const token = uniqueHex(8);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(file, 'wx', 0o600);

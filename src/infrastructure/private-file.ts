@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { uniqueHex } from '../core/digest.ts';
 import { chmod, copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -19,7 +19,7 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   const mode = options.mode ?? 0o600;
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${file}.${process.pid}.${uniqueHex(4)}.tmp`;
   try {
     const handle = await open(temp, 'wx', mode);
     try {

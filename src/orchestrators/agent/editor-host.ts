@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/digest.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
@@ -33,7 +33,7 @@ const MAX_PART = 60;
 export function aliasPart(name: string): string {
   if (SAFE_PART.test(name) && !name.includes('..') && name.length <= MAX_PART) return name;
   const readable = name.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^[-_]+|[-_]+$/g, '').slice(0, MAX_PART - 7).replace(/[-_]+$/, '');
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 6);
+  const hash = sha256Hex(name).slice(0, 6);
   return readable ? `${readable}-${hash}` : `h-${hash}`;
 }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { uniqueHex } from '../../core/digest.ts';
 import { rmSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -65,7 +65,7 @@ export async function openRemotePlace(deps: PlaceDeps, name: string, ssh: SshSer
   // The engine (dockerode + a forwarded socket) is set up on first use, or on
   // warmUp(): sync and fetch never pay for it.
   // Unique per run (parallel commands never share one); the pid lets a later run remove it if this one dies.
-  const socket = join(deps.socketDir, `d-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+  const socket = join(deps.socketDir, `d-${process.pid}-${uniqueHex(4)}.sock`);
   const removeSocket = () => rmSync(socket, { force: true });
   const engine = lazy(async () => {
     const [containers] = await Promise.all([

@@ -1,17 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { uniqueHex } from '../../core/digest.ts';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { rulesFromConfig } from '../../services/sync/config-rules.ts';
-import { gpuStatus, type GpuStatus } from '../../services/gpu/status.ts';
+import type { GpuStatus } from '../../services/gpu/status.ts';
 import type { SyncManager, SyncProgress, SyncStrategy, SyncSummary, WatchEvent } from '../../services/sync/types.ts';
-import { existingEditorAlias } from '../agent/editor-host.ts';
 import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PortForwarder } from './forwards.ts';
-import { instanceView } from '../provisioning/instance-view.ts';
-import { readIdle } from '../provisioning/idle-arm.ts';
-import { runLifecycle } from './lifecycle.ts';
-import { lifecycleFromLabels } from '../../services/features/contributions.ts';
 import type { LocalHooks } from './local-commands.ts';
 import { containerName } from './project-identity.ts';
 import { requireRemote, type ProjectSession, type Sessions } from './session.ts';
@@ -86,7 +81,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
 
   /** The ssh Host alias connect wrote for the project's container on a host (docs/editors.md), or null. */
   const editorAliasOn = async (host: string, slug: string) =>
-    (deps.configDir ? await existingEditorAlias(deps.configDir, slug, host) : undefined) ?? null;
+    (deps.configDir ? await (await import('../agent/editor-host.ts')).existingEditorAlias(deps.configDir, slug, host) : undefined) ?? null;
 
   async function pushProject(session: ProjectSession, options: { dryRun?: boolean } = {}): Promise<SyncSummary> {
     // A dry run changes nothing, so it runs no hook either.
@@ -124,7 +119,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
    */
   async function execInContainer(target: string | undefined, argv: readonly string[], options: { tty: boolean; interactive: boolean }): Promise<number> {
     // Every process of this run carries the token, so a run cut off by a lost connection can be found and ended.
-    const token = `${process.pid}-${randomBytes(4).toString('hex')}`;
+    const token = `${process.pid}-${uniqueHex(4)}`;
     return withSession(target, async (session) => {
       const run = async (id?: string) =>
         (await containerHost(session, id)).execInteractive(argv, { tty: options.tty, stdin: options.interactive, env: { [EXEC_TOKEN_ENV]: token } });
@@ -175,7 +170,10 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
    */
   async function attach(session: ProjectSession, tty: boolean, id?: string): Promise<number> {
     const known = id ?? await requireContainer(session);
-    const [container, info] = await Promise.all([containerHost(session, known), session.place.containers.inspect(known)]);
+    const [container, info, { runLifecycle }, { lifecycleFromLabels }] = await Promise.all([
+      containerHost(session, known), session.place.containers.inspect(known),
+      import('./lifecycle.ts'), import('../../services/features/contributions.ts'), // (not on exec's start-up path)
+    ]);
     // The features' postAttachCommands, as the features image recorded them, before the user's.
     await runLifecycle(reporter, session, known, 'post_attach_command', lifecycleFromLabels(info?.labels));
     const exitCode = await container.execInteractive(['sh', '-c', LOGIN_SHELL], { tty, stdin: true });
@@ -306,6 +304,9 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         // The local port probes first, alone: they time out after 1 s, and loading the Docker
         // client (synchronous, seconds on a loaded machine) would otherwise count against them.
         const forwards = await forwarder.list(session.place.name);
+        const [{ gpuStatus }, { readIdle }, { instanceView }] = await Promise.all([
+          import('../../services/gpu/status.ts'), import('../provisioning/idle-arm.ts'), import('../provisioning/instance-view.ts'),
+        ]);
         // Independent round trips (engine, the host's nvidia-smi): sent together.
         const [info, gpu, idle] = await Promise.all([
           projectContainer(session),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/digest.ts';
 
 /**
  * A project's identity on every host: its name plus a short hash of its
@@ -15,7 +15,7 @@ export interface ProjectIdentity {
 }
 
 export function projectIdentity(localPath: string, name: string): ProjectIdentity {
-  const hash = createHash('sha256').update(localPath).digest('hex').slice(0, 8);
+  const hash = sha256Hex(localPath).slice(0, 8);
   const safe = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').replace(/[-.]+$/, '').slice(0, 40) || 'project';
   return { localPath, name, slug: `${safe}-${hash}` };
 }

@@ -12,7 +12,6 @@ import type { ConnectionHooks } from '../plugins/connection-hooks.ts';
 import type { PluginHostService } from '../plugins/plugin-host.ts';
 import { resolveEngineSocket } from '../../services/containers/engine-socket.ts';
 import type { OfflineDefaultImage } from './image.ts';
-import { podProjectDir } from '../../services/features/in-place.ts';
 import { openInstancePlace, openLocalPlace, openRemotePlace, type Place, type PlaceDeps } from './place.ts';
 import { resolvePluginSecretRefs } from './plugin-secrets.ts';
 import { containerName, defaultRemoteDir, projectIdentity, type ProjectIdentity, type TargetRole } from './project-identity.ts';
@@ -120,7 +119,10 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
       : resolved;
     const image = loaded.config.environment?.base_image;
     const ssh = await deps.ssh();
-    if (instance?.shape === 'container' && image) return openInstancePlace(deps, name, ssh, target, image, podProjectDir(project));
+    if (instance?.shape === 'container' && image) {
+      const { podProjectDir } = await import('../../services/features/in-place.ts'); // pods only: features stay out of other commands' start-up
+      return openInstancePlace(deps, name, ssh, target, image, podProjectDir(project));
+    }
     // The engine socket environment.engine / remote.docker_socket name on that host.
     const engineSocket = await resolveEngineSocket(
       { engine: loaded.config.environment.engine, ...(loaded.config.remote?.docker_socket ? { socket: loaded.config.remote.docker_socket } : {}), where: name },

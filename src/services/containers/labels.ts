@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/digest.ts';
 import type { CreateContainerBody } from './engine-client.ts';
 
 /** Labels mltoolbox puts on what it creates; `docker ps --filter label=…` finds them too. */
@@ -35,15 +35,11 @@ export function configHash(body: CreateContainerBody, imageId: string, secretNam
   const env = (body.Env ?? []).map((entry) => {
     const eq = entry.indexOf('=');
     const name = entry.slice(0, eq);
-    return secrets.has(name) ? `${name}=sha256:${sha256(entry.slice(eq + 1))}` : entry;
+    return secrets.has(name) ? `${name}=sha256:${sha256Hex(entry.slice(eq + 1))}` : entry;
   });
   const userLabels = Object.fromEntries(Object.entries(body.Labels).filter(([key]) => !OWN_LABELS.has(key)));
   const normalized = { ...body, Env: env, Labels: userLabels, ImageId: imageId };
-  return sha256(stableStringify(normalized)).slice(0, 16);
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(stableStringify(normalized)).slice(0, 16);
 }
 
 /** JSON with object keys sorted, so the same settings always hash the same. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/digest.ts';
 import { quoteShellArg } from '../../core/shell-quote.ts';
 import { FEATURE_LIFECYCLE_KEYS, isLifecycleCommand, type FeatureLifecycleKey, type FeatureMount, type LifecycleCommand } from './metadata.ts';
 import type { ResolvedFeature } from './resolve.ts';
@@ -102,6 +102,6 @@ export function entrypointFor(entrypoints: readonly string[]): string[] | undefi
  */
 export function devcontainerId(labels: Readonly<Record<string, string>>): string {
   const input = JSON.stringify(labels, Object.keys(labels).sort());
-  const hash = createHash('sha256').update(input, 'utf8').digest('hex');
+  const hash = sha256Hex(input);
   return BigInt(`0x${hash}`).toString(32).padStart(52, '0');
 }

@@ -1,6 +1,6 @@
 import { childEnv } from '../../infrastructure/process.ts';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { uniqueHex } from '../../core/digest.ts';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -57,7 +57,7 @@ export async function startHolder(input: {
 }): Promise<Holder> {
   // 16 characters like the master sockets (the folder was chosen to fit that length); a
   // non-hex first letter tells them apart from the masters' hex names.
-  const controlPath = join(input.dir, `p${randomBytes(8).toString('hex').slice(0, 15)}`);
+  const controlPath = join(input.dir, `p${uniqueHex(8).slice(0, 15)}`);
   const log = `${controlPath}.log`;
   const spec = `127.0.0.1:${input.localPort}:127.0.0.1:${input.remotePort}`;
   const args = [

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/digest.ts';
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,5 +52,5 @@ export function ensurePrivateDir(candidates: readonly string[]): string | undefi
 
 /** A short, stable socket name for one connection identity. */
 export function controlSocketName(identity: readonly unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, NAME_LENGTH);
+  return sha256Hex(JSON.stringify(identity)).slice(0, NAME_LENGTH);
 }

@@ -34,6 +34,44 @@ describe('start-up stays lazy', { skip: !existsSync(META) && 'run the build firs
   });
 });
 
+/**
+ * A warm `exec HOST -- CMD` (docs/benchmarks.md): the modules it loads, from the
+ * chunks its dynamic imports open, followed through their static imports.
+ * node:crypto alone costs ~15 ms of CPU to load; features, sync, the Docker
+ * client, YAML and zod are other commands' work.
+ */
+const WARM_EXEC_ENTRIES = [
+  'src/cli/commands/connect/exec.ts', 'src/app/create-app.ts', 'src/app/config-deps.ts', 'src/orchestrators/config/config-orchestrator.ts',
+  'src/app/state-deps.ts', 'src/db/index.ts', 'src/app/ssh-deps.ts', 'src/services/ssh/manager.ts', 'src/app/connection-deps.ts',
+  'src/orchestrators/connection/connection-orchestrator.ts', 'src/orchestrators/connection/place.ts', 'src/services/containers/exec-command.ts',
+];
+const NOT_ON_WARM_EXEC = [/src\/services\/(features|images|containers\/(docker|manager))\//, /src\/services\/sync\/(?!config-rules)/, /node_modules\/(zod|yaml|dockerode|jsonc-parser)\//, /src\/orchestrators\/connection\/(connect|image|container-plan)\.ts/];
+
+describe('a warm exec loads only what it uses', { skip: !existsSync(META) && 'run the build first (npm run build)' }, () => {
+  it('no node:crypto, features, sync, Docker client, YAML or zod in the chunks it opens', () => {
+    const meta = JSON.parse(readFileSync(META, 'utf8')) as {
+      outputs: Record<string, { entryPoint?: string; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
+    };
+    const roots = Object.entries(meta.outputs).filter(([, output]) => output.entryPoint && WARM_EXEC_ENTRIES.includes(output.entryPoint)).map(([file]) => file);
+    assert.equal(roots.length, WARM_EXEC_ENTRIES.length, 'every entry of the warm exec path is a chunk of its own');
+    const loaded = new Set<string>();
+    const visit = (output: string) => {
+      if (loaded.has(output)) return;
+      loaded.add(output);
+      for (const imported of meta.outputs[output]?.imports ?? []) {
+        if (imported.kind === 'import-statement' && meta.outputs[imported.path]) visit(imported.path);
+      }
+    };
+    for (const root of ['dist/cli.js', ...roots]) visit(root);
+    const offenders: string[] = [];
+    for (const output of loaded) {
+      for (const imported of meta.outputs[output]!.imports) if (imported.external && /^(node:)?crypto$/.test(imported.path)) offenders.push(`${output} imports ${imported.path}`);
+      for (const input of Object.keys(meta.outputs[output]!.inputs)) if (NOT_ON_WARM_EXEC.some((pattern) => pattern.test(input))) offenders.push(`${output} <- ${input}`);
+    }
+    assert.deepEqual(offenders, []);
+  });
+});
+
 describe('prebuilt --help', { skip: !existsSync(new URL('../../../dist/help.txt', import.meta.url)) && 'run the build first (npm run build)' }, () => {
   it('dist/help*.txt are what the CLI renders (the bin shim prints them)', async () => {
     const { PassThrough } = await import('node:stream');
