@@ -177,29 +177,40 @@ export function runInteractive(command: string, args: readonly string[], options
 
 /** A child that runs until released: see holdProcess. */
 export interface HeldProcess {
+  /** True once the program wrote its first output (it is up), false when it ended or did not within the bound. */
+  ready: Promise<boolean>;
   /** Closes its stdin (the program's cue to end), then SIGTERM after a grace period; resolves when it is gone. */
   release(): Promise<void>;
 }
-export type ProcessHolder = (command: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv }) => HeldProcess;
+export type ProcessHolder = (command: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv; readyTimeoutMs?: number }) => HeldProcess;
 
 /**
- * Starts a program whose stdin stays open for as long as we hold it, output
- * discarded: e.g. an ssh session that keeps a shared connection alive. When
- * this process dies, the pipe closes and the program sees end of input too.
+ * Starts a program whose stdin stays open for as long as we hold it: e.g. an
+ * ssh session that keeps a shared connection alive. `ready` says when it
+ * first wrote something (its sign of being up); the rest of its output is
+ * discarded. When this process dies, the pipe closes and the program sees
+ * end of input too.
  */
 export const holdProcess: ProcessHolder = (command, args, options = {}) => {
-  const child = spawn(command, [...args], { env: childEnv(options.env), stdio: ['pipe', 'ignore', 'ignore'], shell: false, windowsHide: true });
+  const child = spawn(command, [...args], { env: childEnv(options.env), stdio: ['pipe', 'pipe', 'ignore'], shell: false, windowsHide: true });
   child.on('error', () => {}); // not installed, or gone: there is nothing held
   child.stdin.on('error', () => {});
-  // Held, not waited for: neither the child nor its pipe keeps this process running.
-  child.unref();
-  (child.stdin as unknown as { unref?: () => void }).unref?.();
   const ended = new Promise<void>((resolve) => {
     if (child.pid === undefined) resolve();
     child.once('close', () => resolve());
     child.once('error', () => resolve());
   });
+  const ready = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), options.readyTimeoutMs ?? 30_000);
+    timer.unref();
+    child.stdout.once('data', () => resolve(true));
+    void ended.then(() => resolve(false));
+  }).finally(() => child.stdout.resume()); // later output is drained, never buffered
+  // Held, not waited for: neither the child nor its pipes keep this process running.
+  child.unref();
+  for (const pipe of [child.stdin, child.stdout]) (pipe as unknown as { unref?: () => void }).unref?.();
   return {
+    ready,
     async release() {
       child.ref(); // waited for now: its end must keep this process running until it comes
       child.stdin.end();

@@ -141,7 +141,11 @@ describe('idle auto-stop on the host', async () => {
     const human = await mlt(['instances', 'list']);
     assert.match(human.stdout, new RegExp(`${name} .* (terminate in \\d+s \\(idle \\d+s\\)|watcher ended \\(terminated\\))`));
     await until('the agent to terminate the instance', () => (['terminating', 'terminated'].includes(statusOf(name) ?? 'terminated') ? true : undefined), 90_000);
-    const text = await log(name);
+    // The agent logs the termination once the API answered: a moment after the emulator saw it.
+    const text = await until('the termination in the agent\'s log', async () => {
+      const t = await log(name);
+      return /terminated lambda instance/.test(t) ? t : undefined;
+    }, 30_000);
     assert.match(text, /warning: .* will be terminated/);
     assert.match(text, /terminated lambda instance \S+ after \d+ s idle/);
     assert.ok(!text.includes(KEY), 'the key is never logged');
@@ -180,7 +184,10 @@ describe('idle auto-stop on the host', async () => {
     const pod = () => runpod.pods().find((p) => p.name === name);
     await until('the agent to stop the pod', () => (pod()?.status === 'EXITED' ? true : undefined), 90_000);
     assert.ok(!runpod.billable().includes(pod()!.id), 'a stopped pod no longer bills for its GPU');
-    const text = await log(name);
+    const text = await until('the stop in the agent\'s log', async () => {
+      const t = await log(name);
+      return /stopped runpod instance/.test(t) ? t : undefined;
+    }, 30_000);
     const warned = text.search(/warning: .* will be stopped/);
     const stopped = text.search(/stopped runpod instance \S+ after \d+ s idle/);
     assert.ok(warned >= 0 && stopped > warned, `warning first, then the stop:\n${text}`);

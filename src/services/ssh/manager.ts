@@ -5,7 +5,7 @@ import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
-import { holdProcess, isCommandNotFound, runProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
+import { holdProcess, isCommandNotFound, runProcess, type HeldProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
 import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
@@ -394,6 +394,20 @@ class SshManager implements SshService {
 
   // --- forwards -----------------------------------------------------------
 
+  /**
+   * A session on the master that lasts until released (see forward). Under a short ControlPersist
+   * (under a minute) it is waited for until it answers, bounded; with the default one the master
+   * outlives the gap, so nothing waits. Undefined with an injected runner and no holder (unit tests).
+   */
+  private async holdMaster(target: SshTarget): Promise<HeldProcess | undefined> {
+    const holder = this.options.holder ?? (this.options.runner ? undefined : holdProcess);
+    if (!holder) return undefined;
+    const args = [...this.sshOptions(target).map((arg) => (arg === 'ControlMaster=auto' ? 'ControlMaster=no' : arg)), '-T', '--', target.host, 'echo up; exec cat >/dev/null'];
+    const held = holder('ssh', args, { env: this.options.env, readyTimeoutMs: LOCAL_SSH_TIMEOUT_MS });
+    if (durationSeconds(this.persist) < 60) await held.ready;
+    return held;
+  }
+
   async forward(target: SshTarget, spec: ForwardSpec): Promise<Forward> {
     await this.connect(target);
     if (!this.controlPath(target)) {
@@ -417,24 +431,28 @@ class SshManager implements SshService {
     const forwardSpec = `${localPart}:${remotePart}`;
     const request = async (op: 'forward' | 'cancel'): Promise<ProcessResult> =>
       this.ssh([...this.sshOptions(target), '-O', op, '-L', forwardSpec, '--', target.host], { timeoutMs: LOCAL_SSH_TIMEOUT_MS });
+    // A forward is not a session: between two uses of it (seconds between Docker API calls, a prompt)
+    // the master would end after ControlPersist and take the forward with it. A session that reads
+    // stdin until the forward closes keeps the master up exactly as long (and never becomes a master
+    // itself). Under a short ControlPersist it is up before the forward is asked for, so the master
+    // cannot end in between.
+    let keeper = await this.holdMaster(target);
     let result = await request('forward');
     // A short ControlPersist (MLTOOLBOX_SSH_PERSIST=1s) ends the master between two steps of one
     // command; plain ssh commands start it again themselves (ControlMaster=auto), a forward cannot.
     if (result.code !== 0 && MASTER_GONE.test(result.stderr)) {
       this.masters.delete(this.key(target));
+      await keeper?.release();
       await this.connect(target);
+      keeper = await this.holdMaster(target);
       result = await request('forward');
     }
     if (result.code !== 0) {
+      await keeper?.release();
       const reason = stderrTail(result.stderr, 1)[0] ?? `exit ${result.code}`;
       throw new UserError('SSH_UNREACHABLE', `cannot forward ${localPart} to ${remotePart} on ${formatTarget(target)}: ${reason}`,
         /in use|bind/i.test(reason) ? 'the local port is taken: choose another one' : `check the shared connection: ${joinShellCommand(['ssh', ...this.sshOptions(target), '-O', 'check', target.host])}`);
     }
-    // A forward is not a session: between two uses of it (seconds between Docker API calls, a
-    // prompt) the master would end after ControlPersist and take the forward with it. A session
-    // that reads stdin until we close it keeps the master up exactly as long as the forward.
-    const holder = this.options.holder ?? (this.options.runner ? undefined : holdProcess);
-    const keeper = holder?.('ssh', [...this.sshOptions(target), '-T', '--', target.host, 'exec cat >/dev/null'], { env: this.options.env });
     let closed = false;
     return {
       ...(localPort !== undefined ? { localPort } : {}),
@@ -483,4 +501,10 @@ function freeLocalPort(host: string): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
     });
   });
+}
+
+/** A ControlPersist value (already checked: digits and an optional s/m/h/d/w) in seconds. */
+function durationSeconds(value: string): number {
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[value.slice(-1).toLowerCase()];
+  return unit === undefined ? Number(value) : Number(value.slice(0, -1)) * unit;
 }

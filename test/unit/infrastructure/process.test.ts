@@ -83,12 +83,13 @@ describe('runProcess', () => {
   });
 
   it('does not wait for a grandchild that keeps the pipes open', async () => {
-    const script = `require("child_process").spawn(process.execPath, ["-e", "setTimeout(()=>{}, 3000)"], { stdio: "inherit", detached: true }).unref(); process.stdout.write("parent")`;
+    const script = `require("child_process").spawn(process.execPath, ["-e", "setTimeout(()=>{}, 30000)"], { stdio: "inherit", detached: true }).unref(); process.stdout.write("parent")`;
     const started = Date.now();
     const r = await runProcess(node, ['-e', script]);
     assert.equal(r.code, 0);
     assert.equal(r.stdout, 'parent');
-    assert.ok(Date.now() - started < 5000, 'resolved soon after the child exited');
+    // The grandchild lives 30 s: resolving well before that means we did not wait for it (with room for a loaded machine).
+    assert.ok(Date.now() - started < 20_000, 'resolved soon after the child exited');
   });
 
   it('bounds captured output and streams chunks to callbacks', async () => {
@@ -115,7 +116,8 @@ describe('holdProcess', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlt-hold-'));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const marker = join(dir, 'ended');
-    const held = holdProcess('sh', ['-c', `cat >/dev/null; echo done > '${marker}'`]);
+    const held = holdProcess('sh', ['-c', `echo up; cat >/dev/null; echo done > '${marker}'`]);
+    assert.equal(await held.ready, true, 'ready once it wrote its first output');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(existsSync(marker), false, 'still running while held');
     await held.release();
@@ -126,7 +128,10 @@ describe('holdProcess', () => {
     const started = Date.now();
     await holdProcess('sleep', ['30']).release();
     assert.ok(Date.now() - started < 10_000);
-    await holdProcess('mlt-no-such-program', []).release();
+    const missing = holdProcess('mlt-no-such-program', []);
+    assert.equal(await missing.ready, false);
+    await missing.release();
+    assert.equal(await holdProcess('true', []).ready, false, 'ended without a word: not ready');
   });
 
   it('does not keep this process running', async () => {

@@ -311,13 +311,14 @@ describe('SshManager forwards', () => {
       assert.equal(command, 'ssh');
       const entry = { args, released: 0 };
       held.push(entry);
-      return { release: async () => void (entry.released += 1) };
+      return { ready: Promise.resolve(true), release: async () => void (entry.released += 1) };
     };
     const ssh = manager(fakeSsh().runner, { holder });
     const forward = await ssh.forward(parseTarget('alice@h'), { local: { port: 18082 }, remote: { port: 8080 } });
     assert.equal(held.length, 1);
-    assert.deepEqual(held[0]!.args.slice(-4), ['-T', '--', 'h', 'exec cat >/dev/null']);
+    assert.deepEqual(held[0]!.args.slice(-4), ['-T', '--', 'h', 'echo up; exec cat >/dev/null']);
     assert.ok(held[0]!.args.some((a) => a.startsWith('ControlPath=')), 'the session rides the same master');
+    assert.ok(held[0]!.args.includes('ControlMaster=no') && !held[0]!.args.includes('ControlMaster=auto'), 'and never becomes a master itself');
     assert.equal(held[0]!.released, 0);
     await forward.close();
     await forward.close();
