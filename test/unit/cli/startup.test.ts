@@ -8,22 +8,31 @@ import { describe, it } from 'node:test';
  * cli.js imports statically. Heavy code must sit behind dynamic import().
  */
 const META = new URL('../../../dist/meta.json', import.meta.url);
+interface Meta {
+  outputs: Record<string, { entryPoint?: string; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
+}
+const readMeta = () => JSON.parse(readFileSync(META, 'utf8')) as Meta;
+
+/** The chunks loading `roots` opens: they and everything they import statically. */
+function staticClosure(meta: Meta, roots: readonly string[]): Set<string> {
+  const loaded = new Set<string>();
+  const visit = (output: string) => {
+    if (loaded.has(output)) return;
+    loaded.add(output);
+    for (const imported of meta.outputs[output]?.imports ?? []) {
+      if (imported.kind === 'import-statement' && meta.outputs[imported.path]) visit(imported.path);
+    }
+  };
+  for (const root of roots) visit(root);
+  return loaded;
+}
+
 const FORBIDDEN = [/src\/services\//, /src\/infrastructure\//, /src\/db\//, /src\/orchestrators\//, /node_modules\/(zod|yaml|dockerode|jsonc-parser|ssh2)\//, /node:sqlite/];
 
 describe('start-up stays lazy', { skip: !existsSync(META) && 'run the build first (npm run build)' }, () => {
   it('the chunks cli.js loads eagerly contain no services, YAML, zod, Docker or SQLite', () => {
-    const meta = JSON.parse(readFileSync(META, 'utf8')) as {
-      outputs: Record<string, { imports: { path: string; kind: string }[]; inputs: Record<string, unknown> }>;
-    };
-    const eager = new Set<string>();
-    const visit = (output: string) => {
-      if (eager.has(output)) return;
-      eager.add(output);
-      for (const imported of meta.outputs[output]?.imports ?? []) {
-        if (imported.kind === 'import-statement' && meta.outputs[imported.path]) visit(imported.path);
-      }
-    };
-    visit('dist/cli.js');
+    const meta = readMeta();
+    const eager = staticClosure(meta, ['dist/cli.js']);
     const offenders: string[] = [];
     for (const output of eager) {
       for (const input of Object.keys(meta.outputs[output]!.inputs)) {
@@ -49,20 +58,10 @@ const NOT_ON_WARM_EXEC = [/src\/services\/(features|images|containers\/(docker|m
 
 describe('a warm exec loads only what it uses', { skip: !existsSync(META) && 'run the build first (npm run build)' }, () => {
   it('no node:crypto, features, sync, Docker client, YAML or zod in the chunks it opens', () => {
-    const meta = JSON.parse(readFileSync(META, 'utf8')) as {
-      outputs: Record<string, { entryPoint?: string; imports: { path: string; kind: string; external?: boolean }[]; inputs: Record<string, unknown> }>;
-    };
+    const meta = readMeta();
     const roots = Object.entries(meta.outputs).filter(([, output]) => output.entryPoint && WARM_EXEC_ENTRIES.includes(output.entryPoint)).map(([file]) => file);
     assert.equal(roots.length, WARM_EXEC_ENTRIES.length, 'every entry of the warm exec path is a chunk of its own');
-    const loaded = new Set<string>();
-    const visit = (output: string) => {
-      if (loaded.has(output)) return;
-      loaded.add(output);
-      for (const imported of meta.outputs[output]?.imports ?? []) {
-        if (imported.kind === 'import-statement' && meta.outputs[imported.path]) visit(imported.path);
-      }
-    };
-    for (const root of ['dist/cli.js', ...roots]) visit(root);
+    const loaded = staticClosure(meta, ['dist/cli.js', ...roots]);
     const offenders: string[] = [];
     for (const output of loaded) {
       for (const imported of meta.outputs[output]!.imports) if (imported.external && /^(node:)?crypto$/.test(imported.path)) offenders.push(`${output} imports ${imported.path}`);
