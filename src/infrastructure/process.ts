@@ -205,10 +205,12 @@ export const holdProcess: ProcessHolder = (command, args, options = {}) => {
     timer.unref();
     child.stdout.once('data', () => resolve(true));
     void ended.then(() => resolve(false));
-  }).finally(() => child.stdout.resume()); // later output is drained, never buffered
-  // Held, not waited for: neither the child nor its pipes keep this process running.
-  child.unref();
-  for (const pipe of [child.stdin, child.stdout]) (pipe as unknown as { unref?: () => void }).unref?.();
+  }).finally(() => {
+    child.stdout.resume(); // later output is drained, never buffered
+    // Held, not waited for (once up): neither the child nor its pipes keep this process running.
+    child.unref();
+    for (const pipe of [child.stdin, child.stdout]) (pipe as unknown as { unref?: () => void }).unref?.();
+  });
   return {
     ready,
     async release() {

@@ -134,11 +134,13 @@ describe('holdProcess', () => {
     assert.equal(await holdProcess('true', []).ready, false, 'ended without a word: not ready');
   });
 
-  it('does not keep this process running', async () => {
-    const script = `import { holdProcess } from ${JSON.stringify(new URL('../../../src/infrastructure/process.ts', import.meta.url).href)}; holdProcess('cat', []);`;
+  it('keeps this process running while it is awaited to come up, and not once it is', async () => {
+    const module = JSON.stringify(new URL('../../../src/infrastructure/process.ts', import.meta.url).href);
+    const script = `import { holdProcess } from ${module}; const held = holdProcess('sh', ['-c', 'sleep 1; echo up; exec cat']); console.log(await held.ready);`;
     const started = Date.now();
     const result = await runProcess(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 20_000 });
-    assert.equal(result.code, 0, result.stderr);
-    assert.ok(Date.now() - started < 10_000);
+    assert.equal(result.code, 0, `exit 13 would be a top-level await left waiting: ${result.stderr}`);
+    assert.equal(result.stdout, 'true\n');
+    assert.ok(Date.now() - started < 10_000, 'the held cat did not keep it running');
   });
 });
