@@ -50,7 +50,12 @@ export function ensurePrivateDir(candidates: readonly string[]): string | undefi
   return undefined;
 }
 
-/** A short, stable socket name for one connection identity. */
+const socketNames = new Map<string, string>();
+
+/** A short, stable socket name for one connection identity (asked for by every ssh argv a command builds: remembered). */
 export function controlSocketName(identity: readonly unknown[]): string {
-  return sha256Hex(JSON.stringify(identity)).slice(0, NAME_LENGTH);
+  const key = JSON.stringify(identity);
+  let name = socketNames.get(key);
+  if (name === undefined) socketNames.set(key, (name = sha256Hex(key).slice(0, NAME_LENGTH)));
+  return name;
 }
