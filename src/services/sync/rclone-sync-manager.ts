@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { isCommandNotFound, runProcess, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { resolveRules } from './filters.ts';
+import { expandGitignores } from './gitignore-rules.ts';
 import { existingFolder, loadFilters } from './project-folder.ts';
 import { plannedDeletions, walkProject, type RemoteEntry } from './rclone-plan.ts';
 import { normalizeFetchPath, normalizeRemoteDir } from './remote-path.ts';
@@ -24,6 +25,10 @@ export interface RcloneSftpSyncManagerOptions {
 const DEFAULT_IO_TIMEOUT_SECONDS = 120;
 /** rclone's exit status for "directory not found" (lsjson of a folder not made yet). */
 const DIR_NOT_FOUND_EXIT = 3;
+/** rclone's log output kept for error messages (the live lines are read as they come). */
+const MAX_LOG_BYTES = 1024 * 1024;
+/** The host listing (about 100 bytes a file): room for a million files. */
+const MAX_LISTING_BYTES = 128 * 1024 * 1024;
 
 /** One `rclone --use-json-log` line, the fields read here. */
 interface LogLine {
@@ -70,8 +75,10 @@ export class RcloneSftpSyncManager implements SyncManager {
     const started = Date.now();
     const remoteDir = normalizeRemoteDir(request.remoteDir);
     const localDir = existingFolder(request.localDir);
-    const filters = loadFilters(localDir, request);
     return this.withEndpoint(request.remote, async (session) => {
+      // The .gitignore files as the plain rules an rsync push sends (gitignore-rules.ts), read right before the walk:
+      // a sub-folder's .gitignore then means exactly what it means to rsync.
+      const filters = expandGitignores(localDir, loadFilters(localDir, request));
       const local = walkProject(localDir, filters);
       const remote = await session.list(remoteDir, request);
       const deletions = plannedDeletions(localDir, filters, local, remote);
@@ -172,7 +179,7 @@ export class RcloneSftpSyncManager implements SyncManager {
   }
 
   /** Runs rclone; a failure becomes a UserError that says why. */
-  async exec(args: string[], env: NodeJS.ProcessEnv, request: TransferOptions, host: string, onLine?: (line: LogLine) => void): Promise<ProcessResult> {
+  async exec(args: string[], env: NodeJS.ProcessEnv, request: TransferOptions, onLine?: (line: LogLine) => void, maxOutputBytes = MAX_LOG_BYTES): Promise<ProcessResult> {
     const io = request.ioTimeoutSeconds ?? DEFAULT_IO_TIMEOUT_SECONDS;
     const full = [...args, '--use-json-log', '-v', '--contimeout', '15s', '--timeout', `${io > 0 ? io : 0}s`, '--retries', '1', '--low-level-retries', '3',
       ...(request.onProgress ? ['--stats', '1s'] : ['--stats', '0']), ...(request.dryRun ? ['--dry-run'] : [])];
@@ -188,7 +195,7 @@ export class RcloneSftpSyncManager implements SyncManager {
     };
     let result: ProcessResult;
     try {
-      result = await this.run(this.rclone, full, { env, ...(request.signal ? { signal: request.signal } : {}), onStderr: feed, maxOutputBytes: 1024 * 1024 });
+      result = await this.run(this.rclone, full, { env, ...(request.signal ? { signal: request.signal } : {}), onStderr: feed, maxOutputBytes });
     } catch (error) {
       if (isCommandNotFound(error)) {
         throw new UserError('RCLONE_NOT_FOUND', `${this.rclone} is not installed on this machine (sync.strategy: rclone)`,
@@ -251,17 +258,28 @@ class RcloneSession {
 
   /** Everything under the project folder on the host; empty when it does not exist yet. */
   async list(remoteDir: string, request: TransferOptions): Promise<RemoteEntry[]> {
-    const result = await this.manager.exec(['lsjson', '-R', '--no-mimetype', '--no-modtime', this.remote(remoteDir)], this.env, { ...request, dryRun: false, onProgress: undefined }, this.host);
+    const result = await this.manager.exec(['lsjson', '-R', '--no-mimetype', '--no-modtime', this.remote(remoteDir)], this.env, { ...request, dryRun: false, onProgress: undefined }, undefined, MAX_LISTING_BYTES);
     if (result.code === DIR_NOT_FOUND_EXIT) return [];
     if (result.code !== 0) throw this.manager.failure(result, this.host);
-    return JSON.parse(result.stdout) as RemoteEntry[];
+    // What is deleted is planned from this listing: one that is not whole is an error, never a plan.
+    let entries: unknown;
+    try {
+      entries = JSON.parse(result.stdout);
+    } catch {
+      entries = undefined;
+    }
+    if (!Array.isArray(entries) || !entries.every((entry: Partial<RemoteEntry> | null) => typeof entry?.Path === 'string' && typeof entry.IsDir === 'boolean')) {
+      throw new UserError('SYNC_FAILED', `rclone's listing of ${this.host}:${remoteDir} is not whole (${result.stdout.length} bytes): nothing was copied or deleted`,
+        'sync again; if it repeats, use sync.strategy: rsync');
+    }
+    return entries as RemoteEntry[];
   }
 
   /** Runs an rclone transfer; what it copied (or, in a dry run, would copy) and the bytes it moved. */
   async rclone(args: string[], request: TransferOptions): Promise<{ copied: string[]; bytesSent: number }> {
     const copied: string[] = [];
     let bytesSent = 0;
-    const result = await this.manager.exec(args, this.env, request, this.host, (line) => {
+    const result = await this.manager.exec(args, this.env, request, (line) => {
       if (line.stats) {
         bytesSent = line.stats.bytes ?? bytesSent;
         request.onProgress?.(progressOf(line.stats, copied.length));
