@@ -15,7 +15,7 @@ export interface SftpEndpoint {
   host: string;
   port: number;
   user: string;
-  /** The first identity file that exists; none: the ssh agent. */
+  /** The first identity file that exists and has no passphrase; none: the ssh agent. */
   keyFile?: string;
   /**
    * The known_hosts lines that apply (every UserKnownHostsFile and
@@ -60,6 +60,28 @@ export function knownHostsFor(text: string, alias: string | undefined, name: str
   }).join('\n');
 }
 
+/**
+ * Whether a private key file needs a passphrase: an OpenSSH key whose cipher is
+ * not "none", a PEM key with Proc-Type ENCRYPTED, an encrypted PKCS#8 key. An
+ * unreadable file counts as protected (rclone could not use it either).
+ */
+export function passphraseProtected(file: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return true;
+  }
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:\s*4,\s*ENCRYPTED/m.test(text)) return true;
+  const body = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text)?.[1];
+  if (body === undefined) return false;
+  const bytes = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  const magic = 'openssh-key-v1\0';
+  if (bytes.toString('latin1', 0, magic.length) !== magic || bytes.length < magic.length + 4) return false;
+  const length = bytes.readUInt32BE(magic.length);
+  return bytes.toString('latin1', magic.length + 4, magic.length + 4 + length) !== 'none';
+}
+
 function expandHome(path: string, homeDir: string): string | undefined {
   if (path === 'none' || path === '') return undefined;
   const expanded = path === '~' ? homeDir : path.startsWith('~/') ? join(homeDir, path.slice(2)) : path.replaceAll('%d', homeDir);
@@ -102,6 +124,7 @@ export function endpointFrom(values: Map<string, string[]>, destination: string,
   const existing = (files: string[]) => files.map((file) => expandHome(file, homeDir)).filter((file): file is string => file !== undefined && existsSync(file));
   const knownHostsFiles = existing(all('userknownhostsfile', 'globalknownhostsfile').flatMap((list) => list.split(/\s+/)));
   const knownHosts = knownHostsFiles.map((file) => knownHostsFor(readFileSync(file, 'utf8'), alias === 'none' ? undefined : alias, knownHostsName(host, port))).join('\n');
-  const [keyFile] = existing(all('identityfile'));
+  // rclone (1.60) fails on a passphrase-protected key file even when the agent holds the key: such a key is left to the agent.
+  const [keyFile] = existing(all('identityfile')).filter((file) => !passphraseProtected(file));
   return { host, port, user: first('user') ?? '', knownHosts, ...(keyFile ? { keyFile } : {}) };
 }

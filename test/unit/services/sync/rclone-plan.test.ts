@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildFilterRules, resolveRules } from '../../../../src/services/sync/filters.ts';
 import { plannedDeletions, walkProject, type RemoteEntry } from '../../../../src/services/sync/rclone-plan.ts';
-import { endpointFrom, knownHostsFor, parseSshG } from '../../../../src/services/sync/sftp-endpoint.ts';
+import { endpointFrom, knownHostsFor, parseSshG, passphraseProtected } from '../../../../src/services/sync/sftp-endpoint.ts';
 
 function project(): string {
   const root = mkdtempSync(join(tmpdir(), 'mlt-rclone-plan-'));
@@ -66,5 +66,27 @@ describe('the sftp endpoint from ssh -G', () => {
     assert.deepEqual(knownHostsFor(text, 'inst-1', '[1.2.3.4]:22022').split('\n'), [
       '[1.2.3.4]:22022 ssh-ed25519 KEY1', '@cert-authority [1.2.3.4]:22022 ssh-rsa CA', '|1|hash= ssh-ed25519 KEY2', 'other ssh-ed25519 KEY3',
     ]);
+  });
+});
+
+describe('identity files rclone can use', () => {
+  const opensshKey = (cipher: string) => {
+    const magic = Buffer.from('openssh-key-v1\0', 'latin1');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(cipher.length);
+    const body = Buffer.concat([magic, length, Buffer.from(cipher, 'latin1'), Buffer.alloc(40, 7)]).toString('base64').replace(/(.{70})/g, '$1\n');
+    return `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`;
+  };
+
+  it('a passphrase-protected key is left to the ssh agent (rclone fails on it even when the agent holds it); the next plain key is used', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlt-sftp-keys-'));
+    writeFileSync(join(dir, 'id_enc'), opensshKey('aes256-ctr'));
+    writeFileSync(join(dir, 'id_pem'), '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n');
+    writeFileSync(join(dir, 'id_plain'), opensshKey('none'));
+    const only = (...files: string[]) => endpointFrom(parseSshG(['hostname h', ...files.map((f) => `identityfile ${join(dir, f)}`)].join('\n')), 'gpu', dir).keyFile;
+    assert.equal(only('id_enc'), undefined, 'the agent');
+    assert.equal(only('id_pem'), undefined, 'the agent');
+    assert.equal(only('id_enc', 'id_pem', 'id_plain'), join(dir, 'id_plain'));
+    assert.equal(passphraseProtected(join(dir, 'id_plain')), false);
   });
 });
