@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import type { ConfigLayer, Origin } from './layer.ts';
 import type { LoadedConfig } from './loader.ts';
+import { looksSensitive } from './profiles.ts';
 
 /**
  * A cache of validated configurations, so a warm command (exec, status,
@@ -19,7 +20,9 @@ import type { LoadedConfig } from './loader.ts';
  *   and every MLTOOLBOX_* variable.
  * - Checked on every hit: the content of every layer file (and that absent
  *   ones are still absent), and every other variable the load read (by a hash
- *   of its value, which is all the entry keeps of it).
+ *   of its value, which is all the entry keeps of it; of a credential-looking
+ *   one only whether it is set, and a load whose configuration holds such a
+ *   value is not stored at all).
  *
  * Entries are written atomically (temp file + rename, 0600, in a 0700 folder);
  * an unreadable or foreign entry is a miss, never an error.
@@ -43,7 +46,7 @@ export interface ConfigCache {
   write(request: ConfigCacheRequest, loaded: LoadedConfig, envReads: ReadonlySet<string>, startedAt: number): void;
 }
 
-const FORMAT = 2;
+const FORMAT = 3;
 
 /** A file as it was: what a later stat compares first (ino, size, times), and its content's hash. */
 interface FileState {
@@ -87,12 +90,13 @@ function quickHash(text: string): string {
   return one(1) + one(2);
 }
 
-/** MLTOOLBOX_SECRET_PASSPHRASE and the like: no setting, and never written anywhere, not even hashed. */
-const SENSITIVE = /(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)/i;
-
-/** The part of the key known before loading: what the request is and which build answers it. */
+/**
+ * The part of the key known before loading: what the request is and which build
+ * answers it. MLTOOLBOX_SECRET_PASSPHRASE and the like (looksSensitive) are no
+ * setting: never part of it, not even hashed.
+ */
 export function configCacheKey(buildId: string, request: ConfigCacheRequest): string {
-  const mltoolboxVars = Object.keys(request.env).filter((name) => name.startsWith('MLTOOLBOX_') && !SENSITIVE.test(name)).sort().map((name) => [name, request.env[name] ?? null]);
+  const mltoolboxVars = Object.keys(request.env).filter((name) => name.startsWith('MLTOOLBOX_') && !looksSensitive(name)).sort().map((name) => [name, request.env[name] ?? null]);
   return quickHash(JSON.stringify({
     format: FORMAT,
     buildId,
@@ -146,7 +150,28 @@ function modifiedSince(file: string, since: number): boolean {
   }
 }
 
-const envHash = (value: string | undefined) => (value === undefined ? null : quickHash(value));
+/**
+ * What the entry keeps of a variable the load read: a hash of its value; for a
+ * credential-looking name only whether it is set (such a value reaches the
+ * configuration only verbatim, and a load where it does is never stored).
+ */
+const envState = (name: string, value: string | undefined): string | null => {
+  if (value === undefined) return null;
+  if (looksSensitive(name)) return value === '' ? 'empty' : 'set';
+  return quickHash(value);
+};
+
+/** An entry as this build writes it; anything else (corrupt, foreign, older) is a miss. */
+function wellFormed(entry: unknown, key: string): entry is Entry {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const e = entry as Partial<Entry>;
+  return e.format === FORMAT && e.key === key && Array.isArray(e.files) && Array.isArray(e.env)
+    && e.files.every((f) => typeof f?.file === 'string' && (f.hash === null || typeof f.hash === 'string') && (f.stat === undefined || (Array.isArray(f.stat) && f.stat.length === 4)))
+    && e.env.every((v) => typeof v?.name === 'string')
+    && typeof e.loaded === 'object' && e.loaded !== null && typeof e.loaded.config === 'object' && e.loaded.config !== null
+    && Array.isArray(e.loaded.origins) && Array.isArray(e.loaded.files) && Array.isArray(e.loaded.warnings) && Array.isArray(e.loaded.secretRefs)
+    && typeof e.loaded.projectSource === 'object' && e.loaded.projectSource !== null;
+}
 
 /** Why a load is not stored (undefined: it may be). */
 export function uncacheableReason(request: ConfigCacheRequest, loaded: LoadedConfig): string | undefined {
@@ -182,19 +207,25 @@ export function createConfigCache(options: { dir: string; buildId: string; debug
 
   function read(request: ConfigCacheRequest): LoadedConfig | undefined {
     const key = configCacheKey(options.buildId, request);
-    let entry: Entry;
+    let entry: unknown;
     try {
-      entry = JSON.parse(readFileSync(entryFile(key), 'utf8')) as Entry;
-    } catch {
+      entry = JSON.parse(readFileSync(entryFile(key), 'utf8'));
+      if (!wellFormed(entry, key)) return undefined;
+      return check(entry, request);
+    } catch (error) {
+      // A cache never fails a command: whatever goes wrong here, the load runs.
+      debug(`config cache: entry not used (${(error as Error).message})`);
       return undefined;
     }
-    if (entry?.format !== FORMAT || entry.key !== key || !Array.isArray(entry.files) || !Array.isArray(entry.env)) return undefined;
+  }
+
+  function check(entry: Entry, request: ConfigCacheRequest): LoadedConfig | undefined {
     const changedFile = entry.files.find((f) => !unchanged(f));
     if (changedFile) {
       debug(`config cache: ${changedFile.file} changed`);
       return undefined;
     }
-    const changedVar = entry.env.find((v) => envHash(request.env[v.name]) !== v.hash);
+    const changedVar = entry.env.find((v) => envState(v.name, request.env[v.name]) !== v.hash);
     if (changedVar) {
       debug(`config cache: $${changedVar.name} changed`);
       return undefined;
@@ -217,9 +248,19 @@ export function createConfigCache(options: { dir: string; buildId: string; debug
         const stat = statOf(file);
         return { file, hash: fileHash(file), ...(stat ? { stat } : {}) };
       }),
-      env: [...envReads].filter((name) => !name.startsWith('MLTOOLBOX_')).sort().map((name) => ({ name, hash: envHash(request.env[name]) })),
+      env: [...envReads].filter((name) => !name.startsWith('MLTOOLBOX_')).sort().map((name) => ({ name, hash: envState(name, request.env[name]) })),
       loaded: { ...loaded, origins: [...loaded.origins] },
     };
+    // ${env:HF_TOKEN} under a name that is not redacted: the value would be in the file in plain text.
+    const stored = JSON.stringify(entry.loaded);
+    const credential = [...envReads].find((name) => {
+      const value = request.env[name];
+      return looksSensitive(name) && value !== undefined && value !== '' && stored.includes(JSON.stringify(value).slice(1, -1));
+    });
+    if (credential !== undefined) {
+      debug(`config cache: not stored (the configuration holds the value of $${credential})`);
+      return;
+    }
     // A file the load saw as found that is gone now (or the other way round), or one written around the
     // load (its content may not be what was read; mtimes are coarse), changed under us: store nothing.
     if (entry.files.some((f, i) => (f.hash !== null) !== loaded.files[i]!.found || modifiedSince(f.file, startedAt - RACY_MS))) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configCacheKey, createConfigCache, recordEnvReads, type ConfigCacheRequest } from '../../../../src/services/config/config-cache.ts';
@@ -194,6 +194,53 @@ describe('config cache', () => {
       writeFileSync(join(cacheDir, entry!), text);
       const again = await load(request());
       assert.equal(again.hit, false, text);
+      assert.equal(again.loaded.config.project.name, 'alpha');
+    }
+  });
+});
+
+describe('config cache: credentials and damage', () => {
+  it('a credential-looking variable whose value lands in the configuration (not redacted) is never written to the cache', async () => {
+    const { request, load, cacheDir } = sandbox({ 'p/mltoolbox.yaml': `${PROJECT}environment:\n  env:\n    HUB: \${env:HF_TOKEN}\n` });
+    const env = { HF_TOKEN: 'hf_value_7c1e9a0d' };
+    const first = await load(request({ env }));
+    assert.equal(first.loaded.config.environment.env.HUB, 'hf_value_7c1e9a0d', 'config show prints it: the user asked for it there');
+    const written = existsSync(cacheDir) ? readdirSync(cacheDir).map((name) => readFileSync(join(cacheDir, name), 'utf8')).join('\n') : '';
+    assert.ok(!written.includes('hf_value_7c1e9a0d'), 'not in the cache file');
+    assert.equal((await load(request({ env }))).hit, false);
+  });
+
+  it('of a redacted credential (a profile pass-through) the entry keeps only whether it is set', async () => {
+    const { request, load, cacheDir } = sandbox({ 'p/mltoolbox.yaml': `${PROJECT}environment:\n  profile: ml-research\n` });
+    const first = await load(request({ env: { OPENAI_API_KEY: 'sk-one-1234' } }));
+    assert.equal(first.loaded.config.environment.env.OPENAI_API_KEY, '<redacted>');
+    const [entry] = readdirSync(cacheDir);
+    const stored = JSON.parse(readFileSync(join(cacheDir, entry!), 'utf8')) as { env: { name: string; hash: string | null }[] };
+    assert.deepEqual(stored.env.find((v) => v.name === 'OPENAI_API_KEY'), { name: 'OPENAI_API_KEY', hash: 'set' });
+    // Another key prints the same: a hit. Unset, it is gone from the container's variables: a miss.
+    assert.equal((await load(request({ env: { OPENAI_API_KEY: 'sk-two-5678' } }))).hit, true);
+    const unset = await load(request({ env: {} }));
+    assert.equal(unset.hit, false);
+    assert.equal(unset.loaded.config.environment.env.OPENAI_API_KEY, undefined);
+  });
+
+  it('an entry with the right key but a damaged body is a miss, never an error', async () => {
+    const { request, load, cacheDir } = sandbox({ 'p/mltoolbox.yaml': PROJECT });
+    await load(request());
+    const [name] = readdirSync(cacheDir);
+    const good = JSON.parse(readFileSync(join(cacheDir, name!), 'utf8')) as Record<string, unknown>;
+    const damaged: Record<string, unknown>[] = [
+      { ...good, files: [null] },
+      { ...good, files: [{ file: 42, hash: null }] },
+      { ...good, env: [null] },
+      { ...good, loaded: null },
+      { ...good, loaded: { ...(good.loaded as object), origins: 7 } },
+      { ...good, files: [{ file: join(cacheDir, 'x'), hash: 'h', stat: 'nope' }] },
+    ];
+    for (const body of damaged) {
+      writeFileSync(join(cacheDir, name!), JSON.stringify(body));
+      const again = await load(request());
+      assert.equal(again.hit, false, JSON.stringify(body).slice(0, 80));
       assert.equal(again.loaded.config.project.name, 'alpha');
     }
   });
