@@ -101,12 +101,16 @@ export interface ForwardedAgent {
   stop(): void;
 }
 
+/** How long the listener may take to bind its socket (a python3 start in a busy container). */
+export const LISTENER_READY_MS = 15_000;
+
 /**
  * Starts the listener in the container and relays its connections to the
  * client's agent. Resolves when the socket exists; rejects when the container
- * has no python3 (the caller then serves the session without a socket).
+ * has no python3 or the listener is not ready within `readyMs` (the caller then
+ * serves the session without a socket, and the listener is told to end).
  */
-export async function forwardAgent(client: Connection, containers: ContainerManager, id: string): Promise<ForwardedAgent> {
+export async function forwardAgent(client: Connection, containers: ContainerManager, id: string, readyMs = LISTENER_READY_MS): Promise<ForwardedAgent> {
   const socketPath = `/tmp/mlt-agent-${randomBytes(6).toString('hex')}/agent.sock`;
   const session: ExecSession = await containers.startExec(id, ['python3', '-c', LISTENER_SCRIPT, socketPath], { interactive: true });
   const stdin = session.stdin!;
@@ -121,6 +125,8 @@ export async function forwardAgent(client: Connection, containers: ContainerMana
     errors = (errors + chunk.toString('utf8')).slice(-400);
   });
   const opened = (conn: number, channel: Duplex) => {
+    // A channel error (the client went away mid-write) ends that connection, never the server.
+    channel.on('error', () => channel.destroy());
     const entry = connections.get(conn);
     if (!entry) return channel.end();
     entry.channel = channel;
@@ -130,8 +136,18 @@ export async function forwardAgent(client: Connection, containers: ContainerMana
       if (connections.delete(conn)) send(frame('C', conn));
     });
   };
+  const closeAll = () => {
+    for (const entry of connections.values()) entry.channel?.destroy();
+    connections.clear();
+  };
+  let timer: NodeJS.Timeout | undefined;
   const ready = new Promise<void>((resolve, reject) => {
-    session.done.then(({ exitCode }) => reject(new Error(`the agent socket listener exited with ${exitCode}${errors ? `: ${errors.trim()}` : ''}`)), reject);
+    timer = setTimeout(() => reject(new Error(`the agent socket listener did not start within ${Math.round(readyMs / 1000)} s`)), readyMs);
+    session.done.then(({ exitCode }) => {
+      // Gone (at once, or later): its connections go with it.
+      closeAll();
+      reject(new Error(`the agent socket listener exited with ${exitCode}${errors ? `: ${errors.trim()}` : ''}`));
+    }, reject);
     session.stdout.on('data', frameReader((type, conn, payload) => {
       if (type === 'R') return resolve();
       if (type === 'O') {
@@ -154,12 +170,18 @@ export async function forwardAgent(client: Connection, containers: ContainerMana
       }
     }));
   });
-  await ready;
+  try {
+    await ready;
+  } catch (error) {
+    stdin.end(); // its cue to remove the socket and exit, if it is still there
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   return {
     socketPath,
     stop: () => {
-      for (const entry of connections.values()) entry.channel?.destroy();
-      connections.clear();
+      closeAll();
       stdin.end();
     },
   };
