@@ -3,6 +3,7 @@ import { appendFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { effectiveIdleAction } from '../../core/idle-action.ts';
+import { INSTANCE_NAME } from '../../core/instance-name.ts';
 import { processAlive } from '../../infrastructure/file-lock.ts';
 import { afterNotify, defaultWarnSeconds, initialIdleState, observe, type IdleAction, type IdleObservation, type IdleSettings, type IdleState } from './decide.ts';
 import { createHostReaders, sample, writeToTerminals, type HostReaders } from './probe.ts';
@@ -90,6 +91,11 @@ export function settingsOf(file: IdleFile): IdleSettings & { pollMs: number } {
   };
 }
 
+/** After the n-th failed provider call in a row: 5 s or the poll interval, doubling, at most 10 minutes. */
+export function retryMs(pollMs: number, failures: number): number {
+  return Math.min(10 * 60_000, Math.max(pollMs, 5000) * 2 ** Math.min(Math.max(failures - 1, 0), 10));
+}
+
 /** The provider call, through the backends layer; the key never leaves the file or reaches argv. */
 export type IdleActor = (file: IdleFile, action: 'stop' | 'terminate', apiKey: string) => Promise<void>;
 
@@ -128,6 +134,8 @@ export async function watchIdle(configPath: string, env: NodeJS.ProcessEnv, deps
   let state: IdleState = initialIdleState(now());
   let lastEvent: string | undefined;
   let report: IdleReport | undefined;
+  /** Provider calls that failed in a row: the next try waits twice as long each time (a bad key must not call every 5 s, and log it, for days). */
+  let failures = 0;
   await log(`watching (pid ${process.pid})`);
   for (let tick = 0; deps.maxTicks === undefined || tick < deps.maxTicks; tick++) {
     if (!existsSync(configPath)) {
@@ -169,9 +177,10 @@ export async function watchIdle(configPath: string, env: NodeJS.ProcessEnv, deps
           step = 'done';
           await log(`${lastEvent} ${file.backend} instance ${file.instanceId} after ${observed.idleSeconds} s idle`);
         } catch (error) {
+          failures++;
           lastEvent = `${chosen.action} failed: ${(error as Error).message}`;
           step = 'failed';
-          await log(lastEvent);
+          await log(`${lastEvent} (try ${failures}; next in ${Math.round(retryMs(settings.pollMs, failures) / 1000)} s)`);
         }
       }
     }
@@ -181,10 +190,16 @@ export async function watchIdle(configPath: string, env: NodeJS.ProcessEnv, deps
       action: file.action, effectiveAction: chosen.action, ...(chosen.why || keyProblem ? { why: keyProblem ?? chosen.why } : {}),
       ...(lastEvent ? { lastEvent } : {}),
     };
-    await writeFile(`${files.state}.tmp`, JSON.stringify(report), { mode: 0o600 });
-    await rename(`${files.state}.tmp`, files.state);
+    try {
+      await writeFile(`${files.state}.tmp`, JSON.stringify(report), { mode: 0o600 });
+      await rename(`${files.state}.tmp`, files.state);
+    } catch (error) {
+      // A full disk hides the report from `status`; it must not stop the watcher (and the billing stop with it).
+      await log(`cannot write ${files.state}: ${(error as Error).message}`);
+    }
     if (step === 'done') break;
-    await sleep(step === 'failed' ? Math.max(settings.pollMs, 5000) : settings.pollMs);
+    if (observed.step === 'active') failures = 0;
+    await sleep(step === 'failed' ? retryMs(settings.pollMs, failures) : settings.pollMs);
   }
   return report!;
 }
@@ -203,7 +218,7 @@ export async function idleCommand(argv: readonly string[], io: { env: NodeJS.Pro
     io.err(`error: ${(error as Error).message}\nhint: mlt idle --help\n`);
     return 2;
   }
-  const config = values.config ?? (values.name && /^[a-z0-9][a-z0-9-]{0,47}$/.test(values.name) ? join(idleDir(io.env), `${values.name}.json`) : undefined);
+  const config = values.config ?? (values.name && INSTANCE_NAME.test(values.name) ? join(idleDir(io.env), `${values.name}.json`) : undefined);
   if (!config) {
     io.err('error: give --config FILE or --name NAME\nhint: mlt idle --help\n');
     return 2;

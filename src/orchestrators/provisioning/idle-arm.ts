@@ -1,5 +1,6 @@
 import { describeError } from '../../core/errors.ts';
 import { effectiveIdleAction, type IdleAction } from '../../core/idle-action.ts';
+import { INSTANCE_NAME } from '../../core/instance-name.ts';
 import type { InstanceRecord } from '../../db/index.ts';
 import type { Host } from '../../services/host/types.ts';
 
@@ -103,6 +104,8 @@ export async function armIdle(host: Host, request: IdleArmRequest): Promise<Idle
   };
   const base = outcome(request.apiKey !== undefined);
   if (timeoutSeconds <= 0) return { ...base, armed: false, effectiveAction: 'none', note: 'idle timeout 0: never' };
+  // The name becomes a file name on the host ($d/NAME.json): a ledger entry with any other is not armed.
+  if (!INSTANCE_NAME.test(record.name)) return { ...base, armed: false, note: `the idle watcher was not started: ${JSON.stringify(record.name)} is not an instance name` };
   if (!request.agentPath) return { ...base, armed: false, note: 'the mlt agent is not on this host (its install was declined or failed): nothing watches for idleness; connect again with --yes to install it and arm the watcher' };
   try {
     const file = {

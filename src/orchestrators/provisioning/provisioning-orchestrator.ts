@@ -17,6 +17,7 @@ import { instanceKey, type InstanceKey } from './ssh-key.ts';
 import { instanceView, type InstanceView } from './instance-view.ts';
 import { armIdle, IDLE_DISARM_SCRIPT, readIdle, type IdleArmResult, type IdleReading } from './idle-arm.ts';
 import type { Host } from '../../services/host/types.ts';
+import { INSTANCE_NAME } from '../../core/instance-name.ts';
 
 export type { InstanceView } from './instance-view.ts';
 
@@ -90,7 +91,6 @@ export interface ProvisionOptions extends SearchOptions {
 const SECRET = (backend: string) => `provision.${backend}.api_key`;
 const URL_META = (backend: string) => `provision.${backend}.url`;
 const MAX_LAUNCH_ATTEMPTS = 5;
-const NAME = /^[a-z0-9][a-z0-9-]{0,47}$/;
 
 function defaultIsAlive(pid: number): boolean {
   try {
@@ -269,7 +269,7 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     const config = (loaded.config.provision ?? {}) as ProvisionConfig;
     const state = await deps.state();
     const name = options.name ?? newName(loaded.config.project?.name ?? 'gpu');
-    if (!NAME.test(name)) throw new UserError('USAGE', `'${name}' is not a valid instance name`, 'use lowercase letters, digits and -, at most 48 characters, e.g. --name train-h100');
+    if (!INSTANCE_NAME.test(name)) throw new UserError('USAGE', `'${name}' is not a valid instance name`, 'use lowercase letters, digits and -, at most 48 characters, e.g. --name train-h100');
     if (state.getInstance(name) || state.getRemote(name)) throw new UserError('USAGE', `the name '${name}' is already used by an instance or saved remote`, 'pick another --name (mltoolbox instances list, mltoolbox remote list)');
 
     const found = await reporter.task('Searching offers', () => search(options));
@@ -529,7 +529,7 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
         if (instance.state === 'terminated' || !instance.name?.startsWith('mlt-')) continue;
         if (state.findInstanceByProviderId(backendName, instance.id)) continue;
         // A provider's name is shown and typed back (instances terminate NAME): only a plain one is kept.
-        const base = NAME.test(instance.name) ? instance.name : `mlt-stray-${instance.id.replace(/[^a-z0-9]/gi, '').slice(0, 12).toLowerCase()}`;
+        const base = INSTANCE_NAME.test(instance.name) ? instance.name : `mlt-stray-${instance.id.replace(/[^a-z0-9]/gi, '').slice(0, 12).toLowerCase()}`;
         let name = base;
         for (let i = 2; state.getInstance(name); i++) name = `${base}-${i}`;
         state.recordLaunchIntent({

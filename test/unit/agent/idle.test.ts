@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -166,5 +166,48 @@ describe('idle watcher', () => {
     const report = await watchIdle(config, {}, deps);
     assert.deepEqual(acted, []);
     assert.match(report.why!, /readable by others/);
+  });
+});
+
+describe('idle watcher: failures', () => {
+  const idleFile: IdleFile = { name: 'gpu-a', backend: 'lambda', instanceId: 'i-1', baseUrl: 'http://127.0.0.1:1', canStop: false, timeoutSeconds: 3, action: 'terminate', sshPorts: [22], pollSeconds: 1 };
+  const setup = async (ticks: number, act: () => Promise<void>) => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlt-idle-fail-'));
+    const config = join(dir, 'gpu-a.json');
+    await writeFile(config, JSON.stringify(idleFile));
+    await writeFile(join(dir, 'gpu-a.key'), 'k', { mode: 0o600 });
+    let clock = 0;
+    const sleeps: number[] = [];
+    const deps = {
+      readers: { connections: async () => [], sessions: async () => ({ count: 0, jobs: 0, ttys: [] }), gpuPercent: async () => 0 },
+      act,
+      now: () => clock,
+      sleep: async (ms: number) => { sleeps.push(ms); clock += ms; },
+      maxTicks: ticks,
+    };
+    return { dir, config, deps, sleeps };
+  };
+
+  it('a provider call that keeps failing is tried again less and less often (5 s, 10 s, 20 s … at most 10 min), not every 5 s forever', async () => {
+    let calls = 0;
+    const { dir, config, deps, sleeps } = await setup(20, async () => { calls++; throw new Error('401 invalid key'); });
+    const report = await watchIdle(config, {}, deps);
+    assert.equal(report.step, 'failed');
+    const retries = sleeps.filter((ms) => ms >= 5000);
+    assert.deepEqual(retries.slice(0, 4), [5000, 10_000, 20_000, 40_000]);
+    assert.ok(Math.max(...sleeps) <= 600_000);
+    assert.equal(calls, retries.length);
+    const log = await readFile(join(dir, 'gpu-a.log'), 'utf8');
+    assert.match(log, /terminate failed: 401 invalid key \(try 2; next in 10 s\)/);
+  });
+
+  it('a report that cannot be written (full disk, a folder in the way) does not stop the watcher: it still acts', async () => {
+    const acted: string[] = [];
+    const { dir, config, deps } = await setup(10, async () => void acted.push('terminate'));
+    await mkdir(join(dir, 'gpu-a.state.json.tmp'));
+    const report = await watchIdle(config, {}, deps);
+    assert.deepEqual(acted, ['terminate']);
+    assert.equal(report.step, 'done');
+    assert.match(await readFile(join(dir, 'gpu-a.log'), 'utf8'), /cannot write .*gpu-a\.state\.json/);
   });
 });

@@ -40,3 +40,19 @@ describe('idle auto-stop, the CLI side', () => {
     assert.match(describeIdle({ ...base, watcher: 'unknown' }), /host not asked/);
   });
 });
+
+describe('arming the idle watcher', () => {
+  it('a ledger name that is not an instance name (it becomes a file name on the host) is never sent', async () => {
+    const { armIdle } = await import('../../../../src/orchestrators/provisioning/idle-arm.ts');
+    const sent: string[][] = [];
+    const host = { exec: async (argv: string[]) => { sent.push(argv); return { exitCode: 0, stdout: '', stderr: '' }; } } as never;
+    const record = { name: '../../.ssh/authorized_keys', backend: 'lambda', providerId: 'i-1', idleTimeoutMinutes: 30, idleAction: 'terminate', sshPort: 22 } as never;
+    const result = await armIdle(host, { record, agentPath: '/opt/mlt', baseUrl: 'https://x', canStop: true, apiKey: 'k' });
+    assert.equal(result.armed, false);
+    assert.match(result.note!, /not an instance name/);
+    assert.deepEqual(sent, []);
+    const fine = await armIdle(host, { record: { ...(record as object), name: 'train-h100' } as never, agentPath: '/opt/mlt', baseUrl: 'https://x', canStop: true, apiKey: 'k' });
+    assert.equal(fine.armed, true);
+    assert.equal(sent.length, 1);
+  });
+});
