@@ -53,7 +53,7 @@ describe('sync with sync.strategy: rclone', async () => {
   });
 
   after(async () => {
-    if (remoteDir) await onHost(`rm -rf ${remoteDir} ${remoteDir}-sibling`).catch(() => {});
+    if (remoteDir) await onHost(`rm -rf ${remoteDir} ${remoteDir}-sibling ${remoteDir}-outside`).catch(() => {});
   });
 
   it('copies the project with the rules rsync uses (exclude, .gitignore, .git) and hostile names intact', async () => {
@@ -95,6 +95,20 @@ describe('sync with sync.strategy: rclone', async () => {
     assert.equal(await onHost(`cat ${remoteDir}/src/train.py`), 'print(2)\n');
     assert.equal(await onHost(`cat ${remoteDir}-sibling/keep.txt`), 'k\n');
     assert.equal(await onHost(`test -d ${remoteDir}/gone && echo yes || echo no`), 'no\n');
+  });
+
+  it('a symlink on the host to a folder outside the project is never followed: nothing out there is deleted', async () => {
+    await onHost([
+      `cd ${remoteDir}`,
+      'mkdir -p ../$(basename $PWD)-outside/deep', 'echo o > ../$(basename $PWD)-outside/precious.txt', 'echo d > ../$(basename $PWD)-outside/deep/data.bin',
+      'ln -s ../$(basename $PWD)-outside linked', 'ln -s ../$(basename $PWD)-outside src/through',
+    ].join(' && '));
+    // The project has neither `linked` nor `src/through`: a push deletes what is gone locally, but never through a link.
+    const result = await sync();
+    const outside = `${remoteDir}-outside`;
+    assert.equal(await onHost(`cat ${outside}/precious.txt ${outside}/deep/data.bin`), 'o\nd\n', 'the files behind the links are all there');
+    assert.ok(!result.summary.changes.deleted.some((path: string) => path.startsWith('linked/') || path.startsWith('src/through/')), result.summary.changes.deleted.join(', '));
+    await onHost(`rm -f ${remoteDir}/linked ${remoteDir}/src/through`);
   });
 
   it('fetch brings host files back with rclone', async () => {

@@ -169,6 +169,9 @@ export class RcloneSftpSyncManager implements SyncManager {
         RCLONE_SFTP_KNOWN_HOSTS_FILE: knownHosts,
         // No remote shell commands at all (hash sums, disk usage): the protocol only.
         RCLONE_SFTP_SHELL_TYPE: 'none',
+        // rclone's sftp listing follows a symlink into its target: a host link `data -> /mnt/disk` would list the disk's
+        // files as the project's, and a push would delete them. Links are left out (never listed, never deleted).
+        RCLONE_SFTP_SKIP_LINKS: 'true',
         RCLONE_SFTP_DISABLE_HASHCHECK: 'true',
         ...(endpoint.keyFile ? { RCLONE_SFTP_KEY_FILE: endpoint.keyFile } : {}),
       };
