@@ -74,7 +74,7 @@ export function readIdleFile(path: string): IdleFile {
   const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<IdleFile>;
   const ok = typeof raw.name === 'string' && typeof raw.backend === 'string' && typeof raw.instanceId === 'string' && typeof raw.baseUrl === 'string'
     && typeof raw.timeoutSeconds === 'number' && raw.timeoutSeconds > 0 && ['stop', 'terminate', 'notify'].includes(raw.action as string)
-    && Array.isArray(raw.sshPorts) && raw.sshPorts.every((p) => Number.isInteger(p));
+    && Array.isArray(raw.sshPorts) && raw.sshPorts.every((p) => Number.isInteger(p)) && INSTANCE_NAME.test(raw.name as string);
   if (!ok) throw new Error(`${path} is not an idle file written by mltoolbox provision`);
   return raw as IdleFile;
 }
@@ -137,12 +137,22 @@ export async function watchIdle(configPath: string, env: NodeJS.ProcessEnv, deps
   /** Provider calls that failed in a row: the next try waits twice as long each time (a bad key must not call every 5 s, and log it, for days). */
   let failures = 0;
   await log(`watching (pid ${process.pid})`);
+  let lastGood: IdleFile | undefined;
   for (let tick = 0; deps.maxTicks === undefined || tick < deps.maxTicks; tick++) {
     if (!existsSync(configPath)) {
       await log('idle file removed: watcher ends');
       break;
     }
-    const file = readIdleFile(configPath);
+    let file: IdleFile;
+    try {
+      file = readIdleFile(configPath);
+      lastGood = file;
+    } catch (error) {
+      // Removed just now: the watcher ends above next time. Damaged: the settings it last read stand (billing must still stop).
+      if (!lastGood) throw error;
+      if (existsSync(configPath)) await log(`cannot read ${configPath} (${(error as Error).message}): keeping the settings read before`);
+      file = lastGood;
+    }
     const settings = settingsOf(file);
     let key: string | undefined;
     let keyProblem: string | undefined;

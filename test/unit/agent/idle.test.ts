@@ -211,3 +211,28 @@ describe('idle watcher: failures', () => {
     assert.match(await readFile(join(dir, 'gpu-a.log'), 'utf8'), /cannot write .*gpu-a\.state\.json/);
   });
 });
+
+describe('idle watcher: a damaged idle file', () => {
+  it('keeps the settings it read before and still acts (a crash here would leave the instance billing)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlt-idle-damaged-'));
+    const config = join(dir, 'gpu-a.json');
+    const idleFile: IdleFile = { name: 'gpu-a', backend: 'lambda', instanceId: 'i-1', baseUrl: 'http://127.0.0.1:1', canStop: false, timeoutSeconds: 3, action: 'terminate', sshPorts: [22], pollSeconds: 1 };
+    await writeFile(config, JSON.stringify(idleFile));
+    await writeFile(join(dir, 'gpu-a.key'), 'k', { mode: 0o600 });
+    let clock = 0;
+    const acted: string[] = [];
+    const report = await watchIdle(config, {}, {
+      readers: { connections: async () => [], sessions: async () => ({ count: 0, jobs: 0, ttys: [] }), gpuPercent: async () => 0 },
+      act: async (_f, action) => void acted.push(action),
+      now: () => clock,
+      sleep: async (ms: number) => {
+        clock += ms;
+        await writeFile(config, '{"name": "gpu-a", "trunc');
+      },
+      maxTicks: 10,
+    });
+    assert.deepEqual(acted, ['terminate']);
+    assert.equal(report.step, 'done');
+    assert.match(await readFile(join(dir, 'gpu-a.log'), 'utf8'), /keeping the settings read before/);
+  });
+});
