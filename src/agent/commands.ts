@@ -1,5 +1,6 @@
 import { arch, homedir } from 'node:os';
 import { UserError } from '../core/errors.ts';
+import { shortDuration } from '../core/duration.ts';
 import { describeGpuStatus, gpuStatus, type GpuStatus } from '../services/gpu/status.ts';
 import { createLocalHost } from '../services/host/local-host.ts';
 import type { ContainerManager, ContainerStats, ContainerSummary } from '../services/containers/types.ts';
@@ -151,7 +152,7 @@ export async function status(ctx: AgentContext): Promise<AgentOutcome> {
   };
   const lines = [
     `project    ${result.project ?? '?'}`,
-    `container  ${result.container.name} (${result.container.state}${uptimeSeconds !== null ? `, up ${duration(uptimeSeconds)}` : ''})`,
+    `container  ${result.container.name} (${result.container.state}${uptimeSeconds !== null ? `, up ${shortDuration(uptimeSeconds)}` : ''})`,
     `image      ${result.container.image}`,
     `workdir    ${result.container.workdir}`,
     ...(load ? [`cpu        ${load.cpuPercent === null ? '?' : `${load.cpuPercent}%`}`, `memory     ${bytes(load.memoryBytes)} / ${bytes(load.memoryLimitBytes)}`] : []),
@@ -179,13 +180,6 @@ export function version(ctx: AgentContext): AgentOutcome {
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
-}
-
-function duration(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
-  return `${Math.floor(seconds / 86400)}d ${Math.floor((seconds % 86400) / 3600)}h`;
 }
 
 function bytes(value: number | null): string {

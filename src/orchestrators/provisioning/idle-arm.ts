@@ -1,5 +1,6 @@
 import { describeError } from '../../core/errors.ts';
 import { effectiveIdleAction, type IdleAction } from '../../core/idle-action.ts';
+import { shortDuration } from '../../core/duration.ts';
 import { INSTANCE_NAME } from '../../core/instance-name.ts';
 import type { InstanceRecord } from '../../db/index.ts';
 import type { Host } from '../../services/host/types.ts';
@@ -163,7 +164,7 @@ export function describeIdle(idle: { timeoutMinutes: number | null; action: stri
   switch (idle.watcher) {
     case 'running':
       if (idle.reasons?.length) return `${what} after ${window} idle (busy: ${idle.reasons.join(', ')})`;
-      return `${what} in ${formatSeconds(idle.secondsLeft ?? 0)} (idle ${formatSeconds(idle.idleSeconds ?? 0)})`;
+      return `${what} in ${shortDuration(idle.secondsLeft ?? 0)} (idle ${shortDuration(idle.idleSeconds ?? 0)})`;
     case 'stopped':
       return idle.lastEvent ? `watcher ended (${idle.lastEvent})` : `${what} after ${window} idle — the watcher is not running (reconnect to restart it)`;
     case 'not-armed':
@@ -171,9 +172,4 @@ export function describeIdle(idle: { timeoutMinutes: number | null; action: stri
     default:
       return `${what} after ${window} idle (host not asked)`;
   }
-}
-
-function formatSeconds(seconds: number): string {
-  if (seconds < 90) return `${seconds}s`;
-  return seconds < 5400 ? `${Math.round(seconds / 60)}m` : `${Math.floor(seconds / 3600)}h${String(Math.round((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }

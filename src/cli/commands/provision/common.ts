@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { UserError } from '../../../core/errors.ts';
 import type { BackendWarning, InstanceView, Offer } from '../../../orchestrators/provisioning/provisioning-orchestrator.ts';
+import { shortDuration } from '../../../core/duration.ts';
 import { describeIdle } from '../../../orchestrators/provisioning/idle-arm.ts';
 import { stringOption, type CommandContext, type CommandInput } from '../../command.ts';
 
@@ -54,18 +55,12 @@ export function renderOffers(offers: readonly Offer[], warnings: readonly Backen
   return rows.length === 1 ? 'no offers match' : table(rows);
 }
 
-export function duration(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
-}
-
 export function renderInstances(instances: readonly InstanceView[]): string {
   if (instances.length === 0) return 'no instances';
   return table([['NAME', 'BACKEND', 'GPU', 'REGION', 'STATE', '$/H', 'UPTIME', 'SPEND', 'IDLE'],
     ...instances.map((i) => [
       `${i.name}${i.stray ? ' (stray)' : ''}`, i.backend, `${i.gpuCount || '?'}x ${i.gpu}`, i.region, i.providerState ? `${i.state} (${i.providerState})` : i.state,
-      usd(i.pricePerHour), duration(i.uptimeSeconds), usd(i.spendUsd),
+      usd(i.pricePerHour), shortDuration(i.uptimeSeconds), usd(i.spendUsd),
       describeIdle(i.idle),
     ])]);
 }
