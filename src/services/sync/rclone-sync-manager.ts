@@ -4,6 +4,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { isCommandNotFound, runProcess, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
+import { RcloneOutput, type RcloneStats } from '../datasync/rclone-output.ts';
 import { resolveRules } from './filters.ts';
 import { expandGitignores } from './gitignore-rules.ts';
 import { existingFolder, loadFilters } from './project-folder.ts';
@@ -29,15 +30,6 @@ const DIR_NOT_FOUND_EXIT = 3;
 const MAX_LOG_BYTES = 1024 * 1024;
 /** The host listing (about 100 bytes a file): room for a million files. */
 const MAX_LISTING_BYTES = 128 * 1024 * 1024;
-
-/** One `rclone --use-json-log` line, the fields read here. */
-interface LogLine {
-  level?: string;
-  msg?: string;
-  object?: string;
-  skipped?: string;
-  stats?: { bytes?: number; totalBytes?: number; speed?: number; transfers?: number; totalTransfers?: number; elapsedTime?: number; eta?: number | null };
-}
 
 /**
  * `sync.strategy: rclone`: the project pushed with rclone's sftp backend
@@ -181,24 +173,15 @@ export class RcloneSftpSyncManager implements SyncManager {
     }
   }
 
-  /** Runs rclone; a failure becomes a UserError that says why. */
-  async exec(args: string[], env: NodeJS.ProcessEnv, request: TransferOptions, onLine?: (line: LogLine) => void, maxOutputBytes = MAX_LOG_BYTES): Promise<ProcessResult> {
+  /** Runs rclone, its JSON log read into `output` as it comes (the one reader datasync uses too). */
+  async exec(args: string[], env: NodeJS.ProcessEnv, request: TransferOptions, output: RcloneOutput, maxOutputBytes = MAX_LOG_BYTES): Promise<ProcessResult> {
     const io = request.ioTimeoutSeconds ?? DEFAULT_IO_TIMEOUT_SECONDS;
     const full = [...args, '--use-json-log', '-v', '--contimeout', '15s', '--timeout', `${io > 0 ? io : 0}s`, '--retries', '1', '--low-level-retries', '3',
       ...(request.onProgress ? ['--stats', '1s'] : ['--stats', '0']), ...(request.dryRun ? ['--dry-run'] : [])];
     this.debug(`${this.rclone} ${full.join(' ')}`);
-    let pending = '';
-    const feed = (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const text of lines) {
-        const line = parseLine(text);
-        if (line) onLine?.(line);
-      }
-    };
     let result: ProcessResult;
     try {
-      result = await this.run(this.rclone, full, { env, ...(request.signal ? { signal: request.signal } : {}), onStderr: feed, maxOutputBytes });
+      result = await this.run(this.rclone, full, { env, ...(request.signal ? { signal: request.signal } : {}), onStderr: (chunk) => output.push(chunk), maxOutputBytes });
     } catch (error) {
       if (isCommandNotFound(error)) {
         throw new UserError('RCLONE_NOT_FOUND', `${this.rclone} is not installed on this machine (sync.strategy: rclone)`,
@@ -206,14 +189,12 @@ export class RcloneSftpSyncManager implements SyncManager {
       }
       throw error;
     }
-    feed('\n');
+    output.end();
     return result;
   }
 
-  failure(result: ProcessResult, host: string): UserError {
-    const messages = result.stderr.split('\n').map(parseLine).filter((line): line is LogLine => line !== undefined && (line.level === 'error' || line.level === 'critical'))
-      .map((line) => (line.object ? `${line.object}: ${line.msg ?? ''}` : line.msg ?? '').trim());
-    const said = messages.join(' · ') || result.stderr.trim().split('\n').pop() || `exit ${result.code ?? result.signal}`;
+  failure(result: ProcessResult, output: RcloneOutput, host: string): UserError {
+    const said = output.errors.map((message) => message.trim()).join(' · ') || output.otherLines.at(-1) || `exit ${result.code ?? result.signal}`;
     if (/knownhosts: key mismatch/.test(said)) {
       return new UserError('SSH_HOST_KEY_CHANGED', `the host key of ${host} does not match known_hosts (rclone refused the connection)`,
         `if the host was reinstalled, check with its admin, then remove the old key: ssh-keygen -R HOST; never turn host key checking off`);
@@ -261,9 +242,10 @@ class RcloneSession {
 
   /** Everything under the project folder on the host; empty when it does not exist yet. */
   async list(remoteDir: string, request: TransferOptions): Promise<RemoteEntry[]> {
-    const result = await this.manager.exec(['lsjson', '-R', '--no-mimetype', '--no-modtime', this.remote(remoteDir)], this.env, { ...request, dryRun: false, onProgress: undefined }, undefined, MAX_LISTING_BYTES);
+    const output = new RcloneOutput();
+    const result = await this.manager.exec(['lsjson', '-R', '--no-mimetype', '--no-modtime', this.remote(remoteDir)], this.env, { ...request, dryRun: false, onProgress: undefined }, output, MAX_LISTING_BYTES);
     if (result.code === DIR_NOT_FOUND_EXIT) return [];
-    if (result.code !== 0) throw this.manager.failure(result, this.host);
+    if (result.code !== 0) throw this.manager.failure(result, output, this.host);
     // What is deleted is planned from this listing: one that is not whole is an error, never a plan.
     let entries: unknown;
     try {
@@ -280,31 +262,15 @@ class RcloneSession {
 
   /** Runs an rclone transfer; what it copied (or, in a dry run, would copy) and the bytes it moved. */
   async rclone(args: string[], request: TransferOptions): Promise<{ copied: string[]; bytesSent: number }> {
-    const copied: string[] = [];
-    let bytesSent = 0;
-    const result = await this.manager.exec(args, this.env, request, (line) => {
-      if (line.stats) {
-        bytesSent = line.stats.bytes ?? bytesSent;
-        request.onProgress?.(progressOf(line.stats, copied.length));
-      } else if (line.object && (/^Copied /.test(line.msg ?? '') || line.skipped === 'copy')) {
-        copied.push(line.object);
-      }
-    });
-    if (result.code !== 0) throw this.manager.failure(result, this.host);
-    return { copied, bytesSent };
+    const onProgress = request.onProgress;
+    const output: RcloneOutput = new RcloneOutput(onProgress && (() => onProgress(progressOf(output.stats!, output.changes.length))));
+    const result = await this.manager.exec(args, this.env, request, output);
+    if (result.code !== 0) throw this.manager.failure(result, output, this.host);
+    return { copied: output.changes, bytesSent: output.stats?.bytes ?? 0 };
   }
 }
 
-function parseLine(text: string): LogLine | undefined {
-  if (!text.trim().startsWith('{')) return undefined;
-  try {
-    return JSON.parse(text) as LogLine;
-  } catch {
-    return undefined;
-  }
-}
-
-function progressOf(stats: NonNullable<LogLine['stats']>, files: number): SyncProgress {
+function progressOf(stats: RcloneStats, files: number): SyncProgress {
   const bytes = stats.bytes ?? 0;
   const total = stats.totalBytes ?? 0;
   const speed = Math.round(stats.speed ?? 0);
