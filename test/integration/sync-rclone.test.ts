@@ -111,6 +111,26 @@ describe('sync with sync.strategy: rclone', async () => {
     await onHost(`rm -f ${remoteDir}/linked ${remoteDir}/src/through`);
   });
 
+  it('a symlink on the host where the project has a file or folder is never written through (its target is outside the project)', async () => {
+    await onHost([
+      `cd ${remoteDir}`, 'echo shared > ../$(basename $PWD)-shared.txt', 'ln -s ../$(basename $PWD)-shared.txt cfg.txt',
+      'mkdir -p ../$(basename $PWD)-outside2', 'ln -s ../$(basename $PWD)-outside2 linked2',
+    ].join(' && '));
+    await writeFile(join(project, 'cfg.txt'), 'mine\n');
+    await mkdir(join(project, 'linked2'), { recursive: true });
+    await writeFile(join(project, 'linked2', 'new.txt'), 'n\n');
+    await writeFile(join(project, 'fresh.txt'), 'f\n');
+    const result = await sync();
+    assert.equal(await onHost(`cat ${remoteDir}-shared.txt`), 'shared\n', 'the file behind the link is untouched');
+    assert.equal(await onHost(`ls -A ${remoteDir}-outside2 | wc -l`), '0\n', 'nothing written into the linked folder');
+    assert.equal(await onHost(`cat ${remoteDir}/fresh.txt`), 'f\n');
+    assert.ok(result.summary.warnings.some((w: string) => w.includes('"cfg.txt"') && w.includes('"linked2"')), result.summary.warnings.join('\n'));
+    await rm(join(project, 'cfg.txt'));
+    await rm(join(project, 'fresh.txt'));
+    await rm(join(project, 'linked2'), { recursive: true });
+    await onHost(`rm -rf ${remoteDir}/cfg.txt ${remoteDir}/linked2 ${remoteDir}/fresh.txt ${remoteDir}-shared.txt ${remoteDir}-outside2`);
+  });
+
   it('fetch brings host files back with rclone', async () => {
     const result = await mlt(['fetch', host, 'outputs', '--json']);
     assert.equal(result.code, 0, result.stderr);

@@ -89,3 +89,34 @@ export function plannedDeletions(root: string, filters: readonly FilterRule[], l
   const topmost = removable.filter((folder) => !removable.some((other) => folder.startsWith(`${other}/`)));
   return { files: files.sort(), folders: topmost, unlisted };
 }
+
+/**
+ * Where the host may hold a symlink (or a special file) that a copy would
+ * write through: the topmost path on the way to each file to copy that the
+ * host listing — which leaves links out — does not have. Grouped by the
+ * folder that holds it ('' = the project folder), the folders to look in.
+ */
+export function unlistedOnTheWay(files: Iterable<string>, remote: readonly RemoteEntry[]): Map<string, Set<string>> {
+  const listed = new Set(remote.map((entry) => entry.Path));
+  const byParent = new Map<string, Set<string>>();
+  for (const file of files) {
+    const parts = file.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const path = parts.slice(0, i).join('/');
+      if (listed.has(path)) continue;
+      const parent = parts.slice(0, i - 1).join('/');
+      byParent.set(parent, (byParent.get(parent) ?? new Set()).add(path));
+      break;
+    }
+  }
+  return byParent;
+}
+
+/** The files that are not `blocked` paths nor below one. */
+export function outside(files: Iterable<string>, blocked: ReadonlySet<string>): string[] {
+  if (blocked.size === 0) return [...files];
+  return [...files].filter((file) => {
+    for (let at = file.length; at > 0; at = file.lastIndexOf('/', at - 1)) if (blocked.has(file.slice(0, at))) return false;
+    return true;
+  });
+}

@@ -8,7 +8,7 @@ import { RcloneOutput, type RcloneStats } from '../datasync/rclone-output.ts';
 import { resolveRules } from './filters.ts';
 import { expandGitignores } from './gitignore-rules.ts';
 import { existingFolder, loadFilters } from './project-folder.ts';
-import { plannedDeletions, walkProject, type RemoteEntry } from './rclone-plan.ts';
+import { outside, plannedDeletions, unlistedOnTheWay, walkProject, type RemoteEntry } from './rclone-plan.ts';
 import { normalizeFetchPath, normalizeRemoteDir } from './remote-path.ts';
 import { resolveSftpEndpoint, type SftpEndpoint } from './sftp-endpoint.ts';
 import type { FetchRequest, PushRequest, RemoteShell, SyncChanges, SyncManager, SyncProgress, SyncSummary, TransferOptions, WatchEvent, WatchRequest } from './types.ts';
@@ -30,6 +30,8 @@ const DIR_NOT_FOUND_EXIT = 3;
 const MAX_LOG_BYTES = 1024 * 1024;
 /** The host listing (about 100 bytes a file): room for a million files. */
 const MAX_LISTING_BYTES = 128 * 1024 * 1024;
+/** Folders looked into at once for host symlinks (each an rclone process and SSH connection). */
+const LINK_LOOKUPS_AT_ONCE = 4;
 
 /**
  * `sync.strategy: rclone`: the project pushed with rclone's sftp backend
@@ -75,8 +77,12 @@ export class RcloneSftpSyncManager implements SyncManager {
       const remote = await session.list(remoteDir, request);
       const deletions = plannedDeletions(localDir, filters, local, remote);
       const remoteFiles = new Set(remote.filter((entry) => !entry.IsDir).map((entry) => entry.Path));
-      const copy = local.files.size === 0 ? { copied: [], bytesSent: 0 }
-        : await session.rclone(['copy', localDir, session.remote(remoteDir), '--files-from-raw', session.listFile('push', [...local.files]), '--no-traverse'], request);
+      // A host symlink where the project has a file or folder would be written through (into its target, outside the
+      // project): what is below one is not copied (rsync would replace the link; rclone cannot).
+      const links = await session.linksAmong(remoteDir, unlistedOnTheWay(local.files, remote), request);
+      const toCopy = outside(local.files, links);
+      const copy = toCopy.length === 0 ? { copied: [], bytesSent: 0 }
+        : await session.rclone(['copy', localDir, session.remote(remoteDir), '--files-from-raw', session.listFile('push', toCopy), '--no-traverse'], request);
       if (!request.dryRun && (request.delete ?? true)) {
         if (deletions.files.length > 0) await session.rclone(['delete', session.remote(remoteDir), '--files-from-raw', session.listFile('delete', deletions.files)], request);
         // rmdirs removes only empty folders: a file written there since the listing keeps its folder.
@@ -97,8 +103,12 @@ export class RcloneSftpSyncManager implements SyncManager {
         deleted: deleted.length,
         durationMs: Date.now() - started,
         changes,
-        warnings: skippedWarnings(local.skipped, deletions.unlisted),
+        warnings: skippedWarnings(local.skipped, deletions.unlisted, [...links].sort()),
       };
+    }, {
+      // rclone's sftp listing follows a symlink into its target: a host link `data -> /mnt/disk` would list the disk's
+      // files as the project's, and the push would delete them. A push leaves links out (never listed, never deleted).
+      RCLONE_SFTP_SKIP_LINKS: 'true',
     });
   }
 
@@ -145,7 +155,7 @@ export class RcloneSftpSyncManager implements SyncManager {
   }
 
   /** Runs `work` with a private folder for the known_hosts copy and file lists, removed after. */
-  private async withEndpoint<T>(remote: RemoteShell, work: (session: RcloneSession) => Promise<T>): Promise<T> {
+  private async withEndpoint<T>(remote: RemoteShell, work: (session: RcloneSession) => Promise<T>, extraEnv: NodeJS.ProcessEnv = {}): Promise<T> {
     const endpoint = await this.endpoint(remote);
     const folder = mkdtempSync(join(tmpdir(), 'mlt-rclone-'));
     try {
@@ -161,11 +171,9 @@ export class RcloneSftpSyncManager implements SyncManager {
         RCLONE_SFTP_KNOWN_HOSTS_FILE: knownHosts,
         // No remote shell commands at all (hash sums, disk usage): the protocol only.
         RCLONE_SFTP_SHELL_TYPE: 'none',
-        // rclone's sftp listing follows a symlink into its target: a host link `data -> /mnt/disk` would list the disk's
-        // files as the project's, and a push would delete them. Links are left out (never listed, never deleted).
-        RCLONE_SFTP_SKIP_LINKS: 'true',
         RCLONE_SFTP_DISABLE_HASHCHECK: 'true',
         ...(endpoint.keyFile ? { RCLONE_SFTP_KEY_FILE: endpoint.keyFile } : {}),
+        ...extraEnv,
       };
       return await work(new RcloneSession(this, folder, env, remote.destination));
     } finally {
@@ -240,10 +248,31 @@ class RcloneSession {
     return file;
   }
 
-  /** Everything under the project folder on the host; empty when it does not exist yet. */
-  async list(remoteDir: string, request: TransferOptions): Promise<RemoteEntry[]> {
+  /**
+   * Of the `candidates` (paths the host listing lacks, by the folder that holds them), those the host has after
+   * all: symlinks (or special files), seen by listing each such folder once more, following links, one level deep.
+   */
+  async linksAmong(remoteDir: string, candidates: ReadonlyMap<string, ReadonlySet<string>>, request: TransferOptions): Promise<Set<string>> {
+    const links = new Set<string>();
+    const folders = [...candidates.keys()];
+    const look = async (folder: string) => {
+      const entries = await this.list(folder === '' ? remoteDir : `${remoteDir}/${folder}`, request, { followLinks: true });
+      for (const entry of entries) {
+        const path = folder === '' ? entry.Path : `${folder}/${entry.Path}`;
+        if (candidates.get(folder)!.has(path)) links.add(path);
+      }
+    };
+    // A few at a time: each is an rclone process with its own SSH connection.
+    for (let i = 0; i < folders.length; i += LINK_LOOKUPS_AT_ONCE) await Promise.all(folders.slice(i, i + LINK_LOOKUPS_AT_ONCE).map(look));
+    return links;
+  }
+
+  /** Everything under the project folder on the host, links left out (or one level, following them); empty when it does not exist yet. */
+  async list(remoteDir: string, request: TransferOptions, options: { followLinks?: boolean } = {}): Promise<RemoteEntry[]> {
     const output = new RcloneOutput();
-    const result = await this.manager.exec(['lsjson', '-R', '--no-mimetype', '--no-modtime', this.remote(remoteDir)], this.env, { ...request, dryRun: false, onProgress: undefined }, output, MAX_LISTING_BYTES);
+    const args = options.followLinks ? ['lsjson', '--max-depth', '1'] : ['lsjson', '-R'];
+    const env = options.followLinks ? { ...this.env, RCLONE_SFTP_SKIP_LINKS: 'false' } : this.env;
+    const result = await this.manager.exec([...args, '--no-mimetype', '--no-modtime', this.remote(remoteDir)], env, { ...request, dryRun: false, onProgress: undefined }, output, MAX_LISTING_BYTES);
     if (result.code === DIR_NOT_FOUND_EXIT) return [];
     if (result.code !== 0) throw this.manager.failure(result, output, this.host);
     // What is deleted is planned from this listing: one that is not whole is an error, never a plan.
@@ -301,11 +330,12 @@ function sizeOf(path: string): number {
   }
 }
 
-function skippedWarnings(skipped: readonly string[], unlisted: readonly string[]): string[] {
+function skippedWarnings(skipped: readonly string[], unlisted: readonly string[], links: readonly string[]): string[] {
   const warnings: string[] = [];
   const show = (paths: readonly string[]) => paths.slice(0, 5).map((path) => JSON.stringify(path)).join(', ') + (paths.length > 5 ? `, … (${paths.length} in all)` : '');
   if (skipped.length > 0) warnings.push(`not copied by rclone (symlinks, special files, names with a line break; sync.strategy: rsync copies them): ${show(skipped)}`);
   if (unlisted.length > 0) warnings.push(`left on the host (rclone cannot name a file with a line break): ${show(unlisted)}`);
+  if (links.length > 0) warnings.push(`not copied: the host has a symlink (or special file) there, and rclone would write through it; remove it on the host, or use sync.strategy: rsync: ${show(links)}`);
   return warnings;
 }
 

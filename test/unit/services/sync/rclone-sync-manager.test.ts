@@ -68,3 +68,46 @@ describe('rclone push (fake rclone)', () => {
     assert.equal(lists.delete, undefined, 'the host sub/x is ignored, so it stays');
   });
 });
+
+describe('rclone push and host symlinks (fake rclone)', () => {
+  it('a path the host has as a symlink is never written through: what is at or below it is not copied, and a warning names it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlt-rclone-links-'));
+    mkdirSync(join(root, 'data'));
+    writeFileSync(join(root, 'data', 'labels.csv'), 'mine');
+    writeFileSync(join(root, 'cfg.txt'), 'mine');
+    writeFileSync(join(root, 'new.txt'), 'new');
+    const seen: string[] = [];
+    let copied: string[] = [];
+    const runner: ProcessRunner = async (command, args, options = {}) => {
+      const ok = (stdout = '') => ({ code: 0, signal: null, stdout, stderr: '', timedOut: false });
+      if (command === 'ssh') return ok('hostname h\nport 22\nuser me\n');
+      if (args[0] === 'lsjson') {
+        const follows = options.env?.RCLONE_SFTP_SKIP_LINKS === 'false';
+        seen.push(`${follows ? 'follow' : 'skip'} ${args.includes('-R') ? '-R' : `--max-depth ${args[args.indexOf('--max-depth') + 1]}`} ${args.find((arg) => arg.startsWith(':sftp:'))}`);
+        // The host: data -> /mnt/shared (a folder), cfg.txt -> ../shared.txt; only a listing that follows links shows them.
+        return ok(JSON.stringify(follows ? [{ Path: 'data', IsDir: true, Size: 0 }, { Path: 'cfg.txt', IsDir: false, Size: 6 }] : []));
+      }
+      if (args[0] === 'copy') copied = readFileSync(args[args.indexOf('--files-from-raw') + 1]!, 'utf8').split('\n').filter(Boolean);
+      return ok();
+    };
+    const manager = new RcloneSftpSyncManager({ runProcess: runner, env: {}, homeDir: root });
+    const summary = await manager.push({ remote: remoteShell, localDir: root, remoteDir: 'projects/x', rules: { respectDockerignore: false } });
+    assert.deepEqual(copied, ['new.txt']);
+    assert.deepEqual(seen, ['skip -R :sftp:projects/x', 'follow --max-depth 1 :sftp:projects/x']);
+    assert.ok(summary.warnings.some((w) => /symlink/.test(w) && w.includes('"cfg.txt"') && w.includes('"data"')), summary.warnings.join('\n'));
+    assert.equal(summary.deleted, 0);
+  });
+
+  it('a push that adds nothing new looks for no links (no extra connection)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlt-rclone-nolinks-'));
+    writeFileSync(join(root, 'a.txt'), 'a');
+    const { runner } = fakeRclone([{ Path: 'a.txt', IsDir: false, Size: 1 }]);
+    let listings = 0;
+    const counting: ProcessRunner = async (command, args, options) => {
+      if (args[0] === 'lsjson') listings++;
+      return runner(command, args, options);
+    };
+    await new RcloneSftpSyncManager({ runProcess: counting, env: {}, homeDir: root }).push({ remote: remoteShell, localDir: root, remoteDir: 'projects/x', rules: { respectDockerignore: false } });
+    assert.equal(listings, 1);
+  });
+});
