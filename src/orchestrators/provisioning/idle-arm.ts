@@ -64,8 +64,12 @@ export interface IdleArmResult {
  * still runs is left alone and the script prints "running". It prints "key"
  * when a key is on the host.
  */
+/** The scripts' own guard: the name is a file name in the idle folder, so nothing but an instance name (INSTANCE_NAME) is taken. */
+const NAME_GUARD = (arg: string) => `case "${arg}" in ""|-*|*[!a-z0-9-]*) echo "mltoolbox: not an instance name" >&2; exit 2;; esac`;
+
 const ARM_SCRIPT = [
   'umask 077',
+  NAME_GUARD('$2'),
   'd="${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle"; mkdir -p "$d" || exit 1',
   'agent=$1; base="$d/$2"; old=$(cat "$base.pid" 2>/dev/null)',
   'case "$(tr "\\0" " " < "/proc/${old:-none}/cmdline" 2>/dev/null)" in *" idle watch "*) watching=$old;; *) watching=;; esac',
@@ -80,6 +84,7 @@ const ARM_SCRIPT = [
 
 /** The report and whether its watcher still runs; exit 3 when there is none. */
 export const IDLE_READ_SCRIPT = [
+  NAME_GUARD('$1'),
   'f="${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle/$1.state.json"',
   '[ -f "$f" ] || exit 3',
   'cat "$f"; echo',
@@ -88,7 +93,8 @@ export const IDLE_READ_SCRIPT = [
 ].join('\n');
 
 /** Removes the idle file and key: the watcher ends at its next look (terminate does this before the provider call). */
-export const IDLE_DISARM_SCRIPT = 'd="${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle"; rm -f "$d/$1.json" "$d/$1.key"';
+export const IDLE_DISARM_SCRIPT = `${NAME_GUARD('$1')}
+d="\${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle"; rm -f "$d/$1.json" "$d/$1.key"`;
 
 export function idleSeconds(record: Pick<InstanceRecord, 'idleTimeoutMinutes'>): number {
   return Math.round((record.idleTimeoutMinutes ?? 0) * 60);

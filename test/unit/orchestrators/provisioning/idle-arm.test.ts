@@ -56,3 +56,24 @@ describe('arming the idle watcher', () => {
     assert.equal(sent.length, 1);
   });
 });
+
+describe('the idle scripts on the host', () => {
+  it('take only an instance name: disarming "../x" removes nothing outside the idle folder (real sh)', async () => {
+    const { IDLE_DISARM_SCRIPT, IDLE_READ_SCRIPT } = await import('../../../../src/orchestrators/provisioning/idle-arm.ts');
+    const { mkdtempSync, mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runProcess } = await import('../../../../src/infrastructure/process.ts');
+    const home = mkdtempSync(join(tmpdir(), 'mlt-idle-sh-'));
+    mkdirSync(join(home, 'mltoolbox', 'idle'), { recursive: true });
+    writeFileSync(join(home, 'mltoolbox', 'victim.json'), '{}');
+    writeFileSync(join(home, 'mltoolbox', 'idle', 'gpu-a.json'), '{}');
+    const env = { PATH: process.env.PATH, XDG_CONFIG_HOME: home };
+    const bad = await runProcess('sh', ['-c', IDLE_DISARM_SCRIPT, 'mlt-idle', '../victim'], { env });
+    assert.equal(bad.code, 2);
+    assert.equal(existsSync(join(home, 'mltoolbox', 'victim.json')), true);
+    assert.equal((await runProcess('sh', ['-c', IDLE_READ_SCRIPT, 'mlt-idle', '../victim'], { env })).code, 2);
+    assert.equal((await runProcess('sh', ['-c', IDLE_DISARM_SCRIPT, 'mlt-idle', 'gpu-a'], { env })).code, 0);
+    assert.equal(existsSync(join(home, 'mltoolbox', 'idle', 'gpu-a.json')), false);
+  });
+});
