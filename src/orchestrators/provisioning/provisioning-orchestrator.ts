@@ -18,6 +18,7 @@ import { instanceView, type InstanceView } from './instance-view.ts';
 import { armIdle, IDLE_DISARM_SCRIPT, readIdle, type IdleArmResult, type IdleReading } from './idle-arm.ts';
 import type { Host } from '../../services/host/types.ts';
 import { INSTANCE_NAME } from '../../core/instance-name.ts';
+import { processAlive } from '../../infrastructure/file-lock.ts';
 
 export type { InstanceView } from './instance-view.ts';
 
@@ -92,22 +93,13 @@ const SECRET = (backend: string) => `provision.${backend}.api_key`;
 const URL_META = (backend: string) => `provision.${backend}.url`;
 const MAX_LAUNCH_ATTEMPTS = 5;
 
-function defaultIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
   const { reporter, registry } = deps;
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? abortableSleep;
   const pollMs = deps.pollIntervalMs ?? 3000;
   const pid = deps.pid ?? process.pid;
-  const isAlive = deps.isAlive ?? defaultIsAlive;
+  const isAlive = deps.isAlive ?? processAlive;
 
   async function provisionConfig(): Promise<ProvisionConfig> {
     return ((await deps.loadConfig()).config.provision ?? {}) as ProvisionConfig;
