@@ -30,8 +30,8 @@ const DIR_NOT_FOUND_EXIT = 3;
 const MAX_LOG_BYTES = 1024 * 1024;
 /** The host listing (about 100 bytes a file): room for a million files. */
 const MAX_LISTING_BYTES = 128 * 1024 * 1024;
-/** Folders looked into at once for host symlinks (each an rclone process and SSH connection). */
-const LINK_LOOKUPS_AT_ONCE = 4;
+/** rclone runs at once for one step (each its own process and SSH connection). */
+const AT_ONCE = 4;
 
 /**
  * `sync.strategy: rclone`: the project pushed with rclone's sftp backend
@@ -85,8 +85,8 @@ export class RcloneSftpSyncManager implements SyncManager {
         : await session.rclone(['copy', localDir, session.remote(remoteDir), '--files-from-raw', session.listFile('push', toCopy), '--no-traverse'], request);
       if (!request.dryRun && (request.delete ?? true)) {
         if (deletions.files.length > 0) await session.rclone(['delete', session.remote(remoteDir), '--files-from-raw', session.listFile('delete', deletions.files)], request);
-        // rmdirs removes only empty folders: a file written there since the listing keeps its folder.
-        for (const folder of deletions.folders) await session.rclone(['rmdirs', session.remote(`${remoteDir}/${folder}`)], request);
+        // rmdirs removes only empty folders: a file written there since the listing keeps its folder. Topmost folders: disjoint.
+        await inBatches(deletions.folders, (folder) => session.rclone(['rmdirs', session.remote(`${remoteDir}/${folder}`)], request));
       }
       const deleted = request.delete ?? true ? [...deletions.files, ...deletions.folders.map((folder) => `${folder}/`)] : [];
       const changes: SyncChanges = {
@@ -262,8 +262,7 @@ class RcloneSession {
         if (candidates.get(folder)!.has(path)) links.add(path);
       }
     };
-    // A few at a time: each is an rclone process with its own SSH connection.
-    for (let i = 0; i < folders.length; i += LINK_LOOKUPS_AT_ONCE) await Promise.all(folders.slice(i, i + LINK_LOOKUPS_AT_ONCE).map(look));
+    await inBatches(folders, look);
     return links;
   }
 
@@ -297,6 +296,11 @@ class RcloneSession {
     if (result.code !== 0) throw this.manager.failure(result, output, this.host);
     return { copied: output.changes, bytesSent: output.stats?.bytes ?? 0 };
   }
+}
+
+/** `work` for every item, AT_ONCE at a time. */
+async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += AT_ONCE) await Promise.all(items.slice(i, i + AT_ONCE).map(work));
 }
 
 function progressOf(stats: RcloneStats, files: number): SyncProgress {
