@@ -56,6 +56,9 @@ export interface IdleArmResult {
   note?: string;
 }
 
+/** The scripts' own guard: the name is a file name in the idle folder, so nothing but an instance name (INSTANCE_NAME) is taken. */
+const NAME_GUARD = (arg: string) => `case "${arg}" in ""|-*|*[!a-z0-9-]*) echo "mltoolbox: not an instance name" >&2; exit 2;; esac`;
+
 /**
  * One round trip: the idle file (from $3), the key (from stdin with consent,
  * $4 yes; kept as it is with $4 keep; else any old one is removed), an older
@@ -64,9 +67,6 @@ export interface IdleArmResult {
  * still runs is left alone and the script prints "running". It prints "key"
  * when a key is on the host.
  */
-/** The scripts' own guard: the name is a file name in the idle folder, so nothing but an instance name (INSTANCE_NAME) is taken. */
-const NAME_GUARD = (arg: string) => `case "${arg}" in ""|-*|*[!a-z0-9-]*) echo "mltoolbox: not an instance name" >&2; exit 2;; esac`;
-
 const ARM_SCRIPT = [
   'umask 077',
   NAME_GUARD('$2'),
