@@ -82,11 +82,9 @@ const ARM_SCRIPT = [
   'else nohup "$agent" idle watch --config "$base.json" </dev/null >/dev/null 2>&1 & fi',
 ].join('\n');
 
-/**
- * The report and whether its watcher still runs; exit 3 when there is none.
- * (Only reads: no NAME_GUARD here — with it, `status` on an instance hung, see the s5 review report.)
- */
+/** The report and whether its watcher still runs; exit 3 when there is none. */
 export const IDLE_READ_SCRIPT = [
+  NAME_GUARD('$1'),
   'f="${XDG_CONFIG_HOME:-$HOME/.config}/mltoolbox/idle/$1.state.json"',
   '[ -f "$f" ] || exit 3',
   'cat "$f"; echo',

@@ -59,7 +59,7 @@ describe('arming the idle watcher', () => {
 
 describe('the idle scripts on the host', () => {
   it('take only an instance name: disarming "../x" removes nothing outside the idle folder (real sh)', async () => {
-    const { IDLE_DISARM_SCRIPT } = await import('../../../../src/orchestrators/provisioning/idle-arm.ts');
+    const { IDLE_DISARM_SCRIPT, IDLE_READ_SCRIPT } = await import('../../../../src/orchestrators/provisioning/idle-arm.ts');
     const { mkdtempSync, mkdirSync, writeFileSync, existsSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -72,6 +72,7 @@ describe('the idle scripts on the host', () => {
     const bad = await runProcess('sh', ['-c', IDLE_DISARM_SCRIPT, 'mlt-idle', '../victim'], { env });
     assert.equal(bad.code, 2);
     assert.equal(existsSync(join(home, 'mltoolbox', 'victim.json')), true);
+    assert.equal((await runProcess('sh', ['-c', IDLE_READ_SCRIPT, 'mlt-idle', '../victim'], { env })).code, 2);
     assert.equal((await runProcess('sh', ['-c', IDLE_DISARM_SCRIPT, 'mlt-idle', 'gpu-a'], { env })).code, 0);
     assert.equal(existsSync(join(home, 'mltoolbox', 'idle', 'gpu-a.json')), false);
   });
