@@ -212,6 +212,19 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     return { ok: true };
   });
 
+  route('cancelOperation', async (request, reply) => {
+    const { outcome, operation } = await operations.cancel(request.params.id, request.token!.name);
+    if (outcome === 'not-found') return reply.code(404).send(notFound(request.params.id));
+    if (outcome === 'finished') return reply.code(409).send({ error: { code: 'OPERATION_FINISHED', message: `operation ${request.params.id} has already ${operation!.state} (${operation!.finishedAt}): there is nothing to cancel` } });
+    log(`operation ${request.params.id}: cancel requested by ${request.token!.name}`);
+    return reply.code(202).send(operation);
+  });
+
+  route('operationCancel', async (request, reply) => {
+    const found = await operations.cancelRequested(request.params.id, request.query.waitMs);
+    return found ? found : reply.code(404).send(notFound(request.params.id));
+  });
+
   // --- provisioned instances, as the CLIs report them from their ledgers ------------------
   route('reportInstances', async (request) => ({ count: hub.reportInstances(request.token!.name, request.body.instances) }));
 
