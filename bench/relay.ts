@@ -20,7 +20,7 @@
  * glibc malloc and libuv settings, in its environment), the shipped
  * configuration first and last as the baseline (docs/relay.md#memory).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -147,7 +147,8 @@ async function load(target: { url: string; pid: number | undefined }, seconds: n
  * replaces the Node flags `relay serve` starts the relay bundle with.
  */
 const SHIPPED = RELAY_NODE_FLAGS.join(' ');
-const VARIANTS: { name: string; env: Record<string, string> }[] = [
+type Variant = { name: string; env: Record<string, string>; floor?: true };
+const VARIANTS: Variant[] = [
   { name: `shipped (${SHIPPED})`, env: {} },
   { name: 'no flags', env: { MLTOOLBOX_RELAY_NODE_FLAGS: '' } },
   { name: 'MALLOC_ARENA_MAX=1', env: { MALLOC_ARENA_MAX: '1' } },
@@ -159,8 +160,26 @@ const VARIANTS: { name: string; env: Record<string, string> }[] = [
   { name: '+ --optimize-for-size', env: { MLTOOLBOX_RELAY_NODE_FLAGS: `${SHIPPED} --optimize-for-size` } },
   { name: '--lite-mode --max-semi-space-size=1', env: { MLTOOLBOX_RELAY_NODE_FLAGS: '--lite-mode --max-semi-space-size=1' } },
   { name: 'MALLOC_ARENA_MAX=1 + --single-threaded', env: { MALLOC_ARENA_MAX: '1', MLTOOLBOX_RELAY_NODE_FLAGS: `${SHIPPED} --single-threaded` } },
-  { name: `shipped again`, env: {} },
+  // The floor: node:http + ws + ajv alone under the same load and flags (bench/lib/relay-floor.mjs), no framework, no relay.
+  { name: `floor: node:http + ws + ajv, no framework (${SHIPPED})`, env: {}, floor: true },
+  { name: 'shipped again', env: {} },
 ];
+
+/** A relay for one variant: `relay serve` with its environment, or the floor server. */
+async function startVariant(variant: Variant): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  if (!variant.floor) return startRelay({ ...env, ...variant.env });
+  const child = spawn(process.execPath, [...RELAY_NODE_FLAGS, join(REPO_ROOT, 'bench/lib/relay-floor.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /relay listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
+  });
+  return { url, child, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
+}
 
 if (process.argv.includes('--compare')) {
   try {
@@ -168,7 +187,7 @@ if (process.argv.includes('--compare')) {
     const saved: unknown[] = [];
     for (const variant of VARIANTS) {
       note(`${variant.name}: ${agentCount} agents × ${seconds} s`);
-      const relay = await startRelay({ ...env, ...variant.env });
+      const relay = await startVariant(variant);
       try {
         await new Promise((r) => setTimeout(r, 1000));
         const figures = await load({ url: relay.url, pid: relay.child.pid }, seconds);
