@@ -18,7 +18,8 @@
  * `--compare` measures the memory levers one at a time instead, in one run:
  * the same load against a relay started with each variant (Node flags,
  * glibc malloc and libuv settings, in its environment), the shipped
- * configuration first and last as the baseline (docs/relay.md#memory).
+ * configuration first and last as the baseline (docs/relay.md#memory);
+ * `--only WORD,WORD` runs just the variants whose names hold one of them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -182,10 +183,13 @@ async function startVariant(variant: Variant): Promise<{ url: string; child: Chi
 }
 
 if (process.argv.includes('--compare')) {
+  // --only a,b: just the variants whose names contain one of those (the shipped baseline, first and last, always runs).
+  const only = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? '').split(',').filter(Boolean) : [];
+  const chosen = VARIANTS.filter((v, i) => i === 0 || i === VARIANTS.length - 1 || only.length === 0 || only.some((word) => v.name.includes(word)));
   try {
     const rows: (string | number)[][] = [];
     const saved: unknown[] = [];
-    for (const variant of VARIANTS) {
+    for (const variant of chosen) {
       note(`${variant.name}: ${agentCount} agents × ${seconds} s`);
       const relay = await startVariant(variant);
       try {

@@ -74,6 +74,9 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   await app.register(websocket, {
     options: {
       maxPayload: 2_000_000,
+      // ws's default, said out loud: compression would give every socket its own zlib contexts (~300 KiB each,
+      // docs/relay.md#memory) for frames of a few KiB on a LAN.
+      perMessageDeflate: false,
       // Browsers offer [SUBPROTOCOL, bearer.<token>]: answer with ours, never echo the token.
       handleProtocols: (protocols: Set<string>) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     },

@@ -198,6 +198,18 @@ describe('metrics history (the charts)', () => {
 });
 
 describe('metrics history growth', () => {
+  it('gives GPU figures back as nvidia-smi printed them (float32 storage, two decimals), the head at full precision', async () => {
+    const { MetricsHistory } = await import('../../../src/relay/server/metrics-history.ts');
+    const history = new MetricsHistory(10);
+    const gpus = [
+      { index: 0, uuid: 'GPU-a', name: 'NVIDIA H100 80GB HBM3', utilizationPercent: 99, memoryUsedMiB: 81_559, memoryTotalMiB: 81_559, temperatureC: 61, powerDrawW: 312.45, powerLimitW: 700 },
+      { index: 1, uuid: 'GPU-b', name: 'NVIDIA H100 80GB HBM3', utilizationPercent: 37.5, memoryUsedMiB: 0, memoryTotalMiB: 81_559, temperatureC: null, powerDrawW: 69.17, powerLimitW: 699.99 },
+    ];
+    const sample = { at: 1_765_100_000_123, cpuPercent: 12.345678, memoryUsedBytes: 123_456_789_012, memoryTotalBytes: 2_199_023_255_552, gpus };
+    history.push(sample);
+    assert.deepEqual(history.samples(), [sample]);
+  });
+
   it('grows as samples come and wraps at its capacity', async () => {
     const { MetricsHistory } = await import('../../../src/relay/server/metrics-history.ts');
     const history = new MetricsHistory(20);
