@@ -158,7 +158,7 @@ const VARIANTS: Variant[] = [
   { name: '+ --v8-pool-size=1', env: { MLTOOLBOX_RELAY_NODE_FLAGS: `${SHIPPED} --v8-pool-size=1` } },
   { name: '+ --single-threaded', env: { MLTOOLBOX_RELAY_NODE_FLAGS: `${SHIPPED} --single-threaded` } },
   { name: '+ --max-old-space-size=16', env: { MLTOOLBOX_RELAY_NODE_FLAGS: `${SHIPPED} --max-old-space-size=16` } },
-  { name: '+ --optimize-for-size', env: { MLTOOLBOX_RELAY_NODE_FLAGS: `${SHIPPED} --optimize-for-size` } },
+  { name: 'without --optimize-for-size (session 4)', env: { MLTOOLBOX_RELAY_NODE_FLAGS: '--max-semi-space-size=1 --jitless' } },
   { name: '--lite-mode --max-semi-space-size=1', env: { MLTOOLBOX_RELAY_NODE_FLAGS: '--lite-mode --max-semi-space-size=1' } },
   { name: 'MALLOC_ARENA_MAX=1 + --single-threaded', env: { MALLOC_ARENA_MAX: '1', MLTOOLBOX_RELAY_NODE_FLAGS: `${SHIPPED} --single-threaded` } },
   // The floor: node:http + ws + ajv alone under the same load and flags (bench/lib/relay-floor.mjs), no framework, no relay.
