@@ -135,7 +135,8 @@ export function dashboardScript(): string {
     $('operations').hidden = list.length === 0;
     if (!list.length) return;
     var rows = list.map(function (o) {
-      var pctDone = o.percent == null ? (o.state === 'running' || o.state === 'cancelling' ? 0 : 100) : o.percent;
+      // Full only when it succeeded: a failed or cancelled operation shows how far it got.
+      var pctDone = o.percent == null ? (o.state === 'succeeded' ? 100 : 0) : o.percent;
       var bar = el('span', { class: 'bar' }, [el('span', { style: 'width:' + Math.max(0, Math.min(100, pctDone)) + '%' })]);
       var cancel = null;
       if (o.state === 'running') {
