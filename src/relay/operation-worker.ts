@@ -80,9 +80,14 @@ export function createOperationSink(relay: RelayEndpoint, id: string, options: {
     },
     watchCancel(onCancel) {
       const pause = (ms: number) => new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
+        const done = () => {
+          clearTimeout(timer);
+          stopPolling.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
         timer.unref();
-        stopPolling.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        stopPolling.signal.addEventListener('abort', done, { once: true });
       });
       void (async () => {
         while (!finished) {
