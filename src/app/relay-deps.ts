@@ -63,6 +63,8 @@ export interface RelayService {
   /** Follows an operation's events until it finishes (its final view) or `signal` aborts (undefined). */
   watchOperation(id: string, onEvents: (events: OperationEvent[], operation: OperationView) => void, signal: AbortSignal): Promise<OperationView | undefined>;
   listOperations(limit: number): Promise<OperationView[]>;
+  /** `ops cancel`: asks the operation's worker to stop. OPERATION_NOT_FOUND, or OPERATION_FINISHED once it has ended. */
+  cancelOperation(id: string): Promise<OperationView>;
   /** Follows a container's log through the relay until `signal`; started false (and why) when the stream did not start in time. */
   followLogs(host: string, container: string, tail: number, onLines: (lines: string[]) => void, signal: AbortSignal): Promise<{ started: boolean; reason?: string }>;
   /**
@@ -230,7 +232,7 @@ export function createRelay(app: App): RelayService {
         const { operation, events } = answer.value;
         if (events.length > 0) after = events.at(-1)!.seq;
         onEvents(events, operation);
-        if (operation.state !== 'running') return operation;
+        if (operation.state !== 'running' && operation.state !== 'cancelling') return operation;
       }
       return undefined;
     },
@@ -240,6 +242,15 @@ export function createRelay(app: App): RelayService {
       const answer = await listOperations(reached, limit);
       if (!answer.ok) throw unavailable(answer.reason);
       return answer.value;
+    },
+    async cancelOperation(id) {
+      const reached = await usable();
+      const { cancelOperation } = await import('../relay/client.ts');
+      const answer = await cancelOperation(reached, id);
+      if (answer.ok) return answer.value;
+      if (answer.status === 404) throw new UserError('OPERATION_NOT_FOUND', `the relay knows no operation ${id.slice(0, 40)}`, 'list them: mltoolbox ops list');
+      if (answer.status === 409) throw new UserError('OPERATION_FINISHED', `operation ${id}: ${answer.reason.replace(/^it answered 409: /, '')}`, `its result stays queryable: mltoolbox ops watch ${id}`);
+      throw unavailable(answer.reason);
     },
     async followLogs(host, container, tail, onLines, signal) {
       const reached = await endpoint();

@@ -122,6 +122,12 @@ export async function followOperation(context: CommandContext, id: string): Prom
     const code = final.error.code in ErrorCodes ? final.error.code as ErrorCode : 'OPERATION_FAILED';
     throw new UserError(code, `operation ${id}: ${final.error.message}`, final.error.hint ?? `see mltoolbox ops watch ${id}`);
   }
+  if (final.state === 'cancelled') {
+    const how = final.error ? ` (${final.error.code}: ${final.error.message})` : '';
+    throw new UserError('OPERATION_CANCELLED', `operation ${id} was cancelled by ${final.cancelledBy ?? 'a user'}${how}`, final.kind === 'provision'
+      ? 'a cancelled provision terminates what it launched: mltoolbox instances list shows nothing billing; run the command again to redo it'
+      : 'run the command again to redo the work');
+  }
   if (final.state === 'lost') {
     throw new UserError('OPERATION_START_FAILED', `operation ${id} lost its worker (no report for a while)`, `its worker ran on ${final.worker?.machine ?? '?'} as pid ${final.worker?.pid ?? '?'}; see its log under the state folder's operations/`);
   }
@@ -163,8 +169,52 @@ export function operationReporter(inner: Reporter): { reporter: Reporter; attach
   };
 }
 
-/** Runs the worker's command and reports how it ended (its --json result, or its error) to the relay. */
-export async function reportingTo(sink: OperationSink, work: () => Promise<CommandResult>): Promise<CommandResult> {
+const EXITS_AT_ONCE = Symbol.for('mltoolbox.exitsAtOnce');
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Runs the worker's command and reports how it ended (its --json result, or its error) to the relay.
+ *
+ * Cancelling (`ops cancel`, docs/relay.md#cancelling): the relay tells the
+ * worker, which stops the work the way Ctrl-C in a terminal would — SIGINT
+ * to its own process group (the launcher started it as a group leader), so
+ * rsync, ssh and hook processes stop with it, and a provision's interrupt
+ * guard terminates what it launched before it returns. Where the CLI would
+ * exit at once on a signal, the worker first tells the relay how it ended.
+ */
+export async function reportingTo(sink: OperationSink, work: () => Promise<CommandResult>, log = (line: string) => void process.stderr.write(`${line}\n`)): Promise<CommandResult> {
+  let cancelledBy: string | undefined;
+  let stopping = false;
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const error = cancelledBy === undefined
+      ? { code: 'INTERRUPTED', message: `the worker got ${signal} and stopped` }
+      : { code: 'OPERATION_CANCELLED', message: `stopped at the request of ${cancelledBy}` };
+    // Bounded: the relay being down must not keep a stopped worker alive.
+    setTimeout(() => process.exit(ExitCode.interrupted), 15_000).unref();
+    void sink.finish({ ok: false, exitCode: ExitCode.interrupted, error }).finally(() => process.exit(ExitCode.interrupted));
+  };
+  // The CLI's exit-at-once handlers (src/cli/main.ts) give way to onStop while the work runs.
+  const parked = STOP_SIGNALS.map((signal) => {
+    const exitsAtOnce = process.rawListeners(signal).filter((l) => {
+      const original = ((l as { listener?: unknown }).listener ?? l) as Record<symbol, unknown>;
+      return original[EXITS_AT_ONCE] === true;
+    });
+    for (const listener of exitsAtOnce) process.off(signal, listener as () => void);
+    process.on(signal, onStop);
+    return { signal, exitsAtOnce };
+  });
+  sink.watchCancel((by) => {
+    cancelledBy = by ?? 'a user';
+    log(`cancel requested by ${cancelledBy}: stopping the work (SIGINT to the worker's process group)`);
+    try {
+      process.kill(-process.pid, 'SIGINT');
+    } catch {
+      // Not a group leader (started by hand, not by the launcher): this process alone.
+      process.kill(process.pid, 'SIGINT');
+    }
+  });
   let outcome: CommandResult;
   try {
     outcome = await work();
@@ -176,6 +226,11 @@ export async function reportingTo(sink: OperationSink, work: () => Promise<Comma
       error: known ? { code: error.code, message: error.message, hint: error.hint } : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) },
     });
     throw error;
+  } finally {
+    for (const { signal, exitsAtOnce } of parked) {
+      process.off(signal, onStop);
+      for (const listener of exitsAtOnce) process.on(signal, listener as () => void);
+    }
   }
   await sink.finish({ ok: (outcome.exitCode ?? 0) === 0, exitCode: outcome.exitCode ?? 0, ...(outcome.result === undefined ? {} : { result: outcome.result }) });
   return outcome;

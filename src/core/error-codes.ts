@@ -167,6 +167,8 @@ export const ErrorCodes = {
   OPERATION_NOT_FOUND: { exit: ExitCode.userError },
   OPERATION_START_FAILED: { exit: ExitCode.userError },
   OPERATION_FAILED: { exit: ExitCode.userError },
+  OPERATION_CANCELLED: { exit: ExitCode.interrupted },
+  OPERATION_FINISHED: { exit: ExitCode.userError },
   RELAY_IMAGE_BUILD_FAILED: { exit: ExitCode.userError },
 } as const satisfies Record<string, { exit: ExitCodeValue }>;
 

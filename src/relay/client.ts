@@ -27,14 +27,14 @@ export interface RelayEndpoint {
 }
 
 /** One JSON request to the relay; a reason instead of an exception for anything but a 2xx answer. */
-export async function relayCall<T>(relay: RelayEndpoint, method: string, path: string, body?: unknown, timeoutMs = relay.timeoutMs): Promise<RelayAnswer<T>> {
+export async function relayCall<T>(relay: RelayEndpoint, method: string, path: string, body?: unknown, timeoutMs = relay.timeoutMs, signal?: AbortSignal): Promise<RelayAnswer<T>> {
   let response: Response;
   try {
     response = await fetch(new URL(path, relay.url), {
       method,
       headers: { authorization: `Bearer ${relay.token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       redirect: 'error',
     });
   } catch (error) {
@@ -90,6 +90,16 @@ export async function listOperations(relay: RelayEndpoint, limit: number): Promi
 /** Events after `after`, the relay holding the request up to `waitMs` until one arrives. */
 export function operationEvents(relay: RelayEndpoint, id: string, after: number, waitMs: number): Promise<RelayAnswer<{ operation: OperationView; events: OperationEvent[] }>> {
   return relayCall(relay, 'GET', `/api/v1/operations/${encodeURIComponent(id)}/events?after=${after}&waitMs=${waitMs}`, undefined, waitMs + relay.timeoutMs + 5000);
+}
+
+/** `ops cancel`: asks the operation's worker to stop (409 once it has finished). */
+export function cancelOperation(relay: RelayEndpoint, id: string): Promise<RelayAnswer<OperationView>> {
+  return relayCall(relay, 'POST', `/api/v1/operations/${encodeURIComponent(id)}/cancel`);
+}
+
+/** The worker's long poll: whether its operation was asked to stop, the relay holding the request up to `waitMs`. */
+export function cancelRequested(relay: RelayEndpoint, id: string, waitMs: number, signal?: AbortSignal): Promise<RelayAnswer<{ requested: boolean; by: string | null }>> {
+  return relayCall(relay, 'GET', `/api/v1/operations/${encodeURIComponent(id)}/cancel?waitMs=${waitMs}`, undefined, waitMs + relay.timeoutMs + 5000, signal);
 }
 
 export function reportInstances(relay: RelayEndpoint, instances: InstanceReport[]): Promise<RelayAnswer<{ count: number }>> {

@@ -1,4 +1,4 @@
-import { reportOperation, type OperationReport, type RelayEndpoint } from './client.ts';
+import { cancelRequested, reportOperation, type OperationReport, type RelayEndpoint } from './client.ts';
 
 /**
  * The worker's side of an operation: what its reporter prints is batched and
@@ -13,12 +13,20 @@ export interface OperationSink {
   push(event: OperationEventInput): void;
   /** Posts what is queued, then the result (a few attempts, bounded). */
   finish(done: NonNullable<OperationReport['done']>): Promise<boolean>;
+  /**
+   * Calls `onCancel` once when `ops cancel` asks this operation to stop (a
+   * long poll on the relay, one request at a time, until `finish`). The relay
+   * being down only delays it.
+   */
+  watchCancel(onCancel: (by: string | null) => void): void;
 }
 
 const FLUSH_MS = 250;
 const HEARTBEAT_MS = 10_000;
 const QUEUE_MAX = 2000;
 const BATCH = 500;
+/** How long one cancel long poll waits on the relay. */
+const CANCEL_POLL_MS = 20_000;
 
 export function createOperationSink(relay: RelayEndpoint, id: string, options: { flushMs?: number; heartbeatMs?: number } = {}): OperationSink {
   let queue: OperationEventInput[] = [];
@@ -40,6 +48,8 @@ export function createOperationSink(relay: RelayEndpoint, id: string, options: {
     });
     return inflight;
   };
+  let finished = false;
+  const stopPolling = new AbortController();
   const heartbeat = setInterval(() => {
     if (queue.length > 0) void flush();
     else void send({ events: [] });
@@ -56,6 +66,8 @@ export function createOperationSink(relay: RelayEndpoint, id: string, options: {
       timer ??= setTimeout(() => void flush(), options.flushMs ?? FLUSH_MS);
     },
     async finish(done) {
+      finished = true;
+      stopPolling.abort();
       clearInterval(heartbeat);
       if (timer) clearTimeout(timer);
       await flush();
@@ -65,6 +77,30 @@ export function createOperationSink(relay: RelayEndpoint, id: string, options: {
         await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
       }
       return false;
+    },
+    watchCancel(onCancel) {
+      const pause = (ms: number) => new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          stopPolling.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        timer.unref();
+        stopPolling.signal.addEventListener('abort', done, { once: true });
+      });
+      void (async () => {
+        while (!finished) {
+          const answer = await cancelRequested(endpoint, id, CANCEL_POLL_MS, stopPolling.signal);
+          if (finished) return;
+          if (answer.ok && answer.value.requested) {
+            onCancel(answer.value.by);
+            return;
+          }
+          // Not asked (the poll timed out: ask again at once), or the relay did not answer (wait a little).
+          if (!answer.ok) await pause(1000);
+        }
+      })();
     },
   };
 }

@@ -409,6 +409,18 @@ describe('relay', async () => {
       const id = (JSON.parse(started.stdout) as { result: { operation: string } }).result.operation;
       await page.locator(`[data-operation="${id}"] .op-state:has-text("succeeded")`).waitFor({ timeout: 60_000 });
       await page.screenshot({ path: join(ARTIFACTS, 'operations-instances.png'), fullPage: true });
+      // The cancel button: a sync held in its pre_sync hook stops, and the row turns cancelled live.
+      relayConfig(relay.url, 'hooks:\n  pre_sync: sleep 60\n');
+      const slow = await mlt(['sync', harness.ssh.alias, '--background', '--json']);
+      assert.equal(slow.code, 0, slow.stderr);
+      const slowId = (JSON.parse(slow.stdout) as { result: { operation: string } }).result.operation;
+      await page.locator(`[data-operation="${slowId}"] button.op-cancel`).click({ timeout: 30_000 });
+      await page.locator(`[data-operation="${slowId}"] .op-state:has-text("cancelled")`).waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: join(ARTIFACTS, 'operation-cancelled.png'), fullPage: true });
+      const listed = await mlt(['ops', 'list', '--json']);
+      const cancelled = (JSON.parse(listed.stdout) as { result: { operations: { id: string; state: string; cancelledBy: string }[] } }).result.operations.find((o) => o.id === slowId);
+      assert.deepEqual([cancelled?.state, cancelled?.cancelledBy], ['cancelled', 'tester']);
+      relayConfig(relay.url);
     } finally {
       await browser.close();
     }

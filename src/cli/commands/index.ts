@@ -11,7 +11,7 @@ import { remoteAddSpec, remoteListSpec, remoteRemoveSpec } from './remote/spec.t
 import { portsCloseSpec, portsListSpec } from './ports/spec.ts';
 import { backendAddSpec, backendListSpec, backendRemoveSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec, provisionSpec, searchSpec } from './provision/spec.ts';
 import { relayAddHostSpec, relayImageBuildSpec, relayServeSpec, relayTokenSpec } from './relay/spec.ts';
-import { opsListSpec, opsWatchSpec } from './ops/spec.ts';
+import { opsCancelSpec, opsListSpec, opsWatchSpec } from './ops/spec.ts';
 import { imageBootstrapSpec, imagePushSpec } from './image/spec.ts';
 import { agentInstallSpec, agentRemoveSpec, agentStatusSpec } from './agent/spec.ts';
 
@@ -30,7 +30,7 @@ export const commands: readonly CommandSpec[] = [
   remoteAddSpec, remoteListSpec, remoteRemoveSpec,
   searchSpec, provisionSpec, instancesListSpec, instancesStopSpec, instancesTerminateSpec,
   backendAddSpec, backendListSpec, backendRemoveSpec,
-  relayServeSpec, relayTokenSpec, relayAddHostSpec, relayImageBuildSpec, opsListSpec, opsWatchSpec,
+  relayServeSpec, relayTokenSpec, relayAddHostSpec, relayImageBuildSpec, opsListSpec, opsWatchSpec, opsCancelSpec,
   agentInstallSpec, agentStatusSpec, agentRemoveSpec,
   doctorSpec,
   imageBootstrapSpec, imagePushSpec,

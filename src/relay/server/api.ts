@@ -28,9 +28,10 @@ const operationKind = z.enum(['connect', 'sync', 'provision']);
 const operationError = z.object({ code: z.string().max(64), message: z.string().max(4000), hint: z.string().max(4000).optional() });
 const operationView = z.object({
   id: z.string(), kind: z.string(), title: z.string(), target: z.string().nullable(), owner: z.string(),
-  state: z.enum(['running', 'succeeded', 'failed', 'lost']), createdAt: z.string(), updatedAt: z.string(), finishedAt: z.string().nullable(),
+  state: z.enum(['running', 'cancelling', 'succeeded', 'failed', 'cancelled', 'lost']), createdAt: z.string(), updatedAt: z.string(), finishedAt: z.string().nullable(),
   progress: z.string().nullable(), percent: z.number().nullable(), exitCode: z.number().nullable(), result: z.unknown(),
   error: operationError.nullable(), worker: z.object({ machine: z.string(), pid: z.number() }).nullable(), events: z.number(),
+  cancelRequestedAt: z.string().nullable(), cancelledBy: z.string().nullable(),
 });
 const operationEvent = z.object({ seq: z.number(), at: z.number(), level: z.enum(['info', 'warn', 'success', 'task', 'progress', 'done', 'failed']), text: z.string() });
 /** A provisioned instance as the CLI reports it from its ledger (src/db instances). */
@@ -123,6 +124,17 @@ export const routes = {
       done: z.object({ ok: z.boolean(), exitCode: z.number().int(), result: z.unknown().optional(), error: operationError.optional() }).optional(),
     }),
     response: { 200: z.object({ ok: z.boolean() }), 403: errorBody, 404: errorBody, 409: errorBody },
+  },
+  cancelOperation: {
+    method: 'POST', url: '/api/v1/operations/:id/cancel',
+    summary: 'Ask a running operation to stop: its worker is told at once and stops the work the way Ctrl-C would (a provision terminates what it launched); 409 once it has finished',
+    params: operationParams, response: { 202: operationView, 404: errorBody, 409: errorBody },
+  },
+  operationCancel: {
+    method: 'GET', url: '/api/v1/operations/:id/cancel', summary: 'For the worker: whether the operation was asked to stop; waits up to `waitMs` for it (long poll)',
+    params: operationParams,
+    querystring: z.object({ waitMs: z.coerce.number().int().min(0).max(30_000).default(0) }),
+    response: { 200: z.object({ requested: z.boolean(), by: z.string().nullable() }), 404: errorBody },
   },
   reportInstances: {
     method: 'PUT', url: '/api/v1/instances', summary: 'Replace the instances this token reports (its CLI\'s provisioning ledger)',

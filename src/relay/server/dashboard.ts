@@ -30,7 +30,8 @@ input{background:#0f1115;color:#e6e6e6;border:1px solid #2a2f3a;border-radius:4p
 #logs{white-space:pre-wrap;font:12px ui-monospace,monospace;max-height:40vh;overflow:auto;background:#0b0d11;padding:.5em}
 .error{color:#f87171}.muted{color:#9aa4b2}
 .bar{background:#0f1115;border:1px solid #2a2f3a;border-radius:3px;height:.6em;width:10em;display:inline-block;vertical-align:middle}
-.bar>span{display:block;height:100%;background:#38bdf8}.failed,.lost{color:#f87171}.succeeded{color:#22c55e}
+.bar>span{display:block;height:100%;background:#38bdf8}.failed,.lost{color:#f87171}.succeeded{color:#22c55e}.cancelling,.cancelled{color:#fbbf24}
+button.op-cancel{background:#7f1d1d;padding:.1em .6em}
 </style></head>
 <body>
 <header><h1>mltoolbox relay</h1><span id="who"></span></header>
@@ -134,12 +135,22 @@ export function dashboardScript(): string {
     $('operations').hidden = list.length === 0;
     if (!list.length) return;
     var rows = list.map(function (o) {
-      var pctDone = o.percent == null ? (o.state === 'running' ? 0 : 100) : o.percent;
+      // Full only when it succeeded: a failed or cancelled operation shows how far it got.
+      var pctDone = o.percent == null ? (o.state === 'succeeded' ? 100 : 0) : o.percent;
       var bar = el('span', { class: 'bar' }, [el('span', { style: 'width:' + Math.max(0, Math.min(100, pctDone)) + '%' })]);
+      var cancel = null;
+      if (o.state === 'running') {
+        // The same request as mltoolbox ops cancel ID; the row turns cancelling, then cancelled, as the worker reports.
+        cancel = el('button', { class: 'op-cancel', type: 'button', title: 'stop it (as Ctrl-C would)', text: 'cancel' });
+        cancel.addEventListener('click', function () {
+          cancel.disabled = true;
+          fetch('/api/v1/operations/' + encodeURIComponent(o.id) + '/cancel', { method: 'POST', headers: { authorization: 'Bearer ' + state.token } }).catch(function () { cancel.disabled = false; });
+        });
+      }
       return el('tr', { 'data-operation': o.id }, [el('td', { text: o.id }), el('td', { text: o.title }), el('td', { class: 'op-state ' + o.state, text: o.state }), el('td', {}, [bar]),
-        el('td', { class: 'op-progress', text: o.error ? o.error.code + ': ' + o.error.message : (o.progress || '') }), el('td', { class: 'muted', text: new Date(o.createdAt).toLocaleTimeString() })]);
+        el('td', { class: 'op-progress', text: o.error ? o.error.code + ': ' + o.error.message : (o.progress || '') }), el('td', { class: 'muted', text: new Date(o.createdAt).toLocaleTimeString() }), el('td', {}, [cancel])]);
     });
-    $('operations-list').replaceChildren(el('table', {}, [el('thead', {}, [el('tr', {}, ['id', 'command', 'state', 'progress', '', 'started'].map(function (h) { return el('th', { text: h }); }))]), el('tbody', {}, rows)]));
+    $('operations-list').replaceChildren(el('table', {}, [el('thead', {}, [el('tr', {}, ['id', 'command', 'state', 'progress', '', 'started', ''].map(function (h) { return el('th', { text: h }); }))]), el('tbody', {}, rows)]));
   }
   function render() {
     renderInstances(); renderOperations();

@@ -10,6 +10,11 @@ import type { OperationRecord, RelayStore } from './store.ts';
  *
  * A worker reports at least every HEARTBEAT_MS; a running operation silent
  * for LOST_AFTER_MS is shown `lost` (the worker died or its machine slept).
+ *
+ * Cancelling: `ops cancel` marks the operation `cancelling` and wakes the
+ * worker's long poll (GET …/cancel); the worker stops the work as Ctrl-C
+ * would and reports how it ended, which makes it `cancelled` (or
+ * `succeeded`, when the work finished before it could stop).
  */
 export interface OperationEvent {
   seq: number;
@@ -19,7 +24,7 @@ export interface OperationEvent {
   text: string;
 }
 
-export type OperationView = OperationRecord & { events: number };
+export type OperationView = OperationRecord & { events: number; cancelRequestedAt: string | null; cancelledBy: string | null };
 
 export interface OperationDone {
   ok: boolean;
@@ -46,6 +51,7 @@ export class OperationsBoard {
   private readonly store: RelayStore;
   private readonly changed: (operation: OperationView) => void;
   private readonly now: () => number;
+  private closed = false;
 
   constructor(store: RelayStore, changed: (operation: OperationView) => void, now: () => number = Date.now) {
     this.store = store;
@@ -59,7 +65,7 @@ export class OperationsBoard {
       id: `op-${randomUUID().slice(0, 8)}`,
       kind: request.kind, title: request.title, target: request.target, owner: owner.name, ownerTokenId: owner.id,
       state: 'running', createdAt: at, updatedAt: at, finishedAt: null, progress: null, percent: null, exitCode: null, result: null, error: null,
-      worker: request.worker,
+      worker: request.worker, cancelRequestedAt: null, cancelledBy: null,
     };
     await this.store.saveOperation(record);
     this.remember({ record, events: [], seq: 0, waiters: new Set() });
@@ -83,9 +89,10 @@ export class OperationsBoard {
     }
     if (live.events.length > EVENTS_KEPT) live.events.splice(0, live.events.length - EVENTS_KEPT);
     live.record.updatedAt = new Date(now).toISOString();
-    if (live.record.state === 'lost') live.record.state = 'running';
+    const cancelled = Boolean(live.record.cancelRequestedAt);
+    if (live.record.state === 'lost') live.record.state = cancelled ? 'cancelling' : 'running';
     if (done) {
-      live.record.state = done.ok ? 'succeeded' : 'failed';
+      live.record.state = done.ok ? 'succeeded' : cancelled ? 'cancelled' : 'failed';
       live.record.finishedAt = live.record.updatedAt;
       live.record.exitCode = done.exitCode;
       live.record.result = done.result ?? null;
@@ -95,15 +102,45 @@ export class OperationsBoard {
         live.record.progress = 'done';
       }
       live.seq += 1;
-      live.events.push({ seq: live.seq, at: now, level: done.ok ? 'done' : 'failed', text: done.ok ? 'done' : `${done.error?.code ?? 'FAILED'}: ${done.error?.message ?? `exit ${done.exitCode}`}` });
+      const how = `${done.error?.code ?? 'FAILED'}: ${done.error?.message ?? `exit ${done.exitCode}`}`;
+      live.events.push({ seq: live.seq, at: now, level: done.ok ? 'done' : 'failed', text: done.ok ? 'done' : cancelled ? `cancelled (${how})` : how });
     }
     // Heartbeats (no events) touch memory only; anything else is saved.
     if (events.length > 0 || done) await this.store.saveOperation(live.record);
     const view = this.view(live.record);
     if (events.length > 0 || done) this.changed(view);
-    for (const wake of live.waiters) wake();
-    live.waiters.clear();
+    this.wake(live);
     return 'ok';
+  }
+
+  /** `ops cancel`: marks the operation `cancelling` and wakes its worker's long poll. A finished one is refused. */
+  async cancel(id: string, by: string): Promise<{ outcome: 'ok' | 'not-found' | 'finished'; operation?: OperationView }> {
+    const live = await this.load(id);
+    if (!live) return { outcome: 'not-found' };
+    if (live.record.finishedAt !== null) return { outcome: 'finished', operation: this.view(live.record) };
+    if (!live.record.cancelRequestedAt) {
+      const now = this.now();
+      live.record.cancelRequestedAt = new Date(now).toISOString();
+      live.record.cancelledBy = by;
+      live.record.state = 'cancelling';
+      live.seq += 1;
+      live.events.push({ seq: live.seq, at: now, level: 'warn', text: `cancel requested by ${by}: stopping` });
+      await this.store.saveOperation(live.record);
+      this.changed(this.view(live.record));
+      this.wake(live);
+    }
+    return { outcome: 'ok', operation: this.view(live.record) };
+  }
+
+  /** The worker's long poll: whether it was asked to stop, waiting up to `waitMs` for it. */
+  async cancelRequested(id: string, waitMs: number): Promise<{ requested: boolean; by: string | null } | undefined> {
+    const live = await this.load(id);
+    if (!live) return undefined;
+    const deadline = this.now() + waitMs;
+    while (!this.closed && !live.record.cancelRequestedAt && live.record.finishedAt === null && this.now() < deadline) {
+      await this.waitForChange(live, deadline - this.now());
+    }
+    return { requested: Boolean(live.record.cancelRequestedAt), by: live.record.cancelledBy ?? null };
   }
 
   async list(limit: number): Promise<OperationView[]> {
@@ -124,17 +161,7 @@ export class OperationsBoard {
     const live = await this.load(id);
     if (!live) return undefined;
     const pending = () => live.events.filter((e) => e.seq > after);
-    if (pending().length === 0 && live.record.finishedAt === null && waitMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done() {
-          clearTimeout(timer);
-          live!.waiters.delete(done);
-          resolve();
-        }
-        live.waiters.add(done);
-      });
-    }
+    if (pending().length === 0 && live.record.finishedAt === null && waitMs > 0) await this.waitForChange(live, waitMs);
     return { operation: this.view(live.record), events: pending() };
   }
 
@@ -145,9 +172,27 @@ export class OperationsBoard {
 
   /** Wakes every watcher (shutdown). */
   closeAll(): void {
-    for (const live of this.live.values()) {
-      for (const wake of live.waiters) wake();
-    }
+    this.closed = true;
+    for (const live of this.live.values()) this.wake(live);
+  }
+
+  /** Until the operation changes (a report, a cancel) or `waitMs` passes. */
+  private waitForChange(live: Live, waitMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, waitMs);
+      function done() {
+        clearTimeout(timer);
+        live.waiters.delete(done);
+        resolve();
+      }
+      live.waiters.add(done);
+    });
+  }
+
+  private wake(live: Live): void {
+    const waiters = [...live.waiters];
+    live.waiters.clear();
+    for (const wake of waiters) wake();
   }
 
   private async load(id: string): Promise<Live | undefined> {
@@ -172,7 +217,10 @@ export class OperationsBoard {
   }
 
   private view(record: OperationRecord): OperationView {
-    const silent = record.state === 'running' && this.now() - Date.parse(record.updatedAt) > LOST_AFTER_MS;
-    return { ...record, ...(silent ? { state: 'lost' as const } : {}), events: this.live.get(record.id)?.seq ?? 0 };
+    const silent = (record.state === 'running' || record.state === 'cancelling') && this.now() - Date.parse(record.updatedAt) > LOST_AFTER_MS;
+    return {
+      ...record, ...(silent ? { state: 'lost' as const } : {}), events: this.live.get(record.id)?.seq ?? 0,
+      cancelRequestedAt: record.cancelRequestedAt ?? null, cancelledBy: record.cancelledBy ?? null,
+    };
   }
 }

@@ -74,6 +74,9 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
   await app.register(websocket, {
     options: {
       maxPayload: 2_000_000,
+      // ws's default, said out loud: compression would give every socket its own zlib contexts (~300 KiB each,
+      // docs/relay.md#memory) for frames of a few KiB on a LAN.
+      perMessageDeflate: false,
       // Browsers offer [SUBPROTOCOL, bearer.<token>]: answer with ours, never echo the token.
       handleProtocols: (protocols: Set<string>) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     },
@@ -210,6 +213,19 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Run
     if (outcome === 'forbidden') return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'only the token that registered the operation may report it' } });
     if (outcome === 'finished') return reply.code(409).send({ error: { code: 'OPERATION_FINISHED', message: `operation ${request.params.id} has finished` } });
     return { ok: true };
+  });
+
+  route('cancelOperation', async (request, reply) => {
+    const { outcome, operation } = await operations.cancel(request.params.id, request.token!.name);
+    if (outcome === 'not-found') return reply.code(404).send(notFound(request.params.id));
+    if (outcome === 'finished') return reply.code(409).send({ error: { code: 'OPERATION_FINISHED', message: `operation ${request.params.id} has already ${operation!.state} (${operation!.finishedAt}): there is nothing to cancel` } });
+    log(`operation ${request.params.id}: cancel requested by ${request.token!.name}`);
+    return reply.code(202).send(operation);
+  });
+
+  route('operationCancel', async (request, reply) => {
+    const found = await operations.cancelRequested(request.params.id, request.query.waitMs);
+    return found ? found : reply.code(404).send(notFound(request.params.id));
   });
 
   // --- provisioned instances, as the CLIs report them from their ledgers ------------------

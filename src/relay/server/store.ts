@@ -46,7 +46,11 @@ export interface OperationRecord {
   /** The user token's name that started it; only that token may report its progress. */
   owner: string;
   ownerTokenId: string;
-  state: 'running' | 'succeeded' | 'failed' | 'lost';
+  /**
+   * `cancelling`: `ops cancel` asked the worker to stop and it has not said it did;
+   * `cancelled`: it stopped (cleanly: a provision terminated what it launched).
+   */
+  state: 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
@@ -59,6 +63,9 @@ export interface OperationRecord {
   error: { code: string; message: string; hint?: string } | null;
   /** Where the worker runs (its machine's hostname and pid), for people; the relay never signals it. */
   worker: { machine: string; pid: number } | null;
+  /** When `ops cancel` asked the worker to stop, and the token name that asked (records from before cancel lack both). */
+  cancelRequestedAt?: string | null;
+  cancelledBy?: string | null;
 }
 
 /**

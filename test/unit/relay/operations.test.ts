@@ -63,6 +63,39 @@ describe('operations board', () => {
     assert.equal((await ops.get(op.id))!.state, 'running');
     await store.close();
   });
+
+  it('cancel: cancelling at once (the worker\'s long poll wakes), cancelled when the worker reports how it stopped; a finished one is refused', async () => {
+    const { board: ops, store } = await board();
+    const op = await ops.create({ kind: 'provision', title: 'mltoolbox provision', target: null, worker }, owner);
+    assert.deepEqual(await ops.cancelRequested(op.id, 0), { requested: false, by: null });
+    const polling = ops.cancelRequested(op.id, 5000);
+    const started = Date.now();
+    setTimeout(() => void ops.cancel(op.id, 'alice'), 20);
+    assert.deepEqual(await polling, { requested: true, by: 'alice' });
+    assert.ok(Date.now() - started < 4000, 'woken by the cancel, not timed out');
+    const cancelling = (await ops.get(op.id))!;
+    assert.deepEqual([cancelling.state, cancelling.cancelledBy], ['cancelling', 'alice']);
+    assert.ok(cancelling.cancelRequestedAt);
+    assert.equal((await ops.cancel(op.id, 'bob')).operation!.cancelledBy, 'alice', 'asking twice keeps the first request');
+    await ops.report(op.id, owner.id, [], { ok: false, exitCode: 130, error: { code: 'INTERRUPTED', message: 'provision interrupted (SIGINT)' } });
+    const done = (await ops.get(op.id))!;
+    assert.equal(done.state, 'cancelled');
+    assert.match((await ops.events(op.id, 0, 0))!.events.at(-1)!.text, /^cancelled \(INTERRUPTED: provision interrupted/);
+    assert.equal((await ops.cancel(op.id, 'alice')).outcome, 'finished');
+    assert.equal((await ops.cancel('op-00000000', 'alice')).outcome, 'not-found');
+    // Work that finished before it could stop stays what it was.
+    const quick = await ops.create({ kind: 'sync', title: 't', target: null, worker }, owner);
+    await ops.cancel(quick.id, 'alice');
+    await ops.report(quick.id, owner.id, [], { ok: true, exitCode: 0 });
+    assert.equal((await ops.get(quick.id))!.state, 'succeeded');
+    // A record saved before cancel existed reads with the new fields empty.
+    const old = await ops.create({ kind: 'sync', title: 'old', target: null, worker }, owner);
+    const { cancelRequestedAt: _a, cancelledBy: _b, events: _e, ...record } = (await ops.get(old.id))!;
+    await store.saveOperation(record);
+    const reread = (await new OperationsBoard(store, () => {}).get(old.id))!;
+    assert.deepEqual([reread.cancelRequestedAt, reread.cancelledBy], [null, null]);
+    await store.close();
+  });
 });
 
 describe('operation sink (the worker side)', () => {
@@ -86,6 +119,32 @@ describe('operation sink (the worker side)', () => {
       const other = await createToken(store, { name: 'other', scope: 'user' }, new Date());
       const forbidden = await fetch(`${relay.url}/api/v1/operations/${id}/events`, { method: 'POST', headers: { authorization: `Bearer ${other.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ events: [] }) });
       assert.equal(forbidden.status, 403);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('hears a cancel through the relay at once; cancelling a finished operation answers 409', async () => {
+    const store = await openRelayStore({ dataDir: mkdtempSync(join(tmpdir(), 'mlt-ops-cancel-')) });
+    const relay = await startRelayServer({ store, host: '127.0.0.1', port: 0, log: () => {}, version: 'test' });
+    try {
+      const { token } = await createToken(store, { name: 'laptop', scope: 'user' }, new Date());
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const created = await fetch(`${relay.url}/api/v1/operations`, { method: 'POST', headers, body: JSON.stringify({ kind: 'sync', title: 'mltoolbox sync x', target: 'x', worker }) });
+      const { id } = (await created.json()) as { id: string };
+      const sink = createOperationSink({ url: relay.url, token, timeoutMs: 2000 }, id, { flushMs: 20 });
+      const heard = new Promise<string | null>((resolve) => sink.watchCancel(resolve));
+      await new Promise((r) => setTimeout(r, 100));
+      const cancel = await fetch(`${relay.url}/api/v1/operations/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(cancel.status, 202);
+      assert.equal(((await cancel.json()) as { state: string }).state, 'cancelling');
+      assert.equal(await heard, 'laptop');
+      assert.equal(await sink.finish({ ok: false, exitCode: 130, error: { code: 'OPERATION_CANCELLED', message: 'stopped at the request of laptop' } }), true);
+      const view = (await (await fetch(`${relay.url}/api/v1/operations/${id}`, { headers })).json()) as { state: string };
+      assert.equal(view.state, 'cancelled');
+      const again = await fetch(`${relay.url}/api/v1/operations/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(again.status, 409);
+      assert.equal(((await again.json()) as { error: { code: string } }).error.code, 'OPERATION_FINISHED');
     } finally {
       await relay.close();
     }
@@ -139,6 +198,18 @@ describe('metrics history (the charts)', () => {
 });
 
 describe('metrics history growth', () => {
+  it('gives GPU figures back as nvidia-smi printed them (float32 storage, two decimals), the head at full precision', async () => {
+    const { MetricsHistory } = await import('../../../src/relay/server/metrics-history.ts');
+    const history = new MetricsHistory(10);
+    const gpus = [
+      { index: 0, uuid: 'GPU-a', name: 'NVIDIA H100 80GB HBM3', utilizationPercent: 99, memoryUsedMiB: 81_559, memoryTotalMiB: 81_559, temperatureC: 61, powerDrawW: 312.45, powerLimitW: 700 },
+      { index: 1, uuid: 'GPU-b', name: 'NVIDIA H100 80GB HBM3', utilizationPercent: 37.5, memoryUsedMiB: 0, memoryTotalMiB: 81_559, temperatureC: null, powerDrawW: 69.17, powerLimitW: 699.99 },
+    ];
+    const sample = { at: 1_765_100_000_123, cpuPercent: 12.345678, memoryUsedBytes: 123_456_789_012, memoryTotalBytes: 2_199_023_255_552, gpus };
+    history.push(sample);
+    assert.deepEqual(history.samples(), [sample]);
+  });
+
   it('grows as samples come and wraps at its capacity', async () => {
     const { MetricsHistory } = await import('../../../src/relay/server/metrics-history.ts');
     const history = new MetricsHistory(20);

@@ -15,7 +15,7 @@ export const run: CommandRun = async (context, input) => {
       if (operations.length === 0) return 'no operations yet (run connect, sync or provision with --op or --background)';
       return operations.map((o) => {
         const detail = o.error ? `${o.error.code}: ${o.error.message}` : o.progress ?? '';
-        return `${o.id}  ${o.state.padEnd(9)}  ${printableName(o.title)}  ${formatLastUsed(o.createdAt, now)}${o.percent === null ? '' : `  ${Math.round(o.percent)}%`}${detail ? `  ${printableName(detail).slice(0, 120)}` : ''}`;
+        return `${o.id}  ${o.state.padEnd(10)}  ${printableName(o.title)}  ${formatLastUsed(o.createdAt, now)}${o.percent === null ? '' : `  ${Math.round(o.percent)}%`}${detail ? `  ${printableName(detail).slice(0, 120)}` : ''}`;
       }).join('\n');
     },
   };

@@ -22,3 +22,18 @@ export const opsWatchSpec: CommandSpec = {
   examples: ['mltoolbox ops watch op-1a2b3c4d', 'mltoolbox ops watch op-1a2b3c4d --json'],
   load: () => import('./watch.ts'),
 };
+
+export const opsCancelSpec: CommandSpec = {
+  name: 'ops cancel',
+  group: 'Hosts',
+  summary: 'Stop a running operation through the relay (as Ctrl-C would: a provision terminates what it launched); waits until it has stopped',
+  description: 'Its worker is told at once and stops the work: rsync and hooks end, a connect stops where it is, a provision terminates '
+    + 'the instance it launched (or never launches it). The operation ends `cancelled` in ops list, ops watch and the dashboard. '
+    + 'An operation that has already ended is refused (OPERATION_FINISHED). See docs/relay.md#cancelling.',
+  args: [{ name: 'id', description: 'The operation id (op-xxxxxxxx), from mltoolbox ops list', required: true }],
+  options: {
+    'no-wait': { type: 'boolean', description: 'Ask it to stop and return at once (ops watch ID shows when it has)' },
+  },
+  examples: ['mltoolbox ops cancel op-1a2b3c4d', 'mltoolbox ops cancel op-1a2b3c4d --no-wait --json'],
+  load: () => import('./cancel.ts'),
+};
