@@ -1,11 +1,18 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isUserError, type UserError } from '../../../../src/core/errors.ts';
 
+/** Every tree made by this test process, removed when it exits (thousands of runs left them in /tmp). */
+const made: string[] = [];
+process.once('exit', () => {
+  for (const root of made) rmSync(root, { recursive: true, force: true });
+});
+
 /** A temp folder with files: { 'mltoolbox.yaml': '...', 'xdg/mltoolbox/config.yaml': '...' }. */
 export function tempTree(files: Record<string, string> = {}): string {
   const root = mkdtempSync(join(tmpdir(), 'mlt-config-'));
+  made.push(root);
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
