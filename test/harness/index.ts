@@ -7,3 +7,4 @@ export { startTestRegistry, packFeature, FEATURE_MEDIA_TYPES, type TestRegistry 
 export { startSecondEngine, type SecondEngine } from './second-engine.ts';
 export { startPodman, type PodmanService } from './podman.ts';
 export { ensureDebRepository, useDebRepositoryScript } from './deb-repo.ts';
+export { provisionProjectYaml } from './provision-config.ts';

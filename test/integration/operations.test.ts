@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createSandbox, run, runMltoolbox, useHarness, waitFor, type Sandbox } from '../harness/index.ts';
+import { createSandbox, run, runMltoolbox, useHarness, waitFor, type Sandbox, provisionProjectYaml } from '../harness/index.ts';
 import { startRelay } from '../harness/relay.ts';
 import { startLambdaEmulator, type LambdaEmulator } from '../emulators/lambda.ts';
 
@@ -47,25 +47,8 @@ describe('operations', async () => {
   const listed = async (id: string): Promise<OperationBody | undefined> => (await json(['ops', 'list', '--limit', '100'])).operations.find((o: OperationBody) => o.id === id);
   /** Every process still in the worker's process group (it is the group leader), by `ps`. */
   const groupOf = async (pid: number) => (await run('ps', ['-e', '-o', 'pid=,pgid=,comm='])).stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f[1] === String(pid)).map((f) => f[2]!);
-  const writeConfig = (extra: string[] = []) => writeFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'), [
-    'version: 1',
-    'project:',
-    '  name: opsdemo',
-    'environment:',
-    `  base_image: ${harness.docker.baseImage}`,
-    '  gpus: optional',
-    'relay:',
-    `  url: ${relay.url}`,
-    '  timeout_ms: 5000',
-    'provision:',
-    `  ssh_public_key: ${harness.ssh.identityFile}.pub`,
-    '  backends:',
-    '    lambda:',
-    `      ssh_user: ${harness.ssh.user}`,
-    `      ssh_port: ${harness.ssh.port}`,
-    ...extra,
-    '',
-  ].join('\n'));
+  const writeConfig = (extra: string[] = []) => writeFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'),
+    provisionProjectYaml(harness, { name: 'opsdemo', sections: ['relay:', `  url: ${relay.url}`, '  timeout_ms: 5000'], extra }));
 
   /** Starts `args` with --op, waits until it follows its operation, then Ctrl-C: the CLI detaches, the id is returned. */
   const startAndDetach = async (args: string[], env: NodeJS.ProcessEnv = {}) => {

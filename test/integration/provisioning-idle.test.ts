@@ -4,7 +4,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSandbox, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
+import { createSandbox, runMltoolbox, useHarness, type Sandbox, provisionProjectYaml } from '../harness/index.ts';
 import { startLambdaEmulator, type LambdaEmulator } from '../emulators/lambda.ts';
 import { startRunpodEmulator, type RunpodEmulator } from '../emulators/runpod.ts';
 
@@ -79,23 +79,8 @@ describe('idle auto-stop on the host', async () => {
         MLTOOLBOX_SSH_PERSIST: '1s',
       },
     });
-    await writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'), [
-      'version: 1',
-      'project:',
-      '  name: idle',
-      'environment:',
-      `  base_image: ${harness.docker.baseImage}`,
-      '  gpus: optional',
-      'agent:',
-      `  install_dir: ${join(sandbox.root, 'agent-bin')}`,
-      'provision:',
-      `  ssh_public_key: ${harness.ssh.identityFile}.pub`,
-      '  backends:',
-      '    lambda:',
-      `      ssh_user: ${harness.ssh.user}`,
-      `      ssh_port: ${relayPort}`,
-      '',
-    ].join('\n'));
+    await writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'),
+      provisionProjectYaml(harness, { name: 'idle', sshPort: relayPort, sections: ['agent:', `  install_dir: ${join(sandbox.root, 'agent-bin')}`] }));
     for (const [backend, key] of [['lambda', KEY], ['runpod', RUNPOD_KEY]] as const) {
       const added = await mlt(['backend', 'add', backend], key);
       assert.equal(added.code, 0, added.stderr);

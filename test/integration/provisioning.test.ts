@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { createSandbox, run, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
+import { createSandbox, run, runMltoolbox, useHarness, type Sandbox, provisionProjectYaml } from '../harness/index.ts';
 import { startLambdaEmulator, type LambdaEmulator } from '../emulators/lambda.ts';
 import { startRunpodEmulator, type RunpodEmulator } from '../emulators/runpod.ts';
 import { startShadeformEmulator, type ShadeformEmulator } from '../emulators/shadeform.ts';
@@ -43,24 +43,8 @@ describe('provisioning', async () => {
     return { result, envelope };
   };
   const billable = () => [...lambda.billable(), ...shadeform.billable(), ...runpod.billable()];
-  const writeConfig = (extra: string[] = [], image = harness.docker.baseImage) => writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'), [
-    'version: 1',
-    'project:',
-    '  name: prov',
-    'environment:',
-    `  base_image: ${image}`,
-    '  gpus: optional',
-    'agent:',
-    `  install_dir: ${join(sandbox.root, 'agent-bin')}`,
-    'provision:',
-    `  ssh_public_key: ${harness.ssh.identityFile}.pub`,
-    '  backends:',
-    '    lambda:',
-    `      ssh_user: ${harness.ssh.user}`,
-    `      ssh_port: ${harness.ssh.port}`,
-    ...extra,
-    '',
-  ].join('\n'));
+  const writeConfig = (extra: string[] = [], image = harness.docker.baseImage) => writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'),
+    provisionProjectYaml(harness, { name: 'prov', image, sections: ['agent:', `  install_dir: ${join(sandbox.root, 'agent-bin')}`], extra }));
 
   before(async () => {
     lambda = await startLambdaEmulator({ apiKey: KEYS.lambda, ip: ssh.host, bootMs: 300 });
