@@ -78,7 +78,11 @@ export async function openStateStore(options: OpenStateStoreOptions): Promise<St
       db.exec('PRAGMA journal_mode = WAL');
       migrate(db, { file, migrations, now: now(), backup });
     }
-    const repairs = repairMissingTables(db, new DatabaseSync(':memory:'), file, migrations, now());
+    // The whole-schema comparison runs only when the schema changed since it last passed: SQLite bumps its
+    // schema cookie on every CREATE, DROP and ALTER (by any tool), so a matching cookie means nothing was touched.
+    const checked = schemaCheckedAt(db, latest);
+    const repairs = checked === undefined ? repairMissingTables(db, new DatabaseSync(':memory:'), file, migrations, now()) : [];
+    if (checked === undefined) recordSchemaChecked(db, latest, now());
     db.exec('PRAGMA foreign_keys = ON');
     db.exec('PRAGMA synchronous = NORMAL');
     return guardErrors(createStateStore(db, file, latest, backup, repairs, now), file);
@@ -150,6 +154,34 @@ function repairMissingTables(db: DatabaseSync, reference: DatabaseSync, file: st
     return repairs;
   } finally {
     reference.close();
+  }
+}
+
+/** Where the schema check's pass is recorded (the `meta` table): `<schema version>:<SQLite schema cookie>`. */
+const SCHEMA_CHECKED_KEY = 'schema_checked';
+
+function schemaCookie(db: DatabaseSync): number {
+  return Number((db.prepare('PRAGMA schema_version').get() as { schema_version: number }).schema_version);
+}
+
+/** The cookie when the schema passed its check at this cookie (and version); undefined when it must be checked (again). */
+function schemaCheckedAt(db: DatabaseSync, version: number): number | undefined {
+  try {
+    const cookie = schemaCookie(db);
+    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(SCHEMA_CHECKED_KEY) as { value: string } | undefined;
+    return row?.value === `${version}:${cookie}` ? cookie : undefined;
+  } catch {
+    return undefined; // no meta table (lost, or a foreign file): the full check says what is wrong
+  }
+}
+
+/** Writing a row is not a schema change: the cookie read here stays valid until the next CREATE/DROP/ALTER. */
+function recordSchemaChecked(db: DatabaseSync, version: number, now: Date): void {
+  try {
+    db.prepare(`INSERT INTO meta (key, value, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`).run(SCHEMA_CHECKED_KEY, `${version}:${schemaCookie(db)}`, now.toISOString());
+  } catch {
+    // read-only or busy: the check simply runs again next time
   }
 }
 

@@ -168,15 +168,18 @@ export function expandGitignores(root: string, filters: readonly FilterRule[]): 
   };
 
   const visit = (folder: string, depth: number, inherited: readonly PathTest[]): void => {
-    const patterns = readPatterns(join(root, folder, merge.file)).flatMap((line) => translateGitignoreLine(folder, line));
-    if (patterns.length > 0) found.push({ depth, patterns });
-    const tests = patterns.length > 0 ? [...patterns.map(compileRsyncPattern), ...inherited] : inherited;
     let entries;
     try {
       entries = readdirSync(join(root, folder), { withFileTypes: true });
     } catch {
-      return; // unreadable: rsync reports it
+      entries = undefined; // unreadable: rsync reports it (its rules file is still tried, as rsync would)
     }
+    // Only a listed rules file is read: most folders have none, and a failed open per folder is what made the walk slow.
+    const listed = entries === undefined || entries.some((entry) => entry.name === merge.file && !entry.isDirectory());
+    const patterns = listed ? readPatterns(join(root, folder, merge.file)).flatMap((line) => translateGitignoreLine(folder, line)) : [];
+    if (patterns.length > 0) found.push({ depth, patterns });
+    if (entries === undefined) return;
+    const tests = patterns.length > 0 ? [...patterns.map(compileRsyncPattern), ...inherited] : inherited;
     for (const entry of entries) {
       // Symlinks are copied as links (--links), never walked into.
       if (!entry.isDirectory()) continue;

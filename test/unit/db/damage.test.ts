@@ -53,6 +53,23 @@ describe('damaged state database', () => {
     }
   });
 
+  it('the whole-schema check is recorded against SQLite\'s schema cookie: skipped while it holds, redone after any DDL', async () => {
+    const file = tempDbFile();
+    const store = await openStateStore({ file });
+    store.close();
+    const raw = new DatabaseSync(file);
+    const marker = () => (raw.prepare(`SELECT value FROM meta WHERE key = 'schema_checked'`).get() as { value: string } | undefined)?.value;
+    const cookie = () => (raw.prepare('PRAGMA schema_version').get() as { schema_version: number }).schema_version;
+    assert.equal(marker(), `${store.schemaVersion}:${cookie()}`);
+    raw.exec('CREATE TABLE scratch (x INTEGER); DROP TABLE scratch;'); // the cookie moves; nothing the schema needs is lost
+    assert.notEqual(marker(), `${store.schemaVersion}:${cookie()}`);
+    const again = await openStateStore({ file });
+    again.close();
+    assert.deepEqual(again.repairs, []);
+    assert.equal(marker(), `${store.schemaVersion}:${cookie()}`, 'checked again and recorded at the new cookie');
+    raw.close();
+  });
+
   it('an empty (0-byte) file is STATE_DB_CORRUPT, left in place, not used as a fresh database', async () => {
     const file = tempDbFile();
     (await openStateStore({ file })).close();
