@@ -43,6 +43,8 @@ describe('mlt agent', async () => {
       'environment:',
       `  base_image: ${debian}`,
       '  gpus: none',
+      '  env:',
+      '    MLT_FROM_CONFIG: set-in-config',
       'agent:',
       `  install_dir: ${installDir}`,
       '',
@@ -187,10 +189,27 @@ describe('mlt agent', async () => {
       assert.doesNotMatch(entries, /StrictHostKeyChecking no/);
     });
 
-    it('a command runs in the container, in its workdir', async () => {
+    it('a command runs in the container, in its workdir, with the container\'s environment and what the client sends', async () => {
       const result = await viaAlias([alias, 'pwd; cat notes.txt; exit 9']);
       assert.equal(result.code, 9, result.stderr);
       assert.equal(result.stdout, '/workspace\nfrom the project\n');
+      // environment.env is the container's; SetEnv is the ssh "env" request (as VS Code sends its variables).
+      const env = await viaAlias(['-o', 'SetEnv=MLT_SENT=from-client', alias, 'echo "$MLT_FROM_CONFIG/$MLT_SENT"']);
+      assert.equal(env.code, 0, env.stderr);
+      assert.equal(env.stdout, 'set-in-config/from-client\n');
+    });
+
+    it('sftp puts a file into the project folder and lists it; a path outside the bind mounts is refused', async () => {
+      await writeFile(sandbox.path('sftp-up.txt'), 'sent by sftp\n');
+      const batch = `put ${sandbox.path('sftp-up.txt')} /workspace/sftp-up.txt\nls /workspace\n`;
+      const put = await run('sftp', ['-F', sshConfig, '-o', 'BatchMode=yes', '-b', '-', alias], { timeoutMs: 60_000, input: batch });
+      assert.equal(put.code, 0, put.stderr);
+      assert.match(put.stdout, /\/workspace\/sftp-up\.txt/);
+      const inside = await mltoolbox(['exec', host, '--', 'cat', '/workspace/sftp-up.txt']);
+      assert.equal(inside.stdout, 'sent by sftp\n');
+      const outside = await run('sftp', ['-F', sshConfig, '-o', 'BatchMode=yes', '-b', '-', alias], { timeoutMs: 60_000, input: 'get /etc/hostname\n' });
+      assert.notEqual(outside.code, 0);
+      assert.match(outside.stderr, /outside the container's bind mounts|Permission denied/);
     });
 
     it('scp puts a file into the container and brings one back', async () => {
@@ -300,7 +319,11 @@ describe('mlt agent', async () => {
       await rename(`${mltPath}.new`, mltPath);
     };
     await replace('#!/bin/sh\necho "0.0.1 (build old)"\n');
-    const upgraded = await connect('--yes');
+    // agent.auto_install: true is the consent, without --yes and without a terminal.
+    const config = join(sandbox.projectDir, 'mltoolbox.yaml');
+    const plain = await readFile(config, 'utf8');
+    await writeFile(config, plain.replace('agent:\n', 'agent:\n  auto_install: true\n'));
+    const upgraded = await connect().finally(() => writeFile(config, plain));
     assert.equal(upgraded.agent.action, 'upgraded');
     assert.notEqual((await readFile(mltPath)).subarray(0, 4).toString('latin1'), '#!/b');
 

@@ -84,6 +84,13 @@ describe('provisioning', async () => {
     assert.ok(!JSON.stringify(secrets).includes(KEYS.shadeform), 'secret list shows names only');
     const dataFiles = await run('grep', ['-r', '-l', KEYS.shadeform, sandbox.root]);
     assert.equal(dataFiles.stdout.trim(), '', 'the API key is in no plaintext file');
+    // --url (a proxy) is kept with the backend and used by the next commands, without the environment variable.
+    const noEnv = { env: { MLTOOLBOX_LAMBDA_URL: '' } };
+    const viaUrl = await mlt(['backend', 'add', 'lambda', '--url', lambda.url, '--json'], { input: KEYS.lambda, ...noEnv });
+    assert.equal(viaUrl.code, 0, viaUrl.stderr);
+    const lambdaRow = (await json(['backend', 'list'], noEnv)).backends.find((b: { name: string }) => b.name === 'lambda');
+    assert.deepEqual([lambdaRow.url, lambdaRow.auth], [lambda.url, 'ok']);
+    assert.deepEqual((await json(['search', '--backend', 'lambda', '--gpu', 'A10'], noEnv)).warnings, []);
   });
 
   it('search asks the three backends at once, cheapest first; a failing backend is a warning row', async () => {
@@ -93,6 +100,17 @@ describe('provisioning', async () => {
     assert.deepEqual(prices, [...prices].sort((a, b) => a - b));
     assert.deepEqual(new Set(all.offers.map((o: { backend: string }) => o.backend)), new Set(['lambda', 'shadeform', 'runpod']));
     assert.ok(all.offers.every((o: { available: boolean }) => o.available));
+    // --max-price and --region narrow the same live answer.
+    type Row = { id: string; pricePerHour: number; region: string };
+    const ids = (offers: Row[]) => offers.map((o) => o.id).sort();
+    const limit = prices[Math.floor(prices.length / 2)];
+    const cheap = await json(['search', '--gpu', 'H100', '--max-price', String(limit)]);
+    assert.ok(cheap.offers.length > 0 && cheap.offers.length < all.offers.length, `--max-price ${limit}: ${cheap.offers.length} of ${all.offers.length}`);
+    assert.deepEqual(ids(cheap.offers), ids(all.offers.filter((o: Row) => o.pricePerHour <= limit)));
+    const region = (all.offers as Row[]).at(-1)!.region;
+    const inRegion = await json(['search', '--gpu', 'H100', '--region', region]);
+    assert.ok(inRegion.offers.length > 0 && inRegion.offers.every((o: Row) => o.region === region), JSON.stringify(inRegion.offers));
+    assert.deepEqual(ids(inRegion.offers), ids(all.offers.filter((o: Row) => o.region === region)));
     runpod.inject('types', { status: 503, contentType: 'application/problem+json', body: { title: 'Service Unavailable', status: 503, detail: 'maintenance' } }, 20);
     try {
       const partial = await json(['search', '--gpu', 'H100']);
@@ -307,6 +325,32 @@ describe('provisioning', async () => {
     assert.deepEqual(billable(), []);
   });
 
+  it('instances stop: a RunPod pod stops billing; Lambda cannot stop; --all stops what can and lists what it skipped', async () => {
+    // --offer launches exactly the offer named (here the dearest RunPod one, not the cheapest).
+    const offer = (await json(['search', '--backend', 'runpod', '--gpu', 'RTX 4090'])).offers.at(-1);
+    const pod = await json(['provision', '--offer', offer.id, '--name', 'mlt-prov-stop', '--idle-timeout', '0', '--yes', '--no-connect']);
+    try {
+      assert.deepEqual([pod.instance.offerId, pod.instance.pricePerHour], [offer.id, offer.pricePerHour]);
+      await json(['provision', '--backend', 'lambda', '--gpu', 'A10', '--name', 'mlt-prov-nostop', '--idle-timeout', '0', '--yes', '--no-connect']);
+      const { result } = await failure(['instances', 'stop', 'mlt-prov-nostop'], 'INSTANCE_STOP_UNSUPPORTED');
+      assert.equal(result.code, 1);
+      assert.equal(runpod.billable().length, 1, 'a refusal stops nothing');
+      const all = await json(['instances', 'stop', '--all', '--yes']);
+      assert.deepEqual(all.stopped, ['mlt-prov-stop']);
+      assert.deepEqual(all.skipped.map((s: { name: string }) => s.name), ['mlt-prov-nostop']);
+      assert.deepEqual(runpod.billable(), [], 'the pod no longer bills');
+      assert.equal(lambda.billable().length, 1, 'the Lambda VM was left alone');
+      const rows = (await json(['instances', 'list'])).instances;
+      const row = rows.find((i: { name: string }) => i.name === 'mlt-prov-stop');
+      assert.deepEqual([row.state, row.providerState, row.spendUsd], ['stopped', 'EXITED', 0]);
+      const again = await json(['instances', 'stop', 'mlt-prov-stop']);
+      assert.deepEqual([again.stopped, again.skipped], [[], [{ name: 'mlt-prov-stop', why: 'already stopped' }]]);
+    } finally {
+      await mlt(['instances', 'terminate', '--all', '--yes']);
+    }
+    assert.deepEqual(billable(), []);
+  });
+
   describe('an injected failure at each step leaves 0 billable instances', () => {
     it('the launch answer is lost: the instance is found by name and terminated', async () => {
       shadeform.inject('launch', 'drop-response');
@@ -380,6 +424,12 @@ describe('provisioning', async () => {
         child.kill('SIGKILL');
         await exited;
         assert.equal(slow.billable().length, 1, 'a crash cannot clean up');
+        // Without a terminal and without --terminate-strays, the list marks the stray and leaves it.
+        const marked = await mlt(['instances', 'list', '--json'], { env });
+        assert.equal(marked.code, 0, marked.stderr);
+        assert.ok(JSON.parse(marked.stdout).result.instances.some((i: { backend: string; stray: boolean }) => i.backend === 'runpod' && i.stray), marked.stdout);
+        assert.match(marked.stderr, /stray instance\(s\) may bill/);
+        assert.equal(slow.billable().length, 1);
         const listed = await json(['instances', 'list', '--terminate-strays', '--yes'], { env });
         assert.equal(listed.terminatedStrays.length, 1);
         assert.deepEqual(slow.billable(), []);

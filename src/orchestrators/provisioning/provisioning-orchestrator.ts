@@ -571,21 +571,39 @@ export function createProvisioningOrchestrator(deps: ProvisioningDeps) {
     return { terminated: results };
   }
 
+  const stopUnsupported = (record: InstanceRecord) => new UserError('INSTANCE_STOP_UNSUPPORTED', `${record.backend} cannot stop an instance (${record.name})`,
+    `terminate it instead (billing ends, the disk is lost): mltoolbox instances terminate ${record.name}`);
+
+  /**
+   * Stops instances whose provider can stop. With --all, instances that are
+   * already stopped or whose provider cannot stop (Lambda, Shadeform) are
+   * skipped and listed, so one Lambda VM does not keep every pod billing.
+   */
   async function stop(selector: { idOrName?: string; all?: boolean }) {
     const state = await deps.state();
     const config = await provisionConfig();
     const records = await findRecords(selector);
     const stopped: string[] = [];
+    const skipped: { name: string; why: string }[] = [];
     for (const record of records) {
-      const backend = await openBackend(record.backend, config);
-      if (!backend.stop || !backend.capabilities.stop) {
-        throw new UserError('INSTANCE_STOP_UNSUPPORTED', `${record.backend} cannot stop an instance (${record.name})`, `terminate it instead (billing ends, the disk is lost): mltoolbox instances terminate ${record.name}`);
+      if (record.state === 'stopped') {
+        skipped.push({ name: record.name, why: 'already stopped' });
+        continue;
       }
+      if (!registry.get(record.backend).capabilities.stop) {
+        if (selector.all) {
+          skipped.push({ name: record.name, why: `${record.backend} cannot stop (terminate it: mltoolbox instances terminate ${record.name})` });
+          continue;
+        }
+        throw stopUnsupported(record);
+      }
+      const backend = await openBackend(record.backend, config);
+      if (!backend.stop) throw stopUnsupported(record);
       await backend.stop(record.providerId!);
       state.updateInstance(record.name, { state: 'stopped' });
       stopped.push(record.name);
     }
-    return { stopped };
+    return { stopped, skipped };
   }
 
   /** Throws BACKEND_UNKNOWN for a typo (plugins' backends count: the config that enables them is read first). */
