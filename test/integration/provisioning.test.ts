@@ -268,6 +268,26 @@ describe('provisioning', async () => {
     assert.equal(shadeform.requests.filter((r) => r.path === '/instances/create').length, before, 'nothing was launched');
   });
 
+  it('provision keeps to provision.max_price: no offer under it launches nothing', async () => {
+    const cheapest = (await json(['search', '--gpu', 'H100'])).offers[0].pricePerHour;
+    const launches = () => [
+      ...lambda.requests.filter((r) => r.path.endsWith('/instance-operations/launch')),
+      ...shadeform.requests.filter((r) => r.path === '/instances/create'),
+      ...runpod.requests.filter((r) => r.method === 'POST' && r.path === '/v2/pods'),
+    ].length;
+    const before = launches();
+    const limit = Math.round((cheapest - 0.01) * 100) / 100;
+    await writeConfig([`  max_price: ${limit}`]);
+    try {
+      const { envelope } = await failure(['provision', '--gpu', 'H100', '--yes', '--no-connect'], 'NO_OFFER');
+      assert.match(envelope.error.message, new RegExp(`at most \\$${limit}/h`));
+    } finally {
+      await writeConfig();
+    }
+    assert.equal(launches(), before, 'nothing was launched');
+    assert.deepEqual(billable(), []);
+  });
+
   it('a capacity refusal at launch falls back to the next offer', async () => {
     // Listed as available, refused at launch (a listing is not a reservation): the next offer is launched.
     shadeform.inject('launch', { status: 409, body: { error_code: 'OUT_OF_STOCK', error: 'Out of stock' } });
