@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { joinShellCommand } from '../../src/core/shell-quote.ts';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { createSandbox, ensureDebianImage, freePort, run, runMltoolbox, runOk, useHarness, waitFor, type Sandbox } from '../harness/index.ts';
 
 /**
@@ -165,6 +168,27 @@ describe('mlt agent', async () => {
     }
   });
 
+  it('both executables, linux-x64 and linux-arm64, are the ELF files their manifest hashes (as uploaded, gzip); arm64 runs under qemu where it is installed', async () => {
+    const dir = new URL('../../dist/agent/', import.meta.url);
+    const manifest = JSON.parse(await readFile(new URL('manifest.json', dir), 'utf8'));
+    // ELF e_machine: 62 is x86-64, 183 is AArch64.
+    for (const [arch, machine] of [['x64', 62], ['arm64', 183]] as const) {
+      const raw = await readFile(new URL(`mlt-linux-${arch}`, dir));
+      const uploaded = gunzipSync(await readFile(new URL(`mlt-linux-${arch}.gz`, dir)));
+      assert.deepEqual([...raw.subarray(0, 5)], [0x7f, 0x45, 0x4c, 0x46, 2], `${arch}: a 64-bit ELF`);
+      assert.equal(raw.readUInt16LE(18), machine, `${arch}: e_machine`);
+      assert.equal(createHash('sha256').update(uploaded).digest('hex'), manifest.files[arch].sha256, `${arch}: what is uploaded is what the host checks`);
+      assert.ok(raw.equals(uploaded), `${arch}: the .gz holds the executable`);
+      assert.ok(raw.includes('NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1'), `${arch}: the agent is injected (the SEA fuse is set)`);
+    }
+    // Debian: apt-get install qemu-user libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
+    if ((await run('sh', ['-c', 'command -v qemu-aarch64 && test -d /usr/aarch64-linux-gnu/lib'])).code === 0) {
+      const arm = await run('env', ['-i', 'qemu-aarch64', '-L', '/usr/aarch64-linux-gnu', fileURLToPath(new URL('mlt-linux-arm64', dir)), '--version'], { timeoutMs: 120_000 });
+      assert.equal(arm.code, 0, arm.stderr);
+      assert.equal(arm.stdout.trim(), `${manifest.version} (build ${manifest.build})`);
+    }
+  });
+
   it('a second connect uploads nothing', async () => {
     const result = await connect('--yes');
     assert.equal(result.agent.action, 'current');
@@ -207,9 +231,12 @@ describe('mlt agent', async () => {
       assert.match(put.stdout, /\/workspace\/sftp-up\.txt/);
       const inside = await mltoolbox(['exec', host, '--', 'cat', '/workspace/sftp-up.txt']);
       assert.equal(inside.stdout, 'sent by sftp\n');
-      const outside = await run('sftp', ['-F', sshConfig, '-o', 'BatchMode=yes', '-b', '-', alias], { timeoutMs: 60_000, input: 'get /etc/hostname\n' });
+      // sftp is served on the host through the bind mounts: a path elsewhere in the container is refused, never a host path.
+      const outside = await run('sftp', ['-F', sshConfig, '-o', 'BatchMode=yes', '-b', '-', alias], { timeoutMs: 60_000, input: `put ${sandbox.path('sftp-up.txt')} /tmp/sftp-outside.txt\n` });
       assert.notEqual(outside.code, 0);
-      assert.match(outside.stderr, /outside the container's bind mounts|Permission denied/);
+      assert.match(outside.stderr, /Permission denied/);
+      assert.equal((await mltoolbox(['exec', host, '--', 'sh', '-c', 'test -e /tmp/sftp-outside.txt; echo $?'])).stdout.trim(), '1');
+      assert.equal((await run('test', ['-e', '/tmp/sftp-outside.txt'])).code, 1, 'nothing was written on the host either');
     });
 
     it('scp puts a file into the container and brings one back', async () => {
