@@ -200,6 +200,11 @@ export const holdProcess: ProcessHolder = (command, args, options = {}) => {
     child.once('close', () => resolve());
     child.once('error', () => resolve());
   });
+  const exited = new Promise<void>((resolve) => {
+    if (child.pid === undefined) resolve();
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
   const ready = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), options.readyTimeoutMs ?? 30_000);
     timer.unref();
@@ -218,8 +223,11 @@ export const holdProcess: ProcessHolder = (command, args, options = {}) => {
       child.stdin.end();
       const timer = setTimeout(() => child.kill('SIGTERM'), 2000);
       timer.unref();
-      await ended;
+      // Its exit, not 'close': close also waits for the unref'd stdout pipe, which a process it
+      // left behind may hold open; with nothing else pending, Node then ends with exit code 13.
+      await exited;
       clearTimeout(timer);
+      child.stdout.destroy();
     },
   };
 };

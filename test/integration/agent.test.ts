@@ -205,6 +205,10 @@ describe('mlt agent', async () => {
       const result = await connect('--yes');
       alias = result.sshHost;
       assert.match(alias, /^agent-test-[0-9a-f]{8}\.mlt-test-host\.mlt$/);
+      // connect prints the alias with the one-line VS Code hint.
+      const human = await mltoolbox(['connect', host, '--no-attach', '--yes']);
+      assert.equal(human.code, 0, human.stderr);
+      assert.ok(human.stdout.includes(`editor   ssh ${alias}  (VS Code: Remote-SSH: Connect to Host… → ${alias}; see docs/editors.md)`), human.stdout);
       sshConfig = join(sandbox.env.XDG_CONFIG_HOME!, 'mltoolbox', 'ssh_config');
       const status = JSON.parse((await mltoolbox(['status', host, '--json'])).stdout).result;
       assert.equal(status.sshHost, alias);

@@ -93,3 +93,47 @@ describe('bind mounts', () => {
     assert.equal(throughBindMount(mounts, '/root/p', 'source')?.path, '/workspace');
   });
 });
+
+describe('mlt shell on a terminal', () => {
+  it('starts zsh, then bash, then sh with a TTY of the terminal\'s size, follows a resize, and returns the shell\'s exit code', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { shell, SHELL_SCRIPT } = await import('../../../src/agent/commands.ts');
+    const resized: { columns: number; rows: number }[] = [];
+    const started: { argv: readonly string[]; options: Record<string, unknown> }[] = [];
+    let finish: (exitCode: number) => void = () => {};
+    const project = container('alpha-11111111', '/srv/alpha');
+    const containers = {
+      list: async () => [project],
+      inspect: async () => ({ workdir: '/workspace' }),
+      startExec: async (_id: string, argv: readonly string[], options: Record<string, unknown>) => {
+        started.push({ argv, options });
+        return {
+          stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), detach() {},
+          resize: async (size: { columns: number; rows: number }) => void resized.push(size),
+          done: new Promise<{ exitCode: number }>((resolve) => (finish = (exitCode) => resolve({ exitCode }))),
+        };
+      },
+    };
+    const rawModes: boolean[] = [];
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: (on: boolean) => void rawModes.push(on) });
+    const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 120, rows: 40 });
+    const home = (await import('node:os')).tmpdir();
+    const ctx = {
+      args: parseAgentArgs(['shell']), env: { HOME: home, XDG_CONFIG_HOME: `${home}/mlt-agent-test-none`, TERM: 'screen-256color' }, cwd: '/srv/alpha/src',
+      stdin, stdout, stderr: new PassThrough(), version: { version: '0.0.0', build: undefined },
+      containers: async () => containers,
+    } as unknown as Parameters<typeof shell>[0];
+    const outcome = shell(ctx);
+    for (let i = 0; i < 100 && started.length === 0; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(started[0]!.argv, ['sh', '-c', SHELL_SCRIPT]);
+    assert.match(SHELL_SCRIPT, /for s in zsh bash;.*exec "\$s" -l.*exec sh -l/);
+    assert.deepEqual(started[0]!.options, { tty: true, interactive: true, workdir: '/workspace/src', size: { columns: 120, rows: 40 }, env: { TERM: 'screen-256color' } });
+    assert.deepEqual(rawModes, [true]);
+    Object.assign(stdout, { columns: 90, rows: 30 });
+    stdout.emit('resize');
+    assert.deepEqual(resized, [{ columns: 90, rows: 30 }]);
+    finish(7);
+    assert.deepEqual(await outcome, { exitCode: 7 });
+    assert.deepEqual(rawModes, [true, false], 'the terminal is given back');
+  });
+});

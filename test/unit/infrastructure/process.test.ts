@@ -143,4 +143,15 @@ describe('holdProcess', () => {
     assert.equal(result.stdout, 'true\n');
     assert.ok(Date.now() - started < 10_000, 'the held cat did not keep it running');
   });
+
+  it('keeps this process running while release is awaited, even when something the program left holds its output open', async () => {
+    const module = JSON.stringify(new URL('../../../src/infrastructure/process.ts', import.meta.url).href);
+    // The background sleep keeps the pipe open after the program exits: release must not wait for it, nor let Node end (exit 13).
+    const script = `import { holdProcess } from ${module}; const held = holdProcess('sh', ['-c', 'echo up; sleep 5 & exec cat >/dev/null']); await held.ready;`
+      + 'const started = Date.now(); await held.release(); console.log(`released in ${Date.now() - started} ms`);';
+    const result = await runProcess(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 30_000 });
+    assert.equal(result.code, 0, `exit 13 would be a top-level await left waiting: ${result.stderr}`);
+    const ms = Number(/^released in (\d+) ms\n$/.exec(result.stdout)?.[1]);
+    assert.ok(ms < 4000, `released at the program's exit, not when the pipe closed 5 s later: ${result.stdout}`);
+  });
 });
