@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decideAgent, parseProbe, type AgentManifest } from '../../../../src/orchestrators/agent/agent-installer.ts';
+import { gzipSync } from 'node:zlib';
+import { decideAgent, installAgent, parseProbe, type AgentManifest } from '../../../../src/orchestrators/agent/agent-installer.ts';
+import { createLocalHost } from '../../../../src/services/host/local-host.ts';
 import { editorAlias, proxyCommand, renderEditorEntry, withEntry, withPinnedKey } from '../../../../src/orchestrators/agent/editor-host.ts';
 import { withEditorsInclude } from '../../../../src/orchestrators/connection/ssh-include.ts';
 import { UserError } from '../../../../src/core/errors.ts';
@@ -66,6 +72,35 @@ describe('agent install decision', () => {
     assert.equal(decideAgent(manifest, probe(undefined, 'Linux aarch64')).action, 'unsupported', 'no arm64 build in this manifest');
     assert.equal(decideAgent(manifest, probe(undefined, 'Darwin arm64')).action, 'unsupported');
     assert.equal(probe().path, '/home/u/.local/bin/mlt');
+  });
+});
+
+describe('agent install on the host (the real install script, run by sh here)', () => {
+  it('a file whose sha256 is not the manifest\'s replaces nothing; a good one replaces the old mlt by rename, leaving no temporary file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlt-install-'));
+    try {
+      const executable = Buffer.from('#!/bin/sh\necho "0.3.0 (build new)"\n');
+      await writeFile(join(dir, 'mlt-linux-x64.gz'), gzipSync(executable));
+      const bin = join(dir, 'bin');
+      const target = join(bin, 'mlt');
+      const remote = { system: 'Linux x86_64', arch: 'x64' as const, root: false, path: target, installed: '0.2.0 (build old)' };
+      const host = createLocalHost({ env: process.env });
+      const manifest = (sha256: string): AgentManifest => ({ version: '0.3.0', build: 'new', node: '24', files: { x64: { size: executable.length, sha256, gzSize: 1 } } });
+      await mkdir(bin);
+      await writeFile(target, '#!/bin/sh\necho "0.2.0 (build old)"\n', { mode: 0o755 });
+
+      await assert.rejects(installAgent(host, { dir, manifest: manifest('0'.repeat(64)) }, remote),
+        (e: UserError) => e.code === 'AGENT_INSTALL_FAILED' && /sha256 is [0-9a-f]{64}, expected 0{64}/.test(e.message) && /nothing was replaced/.test(e.hint));
+      assert.equal(await readFile(target, 'utf8'), '#!/bin/sh\necho "0.2.0 (build old)"\n', 'the old mlt is untouched');
+      assert.deepEqual(await readdir(bin), ['mlt'], 'the temporary file went');
+
+      const done = await installAgent(host, { dir, manifest: manifest(createHash('sha256').update(executable).digest('hex')) }, remote);
+      assert.deepEqual([done.path, done.version, done.bytes], [target, '0.3.0 (build new)', gzipSync(executable).length]);
+      assert.ok((await readFile(target)).equals(executable));
+      assert.deepEqual(await readdir(bin), ['mlt']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
