@@ -37,7 +37,7 @@ const offer = (backend: string, price: number, available = true): Offer => ({
   backend, id: `${backend}:t:r`, instanceType: 't', gpu: 'H100', gpuCount: 1, region: 'r', pricePerHour: price, available, shape: 'vm', launch: {},
 });
 
-async function setup(backends: Record<string, { offers: Offer[]; instances: Instance[]; fail?: UserError; calls: string[] }>, extra: { now?: () => number; sleep?: (ms: number) => Promise<void>; isAlive?: (pid: number) => boolean } = {}) {
+async function setup(backends: Record<string, { offers: Offer[]; instances: Instance[]; fail?: UserError; calls: string[] }>, extra: { now?: () => number; sleep?: (ms: number) => Promise<void>; isAlive?: (pid: number) => boolean; loadConfig?: () => Promise<LoadedConfig> } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mlt-prov-'));
   const store = await openStateStore({ file: join(dir, 'state.db') });
   const secrets = new Map(Object.keys(backends).map((n) => [`provision.${n}.api_key`, 'key']));
@@ -110,5 +110,22 @@ describe('provisioning orchestrator', () => {
     const ended = await orchestrator.terminate({ strays: true });
     assert.deepEqual(ended.terminated.map((t) => t.name).sort(), ['mlt-lost-db', 'mlt-x-1']);
     assert.deepEqual(a.instances, []);
+  });
+
+  it('an instance that never becomes active is given up at provision.ready_timeout_minutes and terminated (nothing left billing)', async () => {
+    const a = { offers: [offer('a', 1)], instances: [{ backend: 'a', id: 'x', name: 'mlt-slow', state: 'pending', providerState: 'booting', billing: true } as Instance], calls: [] as string[] };
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const { orchestrator, store } = await setup({ a }, {
+      now: () => clock,
+      sleep: async (ms) => void (clock += ms),
+      loadConfig: async () => ({ config: { project: { name: 'p' }, provision: { ready_timeout_minutes: 2 } } }) as unknown as LoadedConfig,
+    });
+    const started = clock;
+    await assert.rejects(orchestrator.provision({ gpu: 'H100', name: 'mlt-slow' }),
+      (e: UserError) => e.code === 'INSTANCE_NOT_READY' && /not active within 2 min \(still booting\)/.test(e.message) && /terminated/.test(e.hint));
+    assert.ok(clock - started >= 2 * 60_000 && clock - started <= 2 * 60_000 + 3000, `waited ${clock - started} ms (bounded by the setting)`);
+    assert.ok(a.calls.includes('a:terminate:x'), a.calls.join(' '));
+    assert.deepEqual(a.instances, [], 'nothing bills');
+    assert.equal(store.getInstance('mlt-slow')?.state, 'terminated');
   });
 });
