@@ -12,6 +12,12 @@ export interface AgentSettings {
 export interface AgentConsent {
   yes: boolean;
   confirm?: (question: string) => Promise<boolean>;
+  /**
+   * Remembers a "no" per host and agent version (the state database), so the
+   * question is asked once: later connects skip it with the one-line note
+   * until a newer mltoolbox brings a new version to ask about.
+   */
+  declined?: { has(key: string): boolean; add(key: string): void };
 }
 
 export interface AgentReport {
@@ -52,9 +58,13 @@ export async function ensureAgent(reporter: Reporter, env: NodeJS.ProcessEnv, ho
       default: {
         const size = local.manifest.files[remote.arch!]!.gzSize;
         const what = decision.action === 'install' ? `Install the mlt agent on ${hostName} (${remote.path}, ${mib(size)} upload)` : `Upgrade the mlt agent on ${hostName} from ${decision.from} to ${local.manifest.version} (${mib(size)} upload)`;
-        const yes = consent.yes || settings?.auto_install === true || (consent.confirm !== undefined && (await consent.confirm(`${what}?`)));
+        const declinedKey = `${hostName} ${local.manifest.version}`;
+        const askable = consent.confirm !== undefined && !consent.declined?.has(declinedKey);
+        const yes = consent.yes || settings?.auto_install === true || (askable && (await consent.confirm!(`${what}?`)));
         if (!yes) {
-          reporter.info(`mlt agent not ${decision.action === 'install' ? 'installed' : 'upgraded'} on ${hostName}: run 'mltoolbox agent install ${hostName}', or connect with --yes (agent.auto_install: true asks never)`);
+          if (askable) consent.declined?.add(declinedKey);
+          const asked = consent.confirm !== undefined && !askable ? ' (you said no before; not asked again for this version)' : '';
+          reporter.info(`mlt agent not ${decision.action === 'install' ? 'installed' : 'upgraded'} on ${hostName}${asked}: run 'mltoolbox agent install ${hostName}', or connect with --yes (agent.auto_install: true asks never)`);
           return { action: 'skipped', path: remote.path, ...(remote.installed ? { version: remote.installed } : {}), bytes: 0 };
         }
         const done = await reporter.task(`${decision.action === 'install' ? 'Installing' : 'Upgrading'} the mlt agent on ${hostName} (${mib(size)})`, () => installAgent(host, local, remote));

@@ -83,6 +83,12 @@ export function workerTargets(head: string, fromCommandLine: readonly string[] |
 }
 
 /** An mlt the host can run: installed now, current, or newer. */
+/** The agent installs a user declined, by host and version, kept in the state's meta table. */
+function declinedAgents(state: ProjectSession['state']): NonNullable<AgentConsent['declined']> {
+  const key = (what: string) => `agent.declined ${what}`;
+  return { has: (what) => state.getMeta(key(what)) !== undefined, add: (what) => state.setMeta(key(what), new Date().toISOString()) };
+}
+
 function agentReady(agent: AgentReport | undefined): agent is AgentReport & { path: string } {
   return agent?.path !== undefined && ['current', 'installed', 'upgraded', 'newer-on-host'].includes(agent.action);
 }
@@ -265,7 +271,7 @@ export function createConnect(deps: ConnectDeps): Connect {
     const instance = place.host.sshArgs ? state.getInstance(place.name) : undefined;
     const watched = instance !== undefined && idleSeconds(instance) > 0;
     const agentSettings = inPlace ? { ...loaded.config.agent, install_dir: loaded.config.agent?.install_dir ?? '~/.local/bin' } : loaded.config.agent;
-    const agent = !place.host.sshArgs || (inPlace && !watched) ? undefined : await ensureAgent(reporter, deps.env, place.host, agentSettings, options.agent ?? { yes: false });
+    const agent = !place.host.sshArgs || (inPlace && !watched) ? undefined : await ensureAgent(reporter, deps.env, place.host, agentSettings, { ...(options.agent ?? { yes: false }), declined: declinedAgents(state) });
     const sshHost = role === 'head' && !inPlace ? await editorHost(session, ensured.name, agent) : undefined;
     const idle = watched && options.rearmIdle ? await options.rearmIdle(instance, place.host, agentReady(agent) ? agent.path : undefined) : undefined;
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
