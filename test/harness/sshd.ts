@@ -28,8 +28,10 @@ export const TEST_HOST_ALIAS = 'mlt-test-host';
 /**
  * A real OpenSSH server on 127.0.0.1:<free port>, as root, with a throwaway
  * host key and one authorized test key. It plays the "remote GPU host".
+ * `extraConfig`: more sshd_config lines (e.g. `SetEnv PATH=…` for a host
+ * without some tool).
  */
-export async function startSshd(dir: string): Promise<RunningSshd> {
+export async function startSshd(dir: string, options: { extraConfig?: readonly string[] } = {}): Promise<RunningSshd> {
   await mkdir(dir, { recursive: true });
   await mkdir('/run/sshd', { recursive: true }); // privilege separation dir sshd insists on
   const hostKey = join(dir, 'ssh_host_ed25519_key');
@@ -64,6 +66,7 @@ export async function startSshd(dir: string): Promise<RunningSshd> {
       'MaxStartups 100:30:200',
       'LogLevel ERROR',
       'Subsystem sftp internal-sftp',
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n'),
   );

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSandbox, run, runMltoolbox, startPodman, useHarness, type PodmanService, type Sandbox } from '../harness/index.ts';
+import { startSshd } from '../harness/sshd.ts';
 
 /**
  * Podman as the host's engine: its Docker-compatible API socket, reached over
@@ -49,6 +50,61 @@ describe('connect to a host whose engine is Podman', async () => {
     const r = await mlt(['connect', host, '--no-attach', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).result.container.action, 'reused');
+  });
+
+  it('a host with Podman and no Docker CLI: connect builds the features on Podman; exec, shell and a second connect work', { timeout: 600_000 }, async () => {
+    // The same machine, reached through an sshd whose sessions get a PATH without docker (as a cluster that allows only Podman).
+    const noDocker = await mkdtemp(join(tmpdir(), 'mlt-no-docker-'));
+    const bin = join(noDocker, 'bin');
+    await mkdir(bin);
+    for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!/^docker/.test(name)) await symlink(join(dir, name), join(bin, name)).catch(() => undefined); // first one wins, as on PATH
+      }
+    }
+    const sshd = await startSshd(join(noDocker, 'sshd'), { extraConfig: [`SetEnv PATH=${bin}`] });
+    try {
+      const podOnly = await createSandbox({ harness, env: { MLTOOLBOX_SSH_CONFIG: sshd.endpoint.sshConfigFile, MLTOOLBOX_KNOWN_HOSTS: sshd.endpoint.knownHostsFile } });
+      const onHost = await run('ssh', ['-F', sshd.endpoint.sshConfigFile, sshd.endpoint.alias, 'command -v docker || echo no-docker; command -v podman']);
+      assert.equal(onHost.stdout.trim().split('\n').slice(-2).join(' '), `no-docker ${join(bin, 'podman')}`, onHost.stderr);
+      // A local feature (Dev Container Features on Podman: built through its Docker-compatible build API).
+      await mkdir(join(podOnly.projectDir, 'hello-feature'));
+      await writeFile(join(podOnly.projectDir, 'hello-feature', 'devcontainer-feature.json'), JSON.stringify({
+        id: 'hello', version: '1.0.0', options: { word: { type: 'string', default: 'hi' } }, containerEnv: { HELLO_HOME: '/opt/hello' },
+      }));
+      await writeFile(join(podOnly.projectDir, 'hello-feature', 'install.sh'), '#!/bin/sh\nset -e\nmkdir -p /opt/hello\necho "$WORD" > /opt/hello/word\n');
+      await writeFile(join(podOnly.projectDir, 'mltoolbox.yaml'), [
+        'version: 1', 'environment:', `  base_image: ${harness.docker.baseImage}`, '  engine: podman', '  network_mode: none', '  gpus: none',
+        '  features:', '    ./hello-feature:', '      word: from-podman',
+        'remote:', `  docker_socket: ${podman.socketPath}`, '',
+      ].join('\n'));
+      const podRun = (args: string[], input?: string) => runMltoolbox(args, { env: podOnly.env, cwd: podOnly.projectDir, timeoutMs: 300_000, ...(input === undefined ? {} : { input }) });
+
+      const first = await podRun(['connect', host, '--no-attach', '--json']);
+      assert.equal(first.code, 0, first.stderr);
+      const result = JSON.parse(first.stdout).result;
+      assert.equal(result.featuresAction, 'built');
+      assert.match((await podman.docker(['ps', '--format', '{{.Names}}'])).stdout, new RegExp(`^${result.container.name}$`, 'm'), 'the container runs on Podman');
+      // exec and shell go through the host's engine CLI: Podman's own here.
+      const exec = await podRun(['exec', host, '--', 'sh', '-c', 'cat /opt/hello/word; echo "$HELLO_HOME"']);
+      assert.equal(exec.code, 0, exec.stderr);
+      assert.equal(exec.stdout, 'from-podman\n/opt/hello\n');
+      const failing = await podRun(['exec', host, '--', 'sh', '-c', 'exit 7']);
+      assert.equal(failing.code, 7, failing.stderr);
+      const shell = await podRun(['shell', host], 'echo "in-the-shell $HELLO_HOME"; exit 0\n');
+      assert.equal(shell.code, 0, shell.stderr);
+      assert.match(shell.stdout, /in-the-shell \/opt\/hello\n/);
+
+      const again = await podRun(['connect', host, '--no-attach', '--json']);
+      assert.equal(again.code, 0, again.stderr);
+      const second = JSON.parse(again.stdout).result;
+      assert.equal(second.featuresAction, 'reused-build');
+      assert.equal(second.container.action, 'reused');
+      assert.equal((await podRun(['down', host])).code, 0);
+    } finally {
+      await sshd.stop();
+      await rm(noDocker, { recursive: true, force: true });
+    }
   });
 
   it('GPUs on this Podman (4.3: CDI only through its libpod API): a CDI device reaches the container; no spec is GPU_CDI_SPEC_MISSING', async () => {

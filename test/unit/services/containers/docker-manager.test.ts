@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UserError } from '../../../../src/core/errors.ts';
 import { createRecordingReporter } from '../../../../src/core/reporter.ts';
 import { createDockerManager } from '../../../../src/services/containers/docker-manager.ts';
+import { dockerExecCommand } from '../../../../src/services/containers/exec-command.ts';
 import { EngineError } from '../../../../src/services/containers/engine-client.ts';
 import type { ContainerSpec } from '../../../../src/services/containers/types.ts';
 import { createFakeEngine, frame, type FakeEngine } from './fake-engine.ts';
@@ -426,5 +431,26 @@ describe('interactiveCommand', () => {
     assert.deepEqual(await docker.interactiveCommand('c1', ['true'], { tty: false, stdin: false }), ['docker', 'exec', 'c1', 'true']);
     assert.deepEqual(await docker.interactiveCommand('c1', ['true'], { tty: false, stdin: false, env: { MLTOOLBOX_EXEC_ID: '1-ab' } }),
       ['docker', 'exec', '-e', 'MLTOOLBOX_EXEC_ID=1-ab', 'c1', 'true']);
+  });
+
+  it('on an engine at another socket: the host\'s docker CLI (-H) when it has one, else Podman\'s own (--url), run for real with sh', async () => {
+    const argv = dockerExecCommand('/run/user/1000/podman/podman.sock', 'c1', ['sh', '-c', 'echo "$1 it\'s"', 'sh', 'a b'], { tty: false, stdin: true, env: { K: 'v w' } });
+    assert.equal(argv[0], 'sh');
+    const dir = mkdtempSync(join(tmpdir(), 'mlt-engine-cli-'));
+    try {
+      // Fake CLIs that print the words they were given, one per line.
+      for (const cli of ['docker', 'podman']) {
+        mkdirSync(join(dir, cli));
+        writeFileSync(join(dir, cli, cli), `#!/bin/sh\necho ${cli}; for a in "$@"; do echo "$a"; done\n`, { mode: 0o755 });
+      }
+      mkdirSync(join(dir, 'bin'));
+      symlinkSync('/bin/sh', join(dir, 'bin', 'sh'));
+      const words = ['exec', '-i', '-e', 'K=v w', 'c1', 'sh', '-c', 'echo "$1 it\'s"', 'sh', 'a b'];
+      const runOn = (path: string) => execFileSync('/bin/sh', ['-c', 'exec "$@"', 'sh', ...argv], { env: { PATH: path }, encoding: 'utf8' }).trimEnd().split('\n');
+      assert.deepEqual(runOn(`${join(dir, 'bin')}:${join(dir, 'docker')}:${join(dir, 'podman')}`), ['docker', '-H', 'unix:///run/user/1000/podman/podman.sock', ...words]);
+      assert.deepEqual(runOn(`${join(dir, 'bin')}:${join(dir, 'podman')}`), ['podman', '--url', 'unix:///run/user/1000/podman/podman.sock', ...words], 'a Podman-only host has no docker CLI');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
