@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, runOk, waitFor } from './process.ts';
@@ -110,6 +110,31 @@ export async function startSshd(dir: string, options: { extraConfig?: readonly s
         await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
+    },
+  };
+}
+
+/**
+ * The same machine as a host that lacks some tools: an sshd whose sessions
+ * get a PATH of links to every program on the usual PATH except the names
+ * `without` matches (e.g. /^docker/ for a Podman-only or a fresh host).
+ * stop() also removes the folder.
+ */
+export async function startSshdWithout(dir: string, without: RegExp): Promise<RunningSshd & { bin: string }> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  for (const from of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    for (const name of await readdir(from).catch(() => [] as string[])) {
+      if (!without.test(name)) await symlink(join(from, name), join(bin, name)).catch(() => undefined); // the first one wins, as on PATH
+    }
+  }
+  const sshd = await startSshd(join(dir, 'sshd'), { extraConfig: [`SetEnv PATH=${bin}`] });
+  return {
+    ...sshd,
+    bin,
+    async stop() {
+      await sshd.stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

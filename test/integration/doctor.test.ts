@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createSandbox, freePort, runMltoolbox, useHarness, type Sandbox } from '../harness/index.ts';
+import { startSshdWithout } from '../harness/sshd.ts';
 
 interface Check {
   id: string;
@@ -146,5 +149,28 @@ describe('mltoolbox doctor', async () => {
     const r = await runMltoolbox(['doctor', 'host:99999'], { env: sandbox.env, cwd: sandbox.projectDir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /not a port number/);
+  });
+
+  it('a host without Docker, --fix --docker-repo: Docker\'s apt repository for the host\'s release is the step shown; without a terminal nothing runs', async () => {
+    const sshd = await startSshdWithout(await mkdtemp(join(tmpdir(), 'mlt-no-docker-')), /^docker/);
+    try {
+      const sandbox = await createSandbox({ harness, env: { MLTOOLBOX_SSH_PERSIST: '5s', MLTOOLBOX_SSH_CONFIG: sshd.endpoint.sshConfigFile, MLTOOLBOX_KNOWN_HOSTS: sshd.endpoint.knownHostsFile } });
+      const release = await readFile('/etc/os-release', 'utf8');
+      const field = (name: string) => new RegExp(`^${name}="?([^"\n]*)"?$`, 'm').exec(release)?.[1] ?? '';
+      const r = await runMltoolbox(['doctor', sshd.endpoint.alias, '--fix', '--docker-repo', '--no-gpu', '--json'], { env: sandbox.env, cwd: sandbox.projectDir });
+      assert.equal(r.code, 5, r.stderr);
+      const { result } = JSON.parse(r.stdout) as { result: { steps: { id: string; command?: string; outcome: string }[]; changed: boolean } };
+      assert.deepEqual(result.steps.map((s) => [s.id, s.outcome]), [['install-docker', 'not-asked']]);
+      assert.equal(result.changed, false);
+      const repo = `https://download.docker.com/linux/${field('ID')}`;
+      assert.match(result.steps[0]!.command!, new RegExp(`^apt-get update -qq && .*curl -fsSL ${repo.replace(/[./]/g, '\\$&')}/gpg .*\\] ${repo.replace(/[./]/g, '\\$&')} ${field('VERSION_CODENAME')} stable" > /etc/apt/sources\\.list\\.d/docker\\.list && .*apt-get install -y -qq docker-ce `));
+      assert.equal(existsSync('/etc/apt/sources.list.d/docker.list'), false, 'nothing ran');
+      // Without --fix the flag means nothing: a usage error.
+      const alone = await runMltoolbox(['doctor', sshd.endpoint.alias, '--docker-repo'], { env: sandbox.env, cwd: sandbox.projectDir });
+      assert.equal(alone.code, 2, alone.stderr);
+      assert.match(alone.stderr, /--docker-repo goes with --fix/);
+    } finally {
+      await sshd.stop();
+    }
   });
 });

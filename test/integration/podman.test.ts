@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSandbox, run, runMltoolbox, startPodman, useHarness, type PodmanService, type Sandbox } from '../harness/index.ts';
-import { startSshd } from '../harness/sshd.ts';
+import { startSshdWithout } from '../harness/sshd.ts';
 
 /**
  * Podman as the host's engine: its Docker-compatible API socket, reached over
@@ -54,15 +54,8 @@ describe('connect to a host whose engine is Podman', async () => {
 
   it('a host with Podman and no Docker CLI: connect builds the features on Podman; exec, shell and a second connect work', { timeout: 600_000 }, async () => {
     // The same machine, reached through an sshd whose sessions get a PATH without docker (as a cluster that allows only Podman).
-    const noDocker = await mkdtemp(join(tmpdir(), 'mlt-no-docker-'));
-    const bin = join(noDocker, 'bin');
-    await mkdir(bin);
-    for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-      for (const name of await readdir(dir).catch(() => [] as string[])) {
-        if (!/^docker/.test(name)) await symlink(join(dir, name), join(bin, name)).catch(() => undefined); // first one wins, as on PATH
-      }
-    }
-    const sshd = await startSshd(join(noDocker, 'sshd'), { extraConfig: [`SetEnv PATH=${bin}`] });
+    const sshd = await startSshdWithout(await mkdtemp(join(tmpdir(), 'mlt-no-docker-')), /^docker/);
+    const bin = sshd.bin;
     try {
       const podOnly = await createSandbox({ harness, env: { MLTOOLBOX_SSH_CONFIG: sshd.endpoint.sshConfigFile, MLTOOLBOX_KNOWN_HOSTS: sshd.endpoint.knownHostsFile } });
       const onHost = await run('ssh', ['-F', sshd.endpoint.sshConfigFile, sshd.endpoint.alias, 'command -v docker || echo no-docker; command -v podman']);
@@ -103,7 +96,6 @@ describe('connect to a host whose engine is Podman', async () => {
       assert.equal((await podRun(['down', host])).code, 0);
     } finally {
       await sshd.stop();
-      await rm(noDocker, { recursive: true, force: true });
     }
   });
 

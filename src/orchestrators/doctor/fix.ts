@@ -23,6 +23,8 @@ export interface FixOptions {
   confirm?: (question: string) => Promise<boolean>;
   /** Commands may use the terminal (sudo password prompts). */
   tty: boolean;
+  /** --docker-repo: Docker's apt repository (docker-ce) instead of the distribution's docker.io. */
+  dockerRepo?: boolean;
 }
 
 export type FixOutcome = 'done' | 'failed' | 'declined' | 'not-asked' | 'manual';
@@ -61,7 +63,8 @@ export async function runFixes(inspect: (request: { target?: string; gpu: boolea
   const steps: FixStepResult[] = [];
   const tried = new Set<string>();
   for (let n = 0; n < MAX_STEPS; n++) {
-    const [step] = planFixes(inspection.report.checks, inspection.sections);
+    const plan = { dockerRepo: options.dockerRepo === true };
+    const [step] = planFixes(inspection.report.checks, inspection.sections, plan);
     if (!step) break;
     const key = `${step.id}\n${step.command ?? ''}`;
     if (tried.has(key)) {
@@ -99,7 +102,7 @@ export async function runFixes(inspect: (request: { target?: string; gpu: boolea
     inspection = await inspect(request);
     // A daemon that was just started may need a moment: probe again (bounded) while the same step is still planned.
     const settleUntil = Date.now() + (step.settleS ?? 0) * 1000;
-    while (Date.now() < settleUntil && planFixes(inspection.report.checks, inspection.sections)[0]?.id === step.id) {
+    while (Date.now() < settleUntil && planFixes(inspection.report.checks, inspection.sections, plan)[0]?.id === step.id) {
       await delay(SETTLE_POLL_MS);
       inspection = await inspect(request);
     }

@@ -1,7 +1,7 @@
 import { parseNvidiaSmi } from '../gpu/nvidia-smi.ts';
 import { CDI_GENERATE } from '../containers/gpu.ts';
 import {
-  asRoot, DOCKER_INSTALL_DOCS, dockerGroupCommand, installDockerCommand, installPodmanCommand, isDebianLike, parseHostFacts, restartDockerCommand, startDockerCommand, startPodmanCommand,
+  asRoot, DOCKER_INSTALL_DOCS, dockerGroupCommand, installDockerCommand, installDockerFromDockerCommand, installPodmanCommand, isDebianLike, parseHostFacts, restartDockerCommand, startDockerCommand, startPodmanCommand,
   type HostFacts,
 } from './host-facts.ts';
 import type { ProbeSections } from './probe.ts';
@@ -44,8 +44,13 @@ function status(checks: readonly Check[], id: string): Check | undefined {
   return checks.find((c) => c.id === id);
 }
 
+export interface PlanOptions {
+  /** Install the Docker Engine from Docker's apt repository (docker-ce) instead of the distribution's docker.io. */
+  dockerRepo?: boolean;
+}
+
 /** Everything the plan needs from one probe: its checks and the raw sections. */
-export function planFixes(checks: readonly Check[], sections: ProbeSections): FixStep[] {
+export function planFixes(checks: readonly Check[], sections: ProbeSections, options: PlanOptions = {}): FixStep[] {
   const facts = parseHostFacts(sections.get('facts'));
   const user = sections.get('user')?.output.split('\n')[0]?.trim();
   if (user) facts.user = user;
@@ -63,6 +68,13 @@ export function planFixes(checks: readonly Check[], sections: ProbeSections): Fi
   const notInstalled = cli?.status === 'fail' || (daemon?.status === 'fail' && /not the Docker Engine/.test(daemon.detail));
 
   if (notInstalled) {
+    if (options.dockerRepo) {
+      const fromDocker = installDockerFromDockerCommand(facts);
+      steps.push(fromDocker
+        ? { id: 'install-docker', title: `Install the Docker Engine from Docker's apt repository for ${facts.osId} ${facts.codename} (docker-ce)`, command: fromDocker }
+        : { id: 'install-docker', title: 'Install the Docker Engine from Docker\'s repository', manual: `Docker's apt repository is for Debian and Ubuntu releases; install Docker Engine for ${facts.osId || 'this system'} as ${DOCKER_INSTALL_DOCS} describes (or run doctor --fix without --docker-repo for the distribution's docker.io), then run doctor --fix again` });
+      return steps;
+    }
     const install = installDockerCommand(facts);
     steps.push(install
       ? { id: 'install-docker', title: `Install the Docker Engine from ${facts.osId || 'the distribution'}'s packages (docker.io)`, command: install }

@@ -85,6 +85,31 @@ export function installDockerCommand(facts: HostFacts): string | undefined {
   return undefined;
 }
 
+/** Docker's own apt repository, keyed by distribution and release (download.docker.com/linux/ID CODENAME). */
+export const DOCKER_APT = 'https://download.docker.com/linux';
+
+/**
+ * Installs the Docker Engine from Docker's apt repository (docker-ce, newer
+ * than the distribution's docker.io), as Docker's install guide does for
+ * Debian and Ubuntu; undefined for anything else (derivatives have codenames
+ * Docker's repository does not know): the guide is the manual step.
+ */
+export function installDockerFromDockerCommand(facts: HostFacts): string | undefined {
+  if (facts.osId !== 'debian' && facts.osId !== 'ubuntu') return undefined;
+  if (!/^[a-z][a-z0-9-]{1,30}$/.test(facts.codename)) return undefined; // it goes into a sources line and a shell command
+  const repo = `${DOCKER_APT}/${facts.osId}`;
+  return asRoot(facts, [
+    'apt-get update -qq',
+    'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates curl',
+    'install -m 0755 -d /etc/apt/keyrings',
+    `curl -fsSL ${repo}/gpg -o /etc/apt/keyrings/docker.asc`,
+    'chmod a+r /etc/apt/keyrings/docker.asc',
+    `echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] ${repo} ${facts.codename} stable" > /etc/apt/sources.list.d/docker.list`,
+    'apt-get update -qq',
+    'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-ce docker-ce-cli containerd.io docker-buildx-plugin',
+  ].join(' && '));
+}
+
 /** Starts the engine the way this host can: systemd, its SysV script, or dockerd in the background. */
 export function startDockerCommand(facts: HostFacts): string {
   if (facts.systemd) return asRoot(facts, 'systemctl enable --now docker');

@@ -10,11 +10,13 @@ export const run: CommandRun = async (context, input) => {
   const target = stringArg(input, 'TARGET');
   const request = { ...(target !== undefined ? { target } : {}), gpu: !flagOption(input, 'no-gpu') };
   if (flagOption(input, 'yes') && !flagOption(input, 'fix')) throw new UserError('USAGE', '--yes goes with --fix', 'mltoolbox doctor HOST --fix --yes');
+  if (flagOption(input, 'docker-repo') && !flagOption(input, 'fix')) throw new UserError('USAGE', '--docker-repo goes with --fix', 'mltoolbox doctor HOST --fix --docker-repo');
   if (flagOption(input, 'fix')) {
     const interactive = context.app.environment.interactive;
     const fixed = await doctor.fix(request, {
       yes: flagOption(input, 'yes'),
       tty: interactive,
+      ...(flagOption(input, 'docker-repo') ? { dockerRepo: true } : {}),
       ...(interactive ? { confirm: (question: string) => askYesNo(context, question) } : {}),
     });
     return withExit(fixed.report, fixed, () => [renderSteps(fixed, context.style), renderReport(fixed.report, context.style)].filter(Boolean).join('\n\n'));

@@ -13,7 +13,8 @@ export const doctorSpec: CommandSpec = {
     'no-gpu': { type: 'boolean', description: 'Skip the NVIDIA driver and container runtime checks' },
     fix: { type: 'boolean', description: 'Offer to fix what fails, one step at a time: shows each command and asks before running it on the host (install and start Docker, the docker group, the NVIDIA Container Toolkit)' },
     yes: { type: 'boolean', short: 'y', description: 'With --fix: run every step without asking (for scripts)' },
+    'docker-repo': { type: 'boolean', description: 'With --fix: install the Docker Engine from Docker\'s own apt repository (docker-ce, Debian and Ubuntu) instead of the distribution\'s docker.io' },
   },
-  examples: ['mltoolbox doctor gpu-box', 'mltoolbox doctor gpu-box --fix', 'mltoolbox doctor gpu-box --fix --yes', 'mltoolbox doctor alice@10.0.0.5:2222 --no-gpu', 'mltoolbox doctor local', 'mltoolbox doctor --json'],
+  examples: ['mltoolbox doctor gpu-box', 'mltoolbox doctor gpu-box --fix', 'mltoolbox doctor gpu-box --fix --yes', 'mltoolbox doctor gpu-box --fix --docker-repo', 'mltoolbox doctor alice@10.0.0.5:2222 --no-gpu', 'mltoolbox doctor local', 'mltoolbox doctor --json'],
   load: () => import('./run.ts'),
 };

@@ -15,7 +15,7 @@ const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/nvidia
 const DOCKER_OK = { code: 0, output: '26.1.0\n{"runc":{"path":"runc"}}' };
 const DOCKER_NVIDIA = { code: 0, output: '26.1.0\n{"nvidia":{"path":"nvidia-container-runtime"},"runc":{"path":"runc"}}' };
 
-function host(options: { facts: string; cli?: ProbeSection; daemon?: ProbeSection; smi?: ProbeSection; toolkit?: string; user?: string; rsync?: ProbeSection }) {
+function host(options: { facts: string; cli?: ProbeSection; daemon?: ProbeSection; smi?: ProbeSection; toolkit?: string; user?: string; rsync?: ProbeSection; dockerRepo?: boolean }) {
   const sections = new Map<string, ProbeSection>([
     ['os', { code: 0, output: 'Linux 6.1.0 x86_64\nDebian GNU/Linux 12 (bookworm)' }],
     ['user', { code: 0, output: `${options.user ?? 'root'}\n${options.user ?? 'root'}` }],
@@ -28,7 +28,7 @@ function host(options: { facts: string; cli?: ProbeSection; daemon?: ProbeSectio
   if (options.smi) sections.set('nvidia_smi', options.smi);
   if (options.toolkit !== undefined) sections.set('nvidia_toolkit', { code: 0, output: options.toolkit });
   const checks = evaluateHost(sections, { connection: 'x', local: false, gpu: options.smi !== undefined, gpusRequired: false });
-  return planFixes(checks, sections);
+  return planFixes(checks, sections, options.dockerRepo ? { dockerRepo: true } : {});
 }
 
 const ROOT_DEBIAN = 'systemd=0\nid=debian\ncodename=bookworm\nuid=0\nuser=root\ndockerd=1\ninitd_docker=1';
@@ -54,6 +54,27 @@ describe('doctor --fix: the plan', () => {
     const [step] = host({ facts: 'systemd=1\nid=arch\nuid=0\nuser=root\ndockerd=0', cli: { code: 127, output: '' } });
     assert.equal(step!.command, undefined);
     assert.match(step!.manual!, /install Docker Engine for arch as https:\/\/docs\.docker\.com\/engine\/install\/ describes/);
+  });
+
+  it('--docker-repo: Docker\'s apt repository for the release (docker-ce), as its install guide does; elsewhere the manual step', () => {
+    const repo = (id: string, codename: string) => [
+      'apt-get update -qq', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates curl', 'install -m 0755 -d /etc/apt/keyrings',
+      `curl -fsSL https://download.docker.com/linux/${id}/gpg -o /etc/apt/keyrings/docker.asc`, 'chmod a+r /etc/apt/keyrings/docker.asc',
+      `echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/${id} ${codename} stable" > /etc/apt/sources.list.d/docker.list`,
+      'apt-get update -qq', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-ce docker-ce-cli containerd.io docker-buildx-plugin',
+    ].join(' && ');
+    const debian = host({ facts: 'systemd=0\nid=debian\ncodename=bookworm\nuid=0\nuser=root\ndockerd=0', cli: { code: 127, output: '' }, dockerRepo: true });
+    assert.deepEqual(debian.map((s) => [s.id, s.title, s.command]), [['install-docker', 'Install the Docker Engine from Docker\'s apt repository for debian bookworm (docker-ce)', repo('debian', 'bookworm')]]);
+    const [ubuntu] = host({ facts: USER_UBUNTU.replace('dockerd=1', 'dockerd=0'), cli: { code: 127, output: '' }, user: 'alice', dockerRepo: true });
+    assert.equal(ubuntu!.command, `sudo sh -c ${quoteShellArg(repo('ubuntu', 'noble'))}`);
+    // Without the flag: the distribution's package, as before.
+    assert.match(host({ facts: USER_UBUNTU.replace('dockerd=1', 'dockerd=0'), cli: { code: 127, output: '' }, user: 'alice' })[0]!.command!, /apt-get install -y -qq docker\.io'$/);
+    // A derivative (its own codenames), a missing or hostile codename: no command, the guide.
+    for (const facts of ['id=linuxmint\nlike=ubuntu debian\ncodename=wilma', 'id=debian\ncodename=', 'id=debian\ncodename=x; reboot']) {
+      const [step] = host({ facts: `systemd=1\n${facts}\nuid=0\nuser=root\ndockerd=0`, cli: { code: 127, output: '' }, dockerRepo: true });
+      assert.equal(step!.command, undefined, facts);
+      assert.match(step!.manual!, /Docker's apt repository is for Debian and Ubuntu releases; install Docker Engine for \w+ as https:\/\/docs\.docker\.com\/engine\/install\/ describes/);
+    }
   });
 
   it('installed, not running: start it the way the host can', () => {
