@@ -20,6 +20,8 @@ export interface TestRegistry {
   fileUrl(name: string): string;
   /** Requests seen, `GET /v2/…` (without the token endpoint's query). */
   requests: string[];
+  /** The Authorization header of every request ('' when none), in order. */
+  authorizations: string[];
   /** Publishes a feature folder under `namespace/id` with the given tags, per features-distribution. */
   pushFeature(repository: string, folder: string, tags: readonly string[]): Promise<{ manifestDigest: string; layerDigest: string }>;
   /** Serves bytes at /files/NAME. */
@@ -59,12 +61,17 @@ export async function packFeature(folder: string, options: { gzip?: boolean } = 
   return options.gzip ? gzipSync(tar) : tar;
 }
 
-export async function startTestRegistry(options: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
+/**
+ * `auth`: pulls need a token, given only for that login (a private registry).
+ * `anonymous`: pulls need a token, given to anyone who asks without a login (as ghcr.io does for public packages).
+ */
+export async function startTestRegistry(options: { auth?: { username: string; password: string }; anonymous?: boolean } = {}): Promise<TestRegistry> {
   const blobs = new Map<string, Buffer>();
   const manifests = new Map<string, Map<string, Buffer>>();
   const files = new Map<string, Buffer>();
   const tokens = new Set<string>();
   const requests: string[] = [];
+  const authorizations: string[] = [];
   let host = '';
 
   const send = (res: ServerResponse, status: number, body: Buffer | string = '', headers: Record<string, string> = {}) => {
@@ -74,7 +81,7 @@ export async function startTestRegistry(options: { auth?: { username: string; pa
   };
 
   const authorized = (req: IncomingMessage) => {
-    if (!options.auth) return true;
+    if (!options.auth && !options.anonymous) return true;
     const header = req.headers.authorization ?? '';
     return header.startsWith('Bearer ') && tokens.has(header.slice(7));
   };
@@ -82,12 +89,13 @@ export async function startTestRegistry(options: { auth?: { username: string; pa
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://${host}`);
     requests.push(`${req.method} ${url.pathname}`);
+    authorizations.push(req.headers.authorization ?? '');
     if (url.pathname.startsWith('/files/')) {
       const file = files.get(url.pathname.slice('/files/'.length));
       return file ? send(res, 200, file, { 'content-type': 'application/gzip' }) : send(res, 404, 'not found');
     }
     if (url.pathname === '/token') {
-      const expected = `Basic ${Buffer.from(`${options.auth?.username}:${options.auth?.password}`).toString('base64')}`;
+      const expected = options.auth ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` : undefined;
       if (req.headers.authorization !== expected) return send(res, 401, '{"errors":[{"code":"UNAUTHORIZED"}]}');
       const token = randomBytes(16).toString('hex');
       tokens.add(token);
@@ -132,6 +140,7 @@ export async function startTestRegistry(options: { auth?: { username: string; pa
   return {
     host,
     requests,
+    authorizations,
     fileUrl: (name) => `http://${host}/files/${name}`,
     serveFile: (name, bytes) => void files.set(name, bytes),
     async pushFeature(repository, folder, tags) {

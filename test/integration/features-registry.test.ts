@@ -131,6 +131,22 @@ describe('features: fetching from a registry', () => {
     assert.deepEqual(await readdir(dir).then((names) => names.filter((n) => n === 'x')), []);
   });
 
+  it('a public feature with no login anywhere (as on ghcr.io): the anonymous token flow, no credentials sent', async () => {
+    const open = await startTestRegistry({ anonymous: true });
+    try {
+      await open.pushFeature('devcontainers/features/hello', await feature('hello-public', { id: 'hello', version: '1.0.2', options: { who: { type: 'string', default: 'world' } } }), ['1']);
+      // No docker config, no credential helper, no GITHUB_TOKEN.
+      const bare = createFeaturesService({ env: { PATH: process.env.PATH, DOCKER_CONFIG: join(dir, 'no-docker-config') }, homeDir: join(dir, 'empty-home'), cacheDir: join(dir, 'cache-public'), runProcess, reporter: quiet });
+      const result = await bare.resolve({ features: { [`${open.host}/devcontainers/features/hello:1`]: {} }, baseDir: dir });
+      assert.deepEqual(result.features.map((f) => [f.metadata.id, f.metadata.version, f.options.values]), [['hello', '1.0.2', { who: 'world' }]]);
+      // Challenged, asked for a token without a login, then fetched with it.
+      assert.deepEqual(open.requests.slice(0, 3), ['GET /v2/devcontainers/features/hello/manifests/1', 'GET /token', 'GET /v2/devcontainers/features/hello/manifests/1']);
+      assert.deepEqual(open.authorizations.filter((a) => a.startsWith('Basic ')), [], 'no credentials were sent');
+    } finally {
+      await open.close();
+    }
+  });
+
   it('GITHUB_TOKEN is the ghcr.io login when docker has none', async () => {
     const found = await registryCredentials('ghcr.io', { env: { GITHUB_TOKEN: 'ghp_x' }, homeDir: join(dir, 'home'), runProcess });
     assert.deepEqual({ password: found?.password, source: found?.source }, { password: 'ghp_x', source: 'GITHUB_TOKEN' });
