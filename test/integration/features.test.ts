@@ -104,8 +104,9 @@ describe('features', async () => {
       '1', 'started', '',
     ].join('\n'));
     const status = await json(['status', host]);
-    const inspect = await run('docker', ['inspect', '--format', '{{json .HostConfig.CapAdd}}', status.container.id]);
-    assert.match(inspect.stdout, /SYS_PTRACE/);
+    const inspect = await run('docker', ['inspect', '--format', '{{json .HostConfig.CapAdd}} {{json .HostConfig.Init}} {{json .HostConfig.SecurityOpt}}', status.container.id]);
+    // capAdd from greeter; init and securityOpt from the tarball feature.
+    assert.match(inspect.stdout, /^\["SYS_PTRACE"\] true \["no-new-privileges:true"\]$/m);
     // customizations are kept for editors, in the image label the devcontainers CLI uses.
     const label = await run('docker', ['inspect', '--format', '{{index .Config.Labels "devcontainer.metadata"}}', status.container.image]);
     const metadata = JSON.parse(label.stdout) as { id: string; customizations?: unknown }[];
