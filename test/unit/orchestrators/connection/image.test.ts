@@ -55,3 +55,42 @@ describe('connect image step: the offline default', () => {
     assert.deepEqual(pulled, []);
   });
 });
+
+describe('connect image step: environment.image_transfer', () => {
+  /** This machine's engine: has the image or not; records what it was asked to send. */
+  const local = (has: boolean) => {
+    const sent: string[] = [];
+    return { sent, sendFromLocal: async (reference: string) => (sent.push(reference), has ? { bytesSent: 1 } : undefined) };
+  };
+  const step = (transfer: 'auto' | 'always' | 'never', pull: 'fails' | 'works', has = true) => {
+    const host = engine(pull);
+    const here = local(has);
+    const result = ensureImage({ env: {}, reporter: createRecordingReporter(), transfer, sendFromLocal: here.sendFromLocal }, host.containers, plan(false), false);
+    return { result, pulled: host.pulled, sent: here.sent };
+  };
+
+  it('auto: the host pulls when it can; only when that fails (air gap, rate limit, private image) is the image sent', async () => {
+    const pulls = step('auto', 'works');
+    assert.deepEqual(await pulls.result, { image: 'pytorch/pytorch:2.5.1', action: 'pulled' });
+    assert.deepEqual(pulls.sent, []);
+    const fails = step('auto', 'fails');
+    assert.deepEqual(await fails.result, { image: 'pytorch/pytorch:2.5.1', action: 'sent' });
+    assert.deepEqual([fails.pulled, fails.sent], [['pytorch/pytorch:2.5.1'], ['pytorch/pytorch:2.5.1']]);
+    // Neither place has it: the pull's own error stands.
+    await assert.rejects(step('auto', 'fails', false).result, (e) => (e as UserError).code === 'IMAGE_NOT_FOUND' && /no such host/.test((e as UserError).message));
+  });
+
+  it('always: this machine\'s copy wins over the registry (no pull); without one here, the host pulls', async () => {
+    const sends = step('always', 'works');
+    assert.deepEqual(await sends.result, { image: 'pytorch/pytorch:2.5.1', action: 'sent' });
+    assert.deepEqual(sends.pulled, [], 'not pulled');
+    const lacks = step('always', 'works', false);
+    assert.deepEqual(await lacks.result, { image: 'pytorch/pytorch:2.5.1', action: 'pulled' });
+  });
+
+  it('never: only pulled; a host that cannot pull fails with IMAGE_NOT_FOUND and nothing is sent', async () => {
+    const never = step('never', 'fails');
+    await assert.rejects(never.result, (e) => (e as UserError).code === 'IMAGE_NOT_FOUND');
+    assert.deepEqual(never.sent, []);
+  });
+});
