@@ -199,6 +199,25 @@ describe('settings the schema takes as written, or rejects with a position', () 
     assert.match(problem.message, /"rsync", "rclone"/);
   });
 
+  it('environment.devcontainer: that file\'s features apply (a local folder relative to it, defaults, a wrong option at its line there)', async () => {
+    const sandbox = await createSandbox();
+    const dir = join(sandbox.projectDir, '.devcontainer');
+    await mkdir(join(dir, 'tools'), { recursive: true });
+    await writeFile(join(dir, 'tools', 'devcontainer-feature.json'), JSON.stringify({ id: 'tools', version: '0.3.0', options: { flavor: { type: 'string', enum: ['lite', 'full'], default: 'lite' }, debug: { type: 'boolean', default: false } } }));
+    await writeFile(join(dir, 'tools', 'install.sh'), '#!/bin/sh\ntrue\n');
+    await writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'), 'environment:\n  devcontainer: .devcontainer/gpu.json\n');
+    const gpu = (options: string) => writeFile(join(dir, 'gpu.json'), `{\n  "image": "debian:bookworm",\n  "features": {\n    "./tools": ${options}\n  }\n}\n`);
+    const show = () => runMltoolbox(['config', 'show', '--json'], { env: sandbox.env, cwd: sandbox.projectDir });
+    await gpu('{ "debug": true }');
+    const shown = await show();
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.deepEqual(JSON.parse(shown.stdout).result.features, [{ id: './.devcontainer/tools', version: '0.3.0', options: { flavor: 'lite', debug: true }, resolved: true }]);
+    await gpu('{ "flavor": "huge" }');
+    const bad = await show();
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /\.devcontainer\/gpu\.json:4:28: option 'flavor' of feature 'tools' must be one of "lite", "full", not "huge"/);
+  });
+
   it('environment.devcontainer naming no file is an error at its position', async () => {
     const result = await validate('environment:\n  devcontainer: .devcontainer/nope.json\n');
     assert.equal(result.json.error.code, 'DEVCONTAINER_NOT_FOUND');
