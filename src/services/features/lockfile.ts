@@ -50,11 +50,15 @@ export function renderLockfile(lock: Lockfile): string {
   return `${JSON.stringify({ features }, null, 2)}\n`;
 }
 
-/** Writes the lockfile when its content changed (atomically); returns whether it wrote. */
+/**
+ * Writes the lockfile when its content changed (atomically); returns whether
+ * it wrote. Nothing to lock (only local folders) and no lockfile yet: no
+ * empty file appears in the project.
+ */
 export async function writeLockfile(file: string, lock: Lockfile): Promise<boolean> {
   const text = renderLockfile(lock);
   const current = await readFile(file, 'utf8').catch(() => undefined);
-  if (current === text) return false;
+  if (current === text || (current === undefined && Object.keys(lock.features).length === 0)) return false;
   const temp = `${file}.${process.pid}.tmp`;
   await writeFile(temp, text);
   await rename(temp, file);
