@@ -62,8 +62,8 @@ export async function runFixes(inspect: (request: { target?: string; gpu: boolea
   const where = inspection.local ? 'this machine' : target;
   const steps: FixStepResult[] = [];
   const tried = new Set<string>();
+  const plan = { dockerRepo: options.dockerRepo === true };
   for (let n = 0; n < MAX_STEPS; n++) {
-    const plan = { dockerRepo: options.dockerRepo === true };
     const [step] = planFixes(inspection.report.checks, inspection.sections, plan);
     if (!step) break;
     const key = `${step.id}\n${step.command ?? ''}`;
