@@ -7,6 +7,7 @@ import { UserError } from '../../core/errors.ts';
 import { lazy } from '../../core/lazy.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { processAlive } from '../../infrastructure/file-lock.ts';
+import { resolveEngineSocket, type EngineKind } from '../../services/containers/engine-socket.ts';
 import type { ContainerManager } from '../../services/containers/types.ts';
 import { holderDir } from '../../services/host/forward-holder.ts';
 import { createLocalHost, createSshHost, type Host } from '../../services/host/index.ts';
@@ -53,9 +54,21 @@ export interface PlaceDeps {
 
 export const REMOTE_DOCKER_SOCKET = '/var/run/docker.sock';
 
-export async function openLocalPlace(deps: PlaceDeps): Promise<Place> {
-  const containers = await deps.createContainers({ socketPath: deps.localDockerSocket });
-  return { name: 'local', host: createLocalHost({ env: deps.env }), engineSocket: deps.localDockerSocket, containers, warmUp: () => {}, close: async () => {} };
+/** This machine's engine: `engine` (environment.engine) picks the socket as on a host, unless DOCKER_HOST names it. */
+export async function openLocalPlace(deps: PlaceDeps, engine: EngineKind = 'docker'): Promise<Place> {
+  const host = createLocalHost({ env: deps.env });
+  const socket = await localEngineSocket(engine, deps.env, async (script) => (await host.execScript(script)).stdout);
+  const containers = await deps.createContainers({ socketPath: socket ?? deps.localDockerSocket, ...(socket ? { hostSocket: socket } : {}) });
+  return { name: 'local', host, engineSocket: socket ?? deps.localDockerSocket, containers, warmUp: () => {}, close: async () => {} };
+}
+
+/**
+ * The local engine's socket for environment.engine podman or auto (the same probe as on a host: Podman's rootful
+ * or rootless socket, or the first that exists); undefined for docker, or when DOCKER_HOST says where the engine is.
+ */
+export async function localEngineSocket(engine: EngineKind, env: NodeJS.ProcessEnv, probe: (script: string) => Promise<string>): Promise<string | undefined> {
+  if (engine === 'docker' || env.DOCKER_HOST) return undefined;
+  return resolveEngineSocket({ engine, where: 'this machine' }, probe);
 }
 
 /** `engineSocket`: the engine's socket on the host (remote.docker_socket or environment.engine's), default REMOTE_DOCKER_SOCKET. */

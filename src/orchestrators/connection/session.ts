@@ -145,7 +145,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     const project = state.upsertProject({ localPath: deps.projectDir, name: identity.name });
     const name = await resolveTargetName(state, loaded, targetText);
     await options.beforeConnect?.(loaded, name);
-    const place = name === 'local' ? await openLocalPlace(deps) : await openHostPlace(state, loaded, name, identity.slug);
+    const place = name === 'local' ? await openLocalPlace(deps, loaded.config.environment.engine) : await openHostPlace(state, loaded, name, identity.slug);
     try {
       // The project's folder on the engine's host: here, the one recorded for the host, or one under its home.
       const known = state.getProjectRemote(project.id, name)?.remoteDir;
