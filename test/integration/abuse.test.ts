@@ -184,6 +184,10 @@ describe('abuse: faults and races against the harness host', async () => {
     }
     const env = await mlt(['exec', host, '--', 'sh', '-c', 'echo "$ROUND"']);
     assert.equal(env.stdout, 'changed\n', 'the last config is the one running');
+    // connect and exec clean up their Docker socket forwards too (status and sync: the cold-commands test).
+    const sockets = readdirSync(join(sandbox.env.XDG_STATE_HOME!, 'mltoolbox', 'sockets')).filter((n) => n.startsWith('d-'));
+    tally.leakedFiles += sockets.length;
+    assert.deepEqual(sockets, []);
     await writeFile(join(project, 'mltoolbox.yaml'), `project:\n  name: abuse\nenvironment:\n  base_image: ${harness.docker.baseImage}\n`);
   });
 

@@ -82,6 +82,16 @@ describe('hostile mltoolbox.yaml', () => {
     assert.equal(large.loaded.origins.get('environment.env.K15999')?.line, 16_003);
   });
 
+  it('an empty env name (it would reach the engine as "=v") is an error at its position, in every place a name is written', async () => {
+    const yamlError = await userError(load('environment:\n  base_image: x\n  env:\n    "": v\n'), 'CONFIG_INVALID');
+    assert.match(yamlError.details[0]!, /mltoolbox\.yaml:4:5: environment\.env: an empty variable name/);
+    writeFileSync(join(root, 'p', 'empty.env'), 'A=1\n=v\n');
+    const dotenvError = await userError(load('environment:\n  base_image: x\n  env_file: empty.env\n'), 'ENV_FILE_UNREADABLE');
+    assert.match(dotenvError.details.join('\n'), /empty\.env:2/);
+    assert.throws(() => importDevcontainerText('{"image": "x", "containerEnv": {"": "v"}}', '.devcontainer/devcontainer.json', { projectDir: join(root, 'p') }),
+      (e: unknown) => isUserError(e) && /devcontainer\.json:1:\d+: containerEnv: an empty variable name/.test(e.details[0]!));
+  });
+
   it('a UTF-8 BOM is accepted (editors write one)', async () => {
     const loaded = await load('\uFEFFenvironment:\n  base_image: busybox\n');
     assert.equal(loaded.config.environment.base_image, 'busybox');
