@@ -221,6 +221,22 @@ describe('abuse: faults and races against the harness host', async () => {
     assert.doesNotMatch(ps.stdout, /sleep 97/, 'the cut-off command still runs');
   });
 
+  it('exec piped into a reader that leaves at once (exec … | head -1): the command does not keep running in the container', async () => {
+    assert.equal((await mlt(['connect', host, '--no-attach'])).code, 0);
+    const piped = await run('bash', ['-c', `"${process.execPath}" "${BIN}" -C "${project}" exec ${host} -- yes mlt-epipe | head -n 1`], { env: sandbox.env, timeoutMs: 60_000 });
+    tally.cases++;
+    assert.equal(piped.stdout, 'mlt-epipe\n', piped.stderr);
+    // The kill is sent before exec returns; give the process a moment to go.
+    let ps = '';
+    for (let i = 0; i < 10; i++) {
+      ps = (await mlt(['exec', host, '--', 'ps'])).stdout;
+      if (!ps.includes('mlt-epipe')) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    if (ps.includes('mlt-epipe')) tally.leakedProcesses++;
+    assert.doesNotMatch(ps, /yes mlt-epipe/, 'the cut-off command still runs (and burns a CPU) in the container');
+  });
+
   it('master killed during an image build: a user error with a hint, never exit 70', async () => {
     const buildProject = join(sandbox.root, 'build-proj');
     await mkdir(buildProject, { recursive: true });
