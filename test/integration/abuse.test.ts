@@ -161,6 +161,36 @@ describe('abuse: faults and races against the harness host', async () => {
     assert.deepEqual(sockets, []);
   });
 
+  it('10 concurrent connect of one project (4 after a config change): all succeed, one container, state agrees', async () => {
+    const engineContainers = async (project: string) =>
+      (await docker(['ps', '-a', '--filter', `label=mltoolbox.project=${project}`, '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean);
+    await mlt(['down', host]);
+    // The files are on the host once; the runs then race for the container alone (--skip-sync keeps the test short).
+    assert.equal((await mlt(['sync', host])).code, 0);
+    for (const round of ['fresh', 'changed']) {
+      // The second round changes the config: every run wants the container recreated.
+      if (round === 'changed') await writeFile(join(project, 'mltoolbox.yaml'), `project:\n  name: abuse\nenvironment:\n  base_image: ${harness.docker.baseImage}\n  env:\n    ROUND: changed\n`);
+      const runs = await Promise.all(Array.from({ length: round === 'fresh' ? 10 : 4 }, () => mlt(['connect', host, '--no-attach', '--skip-sync', '--json'], 300_000)));
+      for (const r of runs) {
+        counted(r);
+        assert.doesNotMatch(r.stdout + r.stderr, /docker rm/, 'never a hint to remove what another run uses');
+        assert.equal(r.code, 0, `${round}: ${r.stdout}\n${r.stderr}`);
+      }
+      const names = new Set(runs.map((r) => JSON.parse(r.stdout).result.container.name as string));
+      assert.equal(names.size, 1, `${round}: ${[...names].join(', ')}`);
+      const status = JSON.parse(counted(await mlt(['status', host, '--json'])).stdout).result;
+      assert.deepEqual(await engineContainers(status.project), [...names], `${round}: the engine holds exactly the container every run reported`);
+      assert.equal(status.container?.name, [...names][0]);
+    }
+    const env = await mlt(['exec', host, '--', 'sh', '-c', 'echo "$ROUND"']);
+    assert.equal(env.stdout, 'changed\n', 'the last config is the one running');
+    // connect and exec clean up their Docker socket forwards too (status and sync: the cold-commands test).
+    const sockets = readdirSync(join(sandbox.env.XDG_STATE_HOME!, 'mltoolbox', 'sockets')).filter((n) => n.startsWith('d-'));
+    tally.leakedFiles += sockets.length;
+    assert.deepEqual(sockets, []);
+    await writeFile(join(project, 'mltoolbox.yaml'), `project:\n  name: abuse\nenvironment:\n  base_image: ${harness.docker.baseImage}\n`);
+  });
+
   it('sync --dry-run prints hostile file names escaped, one line each', async () => {
     await writeFile(join(project, 'new.txt\n- train.py'), 'x');
     const r = counted(await mlt(['sync', host, '--dry-run']));
@@ -189,6 +219,22 @@ describe('abuse: faults and races against the harness host', async () => {
     const ps = await mlt(['exec', host, '--', 'ps']);
     if (ps.stdout.includes('sleep 97')) tally.leakedProcesses++;
     assert.doesNotMatch(ps.stdout, /sleep 97/, 'the cut-off command still runs');
+  });
+
+  it('exec piped into a reader that leaves at once (exec … | head -1): the command does not keep running in the container', async () => {
+    assert.equal((await mlt(['connect', host, '--no-attach'])).code, 0);
+    const piped = await run('bash', ['-c', `"${process.execPath}" "${BIN}" -C "${project}" exec ${host} -- yes mlt-epipe | head -n 1`], { env: sandbox.env, timeoutMs: 60_000 });
+    tally.cases++;
+    assert.equal(piped.stdout, 'mlt-epipe\n', piped.stderr);
+    // The kill is sent before exec returns; give the process a moment to go.
+    let ps = '';
+    for (let i = 0; i < 10; i++) {
+      ps = (await mlt(['exec', host, '--', 'ps'])).stdout;
+      if (!ps.includes('mlt-epipe')) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    if (ps.includes('mlt-epipe')) tally.leakedProcesses++;
+    assert.doesNotMatch(ps, /yes mlt-epipe/, 'the cut-off command still runs (and burns a CPU) in the container');
   });
 
   it('master killed during an image build: a user error with a hint, never exit 70', async () => {

@@ -85,6 +85,20 @@ describe('config commands (built binary)', () => {
     assert.ok(!r.stdout.includes('hf_very_secret') && !r.stderr.includes('hf_very_secret'));
   });
 
+  it('config show escapes control characters in values: a cloned config cannot drive the terminal', async () => {
+    const sandbox = await createSandbox();
+    writeFileSync(join(sandbox.projectDir, 'mltoolbox.yaml'),
+      'environment:\n  base_image: x\n  env:\n    COLOUR: "\\e[31mred\\e]0;title\\a"\n    FORGED: "a\\nenvironment.env.PATH = /evil"\n    C1: "x\\u009b31m"\n    PLAIN: hello world\n');
+    const r = await mlt(sandbox, ['config', 'show', 'environment.env', '--origin']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no raw control character');
+    assert.match(r.stdout, /^environment\.env\.COLOUR = "\\u001b\[31mred\\u001b\]0;title\\u0007"/m);
+    assert.match(r.stdout, /^environment\.env\.FORGED = "a\\nenvironment\.env\.PATH = \/evil"/m);
+    assert.match(r.stdout, /^environment\.env\.C1 = "x\\u009b31m"/m);
+    assert.match(r.stdout, /^environment\.env\.PLAIN = hello world /m);
+    assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('environment.env.')).length, 4, 'one line per value');
+  });
+
   it('config show KEY: unknown keys are usage errors with a suggestion', async () => {
     const sandbox = await fixture('config-layered');
     const r = await mlt(sandbox, ['config', 'show', 'remote.hots']);

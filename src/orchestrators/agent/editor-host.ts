@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
+import { withLock } from '../../infrastructure/file-lock.ts';
 import { writeFileAtomic } from '../../infrastructure/private-file.ts';
 import type { Host } from '../../services/host/types.ts';
 import { EDITORS_FILE, ensureEditorsInclude } from '../connection/ssh-include.ts';
@@ -131,8 +132,11 @@ export async function writeEditorHost(options: EditorHostOptions): Promise<strin
   const knownHosts = join(options.configDir, KNOWN_HOSTS_FILE);
   const entries = join(options.configDir, EDITORS_FILE);
   const command = proxyCommand(host.sshArgs, options.mltPath, options.container);
-  await writeFileAtomic(knownHosts, withPinnedKey(await readFile(knownHosts, 'utf8').catch(() => ''), alias, publicKey), { mode: 0o600 });
-  await writeFileAtomic(entries, withEntry(await readFile(entries, 'utf8').catch(() => ''), alias, renderEditorEntry(alias, knownHosts, command)), { mode: 0o600 });
+  // Read, change, write under one lock: connects of other projects or hosts write their own entries at the same time.
+  await withLock(`${entries}.lock`, async () => {
+    await writeFileAtomic(knownHosts, withPinnedKey(await readFile(knownHosts, 'utf8').catch(() => ''), alias, publicKey), { mode: 0o600 });
+    await writeFileAtomic(entries, withEntry(await readFile(entries, 'utf8').catch(() => ''), alias, renderEditorEntry(alias, knownHosts, command)), { mode: 0o600 });
+  }, { timeoutMs: 30_000, purpose: 'ssh_config.editors' });
   await ensureEditorsInclude(options.configDir);
   return alias;
 }

@@ -56,6 +56,8 @@ export interface HostContainersSource {
 
 /** The exit code of `docker exec` when the engine refuses it (no such container, not running) — and of many commands. */
 const DOCKER_EXEC_FAILED = 1;
+/** ssh's own failure status (also a program's, when it exits 255). */
+const SSH_FAILED = 255;
 
 export interface ProjectCommandsDeps {
   reporter: Reporter;
@@ -123,7 +125,7 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
     return withSession(target, async (session) => {
       const run = async (id?: string) =>
         (await containerHost(session, id)).execInteractive(argv, { tty: options.tty, stdin: options.interactive, env: { [EXEC_TOKEN_ENV]: token } });
-      try {
+      const runOnce = async (): Promise<number> => {
         // Warm path: the container state records as running is exec'd at once, with no engine API call before it.
         const record = session.state.getContainer(session.projectId, session.place.name);
         if (record?.status !== 'running') return await run();
@@ -135,6 +137,17 @@ export function createProjectCommands(deps: ProjectCommandsDeps) {
         if (actual === record.containerId) return exitCode;
         reporter.debug(`exec: the recorded container ${record.containerId.slice(0, 12)} is gone; running in ${actual.slice(0, 12)}`);
         return await run(actual);
+      };
+      try {
+        const exitCode = await runOnce();
+        // 255 with the connection up: ssh's own failure (our stdout closed under it, as in `exec … | head -1`)
+        // or the program's status. The engine does not end a detached exec, so whatever of this run is
+        // still running in the container is ended here, as for a lost connection.
+        if (exitCode === SSH_FAILED && session.place.host.sshArgs) {
+          await endCutOffExec(session, token);
+          reporter.debug('exec: exit 255, so any process of this run left in the container was ended');
+        }
+        return exitCode;
       } catch (error) {
         if (!(error instanceof UserError) || error.code !== 'SSH_CONNECTION_LOST') throw error;
         const stopped = await endCutOffExec(session, token);

@@ -48,6 +48,8 @@ function configValue(value: string): string {
 
 /** Aliases and host names: one bare word, never an option (`-`) nor a pattern (`*`, `!`). */
 const SAFE_WORD = /^[A-Za-z0-9_[][A-Za-z0-9_.:%+[\]-]*$/;
+/** A HostName may also be an IPv6 address that starts with a colon (`::1`): a value, never an option or pattern there. */
+const HOST_WORD = /^(?:[A-Za-z0-9_[]|::)[A-Za-z0-9_.:%+[\]-]*$/;
 
 /** How a record is named in a comment: the alias, or its escaped form when it is not a plain word. */
 function commentName(alias: string): string {
@@ -57,7 +59,7 @@ function commentName(alias: string): string {
 /** The Host block, or undefined when a value cannot be written safely (a record from before validation). */
 function hostBlock(remote: RemoteRecord): string | undefined {
   const alias = SAFE_WORD.test(remote.alias) ? remote.alias : undefined;
-  const host = SAFE_WORD.test(remote.host) ? remote.host.replaceAll('%', '%%') : undefined;
+  const host = HOST_WORD.test(remote.host) ? remote.host.replaceAll('%', '%%') : undefined;
   const user = remote.user === null ? null : sshConfigValue(remote.user);
   const identity = remote.identityFile === null ? null : sshConfigValue(remote.identityFile, true);
   if (!alias || !host || user === undefined || identity === undefined) return undefined;

@@ -55,7 +55,8 @@ export function renderConfig(plan: InitPlan): string {
   out.push('version: 1', '');
 
   out.push('project:');
-  out.push(`  name: ${plan.projectName}${plan.nameFrom === 'folder name' ? '' : `   # from ${plan.nameFrom}`}`);
+  // Quoted when YAML would read it as something else: a folder named 2024, 1.0 or null is still a name.
+  out.push(`  ${yamlBlock({ name: plan.projectName })[0]}${plan.nameFrom === 'folder name' ? '' : `   # from ${plan.nameFrom}`}`);
   if (plan.workdir) out.push(...yamlBlock({ workdir: plan.workdir }).map((l) => `  ${l}`));
   else out.push('  # workdir: /workspace        # where the project lives in the container');
   out.push('');

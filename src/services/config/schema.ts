@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ENV_NAME, ENV_NAME_RULE, envNameProblem } from '../../core/env-name.ts';
 import { IMAGE_SOURCE_KEYS, type Origin } from './layer.ts';
 import { PORT_MAPPING } from '../ports/port-spec.ts';
+import { parseTarget, parseUser } from '../ssh/target.ts';
 
 /**
  * The one source of truth for mltoolbox.yaml: the TypeScript types (z.infer),
@@ -118,10 +119,20 @@ const sync = z
   })
   .describe('How the project folder is copied to the host.');
 
+/** The one target rule (services/ssh/target.ts) at config time, at the value's position: `a@b@host` or a newline never waits for connect. */
+const checked = (parse: (text: string) => unknown) => (text: string, context: z.core.$RefinementCtx<string>) => {
+  if (text.includes('${')) return; // an unresolved ${env:…}: its own problem is reported, once
+  try {
+    parse(text);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+};
+
 const remote = z
   .strictObject({
-    host: z.string().min(1).optional().describe('Default host: an ~/.ssh/config alias or hostname.'),
-    user: z.string().min(1).optional().describe('SSH user. Default: from your ssh config.'),
+    host: z.string().min(1).superRefine(checked(parseTarget)).optional().describe('Default host: an ~/.ssh/config alias or hostname.'),
+    user: z.string().min(1).superRefine(checked(parseUser)).optional().describe('SSH user. Default: from your ssh config.'),
     port: portNumber.optional().describe('SSH port. Default: from your ssh config (22).'),
     identity_file: z.string().min(1).optional().describe('Private key file. Default: ssh-agent and your ssh config.'),
     ssh_config: z.string().min(1).optional().describe('ssh config file to use instead of ~/.ssh/config.'),

@@ -202,6 +202,13 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
     );
   }
 
+  /** What to do about a refused create; a missing bind source is the project folder not synced yet (connect --skip-sync on a new host) or a volume's. */
+  function createRefusedHint(message: string): string {
+    const missing = /bind source path does not exist: (\S+)/.exec(message)?.[1];
+    if (!missing) return 'fix the setting the engine names';
+    return `${missing} does not exist on the engine's host: if it is the project folder, sync it first (connect without --skip-sync, or mltoolbox sync); if it is in environment.volumes, create it there or fix the path`;
+  }
+
   async function createAndStart(spec: ContainerSpec, body: CreateContainerBody, plan: GpuPlan): Promise<{ id: string; warnings: string[] }> {
     // CDI devices (Podman only) go through Podman's own API, which takes them from 4.1 (its Docker API only from 5.5).
     const cdi = body.HostConfig.DeviceRequests?.some((r) => r.Driver === 'cdi') ?? false;
@@ -215,7 +222,7 @@ export function createDockerManager(options: DockerManagerOptions): ContainerMan
       }
       if (error.statusCode === 404) throw imageNotFound(spec.image, endpoint.where);
       if (error.statusCode === 400 || error.statusCode === 500) {
-        throw new UserError('CONTAINER_START_FAILED', `the Docker Engine ${endpoint.where} refused to create ${spec.name}: ${error.message.trim()}`, 'fix the setting the engine names', { cause: error });
+        throw new UserError('CONTAINER_START_FAILED', `the Docker Engine ${endpoint.where} refused to create ${spec.name}: ${error.message.trim()}`, createRefusedHint(error.message), { cause: error });
       }
       return undefined;
     }).catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { UserError } from '../../core/errors.ts';
+import { printableName } from '../../core/terminal-text.ts';
 
 /**
  * The one target model. Every command that reaches a host (connect and the
@@ -75,7 +76,8 @@ const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/;
 const ALIAS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function usage(input: string, problem: string): UserError {
-  return new UserError('REMOTE_TARGET_INVALID', `invalid host '${input}': ${problem}`, `write the host as ${TARGET_FORMS}`);
+  // Escaped: a newline in the input must not print as a line of its own.
+  return new UserError('REMOTE_TARGET_INVALID', `invalid host '${printableName(input)}': ${problem}`, `write the host as ${TARGET_FORMS}`);
 }
 
 /** A login name (`--user`, a saved remote's user): what parseTarget accepts before the '@'. */

@@ -7,10 +7,11 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { decideAgent, installAgent, parseProbe, type AgentManifest } from '../../../../src/orchestrators/agent/agent-installer.ts';
 import { createLocalHost } from '../../../../src/services/host/local-host.ts';
-import { editorAlias, proxyCommand, renderEditorEntry, withEntry, withPinnedKey } from '../../../../src/orchestrators/agent/editor-host.ts';
+import { editorAlias, proxyCommand, renderEditorEntry, withEntry, withPinnedKey, writeEditorHost } from '../../../../src/orchestrators/agent/editor-host.ts';
 import { withEditorsInclude } from '../../../../src/orchestrators/connection/ssh-include.ts';
 import { UserError } from '../../../../src/core/errors.ts';
 import { statsFrom } from '../../../../src/services/containers/docker-manager.ts';
+import type { Host } from '../../../../src/services/host/types.ts';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINvsHEsAQeIhvJ2HjSGMph/plTiNB+Vd5uvoSAf3vnnZ';
 
@@ -56,6 +57,27 @@ describe('editor ssh entries', () => {
     const text = withEditorsInclude('# header\n\nHost gpu\n  HostName x\n', '/c/mltoolbox/ssh_config');
     assert.equal(text, '# header\nInclude "/c/mltoolbox/ssh_config.editors"\n\nHost gpu\n  HostName x\n');
     assert.equal(withEditorsInclude(text, '/c/mltoolbox/ssh_config'), text);
+  });
+});
+
+describe('editor ssh entries: concurrent connects', () => {
+  it('connects of 12 projects at once keep every Host entry and every pinned key (one lock around read, change, write)', async () => {
+    const configDir = await mkdtemp(join(tmpdir(), 'mlt-editors-'));
+    try {
+      // The host answers at once: every writer reads the files at the same moment.
+      const host = { name: 'gpu-box', sshArgs: ['--', 'gpu-box'], exec: async () => ({ exitCode: 0, stdout: `${KEY}\n`, stderr: '' }) } as unknown as Host;
+      const slugs = Array.from({ length: 12 }, (_, i) => `p${i}-0123abcd`);
+      const aliases = await Promise.all(slugs.map((slug) => writeEditorHost({ configDir, host, slug, container: `mlt-${slug}`, mltPath: '/mlt' })));
+      const entries = await readFile(join(configDir, 'ssh_config.editors'), 'utf8');
+      const knownHosts = await readFile(join(configDir, 'known_hosts'), 'utf8');
+      for (const alias of aliases) {
+        assert.match(entries, new RegExp(`^Host ${alias!.replace(/\./g, '\\.')}$`, 'm'));
+        assert.ok(knownHosts.split('\n').includes(`${alias} ${KEY}`), `no key for ${alias}`);
+      }
+      assert.deepEqual((await readdir(configDir)).filter((n) => /\.(lock|tmp)$/.test(n)), [], 'no lock or temp file left');
+    } finally {
+      await rm(configDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -55,6 +55,13 @@ describe('ssh config Include', () => {
     assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'));
   });
 
+  it('an IPv6 host that starts with a colon (::1) gets its Host block, not a "left out" comment', () => {
+    const text = renderGeneratedConfig([remote('v6', '::1', { port: 2222 }), remote('v6b', '::ffff:10.0.0.5')]);
+    assert.match(text, /^Host v6\n {2}HostName ::1\n {2}Port 2222$/m);
+    assert.match(text, /^Host v6b\n {2}HostName ::ffff:10\.0\.0\.5$/m);
+    assert.doesNotMatch(text, /left out/);
+  });
+
   it('writes the generated file 0600 in a 0700 folder', async () => {
     await fresh('gen');
     await writeGeneratedConfig(generated, [remote('gpu', 'gpu.example.com')]);

@@ -99,6 +99,20 @@ describe('initProject', () => {
     assert.deepEqual(Object.keys(parsed), ['version', 'project', 'environment']);
   });
 
+  it('a folder or pyproject name YAML would read as a number, boolean or null is written quoted and validates', async () => {
+    for (const name of ['2024', '1.0', 'null', 'true', '0x1f']) {
+      const parent = copyFixture();
+      const dir = join(parent, name);
+      cpSync(copyFixture(), dir, { recursive: true });
+      await init(dir);
+      assert.equal((await loads(dir)).project.name, name);
+    }
+    const dir = copyFixture();
+    writeFileSync(join(dir, 'pyproject.toml'), '[project]\nname = "3.14"\n');
+    await init(dir);
+    assert.equal((await loads(dir)).project.name, '3.14');
+  });
+
   it('refuses to overwrite mltoolbox.yaml (CONFIG_EXISTS); --force keeps a backup', async () => {
     const dir = copyFixture('projects/init-dockerfile');
     writeFileSync(join(dir, 'mltoolbox.yaml'), 'version: 1\n# mine\n');

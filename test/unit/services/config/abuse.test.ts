@@ -82,6 +82,31 @@ describe('hostile mltoolbox.yaml', () => {
     assert.equal(large.loaded.origins.get('environment.env.K15999')?.line, 16_003);
   });
 
+  it('an empty env name (it would reach the engine as "=v") is an error at its position, in every place a name is written', async () => {
+    const yamlError = await userError(load('environment:\n  base_image: x\n  env:\n    "": v\n'), 'CONFIG_INVALID');
+    assert.match(yamlError.details[0]!, /mltoolbox\.yaml:4:5: environment\.env: an empty variable name/);
+    writeFileSync(join(root, 'p', 'empty.env'), 'A=1\n=v\n');
+    const dotenvError = await userError(load('environment:\n  base_image: x\n  env_file: empty.env\n'), 'ENV_FILE_UNREADABLE');
+    assert.match(dotenvError.details.join('\n'), /empty\.env:2/);
+    assert.throws(() => importDevcontainerText('{"image": "x", "containerEnv": {"": "v"}}', '.devcontainer/devcontainer.json', { projectDir: join(root, 'p') }),
+      (e: unknown) => isUserError(e) && /devcontainer\.json:1:\d+: containerEnv: an empty variable name/.test(e.details[0]!));
+  });
+
+  it('remote.host and remote.user follow the one target rule at config time, at their position (not at connect, unpositioned)', async () => {
+    for (const [yaml, where, message] of [
+      ['remote:\n  host: a@b@relhost\n', '2:9', /remote\.host: invalid host 'a@b@relhost': 'a@b' is not a valid user name/],
+      ['remote:\n  host: "gpu\\nProxyCommand x"\n', '2:9', /remote\.host: invalid host 'gpu\\nProxyCommand x': it contains whitespace/],
+      ['remote:\n  host: gpu\n  user: "a b"\n', '3:9', /remote\.user: 'a b' is not a valid user name/],
+    ] as const) {
+      const error = await userError(load(yaml), 'CONFIG_INVALID');
+      assert.match(error.details[0]!, new RegExp(`mltoolbox\\.yaml:${where}: `), yaml);
+      assert.match(error.details[0]!, message);
+    }
+    for (const host of ['gpu-box', 'alice@gpu-box:2222', 'ssh://alice@gpu-box:2222', '[::1]:2222', '::1']) {
+      assert.equal((await load(`remote:\n  host: "${host}"\n  user: alice\n`)).config.remote.host, host);
+    }
+  });
+
   it('a UTF-8 BOM is accepted (editors write one)', async () => {
     const loaded = await load('\uFEFFenvironment:\n  base_image: busybox\n');
     assert.equal(loaded.config.environment.base_image, 'busybox');

@@ -142,6 +142,16 @@ describe('ensureContainer', () => {
     assert.equal(engine.callsTo('createContainer').length, 0);
   });
 
+  it('a bind source missing on the host: the hint says to sync first or fix the volume, not "fix the setting"', async () => {
+    const engine = createFakeEngine();
+    engine.client.createContainer = async () => {
+      throw new EngineError('invalid mount config for type "bind": bind source path does not exist: /root/mltoolbox/proj-1', { statusCode: 400 });
+    };
+    await assert.rejects(manager(engine).manager.ensureContainer(spec()), hasCode('CONTAINER_START_FAILED', (e) => {
+      assert.match(e.hint, /^\/root\/mltoolbox\/proj-1 does not exist on the engine's host: .*connect without --skip-sync, or mltoolbox sync.*environment\.volumes/);
+    }));
+  });
+
   it('never touches a same-named container of another project', async () => {
     const engine = createFakeEngine();
     await manager(engine).manager.ensureContainer(spec({ project: 'other' }));
