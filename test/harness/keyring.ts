@@ -39,10 +39,16 @@ export async function startKeyring(): Promise<Keyring> {
 
     const daemon = spawn('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], { env, stdio: ['pipe', 'ignore', 'pipe'] });
     children.push(daemon);
+    let daemonStderr = '';
+    daemon.stderr!.on('data', (chunk: Buffer) => (daemonStderr = (daemonStderr + chunk.toString()).slice(-2000)));
     daemon.stdin!.end('test');
-    const secretTool = (args: readonly string[], input?: string) => run('secret-tool', args, { env, input, timeoutMs: 10_000 });
-    // Ready when the login collection accepts a write.
-    await waitFor('gnome-keyring-daemon', async () => (await secretTool(['store', '--label=mlt-harness-probe', 'mlt-harness', 'probe'], 'x')).code === 0, 10_000);
+    const secretTool = (args: readonly string[], input?: string, timeoutMs = 10_000) => run('secret-tool', args, { env, input, timeoutMs });
+    // Ready when the login collection accepts a write. Each try is short (a call made before the daemon owns its
+    // name can wait on D-Bus activation), the whole wait long enough for a loaded machine (once > 10 s on CI).
+    await waitFor('gnome-keyring-daemon', async () => (await secretTool(['store', '--label=mlt-harness-probe', 'mlt-harness', 'probe'], 'x', 3000)).code === 0, 30_000, 200)
+      .catch((error: Error) => {
+        throw new Error(`${error.message}${daemonStderr ? `; gnome-keyring-daemon said: ${daemonStderr.trim()}` : ''}`);
+      });
     await secretTool(['clear', 'mlt-harness', 'probe']);
     return { env: { DBUS_SESSION_BUS_ADDRESS: address }, secretTool, stop };
   } catch (error) {
