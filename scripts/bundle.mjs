@@ -38,7 +38,7 @@ writeFileSync(`${root}dist/meta.json`, JSON.stringify(result.metafile));
 for (const file of Object.keys(result.metafile.outputs)) if (file.endsWith('.js')) builtinsAsObjects(`${root}${file}`);
 
 /**
- * `import { x } from "node:fs"` → `const { x } = process.getBuiltinModule("node:fs")`, in the CLI's own files.
+ * `import { x } from "node:fs"` → `const { x } = process.getBuiltinModule("node:fs")`, in the files of the CLI and the agent (mlt) bundle.
  * An ESM import of a built-in module builds its namespace, and that reads every export: node:fs's lazy
  * ones load fs/promises, fs/dir, Utf8Stream and the streams behind them (~17 M instructions, ~8 ms, for
  * each command, measured with callgrind). The module object reads only what is used. Line count is kept,

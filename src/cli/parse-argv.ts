@@ -1,11 +1,7 @@
-import type { ParseArgsOptionsConfig } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { UserError } from '../core/errors.ts';
 import { suggest } from '../core/suggest.ts';
 import type { CommandInput, CommandSpec, OptionSpec } from './command.ts';
-
-// Not `import { parseArgs } from 'node:util'`: the ESM view of node:util evaluates every export (worker_threads,
-// locks, diff…), ~20 ms of start-up on a small machine; the module object loads parseArgs alone.
-const { parseArgs } = process.getBuiltinModule('node:util');
 
 /** Options every command accepts, before or after the command name. */
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {

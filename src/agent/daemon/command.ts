@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-
-// Not `import { parseArgs } from 'node:util'`: the ESM view of node:util evaluates every export (worker_threads,
-// locks, diff…), ~20 ms of start-up on a small machine; the module object loads parseArgs alone.
-const { parseArgs } = process.getBuiltinModule('node:util');
+import { parseArgs } from 'node:util';
 
 /**
  * `mlt daemon [--config FILE] [--interval SECONDS]`. The relay's URL and this

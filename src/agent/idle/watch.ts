@@ -2,15 +2,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { appendFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { effectiveIdleAction } from '../../core/idle-action.ts';
 import { INSTANCE_NAME } from '../../core/instance-name.ts';
 import { processAlive } from '../../infrastructure/file-lock.ts';
 import { afterNotify, defaultWarnSeconds, initialIdleState, observe, type IdleAction, type IdleObservation, type IdleSettings, type IdleState } from './decide.ts';
 import { createHostReaders, sample, writeToTerminals, type HostReaders } from './probe.ts';
-
-// Not `import { parseArgs } from 'node:util'`: the ESM view of node:util evaluates every export (worker_threads,
-// locks, diff…), ~20 ms of start-up on a small machine; the module object loads parseArgs alone.
-const { parseArgs } = process.getBuiltinModule('node:util');
 
 /**
  * `mlt idle watch|status`: the host side of idle auto-stop. `mltoolbox

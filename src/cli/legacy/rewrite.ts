@@ -1,11 +1,8 @@
+import { parseArgs } from 'node:util';
 import { UserError } from '../../core/errors.ts';
 import type { CommandSpec } from '../command.ts';
 import { locateCommandWords } from './detect.ts';
 import { composeTarget, findRemote, type RemoteDirectory, type SavedRemote } from './remotes.ts';
-
-// Not `import { parseArgs } from 'node:util'`: the ESM view of node:util evaluates every export (worker_threads,
-// locks, diff…), ~20 ms of start-up on a small machine; the module object loads parseArgs alone.
-const { parseArgs } = process.getBuiltinModule('node:util');
 
 /**
  * v2 command lines, rewritten to v3 ones before normal parsing: every v2
