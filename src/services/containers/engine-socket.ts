@@ -25,7 +25,7 @@ export function engineSocketScript(engine: EngineKind): string | undefined {
 export function parseEngineSocket(stdout: string, where: string): string {
   const socket = stdout.trim().split('\n').pop()?.trim() ?? '';
   if (!/^\/[^\s]+$/.test(socket)) {
-    throw new UserError('DOCKER_UNREACHABLE', `could not find the container engine's socket on ${where}`, 'set remote.docker_socket to its path (e.g. /run/podman/podman.sock), or environment.engine: docker');
+    throw new UserError('DOCKER_UNREACHABLE', `could not find the container engine's socket on ${where}`, 'name its path: remote.docker_socket for a host, DOCKER_HOST=unix://PATH for this machine (e.g. /run/podman/podman.sock); or set environment.engine: docker');
   }
   return socket;
 }
