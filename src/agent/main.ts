@@ -22,6 +22,7 @@ Commands:
   ssh-server            (used by ssh's ProxyCommand) an SSH server on stdio for the container
   host-key [--json]     The container's SSH host key (connect pins it for the editor alias)
   lsp-proxy -- CMD...   A language server in the container, paths translated for a local editor
+  serve [--help]        The fast channel mltoolbox uses on this host (started by connect)
   daemon [--help]       Connect this host to an mltoolbox relay (docs/relay.md)
   idle [--help]         Idle auto-stop of a provisioned instance (docs/provisioning.md)
 
@@ -90,6 +91,10 @@ export async function runAgent(argv: readonly string[], io: { stdin: NodeJS.Read
   // The relay's daemon reads its own options (mlt daemon --help).
   if (argv[0] === 'daemon') {
     return daemonCommand(argv.slice(1), { env: io.env, out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t), version: (await agentVersion()).version });
+  }
+  // The fast channel reads its own options (mlt serve --help).
+  if (argv[0] === 'serve') {
+    return (await import('./serve.ts')).serveCommand(argv.slice(1), { env: io.env, out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t) });
   }
   // Idle auto-stop reads its own options (mlt idle --help).
   if (argv[0] === 'idle') {

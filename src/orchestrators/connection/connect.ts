@@ -72,6 +72,8 @@ export interface ConnectResult {
   agent?: AgentReport;
   /** connect's re-arm of a provisioned instance's idle watcher (options.rearmIdle). */
   idle?: IdleArmResult;
+  /** Whether the agent's fast channel answers on the host (later syncs skip the login shell; docs/sync.md). */
+  fastChannel?: boolean;
   /** The ssh Host alias that opens the dev container (editors, scp, ssh -L); see docs/editors.md. */
   sshHost?: string;
 }
@@ -272,6 +274,7 @@ export function createConnect(deps: ConnectDeps): Connect {
     const watched = instance !== undefined && idleSeconds(instance) > 0;
     const agentSettings = inPlace ? { ...loaded.config.agent, install_dir: loaded.config.agent?.install_dir ?? '~/.local/bin' } : loaded.config.agent;
     const agent = !place.host.sshArgs || (inPlace && !watched) ? undefined : await ensureAgent(reporter, deps.env, place.host, agentSettings, { ...(options.agent ?? { yes: false }), declined: declinedAgents(state) });
+    const fastChannel = agentReady(agent) ? await startFastChannel(place.host, agent.path) : undefined;
     const sshHost = role === 'head' && !inPlace ? await editorHost(session, ensured.name, agent) : undefined;
     const idle = watched && options.rearmIdle ? await options.rearmIdle(instance, place.host, agentReady(agent) ? agent.path : undefined) : undefined;
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
@@ -291,9 +294,21 @@ export function createConnect(deps: ConnectDeps): Connect {
       role,
       ...(featured ? { features: featured.installed, featuresAction: featured.action } : {}),
       ...(agent ? { agent } : {}),
+      ...(fastChannel !== undefined ? { fastChannel } : {}),
       ...(sshHost ? { sshHost } : {}),
       ...(idle ? { idle } : {}),
     };
+  }
+
+  /** The agent's fast channel (docs/sync.md): found running or started; a failure is a line in --verbose, never a failed connect. */
+  async function startFastChannel(host: Host, agentPath: string): Promise<boolean | undefined> {
+    if (!host.startFastChannel) return undefined;
+    try {
+      return await host.startFastChannel(agentPath);
+    } catch (error) {
+      reporter.debug(`fast channel not started on ${host.name}: ${describeError(error)}`);
+      return false;
+    }
   }
 
   /** The editors' Host entry for the container, when the host runs the agent. A failure is a warning. */

@@ -2,7 +2,9 @@ import { UserError } from '../../core/errors.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
 import { isCommandNotFound, runInteractive } from '../../infrastructure/process.ts';
 import { isLocalPortFree, nextFreeLocalPort } from '../ports/local-ports.ts';
+import { FAST_TOKEN_ENV, fastChannelEnabled, parseFastChannel } from '../ssh/fast-channel.ts';
 import type { SshTarget } from '../ssh/target.ts';
+import type { RemoteShell } from '../sync/types.ts';
 import type { ExecOptions, SshService } from '../ssh/types.ts';
 import { startHolder, stopHolder } from './forward-holder.ts';
 import type { ForwardPortOptions, Host, HostExecOptions, HostForward } from './types.ts';
@@ -75,7 +77,21 @@ export function createSshHost(options: SshHostOptions): Host {
       }
       return { path: `${home.replace(/\/$/, '')}/${place.relative}`, synced: true };
     },
-    rsync: { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, ''), sshArgs: ssh.sshArgs(target) },
+    get rsync(): RemoteShell {
+      const shell: RemoteShell = { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, ''), sshArgs: ssh.sshArgs(target) };
+      const channel = ssh.fastChannel(target);
+      if (!channel) return shell;
+      return { ...shell, fast: { rsh: ssh.fastRsyncShell(target, channel), env: { [FAST_TOKEN_ENV]: channel.token }, forget: () => ssh.saveFastChannel(target, undefined) } };
+    },
+    async startFastChannel(agentPath) {
+      if (!fastChannelEnabled(options.env)) return false;
+      const saved = ssh.fastChannel(target);
+      if (saved && (await ssh.fastChannelAnswers(target, saved))) return true;
+      const result = await ssh.exec(target, [agentPath, 'serve'], { check: false, timeoutMs: 30_000 });
+      const channel = result.code === 0 ? parseFastChannel(result.stdout) : undefined;
+      ssh.saveFastChannel(target, channel);
+      return channel !== undefined;
+    },
     sshArgs: ssh.sshArgs(target),
     async exec(argv, exec = {}) {
       const result = await ssh.exec(target, exec.env || exec.workdir ? ['sh', '-c', remoteCommand(argv, exec)] : argv, sshExecOptions(exec));

@@ -7,6 +7,7 @@ import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import { holdProcess, isCommandNotFound, runProcess, type HeldProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
+import { fastChannelEnabled, fastChannelRequest, fastRsyncShell, readFastChannel, saveFastChannel, type FastChannel } from './fast-channel.ts';
 import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
 import { quoteRsyncArg } from './rsync-quote.ts';
@@ -153,6 +154,28 @@ class SshManager implements SshService {
 
   rsyncShell(target: SshTarget): string {
     return ['ssh', ...this.sshOptions(target)].map(quoteRsyncArg).join(' ');
+  }
+
+  fastChannel(target: SshTarget): FastChannel | undefined {
+    if (!fastChannelEnabled(this.options.env)) return undefined;
+    const controlPath = this.controlPath(target);
+    return controlPath ? readFastChannel(controlPath) : undefined;
+  }
+
+  saveFastChannel(target: SshTarget, channel: FastChannel | undefined): void {
+    const controlPath = this.controlPath(target);
+    if (controlPath) saveFastChannel(controlPath, channel);
+  }
+
+  async fastChannelAnswers(target: SshTarget, channel: FastChannel): Promise<boolean> {
+    const result = await this.ssh([...this.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host], {
+      input: fastChannelRequest(channel, 'echo mlt-fast-ok'), timeoutMs: LOCAL_SSH_TIMEOUT_MS,
+    }).catch(() => undefined);
+    return result?.stdout === 'mlt-fast-ok\n';
+  }
+
+  fastRsyncShell(target: SshTarget, channel: FastChannel): string {
+    return fastRsyncShell(this.controlPath(target)!, channel, ['ssh', ...this.sshOptions(target)]);
   }
 
   rsyncRemote(target: SshTarget, path: string): string {

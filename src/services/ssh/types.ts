@@ -1,3 +1,4 @@
+import type { FastChannel } from './fast-channel.ts';
 import type { SshTarget } from './target.ts';
 
 export interface ExecOptions {
@@ -84,4 +85,16 @@ export interface SshService {
   rsyncShell(target: SshTarget): string;
   /** `host:path` for rsync (IPv6 in brackets); user and port travel in rsyncShell. */
   rsyncRemote(target: SshTarget, path: string): string;
+  /**
+   * The fast channel to the host (`mlt serve`, see fast-channel.ts) when one
+   * was saved for it; undefined without a control folder or with
+   * MLTOOLBOX_FAST_CHANNEL=0.
+   */
+  fastChannel(target: SshTarget): FastChannel | undefined;
+  /** Saves (or, with undefined, forgets) the host's fast channel. */
+  saveFastChannel(target: SshTarget, channel: FastChannel | undefined): void;
+  /** Whether the saved channel's server answers (one command through it, bounded). */
+  fastChannelAnswers(target: SshTarget, channel: FastChannel): Promise<boolean>;
+  /** rsync's `-e` through the fast channel (the token travels in MLT_FAST_TOKEN, never argv). */
+  fastRsyncShell(target: SshTarget, channel: FastChannel): string;
 }

@@ -95,3 +95,12 @@ export function classifyRsyncFailure(failure: RsyncFailure): UserError {
     details: stderrTail(stderr),
   });
 }
+
+/**
+ * rsync's stderr when the fast channel (RemoteShell.fast) could not be
+ * opened, or its server refused the request before the command ran: nothing
+ * happened on the host, so the same transfer can go the usual way.
+ */
+export function fastChannelUnavailable(stderr: string): boolean {
+  return /stdio forwarding failed|open failed|\(0 bytes received so far\)|Failed to exec bash/.test(stderr);
+}

@@ -9,11 +9,11 @@ import { existingFolder, loadFilters } from './project-folder.ts';
 import { expandGitignores } from './gitignore-rules.ts';
 import { normalizeFetchPath, normalizeRemoteDir } from './remote-path.ts';
 import { buildFetchArgs, buildPushArgs, type MakeRemoteDir } from './rsync-args.ts';
-import { classifyRsyncFailure, isMkpathUnsupported, VANISHED_EXIT } from './rsync-errors.ts';
+import { classifyRsyncFailure, fastChannelUnavailable, isMkpathUnsupported, VANISHED_EXIT } from './rsync-errors.ts';
 import { RsyncOutputParser } from './rsync-output.ts';
 import { capabilitiesOf, type RsyncCapabilities } from './rsync-version.ts';
 import { rsyncVersionCache, type RsyncVersionCache } from './rsync-version-cache.ts';
-import type { FetchRequest, PushRequest, SyncManager, SyncSummary, TransferOptions, WatchEvent, WatchRequest } from './types.ts';
+import type { FetchRequest, PushRequest, RemoteShell, SyncManager, SyncSummary, TransferOptions, WatchEvent, WatchRequest } from './types.ts';
 import { runWatch } from './watch.ts';
 
 export interface RsyncSyncManagerOptions {
@@ -59,8 +59,8 @@ export class RsyncSyncManager implements SyncManager {
     const makeRemoteDir: MakeRemoteDir = capabilities.mkpath && !this.hostsWithoutMkpath.has(host) ? 'mkpath' : 'rsync-path';
     // Read right before rsync starts: the rules must be this push's .gitignore files.
     const rules = inArgvOrFile(expandGitignores(localDir, loadFilters(localDir, request)));
-    const args = (make: MakeRemoteDir): string[] =>
-      buildPushArgs({ ...transfer(request, capabilities), remote: request.remote, localDir, remoteDir, filters: rules.filters, delete: request.delete ?? true, makeRemoteDir: make });
+    const args = (make: MakeRemoteDir) => (rsh: string): string[] =>
+      buildPushArgs({ ...transfer(request, capabilities), remote: { ...request.remote, rsh }, localDir, remoteDir, filters: rules.filters, delete: request.delete ?? true, makeRemoteDir: make });
     try {
       return await this.transfer(args(makeRemoteDir), request, 'push');
     } catch (error) {
@@ -79,7 +79,7 @@ export class RsyncSyncManager implements SyncManager {
     const exclude = resolveRules({ exclude: request.exclude ?? [] }).exclude;
     const capabilities = await this.capabilities();
     if (!request.dryRun) await mkdir(localDir, { recursive: true });
-    const args = buildFetchArgs({ ...transfer(request, capabilities), remote: request.remote, remoteDir, paths, localDir, exclude });
+    const args = (rsh: string) => buildFetchArgs({ ...transfer(request, capabilities), remote: { ...request.remote, rsh }, remoteDir, paths, localDir, exclude });
     return this.transfer(args, request, 'fetch');
   }
 
@@ -106,16 +106,32 @@ export class RsyncSyncManager implements SyncManager {
     return stdout;
   }
 
-  private async transfer(args: string[], request: TransferOptions & { remote: { destination: string } }, direction: 'push' | 'fetch'): Promise<SyncSummary> {
+  /** Through the host's fast channel when it has one (and, if that does not answer, forgets it), else by ssh. */
+  private async transfer(argsFor: (rsh: string) => string[], request: TransferOptions & { remote: RemoteShell }, direction: 'push' | 'fetch'): Promise<SyncSummary> {
+    const fast = request.remote.fast;
+    if (fast) {
+      const attempt = await this.runRsync(argsFor(fast.rsh), request, { ...this.env, ...fast.env });
+      if (attempt.result.code === 0 || !fastChannelUnavailable(attempt.result.stderr)) return this.summarize(attempt, request, direction, 'fast');
+      this.debug(`fast channel to ${request.remote.destination} did not answer; going by ssh (${attempt.result.stderr.trim().split('\n').pop() ?? ''})`);
+      fast.forget();
+    }
+    return this.summarize(await this.runRsync(argsFor(request.remote.rsh), request, this.env), request, direction, 'ssh');
+  }
+
+  private async runRsync(args: string[], request: TransferOptions, env: NodeJS.ProcessEnv) {
     this.debug(`${this.rsync} ${args.join(' ')}`);
     const parser = new RsyncOutputParser(request.onProgress);
     const started = Date.now();
-    let result;
     try {
-      result = await this.run(this.rsync, args, { env: this.env, signal: request.signal, onStdout: (chunk) => parser.push(chunk), maxOutputBytes: 1024 * 1024 });
+      const result = await this.run(this.rsync, args, { env, signal: request.signal, onStdout: (chunk) => parser.push(chunk), maxOutputBytes: 1024 * 1024 });
+      return { result, parser, started };
     } catch (error) {
       throw isCommandNotFound(error) ? rsyncNotInstalled(this.rsync, error) : error;
     }
+  }
+
+  private summarize({ result, parser, started }: Awaited<ReturnType<RsyncSyncManager['runRsync']>>, request: TransferOptions & { remote: RemoteShell },
+    direction: 'push' | 'fetch', channel: SyncSummary['channel']): SyncSummary {
     const failure = { code: result.code, signal: result.signal, stderr: result.stderr, direction, host: request.remote.destination };
     const warnings: string[] = [];
     if (result.code === VANISHED_EXIT) {
@@ -125,7 +141,7 @@ export class RsyncSyncManager implements SyncManager {
       throw classifyRsyncFailure(failure);
     }
     const { changes, stats } = parser.finish();
-    return { dryRun: request.dryRun ?? false, ...stats, durationMs: Date.now() - started, changes, warnings };
+    return { dryRun: request.dryRun ?? false, ...stats, durationMs: Date.now() - started, changes, warnings, channel };
   }
 }
 

@@ -14,6 +14,12 @@ export interface RemoteShell {
    * the same host, user, port, key and known_hosts with `ssh -G`.
    */
   sshArgs?: readonly string[];
+  /**
+   * The host's fast channel (`mlt serve`), when it has one: rsync's -e for it,
+   * the environment that -e needs (the token: never argv), and how to forget
+   * the channel when it does not answer (the transfer then goes by `rsh`).
+   */
+  fast?: { rsh: string; env: Readonly<Record<string, string>>; forget(): void };
 }
 
 /** What is copied. Every field has a safe default. */
@@ -70,6 +76,8 @@ export interface SyncSummary {
   changes: SyncChanges;
   /** Non-fatal problems, e.g. files that vanished while being copied. */
   warnings: string[];
+  /** How rsync reached the host: the agent's fast channel, or a new ssh session (absent for local copies). */
+  channel?: 'fast' | 'ssh';
 }
 
 export interface TransferOptions {

@@ -45,6 +45,10 @@ function fakeSsh(overrides: Partial<SshService> = {}) {
     sshArgs: () => [],
     rsyncShell: () => 'ssh',
     rsyncRemote: (_t, p) => p,
+    fastChannel: () => undefined,
+    saveFastChannel: () => {},
+    fastChannelAnswers: async () => false,
+    fastRsyncShell: () => 'bash',
     ...overrides,
   };
   return { service, log, scripts };

@@ -1,0 +1,268 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { appendFileSync, mkdirSync, openSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/**
+ * `mlt serve`: the fast channel. Every command ssh runs on a host starts the
+ * user's login shell first, and that shell reads its start-up files (a
+ * `conda init` or `pyenv init` in ~/.bashrc costs 0.1–0.5 s, on every
+ * command). This server is started once per host by connect; afterwards
+ * mltoolbox opens a stream to it through the shared SSH master (`ssh -W
+ * 127.0.0.1:PORT`, a forwarded channel: no session, no login shell) and it
+ * runs the command with /bin/sh, which reads no start-up files.
+ *
+ * It listens on the host's 127.0.0.1 only, and refuses any connection whose
+ * first line is not `MLT1 <token>`: the 32-byte token is made here, printed
+ * once on the ssh session that started it (never in argv or a file), and
+ * compared in constant time. Other users of the host can reach the port but
+ * not run anything. With no connection for --idle seconds it exits.
+ *
+ * A connection: `MLT1 <token>\n`, then the command line (as sshd would get
+ * it) ending with a NUL byte, then the command's stdin. The command's stdout
+ * comes back; its stderr goes to the log (rsync sends its own errors in band).
+ * The connection ends when the command does; a closed connection ends the command.
+ */
+export const SERVE_HELP = `mlt serve — the fast channel for mltoolbox on this host (started by mltoolbox connect)
+
+Usage: mlt serve [--idle SECONDS] [--log FILE]
+
+Starts a server on 127.0.0.1 in the background and prints {"port", "token", "pid"} on one
+line. Commands reach it through the SSH connection, with the token, and skip the login
+shell's start-up files. It exits after --idle seconds without a connection (default 3600).
+Log: ~/.cache/mltoolbox/mlt-serve.log (--log to change it).`;
+
+const HEADER_MAX_BYTES = 256 * 1024;
+const HEADER_TIMEOUT_MS = 10_000;
+const MAGIC = 'MLT1 ';
+
+export interface ServeOptions {
+  idleMs: number;
+  token: Buffer;
+  log: (line: string) => void;
+  /** The folder commands start in (sshd's: the home folder). */
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Called when the server has closed (idle). */
+  onClose?: () => void;
+}
+
+export interface Header {
+  token: string;
+  command: string;
+  /** Bytes after the header: the command's first stdin. */
+  rest: Buffer;
+}
+
+/** Parses a connection's header from what arrived so far: undefined while incomplete; throws on a malformed one. */
+export function parseHeader(buffer: Buffer): Header | undefined {
+  const newline = buffer.indexOf(0x0a);
+  if (newline < 0) {
+    const start = buffer.subarray(0, MAGIC.length).toString('latin1');
+    if (!MAGIC.startsWith(start) || buffer.length > 200) throw new Error('not an mlt fast-channel request');
+    return undefined;
+  }
+  const first = buffer.subarray(0, newline).toString('latin1');
+  if (!first.startsWith(MAGIC)) throw new Error('not an mlt fast-channel request');
+  const nul = buffer.indexOf(0x00, newline + 1);
+  if (nul < 0) {
+    if (buffer.length > HEADER_MAX_BYTES) throw new Error(`the command line is over ${HEADER_MAX_BYTES} bytes`);
+    return undefined;
+  }
+  return { token: first.slice(MAGIC.length), command: buffer.subarray(newline + 1, nul).toString('utf8'), rest: buffer.subarray(nul + 1) };
+}
+
+export function tokenMatches(expected: Buffer, given: string): boolean {
+  const candidate = Buffer.from(given, 'utf8');
+  // Same length first (timingSafeEqual needs it); the length of a hex token is no secret.
+  return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+}
+
+/** Listens on 127.0.0.1 (port 0: a free one) and serves until idle. */
+export function startServer(options: ServeOptions, port = 0): Promise<{ server: Server; port: number }> {
+  let active = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  // Half-open: the client ends its stdin (EOF) and still reads the output.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    active += 1;
+    if (idleTimer) clearTimeout(idleTimer);
+    socket.once('close', () => {
+      active -= 1;
+      if (active === 0) armIdle();
+    });
+    handle(socket, options);
+  });
+  const armIdle = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (active > 0) return;
+      options.log(`no connection for ${Math.round(options.idleMs / 1000)} s; stopping`);
+      server.close(() => options.onClose?.());
+    }, options.idleMs);
+  };
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port }, () => {
+      server.off('error', reject);
+      armIdle();
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : port });
+    });
+  });
+}
+
+function handle(socket: Socket, options: ServeOptions): void {
+  let buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => {
+    options.log('refused a connection: no complete request within 10 s');
+    socket.destroy();
+  }, HEADER_TIMEOUT_MS);
+  socket.on('error', () => socket.destroy());
+  const onData = (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    let header: Header | undefined;
+    try {
+      header = parseHeader(buffer);
+    } catch (error) {
+      clearTimeout(timer);
+      options.log(`refused a connection: ${(error as Error).message}`);
+      socket.destroy();
+      return;
+    }
+    if (!header) return;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    if (!tokenMatches(options.token, header.token)) {
+      options.log('refused a connection: wrong token');
+      socket.destroy();
+      return;
+    }
+    run(socket, header, options);
+  };
+  socket.on('data', onData);
+}
+
+function run(socket: Socket, header: Header, options: ServeOptions): void {
+  socket.pause();
+  const child = spawn('/bin/sh', ['-c', header.command], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const name = header.command.split(' ', 2).join(' ');
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    if (stderr.length < 4096) stderr += text;
+  });
+  child.on('error', (error) => {
+    options.log(`${name}: could not start: ${error.message}`);
+    socket.destroy();
+  });
+  child.stdin.on('error', () => undefined);
+  if (header.rest.length) child.stdin.write(header.rest);
+  socket.pipe(child.stdin);
+  child.stdout.pipe(socket);
+  socket.resume();
+  socket.once('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  });
+  child.once('close', (code, signal) => {
+    if (code !== 0 || stderr) options.log(`${name}: exit ${code ?? signal}${stderr ? `: ${stderr.trim().slice(0, 2000)}` : ''}`);
+    socket.end();
+  });
+}
+
+export function serveLogPath(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'mltoolbox', 'mlt-serve.log');
+}
+
+/** The `mlt serve` entry. Without --foreground: starts itself detached and prints the child's line. */
+export async function serveCommand(argv: readonly string[], io: { env: NodeJS.ProcessEnv; out: (t: string) => void; err: (t: string) => void }): Promise<number> {
+  let values: { idle?: string; log?: string; foreground?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { idle: { type: 'string' }, log: { type: 'string' }, foreground: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    io.err(`error: ${(error as Error).message} [USAGE]\nhint: mlt serve --help\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.out(`${SERVE_HELP}\n`);
+    return 0;
+  }
+  const seconds = values.idle === undefined ? 3600 : Number(values.idle);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 7 * 86400) {
+    io.err(`error: --idle must be a number of seconds from 1 to 604800 (got ${values.idle}) [USAGE]\nhint: mlt serve --help\n`);
+    return 2;
+  }
+  const logFile = values.log ?? serveLogPath(io.env);
+  if (values.foreground) return foreground(seconds * 1000, logFile, io);
+  return detach(argv, logFile, io);
+}
+
+async function foreground(idleMs: number, logFile: string, io: { env: NodeJS.ProcessEnv; out: (t: string) => void }): Promise<number> {
+  const log = (line: string) => {
+    try {
+      appendFileSync(logFile, `${new Date().toISOString()} mlt serve[${process.pid}]: ${line}\n`, { mode: 0o600 });
+    } catch {
+      // A log that cannot be written must not stop the channel.
+    }
+  };
+  const token = randomBytes(32).toString('hex');
+  const closed = new Promise<void>((resolve) => {
+    void startServer({ idleMs, token: Buffer.from(token), log, cwd: io.env.HOME || homedir(), env: io.env, onClose: resolve }).then(({ port }) => {
+      log(`listening on 127.0.0.1:${port}`);
+      io.out(`${JSON.stringify({ port, token, pid: process.pid })}\n`);
+    }, (error: unknown) => {
+      log(`could not listen: ${(error as Error).message}`);
+      io.out(`${JSON.stringify({ error: (error as Error).message })}\n`);
+      resolve();
+    });
+  });
+  await closed;
+  return 0;
+}
+
+async function detach(argv: readonly string[], logFile: string, io: { out: (t: string) => void; err: (t: string) => void }): Promise<number> {
+  mkdirSync(join(logFile, '..'), { recursive: true, mode: 0o700 });
+  const logFd = openSync(logFile, 'a', 0o600);
+  let isSea = false;
+  try {
+    isSea = (await import('node:sea')).isSea();
+  } catch {
+    // Not a single-executable application.
+  }
+  // The executable itself, or node and this script: the same program, in the foreground, in its own session.
+  const self = isSea ? [] : [process.argv[1]!];
+  const child = spawn(process.execPath, [...self, 'serve', '--foreground', '--log', logFile, ...argv], { detached: true, stdio: ['ignore', 'pipe', logFd] });
+  const line = await new Promise<string>((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => resolve(''), 15_000);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes('\n')) {
+        clearTimeout(timer);
+        resolve(text.slice(0, text.indexOf('\n')));
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(text.split('\n')[0] ?? '');
+    });
+  });
+  child.stdout!.destroy();
+  child.unref();
+  const parsed = (() => {
+    try {
+      return JSON.parse(line) as { port?: number; error?: string };
+    } catch {
+      return {};
+    }
+  })();
+  if (typeof parsed.port !== 'number') {
+    io.err(`error: the fast channel did not start${parsed.error ? `: ${parsed.error}` : ''} [SERVE_FAILED]\nhint: see ${logFile}\n`);
+    return 1;
+  }
+  io.out(`${line}\n`);
+  return 0;
+}
