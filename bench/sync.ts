@@ -1,14 +1,19 @@
 /**
  * No-op `sync` of a 10,000-file project against raw `rsync -az` of the same
- * tree over the same multiplexed connection (target <= 1.2x), with where the
- * difference goes: Node start-up (`--version`), loading the configuration
- * (`config show`), opening the project's session (`status`), and mltoolbox's
- * own rsync command line replayed without mltoolbox around it; and the same
- * sync with the rsync version cache emptied first (the lever it brings).
+ * tree over the same multiplexed connection (target <= 1.2x), after a
+ * `connect` (which installs the agent and starts its fast channel, as a user's
+ * first connect does). With where the difference goes: the same sync without
+ * the fast channel (MLTOOLBOX_FAST_CHANNEL=0: a new ssh session, so the
+ * host's login shell and its start-up files), `ssh HOST true` over the
+ * master (that shell's cost alone), Node start-up (`--version`), loading the
+ * configuration (`config show`), opening the project's session (`status`),
+ * mltoolbox's own rsync command line replayed without mltoolbox around it,
+ * and the sync with the rsync version cache emptied first.
  * Usage: node bench/sync.ts [--runs N] [--files N]
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { run } from '../test/harness/index.ts';
 import { benchSandbox, cleanup, HOST, mltOk, timedOk, writeProjectConfig, generateTree, runBenchmark } from './lib/setup.ts';
 import { machineNote, markdownTable, ms, note, numberFlag, ratio, writeResults } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
@@ -20,22 +25,28 @@ const files = numberFlag('files', 10_000);
 await runBenchmark(async (harness, atEnd) => {
   const sandbox = await benchSandbox(harness);
   const project = sandbox.projectDir;
-  await writeProjectConfig(project, harness, 'bench-sync');
+  const agentDir = sandbox.path('host-bin');
+  await writeProjectConfig(project, harness, 'bench-sync', { agentDir });
   note(`generating ${files} files`);
   await generateTree(project, files);
 
-  note('first sync: copies the tree');
-  const first = JSON.parse((await mltOk(sandbox, project, ['sync', HOST, '--json'])).stdout).result;
+  note('connect --yes: copies the tree, installs the agent, starts its fast channel');
+  const first = JSON.parse((await mltOk(sandbox, project, ['connect', HOST, '--no-attach', '--yes', '--json'])).stdout).result;
   const remoteDir: string = first.remoteDir;
-  atEnd(() => cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir));
-  if (first.summary.filesTransferred < files) throw new Error(`the first sync sent ${first.summary.filesTransferred} files, expected ${files}+`);
+  atEnd(async () => {
+    await run('pkill', ['-f', `^${agentDir}/mlt serve --foreground`]).catch(() => undefined);
+    await cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir);
+  });
+  if (first.sync.filesTransferred < files) throw new Error(`the first sync sent ${first.sync.filesTransferred} files, expected ${files}+`);
+  if (first.fastChannel !== true) throw new Error(`connect did not start the fast channel (agent: ${JSON.stringify(first.agent)})`);
+  const viaSsh = { ...sandbox.env, MLTOOLBOX_FAST_CHANNEL: '0' };
 
   // mltoolbox's exact rsync argv (and so its --rsh: the same ssh options and ControlPath).
   const tracer = new Tracer(sandbox.path('trace'));
   // Once untimed: the tracer's rsync shim is a new binary to the rsync version cache; the traced run is then a warm one.
-  await mltOk(sandbox, project, ['sync', HOST], tracer.env(sandbox.env));
+  await mltOk(sandbox, project, ['sync', HOST], tracer.env(viaSsh));
   tracer.reset();
-  const traced = JSON.parse((await mltOk(sandbox, project, ['sync', HOST, '--json'], tracer.env(sandbox.env))).stdout).result;
+  const traced = JSON.parse((await mltOk(sandbox, project, ['sync', HOST, '--json'], tracer.env(viaSsh))).stdout).result;
   const trace = tracer.read();
   const argv = tracer.rsyncArgvs().find((a) => !a.includes('--version'));
   if (!argv) throw new Error('no rsync run was traced');
@@ -49,9 +60,15 @@ await runBenchmark(async (harness, atEnd) => {
   note(`timing ${runs} runs of each, interleaved`);
   // The lever of the rsync version cache: the same sync with its entry removed first (so it runs `rsync --version`).
   const versionCache = join(sandbox.env.XDG_CACHE_HOME!, 'mltoolbox', 'rsync-version.json');
-  const series: Record<string, number[]> = { sync: [], syncVersionAsked: [], rawRsync: [], mltRsyncArgs: [], version: [], configShow: [], status: [] };
+  const fast = JSON.parse((await mltOk(sandbox, project, ['sync', HOST, '--json'])).stdout).result.summary;
+  if (fast.channel !== 'fast' || fast.filesTransferred !== 0) throw new Error(`the timed sync is not a no-op through the fast channel: ${JSON.stringify(fast)}`);
+  // The same ssh command line rsync runs (mltoolbox's options, the same master), with `true` for a command.
+  const sshTrue = ['sh', '-c', `${rsh} ${HOST} true`];
+  const series: Record<string, number[]> = { sync: [], syncSsh: [], sshTrue: [], syncVersionAsked: [], rawRsync: [], mltRsyncArgs: [], version: [], configShow: [], status: [] };
   for (let i = 0; i < runs; i++) {
     series.sync!.push((await mltOk(sandbox, project, ['sync', HOST])).ms);
+    series.syncSsh!.push((await mltOk(sandbox, project, ['sync', HOST], viaSsh)).ms);
+    series.sshTrue!.push((await timedOk(sshTrue[0]!, sshTrue.slice(1), { env: sandbox.env })).ms);
     series.rawRsync!.push((await timedOk('rsync', raw, { env: sandbox.env })).ms);
     rmSync(versionCache, { force: true });
     series.syncVersionAsked!.push((await mltOk(sandbox, project, ['sync', HOST])).ms);
@@ -68,7 +85,9 @@ await runBenchmark(async (harness, atEnd) => {
   ]);
   const components = markdownTable(['command', 'min', 'median', 'max', 'vs rsync -az'], [
     row('rsync -az (baseline, same master)', 'rawRsync'),
-    row('mltoolbox sync', 'sync'),
+    row('mltoolbox sync (fast channel)', 'sync'),
+    row('mltoolbox sync, MLTOOLBOX_FAST_CHANNEL=0 (a new ssh session)', 'syncSsh'),
+    row("ssh HOST true, same master (the host's login shell and its start-up files)", 'sshTrue'),
     row('mltoolbox sync, rsync version cache emptied first', 'syncVersionAsked'),
     row("rsync with mltoolbox's argv (filters, --delete-after, --stats)", 'mltRsyncArgs'),
     row('mltoolbox --version (Node + CLI start-up)', 'version'),

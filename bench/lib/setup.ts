@@ -56,9 +56,10 @@ export async function benchSandbox(harness: HarnessInfo, env: NodeJS.ProcessEnv 
 }
 
 /** mltoolbox.yaml using the harness's offline image: no build, no pull. */
-export async function writeProjectConfig(projectDir: string, harness: HarnessInfo, name = 'bench'): Promise<void> {
+export async function writeProjectConfig(projectDir: string, harness: HarnessInfo, name = 'bench', options: { agentDir?: string } = {}): Promise<void> {
   await mkdir(projectDir, { recursive: true });
-  await writeFile(join(projectDir, 'mltoolbox.yaml'), `version: 1\nproject:\n  name: ${name}\nenvironment:\n  base_image: ${harness.docker.baseImage}\n  gpus: optional\n`);
+  const agent = options.agentDir ? `agent:\n  install_dir: ${options.agentDir}\n` : '';
+  await writeFile(join(projectDir, 'mltoolbox.yaml'), `version: 1\nproject:\n  name: ${name}\nenvironment:\n  base_image: ${harness.docker.baseImage}\n  gpus: optional\n${agent}`);
 }
 
 /**

@@ -102,7 +102,9 @@ export function startServer(options: ServeOptions, port = 0): Promise<{ server: 
       options.log(`no connection for ${Math.round(options.idleMs / 1000)} s; stopping`);
       server.close(() => options.onClose?.());
     }, options.idleMs);
+    idleTimer.unref(); // the listening server keeps the process alive, not this timer
   };
+  server.once('close', () => clearTimeout(idleTimer));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: '127.0.0.1', port }, () => {

@@ -35,6 +35,9 @@ describe('mlt agent', async () => {
   before(async () => {
     const debian = (await ensureDebianImage()).tag;
     sandbox = await createSandbox({ harness });
+    // Its own control folder (not the shared /tmp one): the fast channel's saved file is this suite's alone.
+    sandbox.env.XDG_RUNTIME_DIR = sandbox.path('run');
+    await mkdir(sandbox.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
     installDir = sandbox.path('host-bin');
     mltPath = join(installDir, 'mlt');
     await writeFile(join(sandbox.projectDir, 'notes.txt'), 'from the project\n');
@@ -55,6 +58,7 @@ describe('mlt agent', async () => {
   });
 
   after(async () => {
+    await run('pkill', ['-f', `^${mltPath} serve --foreground`]);
     await mltoolbox(['down', host]);
   });
 
@@ -193,6 +197,76 @@ describe('mlt agent', async () => {
     const result = await connect('--yes');
     assert.equal(result.agent.action, 'current');
     assert.equal(result.agent.bytes, 0);
+  });
+
+  describe('the fast channel (mlt serve): sync skips the login shell, and falls back to ssh when it does not answer', () => {
+    const controlDir = () => join(sandbox.env.XDG_RUNTIME_DIR!, 'mltoolbox', 'ssh');
+    const savedFile = async () => {
+      const { readdir } = await import('node:fs/promises');
+      const name = (await readdir(controlDir())).find((f) => f.endsWith('.fast'));
+      return name && join(controlDir(), name);
+    };
+    const servers = async () => (await run('pgrep', ['-f', `^${mltPath} serve --foreground`])).stdout.trim().split('\n').filter(Boolean);
+    const sync = async (env: NodeJS.ProcessEnv = sandbox.env) => {
+      const result = await runMltoolbox(['-C', sandbox.projectDir, 'sync', host, '--json'], { env, cwd: sandbox.root, timeoutMs: 120_000 });
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout).result;
+    };
+    const onHost = async (remoteDir: string, name: string) => (await ssh(`cat ${joinShellCommand([`${remoteDir}/${name}`])}`)).stdout;
+
+    it('connect starts it (one server, found again by the next connect); sync and fetch go through it; the token is in no argv', async () => {
+      const first = await connect('--yes');
+      assert.equal(first.fastChannel, true);
+      assert.equal((await connect('--yes')).fastChannel, true);
+      assert.equal((await servers()).length, 1, 'the second connect found the running server instead of starting another');
+      const file = await savedFile();
+      assert.ok(file, 'the channel is saved beside the control socket');
+      const { statSync } = await import('node:fs');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const { token } = JSON.parse(await readFile(file, 'utf8'));
+      const ps = await run('ps', ['-eo', 'args']);
+      assert.ok(!ps.stdout.includes(token), 'the token is in no process argv');
+
+      await writeFile(join(sandbox.projectDir, 'fast.txt'), 'through the fast channel\n');
+      const pushed = await sync();
+      assert.equal(pushed.summary.channel, 'fast');
+      assert.equal(await onHost(pushed.remoteDir, 'fast.txt'), 'through the fast channel\n');
+      await ssh(`printf back > ${joinShellCommand([`${pushed.remoteDir}/made-on-host.txt`])}`);
+      const fetched = await runMltoolbox(['-C', sandbox.projectDir, 'fetch', host, 'made-on-host.txt', '--json'], { env: sandbox.env, cwd: sandbox.root, timeoutMs: 120_000 });
+      assert.equal(fetched.code, 0, fetched.stderr);
+      assert.equal(JSON.parse(fetched.stdout).result.summary.channel, 'fast');
+      assert.equal(await readFile(join(sandbox.projectDir, 'made-on-host.txt'), 'utf8'), 'back');
+      await ssh(`rm -f ${joinShellCommand([`${pushed.remoteDir}/made-on-host.txt`])}`);
+      const { rm } = await import('node:fs/promises');
+      await rm(join(sandbox.projectDir, 'made-on-host.txt'));
+    });
+
+    it('a wrong token is refused before anything runs; the sync goes by ssh and forgets the channel', async () => {
+      const file = (await savedFile())!;
+      const saved = await readFile(file, 'utf8');
+      await writeFile(file, saved.replace(/"token":"[0-9a-f]+"/, `"token":"${'0'.repeat(64)}"`), { mode: 0o600 });
+      await writeFile(join(sandbox.projectDir, 'fast.txt'), 'after a refusal\n');
+      const pushed = await sync();
+      assert.equal(pushed.summary.channel, 'ssh');
+      assert.equal(await onHost(pushed.remoteDir, 'fast.txt'), 'after a refusal\n');
+      assert.equal(await savedFile(), undefined, 'a channel that refused is forgotten');
+      const log = await ssh('tail -n 20 ~/.cache/mltoolbox/mlt-serve.log');
+      assert.match(log.stdout, /refused a connection: wrong token/);
+    });
+
+    it('a server that is gone: connect starts a new one; sync falls back while it is away; MLTOOLBOX_FAST_CHANNEL=0 never uses it', async () => {
+      assert.equal((await connect('--yes')).fastChannel, true);
+      await run('pkill', ['-f', `^${mltPath} serve --foreground`]);
+      await waitFor('the server to end', async () => (await servers()).length === 0, 10_000, 100);
+      await writeFile(join(sandbox.projectDir, 'fast.txt'), 'server gone\n');
+      const fallback = await sync();
+      assert.equal(fallback.summary.channel, 'ssh');
+      assert.equal(await onHost(fallback.remoteDir, 'fast.txt'), 'server gone\n');
+      assert.equal((await connect('--yes')).fastChannel, true);
+      assert.equal((await sync()).summary.channel, 'fast');
+      assert.equal((await sync({ ...sandbox.env, MLTOOLBOX_FAST_CHANNEL: '0' })).summary.channel, 'ssh');
+      await run('pkill', ['-f', `^${mltPath} serve --foreground`]);
+    });
   });
 
   describe('the editor alias reaches the container with plain OpenSSH', () => {
@@ -336,7 +410,8 @@ describe('mlt agent', async () => {
   });
 
   it('no mlt is left running on the host once its clients went (ssh-server, logs -f, lsp-proxy)', async () => {
-    const left = async () => (await run('pgrep', ['-af', `^${mltPath} `])).stdout.trim();
+    // The fast channel's server is meant to outlive its clients (it stops when idle); the others are not.
+    const left = async () => (await run('pgrep', ['-af', `^${mltPath} `])).stdout.trim().split('\n').filter((l) => l && !l.includes(' serve --foreground')).join('\n');
     await waitFor('every mlt on the host to end', async () => (await left()) === '', 20_000, 250).catch(async () => {
       assert.fail(`still running:\n${await left()}`);
     });

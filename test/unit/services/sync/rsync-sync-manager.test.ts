@@ -124,4 +124,49 @@ describe('RsyncSyncManager', () => {
   it('fetch: refuses paths outside the project', async () => {
     await assert.rejects(new RsyncSyncManager({ runProcess: fakeRsync([]).run }).fetch({ remote, remoteDir: 'p', localDir: project, paths: ['../etc'] }), { code: 'SYNC_PATH_NOT_FOUND' });
   });
+
+  describe('the fast channel (remote.fast)', () => {
+    const forgotten: string[] = [];
+    const fastRemote = () => ({ ...remote, fast: { rsh: 'bash fast-rsh.bash 4000 1 ssh', env: { MLT_FAST_TOKEN: 'secret-token' }, forget: () => void forgotten.push('forgot') } });
+
+    it('goes through it first, with the token in the environment and never in argv', async () => {
+      forgotten.length = 0;
+      const fake = fakeRsync([{ stdout: loadFixture('push-first').stdout }]);
+      const summary = await new RsyncSyncManager({ runProcess: fake.run }).push({ remote: fastRemote(), localDir: project, remoteDir: 'p' });
+      assert.equal(summary.channel, 'fast');
+      assert.equal(fake.calls.length, 1);
+      assert.equal(fake.calls[0]!.args[fake.calls[0]!.args.indexOf('--rsh') + 1], 'bash fast-rsh.bash 4000 1 ssh');
+      assert.equal(fake.calls[0]!.options?.env?.MLT_FAST_TOKEN, 'secret-token');
+      assert.ok(!fake.calls[0]!.args.some((a) => a.includes('secret-token')));
+      assert.deepEqual(forgotten, []);
+    });
+
+    it('a channel that does not answer is forgotten and the same transfer goes by ssh, without the token', async () => {
+      forgotten.length = 0;
+      const fake = fakeRsync([
+        { code: 12, stderr: 'channel 0: open failed: connect failed: Connection refused\nstdio forwarding failed\nrsync: connection unexpectedly closed (0 bytes received so far) [sender]\n' },
+        { stdout: loadFixture('push-first').stdout },
+      ]);
+      const summary = await new RsyncSyncManager({ runProcess: fake.run }).push({ remote: fastRemote(), localDir: project, remoteDir: 'p' });
+      assert.equal(summary.channel, 'ssh');
+      assert.deepEqual(forgotten, ['forgot']);
+      assert.equal(fake.calls[1]!.args[fake.calls[1]!.args.indexOf('--rsh') + 1], 'ssh');
+      assert.equal(fake.calls[1]!.options?.env?.MLT_FAST_TOKEN, undefined);
+    });
+
+    it('a transfer that failed after it started is an error, not a second attempt', async () => {
+      forgotten.length = 0;
+      const fake = fakeRsync([{ code: 23, stderr: 'rsync: [receiver] mkstemp "/p/.x" failed: Permission denied (13)\n' }]);
+      await assert.rejects(new RsyncSyncManager({ runProcess: fake.run }).push({ remote: fastRemote(), localDir: project, remoteDir: 'p' }));
+      assert.equal(fake.calls.length, 1);
+      assert.deepEqual(forgotten, []);
+    });
+
+    it('fetch takes the same way', async () => {
+      const fake = fakeRsync([{ stdout: '' }]);
+      const summary = await new RsyncSyncManager({ runProcess: fake.run }).fetch({ remote: fastRemote(), remoteDir: 'p', localDir: join(project, 'fetched') });
+      assert.equal(summary.channel, 'fast');
+      assert.equal(fake.calls[0]!.options?.env?.MLT_FAST_TOKEN, 'secret-token');
+    });
+  });
 });
