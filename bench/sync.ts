@@ -89,7 +89,7 @@ await runBenchmark(async (harness, atEnd) => {
     row('mltoolbox sync, MLTOOLBOX_FAST_CHANNEL=0 (a new ssh session)', 'syncSsh'),
     row("ssh HOST true, same master (the host's login shell and its start-up files)", 'sshTrue'),
     row('mltoolbox sync, rsync version cache emptied first', 'syncVersionAsked'),
-    row("rsync with mltoolbox's argv (filters, --delete-after, --stats)", 'mltRsyncArgs'),
+    row("rsync with mltoolbox's argv (filters, --delete-delay, --stats)", 'mltRsyncArgs'),
     row('mltoolbox --version (Node + CLI start-up)', 'version'),
     row('mltoolbox config show (+ configuration)', 'configShow'),
     row('mltoolbox status (+ state, ssh check, Docker socket forward)', 'status'),

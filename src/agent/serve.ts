@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFileSync, mkdirSync, openSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { homedir } from 'node:os';
+import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -52,6 +52,8 @@ export interface ServeOptions {
 
 export interface Header {
   token: string;
+  /** `framed`: stdout, stderr and the exit status come back in frames (see run). */
+  framed: boolean;
   command: string;
   /** Bytes after the header: the command's first stdin. */
   rest: Buffer;
@@ -72,7 +74,9 @@ export function parseHeader(buffer: Buffer): Header | undefined {
     if (buffer.length > HEADER_MAX_BYTES) throw new Error(`the command line is over ${HEADER_MAX_BYTES} bytes`);
     return undefined;
   }
-  return { token: first.slice(MAGIC.length), command: buffer.subarray(newline + 1, nul).toString('utf8'), rest: buffer.subarray(nul + 1) };
+  const [token = '', mode] = first.slice(MAGIC.length).split(' ');
+  if (mode !== undefined && mode !== 'framed') throw new Error(`unknown mode '${mode.slice(0, 20)}'`);
+  return { token, framed: mode === 'framed', command: buffer.subarray(newline + 1, nul).toString('utf8'), rest: buffer.subarray(nul + 1) };
 }
 
 export function tokenMatches(expected: Buffer, given: string): boolean {
@@ -147,15 +151,28 @@ function handle(socket: Socket, options: ServeOptions): void {
   socket.on('data', onData);
 }
 
+/** Frame types of a framed request, server to client: type (1 byte), length (u32 BE), payload. */
+export const FRAME = { started: 0, stdout: 1, stderr: 2, exit: 3 } as const;
+
+export function frame(type: number, payload: Buffer | string = ''): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const head = Buffer.alloc(5);
+  head.writeUInt8(type, 0);
+  head.writeUInt32BE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * Raw (rsync): the socket is the command's stdin and stdout; stderr goes to
+ * the log. Framed (exec): a `started` frame once the command runs (the client
+ * sends stdin only then, so a refused request loses none), then stdout and
+ * stderr frames, then `exit` with the status (128+N for signal N).
+ */
 function run(socket: Socket, header: Header, options: ServeOptions): void {
   socket.pause();
   const child = spawn('/bin/sh', ['-c', header.command], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   const name = header.command.split(' ', 2).join(' ');
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    if (stderr.length < 4096) stderr += text;
-  });
   child.on('error', (error) => {
     options.log(`${name}: could not start: ${error.message}`);
     socket.destroy();
@@ -163,14 +180,26 @@ function run(socket: Socket, header: Header, options: ServeOptions): void {
   child.stdin.on('error', () => undefined);
   if (header.rest.length) child.stdin.write(header.rest);
   socket.pipe(child.stdin);
-  child.stdout.pipe(socket);
+  if (header.framed) {
+    socket.write(frame(FRAME.started));
+    child.stdout.on('data', (chunk: Buffer) => void socket.write(frame(FRAME.stdout, chunk)));
+    child.stderr.on('data', (chunk: Buffer) => void socket.write(frame(FRAME.stderr, chunk)));
+  } else {
+    child.stdout.pipe(socket, { end: false });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      if (stderr.length < 4096) stderr += text;
+    });
+  }
   socket.resume();
   socket.once('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   });
   child.once('close', (code, signal) => {
     if (code !== 0 || stderr) options.log(`${name}: exit ${code ?? signal}${stderr ? `: ${stderr.trim().slice(0, 2000)}` : ''}`);
-    socket.end();
+    const status = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
+    if (header.framed) socket.end(frame(FRAME.exit, String(status)));
+    else socket.end();
   });
 }
 

@@ -241,6 +241,18 @@ describe('mlt agent', async () => {
       await rm(join(sandbox.projectDir, 'made-on-host.txt'));
     });
 
+    it('exec without a terminal runs through it: stdin, stdout, stderr and the exit code as over ssh; the server is the command\'s parent', async () => {
+      const ran = await runMltoolbox(['-C', sandbox.projectDir, 'exec', host, '--', 'sh', '-c', 'cat; echo to-stderr >&2; exit 3'], { env: sandbox.env, cwd: sandbox.root, input: 'piped in\n', timeoutMs: 60_000 });
+      assert.equal(ran.code, 3, ran.stderr);
+      assert.equal(ran.stdout, 'piped in\n');
+      assert.match(ran.stderr, /^to-stderr$/m);
+      const [server] = await servers();
+      assert.ok(server, 'a server runs');
+      const slow = runMltoolbox(['-C', sandbox.projectDir, 'exec', host, '--', 'sleep', '4'], { env: sandbox.env, cwd: sandbox.root, timeoutMs: 60_000 });
+      await waitFor('the exec to run under mlt serve', async () => (await run('pgrep', ['-P', server, '-f', 'sleep'])).code === 0, 4_000, 100);
+      assert.equal((await slow).code, 0);
+    });
+
     it('a wrong token is refused before anything runs; the sync goes by ssh and forgets the channel', async () => {
       const file = (await savedFile())!;
       const saved = await readFile(file, 'utf8');
@@ -265,6 +277,13 @@ describe('mlt agent', async () => {
       assert.equal((await connect('--yes')).fastChannel, true);
       assert.equal((await sync()).summary.channel, 'fast');
       assert.equal((await sync({ ...sandbox.env, MLTOOLBOX_FAST_CHANNEL: '0' })).summary.channel, 'ssh');
+      // exec with a channel that is gone: it runs over ssh, nothing of its stdin lost.
+      await run('pkill', ['-f', `^${mltPath} serve --foreground`]);
+      await waitFor('the server to end', async () => (await servers()).length === 0, 10_000, 100);
+      const ran = await runMltoolbox(['-C', sandbox.projectDir, 'exec', host, '--', 'cat'], { env: sandbox.env, cwd: sandbox.root, input: 'all of it\n', timeoutMs: 60_000 });
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.equal(ran.stdout, 'all of it\n');
+      assert.equal(await savedFile(), undefined);
       await run('pkill', ['-f', `^${mltPath} serve --foreground`]);
     });
   });

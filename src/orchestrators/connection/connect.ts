@@ -274,7 +274,7 @@ export function createConnect(deps: ConnectDeps): Connect {
     const watched = instance !== undefined && idleSeconds(instance) > 0;
     const agentSettings = inPlace ? { ...loaded.config.agent, install_dir: loaded.config.agent?.install_dir ?? '~/.local/bin' } : loaded.config.agent;
     const agent = !place.host.sshArgs || (inPlace && !watched) ? undefined : await ensureAgent(reporter, deps.env, place.host, agentSettings, { ...(options.agent ?? { yes: false }), declined: declinedAgents(state) });
-    const fastChannel = agentReady(agent) ? await startFastChannel(place.host, agent.path) : undefined;
+    const fastChannel = agentReady(agent) ? await startFastChannel(place.host, agent) : undefined;
     const sshHost = role === 'head' && !inPlace ? await editorHost(session, ensured.name, agent) : undefined;
     const idle = watched && options.rearmIdle ? await options.rearmIdle(instance, place.host, agentReady(agent) ? agent.path : undefined) : undefined;
     if (role === 'head') state.setLastRemote(session.projectId, place.name);
@@ -301,10 +301,10 @@ export function createConnect(deps: ConnectDeps): Connect {
   }
 
   /** The agent's fast channel (docs/sync.md): found running or started; a failure is a line in --verbose, never a failed connect. */
-  async function startFastChannel(host: Host, agentPath: string): Promise<boolean | undefined> {
+  async function startFastChannel(host: Host, agent: AgentReport & { path: string }): Promise<boolean | undefined> {
     if (!host.startFastChannel) return undefined;
     try {
-      return await host.startFastChannel(agentPath);
+      return await host.startFastChannel({ path: agent.path, version: agent.version ?? '' });
     } catch (error) {
       reporter.debug(`fast channel not started on ${host.name}: ${describeError(error)}`);
       return false;

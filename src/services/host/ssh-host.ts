@@ -6,6 +6,7 @@ import { FAST_TOKEN_ENV, fastChannelEnabled, parseFastChannel } from '../ssh/fas
 import type { SshTarget } from '../ssh/target.ts';
 import type { RemoteShell } from '../sync/types.ts';
 import type { ExecOptions, SshService } from '../ssh/types.ts';
+import { fastExec } from './fast-exec.ts';
 import { startHolder, stopHolder } from './forward-holder.ts';
 import type { ForwardPortOptions, Host, HostExecOptions, HostForward } from './types.ts';
 
@@ -83,13 +84,14 @@ export function createSshHost(options: SshHostOptions): Host {
       if (!channel) return shell;
       return { ...shell, fast: { rsh: ssh.fastRsyncShell(target, channel), env: { [FAST_TOKEN_ENV]: channel.token }, forget: () => ssh.saveFastChannel(target, undefined) } };
     },
-    async startFastChannel(agentPath) {
+    async startFastChannel(agent) {
       if (!fastChannelEnabled(options.env)) return false;
       const saved = ssh.fastChannel(target);
-      if (saved && (await ssh.fastChannelAnswers(target, saved))) return true;
-      const result = await ssh.exec(target, [agentPath, 'serve'], { check: false, timeoutMs: 30_000 });
+      if (saved?.agent === agent.version && (await ssh.fastChannelAnswers(target, saved))) return true;
+      // A server of an older agent is left to stop when idle; this one is started by the current agent.
+      const result = await ssh.exec(target, [agent.path, 'serve'], { check: false, timeoutMs: 30_000 });
       const channel = result.code === 0 ? parseFastChannel(result.stdout) : undefined;
-      ssh.saveFastChannel(target, channel);
+      ssh.saveFastChannel(target, channel && { ...channel, agent: agent.version });
       return channel !== undefined;
     },
     sshArgs: ssh.sshArgs(target),
@@ -103,7 +105,11 @@ export function createSshHost(options: SshHostOptions): Host {
     },
     async execInteractive(argv, interactive) {
       const command = remoteCommand(argv, { ...(interactive.workdir ? { workdir: interactive.workdir } : {}), ...(interactive.env ? { env: interactive.env } : {}) });
-      const code = await runInteractive('ssh', [interactive.tty ? '-t' : '-T', ...ssh.sshArgs(target), command], { env: options.env }).catch((error: unknown) => {
+      // Without a terminal, through the fast channel when the host has one (no login shell); a channel that does not answer is forgotten.
+      const channel = interactive.tty ? undefined : ssh.fastChannel(target);
+      const fast = channel && (await fastExec([...ssh.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host], channel, command, interactive.stdin, undefined, options.env));
+      if (channel && fast === undefined) ssh.saveFastChannel(target, undefined);
+      const code = fast ?? await runInteractive('ssh', [interactive.tty ? '-t' : '-T', ...ssh.sshArgs(target), command], { env: options.env }).catch((error: unknown) => {
         if (!isCommandNotFound(error)) throw error;
         throw new UserError('SSH_NOT_INSTALLED', 'this needs the ssh program on this machine, and there is none on PATH', 'install the OpenSSH client (apt-get install openssh-client)');
       });

@@ -40,12 +40,12 @@ export interface Host {
   /** How rsync reaches this host's files; undefined for this machine and for containers. */
   readonly rsync?: RemoteShell;
   /**
-   * Finds the agent's fast channel on this host running, else starts it
+   * Finds the agent's fast channel on this host running (started by this agent version), else starts it
    * (`mlt serve`, docs/sync.md): later commands skip the login shell's
    * start-up files. Resolves true when one answers. Only hosts reached over
    * SSH have one; MLTOOLBOX_FAST_CHANNEL=0 turns it off.
    */
-  startFastChannel?(agentPath: string): Promise<boolean>;
+  startFastChannel?(agent: { path: string; version: string }): Promise<boolean>;
   /**
    * ssh's options and destination for this host, as mltoolbox's own connection
    * uses them (for an ssh command line handed to another program, such as an

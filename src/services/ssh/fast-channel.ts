@@ -15,6 +15,8 @@ import { quoteRsyncArg } from './rsync-quote.ts';
 export interface FastChannel {
   port: number;
   token: string;
+  /** The agent version that started the server (a newer agent starts its own). */
+  agent?: string;
 }
 
 /** The environment variable that carries the token to the rsh script (never argv). */
@@ -34,10 +36,10 @@ export function parseFastChannel(text: string): FastChannel | undefined {
   } catch {
     return undefined;
   }
-  const { port, token } = (value ?? {}) as { port?: unknown; token?: unknown };
+  const { port, token, agent } = (value ?? {}) as { port?: unknown; token?: unknown; agent?: unknown };
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   if (typeof token !== 'string' || !/^[0-9a-f]{64}$/.test(token)) return undefined;
-  return { port, token };
+  return { port, token, ...(typeof agent === 'string' ? { agent } : {}) };
 }
 
 export function readFastChannel(controlPath: string): FastChannel | undefined {
@@ -55,8 +57,8 @@ export function saveFastChannel(controlPath: string, channel: FastChannel | unde
 }
 
 /** A request's first bytes: `MLT1 token`, the command line, NUL (what the rsh script's printf writes). */
-export function fastChannelRequest(channel: FastChannel, command: string): Buffer {
-  return Buffer.concat([Buffer.from(`MLT1 ${channel.token}\n${command}`), Buffer.from([0])]);
+export function fastChannelRequest(channel: FastChannel, command: string, mode?: 'framed'): Buffer {
+  return Buffer.concat([Buffer.from(`MLT1 ${channel.token}${mode ? ` ${mode}` : ''}\n${command}`), Buffer.from([0])]);
 }
 
 /**

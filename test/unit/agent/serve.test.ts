@@ -12,7 +12,7 @@ function request(port: number, bytes: Buffer): Promise<string> {
     const socket = connect({ host: '127.0.0.1', port }, () => socket.end(bytes));
     let text = '';
     const timer = setTimeout(() => reject(new Error('no answer in 5 s')), 5000);
-    socket.setEncoding('utf8');
+    socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => void (text += chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -31,6 +31,23 @@ describe('mlt serve (the fast channel)', () => {
     const { port } = await started;
     const reply = await request(port, Buffer.concat([fastChannelRequest({ port, token: TOKEN }, 'pwd; cat; printf "[%s]" "$0"'), Buffer.from('piped\n')]));
     assert.equal(reply, '/\npiped\n[/bin/sh]');
+  });
+
+  it('framed: started, then stdout and stderr frames, then the exit status (128+N for a signal)', async () => {
+    const { port } = await started;
+    const reply = Buffer.from(await request(port, fastChannelRequest({ port, token: TOKEN }, 'echo out; echo err >&2; exit 7', 'framed')), 'latin1');
+    const frames: Array<[number, string]> = [];
+    for (let at = 0; at < reply.length;) {
+      const length = reply.readUInt32BE(at + 1);
+      frames.push([reply[at]!, reply.subarray(at + 5, at + 5 + length).toString()]);
+      at += 5 + length;
+    }
+    assert.deepEqual(frames[0], [0, '']);
+    assert.deepEqual(frames.filter(([t]) => t === 1), [[1, 'out\n']]);
+    assert.deepEqual(frames.filter(([t]) => t === 2), [[2, 'err\n']]);
+    assert.deepEqual(frames.at(-1), [3, '7']);
+    const killed = Buffer.from(await request(port, fastChannelRequest({ port, token: TOKEN }, 'kill -9 $$', 'framed')), 'latin1');
+    assert.equal(killed.subarray(-3).toString(), '137');
   });
 
   it('refuses a wrong token, a wrong-length token and a request without the header, running nothing', async () => {

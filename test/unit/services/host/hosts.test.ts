@@ -93,7 +93,7 @@ describe('ssh host', () => {
   async function host(masterAlive: boolean): Promise<Host> {
     const dir = await mkdtemp(join(tmpdir(), 'mlt-host-'));
     await writeFile(join(dir, 'ssh'), '#!/bin/sh\nexit 255\n', { mode: 0o755 });
-    const ssh = { sshArgs: () => [], rsyncShell: () => 'ssh', rsyncRemote: () => 'h:', check: async () => masterAlive } as unknown as SshService;
+    const ssh = { sshArgs: () => [], rsyncShell: () => 'ssh', rsyncRemote: () => 'h:', check: async () => masterAlive, fastChannel: () => undefined } as unknown as SshService;
     return createSshHost({ name: 'gpu-box', ssh, target: parseTarget('gpu-box'), env: { PATH: `${dir}:${process.env.PATH}` }, holderDir: () => undefined });
   }
 
