@@ -1,12 +1,16 @@
 /**
  * Warm `exec HOST -- true` (container running, master connection up) against
  * the same thing done by hand: `ssh -o ControlPath=<mltoolbox's socket> HOST
- * docker exec C true` over the same master (target <= 1.3x), with a traced run
- * showing where the time goes, and `--version` as the start-up floor.
+ * docker exec C true` over the same master (target <= 1.3x), after a
+ * `connect --yes` (which installs the agent and starts its fast channel, as a
+ * user's first connect does); with the same exec without the fast channel
+ * (MLTOOLBOX_FAST_CHANNEL=0: a new ssh session, so the host's login shell),
+ * a traced run showing where the time goes, and `--version` as the start-up floor.
  * Usage: node bench/exec.ts [--runs N]
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { run } from '../test/harness/index.ts';
 import { benchSandbox, cleanup, HOST, mlt, mltOk, runBenchmark, timedOk, writeProjectConfig } from './lib/setup.ts';
 import { machineNote, markdownTable, ms, note, numberFlag, ratio, writeResults } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
@@ -17,13 +21,19 @@ const runs = numberFlag('runs', 10);
 await runBenchmark(async (harness, atEnd) => {
   const sandbox = await benchSandbox(harness);
   const project = sandbox.projectDir;
-  await writeProjectConfig(project, harness, 'bench-exec');
+  const agentDir = sandbox.path('host-bin');
+  await writeProjectConfig(project, harness, 'bench-exec', { agentDir });
 
-  note('connect: creates the container');
-  const first = JSON.parse((await mltOk(sandbox, project, ['connect', HOST, '--no-attach', '--json'])).stdout).result;
-  atEnd(() => cleanup(sandbox, project, harness.ssh.sshConfigFile, first.remoteDir));
+  note('connect --yes: creates the container, installs the agent, starts its fast channel');
+  const first = JSON.parse((await mltOk(sandbox, project, ['connect', HOST, '--no-attach', '--yes', '--json'])).stdout).result;
+  atEnd(async () => {
+    await run('pkill', ['-f', `^${agentDir}/mlt serve --foreground`]).catch(() => undefined);
+    await cleanup(sandbox, project, harness.ssh.sshConfigFile, first.remoteDir);
+  });
+  if (first.fastChannel !== true) throw new Error(`connect did not start the fast channel (agent: ${JSON.stringify(first.agent)})`);
+  const viaSsh = { ...sandbox.env, MLTOOLBOX_FAST_CHANNEL: '0' };
   const container: string = first.container.name ?? first.container.id;
-  const [socket] = readdirSync(sandbox.controlDir);
+  const [socket] = readdirSync(sandbox.controlDir).filter((name) => !name.includes('.')); // not the fast channel's files
   if (!socket) throw new Error(`no control socket in ${sandbox.controlDir} after connect`);
   const controlPath = join(sandbox.controlDir, socket);
   const baseArgs = ['-F', harness.ssh.sshConfigFile, '-o', `ControlPath=${controlPath}`, '-o', 'ControlMaster=no', HOST, 'docker', 'exec', container, 'true'];
@@ -35,10 +45,11 @@ await runBenchmark(async (harness, atEnd) => {
   const trace = tracer.read();
 
   note(`timing ${runs} runs of each, interleaved`);
-  const series: Record<string, number[]> = { exec: [], baseline: [], version: [] };
+  const series: Record<string, number[]> = { exec: [], execSsh: [], baseline: [], version: [] };
   for (let i = 0; i < runs; i++) {
     series.baseline!.push((await timedOk('ssh', baseArgs)).ms);
     series.exec!.push((await mltOk(sandbox, project, ['exec', HOST, '--', 'true'])).ms);
+    series.execSsh!.push((await mltOk(sandbox, project, ['exec', HOST, '--', 'true'], viaSsh)).ms);
     series.version!.push((await mlt(sandbox, project, ['--version'])).ms);
   }
   const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, summarize(v)]));
@@ -49,7 +60,8 @@ await runBenchmark(async (harness, atEnd) => {
   const row = (name: string, key: string) => [name, ms(s[key]!.min), ms(s[key]!.median), ms(s[key]!.max), ratio(s[key]!.median, base)];
   const spread = markdownTable(['command', 'min', 'median', 'max', 'vs baseline'], [
     row('ssh -o ControlPath=… HOST docker exec C true (baseline)', 'baseline'),
-    row('mltoolbox exec HOST -- true', 'exec'),
+    row('mltoolbox exec HOST -- true (fast channel)', 'exec'),
+    row('mltoolbox exec HOST -- true, MLTOOLBOX_FAST_CHANNEL=0 (a new ssh session)', 'execSsh'),
     row('mltoolbox --version (start-up floor)', 'version'),
   ]);
   console.log(`## exec, master up (${runs} runs, ${machineNote()})\n\n${target}\n\n${spread}\n`);

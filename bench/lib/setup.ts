@@ -112,12 +112,14 @@ export async function timedOk(command: string, args: readonly string[], options:
 export async function closeMasters(controlDir: string, sshConfigFile: string): Promise<number> {
   if (!existsSync(controlDir)) return 0;
   let closed = 0;
-  for (const name of readdirSync(controlDir)) {
+  // Control sockets only: the fast channel's saved file (NAME.fast) and rsh script have a dot.
+  const sockets = () => readdirSync(controlDir).filter((name) => !name.includes('.'));
+  for (const name of sockets()) {
     const result = await run('ssh', ['-F', sshConfigFile, '-o', `ControlPath=${join(controlDir, name)}`, '-O', 'exit', HOST], { timeoutMs: 10_000 });
     if (result.code === 0) closed++;
   }
   // `-O exit` returns before the master has removed its socket; wait (bounded) so the next run sees none.
-  for (let i = 0; i < 100 && readdirSync(controlDir).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && sockets().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
   return closed;
 }
 

@@ -1,4 +1,5 @@
 import { HARNESS_ENV, startHarness, type Harness } from './harness.ts';
+import { run } from './process.ts';
 
 /**
  * node --test --test-global-setup: one harness (sshd + Docker + base image)
@@ -14,5 +15,7 @@ export async function globalSetup(): Promise<void> {
 }
 
 export async function globalTeardown(): Promise<void> {
+  // Fast-channel servers (mlt serve) that connects started from a sandbox's agent: they would stop when idle, an hour later.
+  await run('pkill', ['-f', '/mlt-(sbx|sandbox)-[^ ]*/mlt serve --foreground']).catch(() => undefined);
   await harness?.stop();
 }

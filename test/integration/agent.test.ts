@@ -467,8 +467,13 @@ describe('mlt agent', async () => {
     const status = JSON.parse((await mltoolbox(['agent', 'status', host, '--json'])).stdout).result;
     assert.equal(status.action, 'current');
     assert.equal(status.path, mltPath);
+    // Its fast-channel server stops with it.
+    assert.equal((await connect('--yes')).fastChannel, true);
+    const running = (await run('pgrep', ['-f', `^${mltPath} serve --foreground`])).stdout.trim().split('\n');
+    assert.equal(running.length, 1, `one server: the one a fake agent could not replace was stopped by the next start (${running.join(', ')})`);
     const removed = JSON.parse((await mltoolbox(['agent', 'remove', host, '--json'])).stdout).result;
     assert.equal(removed.removed, true);
+    await waitFor('the fast channel server to stop', async () => (await run('kill', ['-0', running[0]!])).code !== 0, 10_000, 100);
     assert.equal(JSON.parse((await mltoolbox(['agent', 'status', host, '--json'])).stdout).result.installed, null);
   });
 });

@@ -22,6 +22,9 @@ export interface SshHostOptions {
 
 const q = (word: string) => joinShellCommand([word]);
 
+/** Stops the fast-channel server with pid $2, if that process is one (a pid can be reused). */
+const STOP_SERVER = 'case "$(tr \'\\0\' \' \' < "/proc/$2/cmdline" 2>/dev/null)" in *" serve --foreground"*) kill "$2" 2>/dev/null;; esac';
+
 /** `cd DIR && env K=V argv…`, quoted word by word: nothing the user gave is parsed by the remote shell. */
 function remoteCommand(argv: readonly string[], options: HostExecOptions): string {
   const env = Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`);
@@ -88,11 +91,14 @@ export function createSshHost(options: SshHostOptions): Host {
       if (!fastChannelEnabled(options.env)) return false;
       const saved = ssh.fastChannel(target);
       if (saved?.agent === agent.version && (await ssh.fastChannelAnswers(target, saved))) return true;
-      // A server of an older agent is left to stop when idle; this one is started by the current agent.
-      const result = await ssh.exec(target, [agent.path, 'serve'], { check: false, timeoutMs: 30_000 });
+      // The saved server (another agent version, or not answering) is stopped; this one is started by the current agent.
+      const result = await ssh.execScript(target, `${STOP_SERVER}; exec "$1" serve`, { args: [agent.path, String(saved?.pid ?? '')], check: false, timeoutMs: 30_000 });
       const channel = result.code === 0 ? parseFastChannel(result.stdout) : undefined;
-      ssh.saveFastChannel(target, channel && { ...channel, agent: agent.version });
-      return channel !== undefined;
+      // Saved only once it answers through the connection (a host may refuse forwarded channels: AllowTcpForwarding no).
+      const answers = channel !== undefined && (await ssh.fastChannelAnswers(target, channel));
+      if (channel && !answers) await ssh.execScript(target, STOP_SERVER, { args: ['', String(channel.pid ?? '')], check: false, timeoutMs: 10_000 });
+      ssh.saveFastChannel(target, answers ? { ...channel, agent: agent.version } : undefined);
+      return answers;
     },
     sshArgs: ssh.sshArgs(target),
     async exec(argv, exec = {}) {

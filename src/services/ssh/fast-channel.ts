@@ -17,6 +17,8 @@ export interface FastChannel {
   token: string;
   /** The agent version that started the server (a newer agent starts its own). */
   agent?: string;
+  /** The server's process on the host. */
+  pid?: number;
 }
 
 /** The environment variable that carries the token to the rsh script (never argv). */
@@ -36,10 +38,10 @@ export function parseFastChannel(text: string): FastChannel | undefined {
   } catch {
     return undefined;
   }
-  const { port, token, agent } = (value ?? {}) as { port?: unknown; token?: unknown; agent?: unknown };
+  const { port, token, agent, pid } = (value ?? {}) as { port?: unknown; token?: unknown; agent?: unknown; pid?: unknown };
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   if (typeof token !== 'string' || !/^[0-9a-f]{64}$/.test(token)) return undefined;
-  return { port, token, ...(typeof agent === 'string' ? { agent } : {}) };
+  return { port, token, ...(typeof agent === 'string' ? { agent } : {}), ...(typeof pid === 'number' && Number.isInteger(pid) && pid > 1 ? { pid } : {}) };
 }
 
 export function readFastChannel(controlPath: string): FastChannel | undefined {

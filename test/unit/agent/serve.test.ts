@@ -76,7 +76,8 @@ describe('mlt serve (the fast channel)', () => {
   });
 
   it('parseFastChannel accepts only a port and a 64-hex token', () => {
-    assert.deepEqual(parseFastChannel(`noise from .bashrc\n{"port":4000,"token":"${TOKEN}","pid":7}\n`), { port: 4000, token: TOKEN });
+    assert.deepEqual(parseFastChannel(`noise from .bashrc\n{"port":4000,"token":"${TOKEN}","pid":7}\n`), { port: 4000, token: TOKEN, pid: 7 });
+    assert.deepEqual(parseFastChannel(`{"port":4000,"token":"${TOKEN}","pid":"1; rm -rf ~"}`), { port: 4000, token: TOKEN });
     assert.equal(parseFastChannel(`{"port":70000,"token":"${TOKEN}"}`), undefined);
     assert.equal(parseFastChannel('{"port":4000,"token":"x\\nHost evil"}'), undefined);
     assert.equal(parseFastChannel('not json'), undefined);
