@@ -21,10 +21,12 @@ import { parseArgs } from 'node:util';
  * compared in constant time. Other users of the host can reach the port but
  * not run anything. With no connection for --idle seconds it exits.
  *
- * A connection: `MLT1 <token>\n`, then the command line (as sshd would get
- * it) ending with a NUL byte, then the command's stdin. The command's stdout
- * comes back; its stderr goes to the log (rsync sends its own errors in band).
- * The connection ends when the command does; a closed connection ends the command.
+ * A connection: `MLT1 <token>` (plus ` framed` for exec), a newline, the
+ * command line (as sshd would get it) ending with a NUL byte, then the
+ * command's stdin. Raw (rsync): the command's stdout comes back and its
+ * stderr goes to the log (rsync sends its own errors in band). Framed: see
+ * run. The connection ends when the command does; a closed connection ends
+ * the command.
  */
 export const SERVE_HELP = `mlt serve — the fast channel for mltoolbox on this host (started by mltoolbox connect)
 
@@ -171,7 +173,7 @@ export function frame(type: number, payload: Buffer | string = ''): Buffer {
 function run(socket: Socket, header: Header, options: ServeOptions): void {
   socket.pause();
   const child = spawn('/bin/sh', ['-c', header.command], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const name = header.command.split(' ', 2).join(' ');
+  const name = header.command.split(' ', 1)[0];
   let stderr = '';
   child.on('error', (error) => {
     options.log(`${name}: could not start: ${error.message}`);
@@ -182,8 +184,15 @@ function run(socket: Socket, header: Header, options: ServeOptions): void {
   socket.pipe(child.stdin);
   if (header.framed) {
     socket.write(frame(FRAME.started));
-    child.stdout.on('data', (chunk: Buffer) => void socket.write(frame(FRAME.stdout, chunk)));
-    child.stderr.on('data', (chunk: Buffer) => void socket.write(frame(FRAME.stderr, chunk)));
+    // A slow reader holds the command back (as a pipe would) instead of filling this process's memory.
+    const forward = (stream: NodeJS.ReadableStream, type: number) => stream.on('data', (chunk: Buffer) => {
+      if (!socket.write(frame(type, chunk))) {
+        stream.pause();
+        socket.once('drain', () => stream.resume());
+      }
+    });
+    forward(child.stdout, FRAME.stdout);
+    forward(child.stderr, FRAME.stderr);
   } else {
     child.stdout.pipe(socket, { end: false });
     child.stderr.setEncoding('utf8');

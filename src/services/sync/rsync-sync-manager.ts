@@ -40,6 +40,8 @@ export class RsyncSyncManager implements SyncManager {
   private readonly versionCache: RsyncVersionCache | undefined;
   /** Hosts whose rsync rejected --mkpath (older than 3.2.3). */
   private readonly hostsWithoutMkpath = new Set<string>();
+  /** Fast channels (by their rsh) that did not answer: not tried again by this manager (a watch pushes many times). */
+  private readonly fastUnanswered = new Set<string>();
 
   constructor(options: RsyncSyncManagerOptions = {}) {
     this.run = options.runProcess ?? runProcess;
@@ -109,11 +111,12 @@ export class RsyncSyncManager implements SyncManager {
   /** Through the host's fast channel when it has one (and, if that does not answer, forgets it), else by ssh. */
   private async transfer(argsFor: (rsh: string) => string[], request: TransferOptions & { remote: RemoteShell }, direction: 'push' | 'fetch'): Promise<SyncSummary> {
     const fast = request.remote.fast;
-    if (fast) {
+    if (fast && !this.fastUnanswered.has(fast.rsh)) {
       const attempt = await this.runRsync(argsFor(fast.rsh), request, { ...this.env, ...fast.env });
       if (attempt.result.code === 0 || !fastChannelUnavailable(attempt.result.stderr)) return this.summarize(attempt, request, direction, 'fast');
       this.debug(`fast channel to ${request.remote.destination} did not answer; going by ssh (${attempt.result.stderr.trim().split('\n').pop() ?? ''})`);
       fast.forget();
+      this.fastUnanswered.add(fast.rsh); // the next push of a watch goes by ssh at once
     }
     return this.summarize(await this.runRsync(argsFor(request.remote.rsh), request, this.env), request, direction, 'ssh');
   }

@@ -154,6 +154,16 @@ describe('RsyncSyncManager', () => {
       assert.equal(fake.calls[1]!.options?.env?.MLT_FAST_TOKEN, undefined);
     });
 
+    it('once it did not answer, the same manager (a watch) goes by ssh at once', async () => {
+      const fake = fakeRsync([{ code: 12, stderr: 'stdio forwarding failed\n' }, {}, {}]);
+      const manager = new RsyncSyncManager({ runProcess: fake.run });
+      const remote = fastRemote();
+      await manager.push({ remote, localDir: project, remoteDir: 'p' });
+      const again = await manager.push({ remote, localDir: project, remoteDir: 'p' });
+      assert.equal(again.channel, 'ssh');
+      assert.equal(fake.calls.length, 3);
+    });
+
     it('a transfer that failed after it started is an error, not a second attempt', async () => {
       forgotten.length = 0;
       const fake = fakeRsync([{ code: 23, stderr: 'rsync: [receiver] mkstemp "/p/.x" failed: Permission denied (13)\n' }]);
