@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { FAST_FRAME, FAST_MAGIC, fastFrame } from '../services/ssh/fast-channel.ts';
 
 /**
  * `mlt serve`: the fast channel. Every command ssh runs on a host starts the
@@ -39,7 +40,7 @@ Log: ~/.cache/mltoolbox/mlt-serve.log (--log to change it).`;
 
 const HEADER_MAX_BYTES = 256 * 1024;
 const HEADER_TIMEOUT_MS = 10_000;
-const MAGIC = 'MLT1 ';
+const MAGIC = FAST_MAGIC;
 
 export interface ServeOptions {
   idleMs: number;
@@ -153,17 +154,6 @@ function handle(socket: Socket, options: ServeOptions): void {
   socket.on('data', onData);
 }
 
-/** Frame types of a framed request, server to client: type (1 byte), length (u32 BE), payload. */
-export const FRAME = { started: 0, stdout: 1, stderr: 2, exit: 3 } as const;
-
-export function frame(type: number, payload: Buffer | string = ''): Buffer {
-  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  const head = Buffer.alloc(5);
-  head.writeUInt8(type, 0);
-  head.writeUInt32BE(body.length, 1);
-  return Buffer.concat([head, body]);
-}
-
 /**
  * Raw (rsync): the socket is the command's stdin and stdout; stderr goes to
  * the log. Framed (exec): a `started` frame once the command runs (the client
@@ -183,16 +173,16 @@ function run(socket: Socket, header: Header, options: ServeOptions): void {
   if (header.rest.length) child.stdin.write(header.rest);
   socket.pipe(child.stdin);
   if (header.framed) {
-    socket.write(frame(FRAME.started));
+    socket.write(fastFrame(FAST_FRAME.started));
     // A slow reader holds the command back (as a pipe would) instead of filling this process's memory.
     const forward = (stream: NodeJS.ReadableStream, type: number) => stream.on('data', (chunk: Buffer) => {
-      if (!socket.write(frame(type, chunk))) {
+      if (!socket.write(fastFrame(type, chunk))) {
         stream.pause();
         socket.once('drain', () => stream.resume());
       }
     });
-    forward(child.stdout, FRAME.stdout);
-    forward(child.stderr, FRAME.stderr);
+    forward(child.stdout, FAST_FRAME.stdout);
+    forward(child.stderr, FAST_FRAME.stderr);
   } else {
     child.stdout.pipe(socket, { end: false });
     child.stderr.setEncoding('utf8');
@@ -207,7 +197,7 @@ function run(socket: Socket, header: Header, options: ServeOptions): void {
   child.once('close', (code, signal) => {
     if (code !== 0 || stderr) options.log(`${name}: exit ${code ?? signal}${stderr ? `: ${stderr.trim().slice(0, 2000)}` : ''}`);
     const status = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
-    if (header.framed) socket.end(frame(FRAME.exit, String(status)));
+    if (header.framed) socket.end(fastFrame(FAST_FRAME.exit, String(status)));
     else socket.end();
   });
 }

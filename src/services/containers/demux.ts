@@ -1,3 +1,4 @@
+import { createFrameReader } from '../../core/frames.ts';
 import type { OutputChunk } from './types.ts';
 
 /**
@@ -7,24 +8,16 @@ import type { OutputChunk } from './types.ts';
  * arrive split across reads arbitrarily, so bytes are buffered until whole.
  */
 export function createDemuxer(onChunk: (chunk: OutputChunk) => void): { push(data: Buffer): void; end(): void } {
-  let pending: Buffer = Buffer.alloc(0);
+  const reader = createFrameReader({ headerSize: 8, lengthAt: 4 }, (type, payload) => {
+    // Type 0 is stdin echo (never sent for our attaches); treat unknown types as stdout.
+    if (payload.length > 0) onChunk({ stream: type === 2 ? 'stderr' : 'stdout', data: Buffer.from(payload) });
+  });
   return {
-    push(data) {
-      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
-      while (pending.length >= 8) {
-        const size = pending.readUInt32BE(4);
-        if (pending.length < 8 + size) break;
-        const type = pending[0];
-        const payload = pending.subarray(8, 8 + size);
-        pending = pending.subarray(8 + size);
-        // Type 0 is stdin echo (never sent for our attaches); treat unknown types as stdout.
-        if (size > 0) onChunk({ stream: type === 2 ? 'stderr' : 'stdout', data: Buffer.from(payload) });
-      }
-    },
+    push: (data) => reader.push(data),
     end() {
       // A truncated frame at the end (connection cut): deliver what arrived rather than drop it.
-      if (pending.length > 8) onChunk({ stream: pending[0] === 2 ? 'stderr' : 'stdout', data: Buffer.from(pending.subarray(8)) });
-      pending = Buffer.alloc(0);
+      const rest = reader.rest();
+      if (rest.length > 8) onChunk({ stream: rest[0] === 2 ? 'stderr' : 'stdout', data: Buffer.from(rest.subarray(8)) });
     },
   };
 }

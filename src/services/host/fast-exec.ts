@@ -1,11 +1,7 @@
 import { spawn } from 'node:child_process';
-import { fastChannelRequest, type FastChannel } from '../ssh/fast-channel.ts';
+import { createFrameReader } from '../../core/frames.ts';
+import { FAST_FRAME, FAST_FRAME_LAYOUT, fastChannelRequest, type FastChannel } from '../ssh/fast-channel.ts';
 
-/** Frame types from `mlt serve` (src/agent/serve.ts FRAME): type (1 byte), length (u32 BE), payload. */
-const STARTED = 0;
-const STDOUT = 1;
-const STDERR = 2;
-const EXIT = 3;
 
 export interface FastExecIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -27,7 +23,6 @@ export function fastExec(sshArgs: readonly string[], channel: FastChannel, comma
     const child = spawn('ssh', [...sshArgs], { stdio: ['pipe', 'pipe', 'ignore'], env });
     let started = false;
     let status: number | undefined;
-    let pending: Buffer = Buffer.alloc(0);
     child.stdin.on('error', () => undefined);
     child.stdin.write(fastChannelRequest(channel, command, 'framed'));
     const stopStdin = () => {
@@ -45,28 +40,21 @@ export function fastExec(sshArgs: readonly string[], channel: FastChannel, comma
         stream.once('drain', () => child.stdout.resume());
       }
     };
-    child.stdout.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= 5) {
-        const length = pending.readUInt32BE(1);
-        if (pending.length < 5 + length) break;
-        const type = pending[0];
-        const payload = pending.subarray(5, 5 + length);
-        pending = pending.subarray(5 + length);
-        if (type === STARTED) {
-          started = true;
-          if (withStdin) io.stdin.pipe(child.stdin);
-          else child.stdin.end();
-        } else if (type === STDOUT) write(io.stdout, payload);
-        else if (type === STDERR) write(io.stderr, payload);
-        else if (type === EXIT) {
-          status = Number(payload.toString());
-          // The command is done: our end of the channel closes too, so ssh ends.
-          stopStdin();
-          child.stdin.end();
-        }
+    const frames = createFrameReader(FAST_FRAME_LAYOUT, (type, payload) => {
+      if (type === FAST_FRAME.started) {
+        started = true;
+        if (withStdin) io.stdin.pipe(child.stdin);
+        else child.stdin.end();
+      } else if (type === FAST_FRAME.stdout) write(io.stdout, payload);
+      else if (type === FAST_FRAME.stderr) write(io.stderr, payload);
+      else if (type === FAST_FRAME.exit) {
+        status = Number(payload.toString());
+        // The command is done: our end of the channel closes too, so ssh ends.
+        stopStdin();
+        child.stdin.end();
       }
     });
+    child.stdout.on('data', (chunk: Buffer) => frames.push(chunk));
     child.on('error', () => {
       stopStdin();
       resolve(undefined);

@@ -58,9 +58,29 @@ export function saveFastChannel(controlPath: string, channel: FastChannel | unde
   else rmSync(file, { force: true });
 }
 
-/** A request's first bytes: `MLT1 token`, the command line, NUL (what the rsh script's printf writes). */
+/** How every request starts (protocol version 1). */
+export const FAST_MAGIC = 'MLT1 ';
+
+/** A request's first bytes: `MLT1 token [framed]`, newline, the command line, NUL (what the rsh script's printf writes). */
 export function fastChannelRequest(channel: FastChannel, command: string, mode?: 'framed'): Buffer {
-  return Buffer.concat([Buffer.from(`MLT1 ${channel.token}${mode ? ` ${mode}` : ''}\n${command}`), Buffer.from([0])]);
+  return Buffer.concat([Buffer.from(`${FAST_MAGIC}${channel.token}${mode ? ` ${mode}` : ''}\n${command}`), Buffer.from([0])]);
+}
+
+/**
+ * A framed request's reply (`mltoolbox exec`), server to client: type (1
+ * byte), payload length (u32 BE), payload. `started` once the command runs
+ * (the client sends stdin only then), stdout and stderr as they come, `exit`
+ * last with the status as text (128+N for signal N).
+ */
+export const FAST_FRAME = { started: 0, stdout: 1, stderr: 2, exit: 3 } as const;
+export const FAST_FRAME_LAYOUT = { headerSize: 5, lengthAt: 1 } as const;
+
+export function fastFrame(type: number, payload: Buffer | string = ''): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const head = Buffer.alloc(FAST_FRAME_LAYOUT.headerSize);
+  head.writeUInt8(type, 0);
+  head.writeUInt32BE(body.length, FAST_FRAME_LAYOUT.lengthAt);
+  return Buffer.concat([head, body]);
 }
 
 /**
