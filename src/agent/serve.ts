@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FAST_FRAME, FAST_MAGIC, fastFrame } from '../services/ssh/fast-channel.ts';
+import { FAST_FRAME, FAST_MAGIC, fastFrame, fastNonce, fastProof } from '../services/ssh/fast-channel.ts';
 
 /**
  * `mlt serve`: the fast channel. Every command ssh runs on a host starts the
@@ -16,18 +16,19 @@ import { FAST_FRAME, FAST_MAGIC, fastFrame } from '../services/ssh/fast-channel.
  * 127.0.0.1:PORT`, a forwarded channel: no session, no login shell) and it
  * runs the command with /bin/sh, which reads no start-up files.
  *
- * It listens on the host's 127.0.0.1 only, and refuses any connection whose
- * first line is not `MLT1 <token>`: the 32-byte token is made here, printed
- * once on the ssh session that started it (never in argv or a file), and
- * compared in constant time. Other users of the host can reach the port but
- * not run anything. With no connection for --idle seconds it exits.
+ * It listens on the host's 127.0.0.1 only. A connection starts with a
+ * handshake in which each side proves it holds the token without sending it
+ * (src/services/ssh/fast-channel.ts): the server runs nothing for a client
+ * that cannot, and a client sends nothing to a listener that cannot (another
+ * user who took the port after this server stopped). The 32-byte token is
+ * made here and printed once on the ssh session that started it. With no
+ * connection for --idle seconds it exits.
  *
- * A connection: `MLT1 <token>` (plus ` framed` for exec), a newline, the
- * command line (as sshd would get it) ending with a NUL byte, then the
- * command's stdin. Raw (rsync): the command's stdout comes back and its
- * stderr goes to the log (rsync sends its own errors in band). Framed: see
- * run. The connection ends when the command does; a closed connection ends
- * the command.
+ * After the handshake: the command line (as sshd would get it), NUL, then
+ * the command's stdin. Raw (rsync): the command's stdout comes back and its
+ * stderr goes to the log (rsync sends its own errors in band). Framed (exec):
+ * see run. The connection ends when the command does; a closed connection
+ * ends the command.
  */
 export const SERVE_HELP = `mlt serve — the fast channel for mltoolbox on this host (started by mltoolbox connect)
 
@@ -44,7 +45,7 @@ const MAGIC = FAST_MAGIC;
 
 export interface ServeOptions {
   idleMs: number;
-  token: Buffer;
+  token: string;
   log: (line: string) => void;
   /** The folder commands start in (sshd's: the home folder). */
   cwd: string;
@@ -53,39 +54,49 @@ export interface ServeOptions {
   onClose?: () => void;
 }
 
-export interface Header {
-  token: string;
+export interface Request {
+  /** The client's proof (fastProof with role client). */
+  proof: string;
   /** `framed`: stdout, stderr and the exit status come back in frames (see run). */
   framed: boolean;
   command: string;
-  /** Bytes after the header: the command's first stdin. */
+  /** Bytes after the request: the command's first stdin. */
   rest: Buffer;
 }
 
-/** Parses a connection's header from what arrived so far: undefined while incomplete; throws on a malformed one. */
-export function parseHeader(buffer: Buffer): Header | undefined {
+/** The client's hello (`MLT2 <nonce>\n`): its nonce and what followed; undefined while incomplete; throws on anything else. */
+export function parseHello(buffer: Buffer): { nonce: string; rest: Buffer } | undefined {
   const newline = buffer.indexOf(0x0a);
   if (newline < 0) {
     const start = buffer.subarray(0, MAGIC.length).toString('latin1');
-    if (!MAGIC.startsWith(start) || buffer.length > 200) throw new Error('not an mlt fast-channel request');
+    if (!MAGIC.startsWith(start) || buffer.length > 100) throw new Error('not an mlt fast-channel request');
     return undefined;
   }
-  const first = buffer.subarray(0, newline).toString('latin1');
-  if (!first.startsWith(MAGIC)) throw new Error('not an mlt fast-channel request');
+  const match = /^MLT2 ([0-9a-f]{32})$/.exec(buffer.subarray(0, newline).toString('latin1'));
+  if (!match) throw new Error('not an mlt fast-channel request');
+  return { nonce: match[1]!, rest: buffer.subarray(newline + 1) };
+}
+
+/** The client's request after the hello: undefined while incomplete; throws on a malformed one. */
+export function parseRequest(buffer: Buffer): Request | undefined {
+  const newline = buffer.indexOf(0x0a);
+  if (newline < 0) {
+    if (buffer.length > 100) throw new Error('not an mlt fast-channel request');
+    return undefined;
+  }
+  const match = /^([0-9a-f]{64})( framed)?$/.exec(buffer.subarray(0, newline).toString('latin1'));
+  if (!match) throw new Error('not an mlt fast-channel request');
   const nul = buffer.indexOf(0x00, newline + 1);
   if (nul < 0) {
     if (buffer.length > HEADER_MAX_BYTES) throw new Error(`the command line is over ${HEADER_MAX_BYTES} bytes`);
     return undefined;
   }
-  const [token = '', mode] = first.slice(MAGIC.length).split(' ');
-  if (mode !== undefined && mode !== 'framed') throw new Error(`unknown mode '${mode.slice(0, 20)}'`);
-  return { token, framed: mode === 'framed', command: buffer.subarray(newline + 1, nul).toString('utf8'), rest: buffer.subarray(nul + 1) };
+  return { proof: match[1]!, framed: match[2] !== undefined, command: buffer.subarray(newline + 1, nul).toString('utf8'), rest: buffer.subarray(nul + 1) };
 }
 
-export function tokenMatches(expected: Buffer, given: string): boolean {
-  const candidate = Buffer.from(given, 'utf8');
-  // Same length first (timingSafeEqual needs it); the length of a hex token is no secret.
-  return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+export function proofMatches(expected: string, given: string): boolean {
+  // Both are 64 hex characters here (parseRequest checked the given one).
+  return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
 }
 
 /** Listens on 127.0.0.1 (port 0: a free one) and serves until idle. */
@@ -124,32 +135,40 @@ export function startServer(options: ServeOptions, port = 0): Promise<{ server: 
 }
 
 function handle(socket: Socket, options: ServeOptions): void {
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
+  let nonces: { client: string; server: string } | undefined;
   const timer = setTimeout(() => {
     options.log('refused a connection: no complete request within 10 s');
     socket.destroy();
   }, HEADER_TIMEOUT_MS);
   socket.on('error', () => socket.destroy());
-  const onData = (chunk: Buffer) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    let header: Header | undefined;
-    try {
-      header = parseHeader(buffer);
-    } catch (error) {
-      clearTimeout(timer);
-      options.log(`refused a connection: ${(error as Error).message}`);
-      socket.destroy();
-      return;
-    }
-    if (!header) return;
+  const refuse = (why: string) => {
     clearTimeout(timer);
-    socket.off('data', onData);
-    if (!tokenMatches(options.token, header.token)) {
-      options.log('refused a connection: wrong token');
-      socket.destroy();
-      return;
+    options.log(`refused a connection: ${why}`);
+    socket.destroy();
+  };
+  const onData = (chunk: Buffer) => {
+    buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+    try {
+      if (!nonces) {
+        const hello = parseHello(buffer);
+        if (!hello) return;
+        nonces = { client: hello.nonce, server: fastNonce() };
+        socket.write(`${nonces.server} ${fastProof(options.token, 'server', nonces.client, nonces.server)}\n`);
+        buffer = hello.rest;
+      }
+      const request = parseRequest(buffer);
+      if (!request) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      if (!proofMatches(fastProof(options.token, 'client', nonces.client, nonces.server), request.proof)) {
+        refuse('wrong token');
+        return;
+      }
+      run(socket, request, options);
+    } catch (error) {
+      refuse((error as Error).message);
     }
-    run(socket, header, options);
   };
   socket.on('data', onData);
 }
@@ -160,7 +179,7 @@ function handle(socket: Socket, options: ServeOptions): void {
  * sends stdin only then, so a refused request loses none), then stdout and
  * stderr frames, then `exit` with the status (128+N for signal N).
  */
-function run(socket: Socket, header: Header, options: ServeOptions): void {
+function run(socket: Socket, header: Request, options: ServeOptions): void {
   socket.pause();
   const child = spawn('/bin/sh', ['-c', header.command], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   const name = header.command.split(' ', 1)[0];
@@ -239,7 +258,7 @@ async function foreground(idleMs: number, logFile: string, io: { env: NodeJS.Pro
   };
   const token = randomBytes(32).toString('hex');
   const closed = new Promise<void>((resolve) => {
-    void startServer({ idleMs, token: Buffer.from(token), log, cwd: io.env.HOME || homedir(), env: io.env, onClose: resolve }).then(({ port }) => {
+    void startServer({ idleMs, token, log, cwd: io.env.HOME || homedir(), env: io.env, onClose: resolve }).then(({ port }) => {
       log(`listening on 127.0.0.1:${port}`);
       io.out(`${JSON.stringify({ port, token, pid: process.pid })}\n`);
     }, (error: unknown) => {

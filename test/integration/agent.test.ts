@@ -253,7 +253,7 @@ describe('mlt agent', async () => {
       assert.equal((await slow).code, 0);
     });
 
-    it('a wrong token is refused before anything runs; the sync goes by ssh and forgets the channel', async () => {
+    it('a saved token the server does not hold: its proof fails, nothing is sent, the sync goes by ssh and forgets the channel', async () => {
       const file = (await savedFile())!;
       const saved = await readFile(file, 'utf8');
       await writeFile(file, saved.replace(/"token":"[0-9a-f]+"/, `"token":"${'0'.repeat(64)}"`), { mode: 0o600 });
@@ -261,9 +261,40 @@ describe('mlt agent', async () => {
       const pushed = await sync();
       assert.equal(pushed.summary.channel, 'ssh');
       assert.equal(await onHost(pushed.remoteDir, 'fast.txt'), 'after a refusal\n');
-      assert.equal(await savedFile(), undefined, 'a channel that refused is forgotten');
-      const log = await ssh('tail -n 20 ~/.cache/mltoolbox/mlt-serve.log');
-      assert.match(log.stdout, /refused a connection: wrong token/);
+      assert.equal(await savedFile(), undefined, 'a channel that could not prove the token is forgotten');
+    });
+
+    it('a process that took the port after the server stopped (another user of the host) gets a hello and nothing else: no token, no files, no command', async () => {
+      assert.equal((await connect('--yes')).fastChannel, true);
+      const { port, token } = JSON.parse(await readFile((await savedFile())!, 'utf8'));
+      await run('pkill', ['-f', `^${mltPath} serve --foreground`]);
+      await waitFor('the server to end', async () => (await servers()).length === 0, 10_000, 100);
+      const { createServer } = await import('node:net');
+      let received = '';
+      const squatter = createServer((socket) => {
+        socket.on('data', (chunk) => {
+          received += chunk.toString('latin1');
+          socket.write(`${'0'.repeat(32)} ${'0'.repeat(64)}\n`); // a hello without the proof
+        });
+        socket.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+      try {
+        await writeFile(join(sandbox.projectDir, 'fast.txt'), 'not for the squatter\n');
+        const pushed = await sync();
+        assert.equal(pushed.summary.channel, 'ssh');
+        assert.equal(await onHost(pushed.remoteDir, 'fast.txt'), 'not for the squatter\n');
+        await connect('--yes'); // saves a new channel; then the squatter's port is put back for exec
+        const file = (await savedFile())!;
+        await writeFile(file, (await readFile(file, 'utf8')).replace(/"port":\d+/, `"port":${port}`), { mode: 0o600 });
+        const ran = await runMltoolbox(['-C', sandbox.projectDir, 'exec', host, '--', 'cat'], { env: sandbox.env, cwd: sandbox.root, input: 'secret stdin\n', timeoutMs: 60_000 });
+        assert.equal(ran.code, 0, ran.stderr);
+        assert.equal(ran.stdout, 'secret stdin\n');
+      } finally {
+        squatter.close();
+      }
+      assert.match(received, /^(MLT2 [0-9a-f]{32}\n)+$/, `the squatter got only hellos: ${JSON.stringify(received.slice(0, 300))}`);
+      assert.ok(!received.includes(token) && !received.includes('squatter') && !received.includes('secret stdin'));
     });
 
     it('a server that is gone: connect starts a new one; sync falls back while it is away; MLTOOLBOX_FAST_CHANNEL=0 never uses it', async () => {

@@ -6,7 +6,6 @@ import { FAST_TOKEN_ENV, fastChannelEnabled, parseFastChannel } from '../ssh/fas
 import type { SshTarget } from '../ssh/target.ts';
 import type { RemoteShell } from '../sync/types.ts';
 import type { ExecOptions, SshService } from '../ssh/types.ts';
-import { fastExec } from './fast-exec.ts';
 import { startHolder, stopHolder } from './forward-holder.ts';
 import type { ForwardPortOptions, Host, HostExecOptions, HostForward } from './types.ts';
 
@@ -113,7 +112,7 @@ export function createSshHost(options: SshHostOptions): Host {
       const command = remoteCommand(argv, { ...(interactive.workdir ? { workdir: interactive.workdir } : {}), ...(interactive.env ? { env: interactive.env } : {}) });
       // Without a terminal, through the fast channel when the host has one (no login shell); a channel that does not answer is forgotten.
       const channel = interactive.tty ? undefined : ssh.fastChannel(target);
-      const fast = channel && (await fastExec([...ssh.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host], channel, command, interactive.stdin, undefined, options.env));
+      const fast = channel && (await ssh.fastExec(target, channel, command, { stdin: interactive.stdin }));
       if (channel && fast === undefined) ssh.saveFastChannel(target, undefined);
       const code = fast ?? await runInteractive('ssh', [interactive.tty ? '-t' : '-T', ...ssh.sshArgs(target), command], { env: options.env }).catch((error: unknown) => {
         if (!isCommandNotFound(error)) throw error;

@@ -1,3 +1,4 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { quoteRsyncArg } from './rsync-quote.ts';
@@ -58,12 +59,37 @@ export function saveFastChannel(controlPath: string, channel: FastChannel | unde
   else rmSync(file, { force: true });
 }
 
-/** How every request starts (protocol version 1). */
-export const FAST_MAGIC = 'MLT1 ';
+/**
+ * The handshake: both sides prove they hold the token, and it never travels.
+ * Client: `MLT2 <client nonce>\n`. Server: `<server nonce> <proof>\n`, the
+ * proof being sha256(token:server:cnonce:snonce). The client checks it before
+ * it sends anything else, so a process that took the port after the server
+ * stopped (another user of the host) learns nothing and gets no data. Client:
+ * `<sha256(token:client:cnonce:snonce)>[ framed]\n<command line>\0`, then
+ * the command's stdin. Nonces are 32 hex characters.
+ */
+export const FAST_MAGIC = 'MLT2 ';
 
-/** A request's first bytes: `MLT1 token [framed]`, newline, the command line, NUL (what the rsh script's printf writes). */
-export function fastChannelRequest(channel: FastChannel, command: string, mode?: 'framed'): Buffer {
-  return Buffer.concat([Buffer.from(`${FAST_MAGIC}${channel.token}${mode ? ` ${mode}` : ''}\n${command}`), Buffer.from([0])]);
+export function fastProof(token: string, role: 'server' | 'client', clientNonce: string, serverNonce: string): string {
+  return createHash('sha256').update(`${token}:${role}:${clientNonce}:${serverNonce}`).digest('hex');
+}
+
+export function fastNonce(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** The server's handshake line, checked: its nonce when the proof is right, else undefined. */
+export function checkServerHello(channel: FastChannel, clientNonce: string, line: string): string | undefined {
+  const match = /^([0-9a-f]{32}) ([0-9a-f]{64})$/.exec(line);
+  if (!match) return undefined;
+  const expected = Buffer.from(fastProof(channel.token, 'server', clientNonce, match[1]!));
+  return timingSafeEqual(expected, Buffer.from(match[2]!)) ? match[1] : undefined;
+}
+
+/** The client's request after a good server hello. */
+export function fastChannelRequest(channel: FastChannel, clientNonce: string, serverNonce: string, command: string, mode?: 'framed'): Buffer {
+  const proof = fastProof(channel.token, 'client', clientNonce, serverNonce);
+  return Buffer.concat([Buffer.from(`${proof}${mode ? ` ${mode}` : ''}\n${command}`), Buffer.from([0])]);
 }
 
 /**
@@ -85,16 +111,30 @@ export function fastFrame(type: number, payload: Buffer | string = ''): Buffer {
 
 /**
  * rsync's `-e` runs this with: port, the number of ssh words, ssh's words,
- * then (added by rsync) the host and the remote command. ssh's stdin is the
- * header (`MLT1 token`, the command as ssh would send it, NUL) and then
- * rsync's stream; `exec` makes ssh rsync's child, so rsync sees it end.
+ * then (added by rsync) the host and the remote command. It runs the
+ * handshake (above) with ssh as a coprocess, checks the server's proof
+ * before it sends anything of rsync's, then joins rsync's stdin and stdout
+ * to ssh's. The token comes in MLT_FAST_TOKEN and reaches sha256 through a
+ * pipe, never argv. It needs bash 4 (coproc); an older bash (macOS's 3.2)
+ * fails the same way as a channel that does not answer, and rsync goes by ssh.
  */
 const RSH_SCRIPT = `# mltoolbox: rsync through the fast channel (mlt serve); written by mltoolbox, safe to delete.
+fail() { echo "mltoolbox fast channel: $1 (stdio forwarding failed)" >&2; exit 255; }
+[ "\${BASH_VERSINFO[0]:-0}" -ge 4 ] || fail "needs bash 4 or newer"
+exec 3<&0 # rsync's stream, for the background cat (which would get /dev/null)
 port=$1; n=$2; shift 2
 ssh=("\${@:1:n}"); shift "$n"
 host=$1; shift
-exec 3<&0
-exec "\${ssh[@]}" -W "127.0.0.1:$port" "$host" < <(printf 'MLT1 %s\\n%s\\0' "$${FAST_TOKEN_ENV}" "$*"; exec cat <&3) 3<&-
+if command -v sha256sum >/dev/null 2>&1; then digest() { sha256sum | cut -c1-64; }; else digest() { shasum -a 256 | cut -c1-64; }; fi
+cnonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')
+coproc FAST { exec "\${ssh[@]}" -W "127.0.0.1:$port" "$host"; }
+exec 4>&"\${FAST[1]}" 5<&"\${FAST[0]}"
+printf '${FAST_MAGIC}%s\\n' "$cnonce" >&4
+IFS=' ' read -r snonce proof <&5 || fail "no answer"
+[ "$proof" = "$(printf '%s:server:%s:%s' "$${FAST_TOKEN_ENV}" "$cnonce" "$snonce" | digest)" ] || fail "the server did not prove the token"
+printf '%s\\n%s\\0' "$(printf '%s:client:%s:%s' "$${FAST_TOKEN_ENV}" "$cnonce" "$snonce" | digest)" "$*" >&4
+cat <&3 >&4 &
+exec cat <&5
 `;
 
 /** The rsh script beside the control sockets (rewritten when it differs), and rsync's -e for it. */

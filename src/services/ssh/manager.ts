@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
@@ -7,7 +8,8 @@ import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import { holdProcess, isCommandNotFound, runProcess, type HeldProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
-import { fastChannelEnabled, fastChannelRequest, fastRsyncShell, readFastChannel, saveFastChannel, type FastChannel } from './fast-channel.ts';
+import { fastExec, type FastExecOptions } from './fast-exec.ts';
+import { fastChannelEnabled, fastRsyncShell, readFastChannel, saveFastChannel, type FastChannel } from './fast-channel.ts';
 import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
 import { quoteRsyncArg } from './rsync-quote.ts';
@@ -168,10 +170,14 @@ class SshManager implements SshService {
   }
 
   async fastChannelAnswers(target: SshTarget, channel: FastChannel): Promise<boolean> {
-    const result = await this.ssh([...this.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host], {
-      input: fastChannelRequest(channel, 'echo mlt-fast-ok'), timeoutMs: LOCAL_SSH_TIMEOUT_MS,
-    }).catch(() => undefined);
-    return result?.stdout === 'mlt-fast-ok\n';
+    let out = '';
+    const collect = new Writable({ write(chunk: Buffer, _encoding, done) { out += chunk.toString(); done(); } });
+    const code = await this.fastExec(target, channel, 'echo mlt-fast-ok', { stdin: false, io: { stdin: process.stdin, stdout: collect, stderr: collect }, timeoutMs: LOCAL_SSH_TIMEOUT_MS });
+    return code === 0 && out === 'mlt-fast-ok\n';
+  }
+
+  fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined> {
+    return fastExec({ ...options, sshArgs: [...this.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host], channel, command, env: this.options.env });
   }
 
   fastRsyncShell(target: SshTarget, channel: FastChannel): string {

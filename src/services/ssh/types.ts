@@ -1,4 +1,5 @@
 import type { FastChannel } from './fast-channel.ts';
+import type { FastExecOptions } from './fast-exec.ts';
 import type { SshTarget } from './target.ts';
 
 export interface ExecOptions {
@@ -95,6 +96,12 @@ export interface SshService {
   saveFastChannel(target: SshTarget, channel: FastChannel | undefined): void;
   /** Whether the saved channel's server answers (one command through it, bounded). */
   fastChannelAnswers(target: SshTarget, channel: FastChannel): Promise<boolean>;
+  /**
+   * Runs a command line through the fast channel (framed; see fast-exec.ts):
+   * its exit status, or undefined when the channel did not start it (nothing
+   * sent, none of stdin read: run it the usual way).
+   */
+  fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined>;
   /** rsync's `-e` through the fast channel (the token travels in MLT_FAST_TOKEN, never argv). */
   fastRsyncShell(target: SshTarget, channel: FastChannel): string;
 }

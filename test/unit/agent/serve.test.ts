@@ -1,81 +1,115 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { parseHeader, startServer, tokenMatches } from '../../../src/agent/serve.ts';
-import { fastChannelRequest, parseFastChannel } from '../../../src/services/ssh/fast-channel.ts';
+import { parseHello, parseRequest, startServer } from '../../../src/agent/serve.ts';
+import { checkServerHello, FAST_MAGIC, fastChannelRequest, fastNonce, fastProof, parseFastChannel } from '../../../src/services/ssh/fast-channel.ts';
 
 const TOKEN = 'ab'.repeat(32);
 
-/** Sends bytes to the server, half-closes, and collects the reply (bounded). */
-function request(port: number, bytes: Buffer): Promise<string> {
+/**
+ * A client of the real server: hello, the server's proof checked, then the
+ * request made with `token` and stdin; the reply's bytes after the server's hello.
+ */
+function request(port: number, token: string, command: string, options: { framed?: boolean; stdin?: string } = {}): Promise<{ proved: boolean; reply: Buffer }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.end(bytes));
-    let text = '';
+    const clientNonce = fastNonce();
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(`${FAST_MAGIC}${clientNonce}\n`));
+    let data = Buffer.alloc(0);
+    let serverNonce: string | undefined;
     const timer = setTimeout(() => reject(new Error('no answer in 5 s')), 5000);
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => void (text += chunk));
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      if (serverNonce === undefined && data.includes(0x0a)) {
+        const line = data.subarray(0, data.indexOf(0x0a)).toString('latin1');
+        data = data.subarray(data.indexOf(0x0a) + 1);
+        serverNonce = checkServerHello({ port, token: TOKEN }, clientNonce, line) ?? '';
+        socket.end(Buffer.concat([fastChannelRequest({ port, token }, clientNonce, serverNonce, command, options.framed ? 'framed' : undefined), Buffer.from(options.stdin ?? '')]));
+      }
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve(text);
+      resolve({ proved: serverNonce !== undefined && serverNonce !== '', reply: data });
     });
   });
 }
 
+function frames(reply: Buffer): Array<[number, string]> {
+  const out: Array<[number, string]> = [];
+  for (let at = 0; at < reply.length;) {
+    const length = reply.readUInt32BE(at + 1);
+    out.push([reply[at]!, reply.subarray(at + 5, at + 5 + length).toString()]);
+    at += 5 + length;
+  }
+  return out;
+}
+
 describe('mlt serve (the fast channel)', () => {
   const logs: string[] = [];
-  const started = startServer({ idleMs: 60_000, token: Buffer.from(TOKEN), log: (l) => void logs.push(l), cwd: '/', env: { PATH: process.env.PATH } });
+  const started = startServer({ idleMs: 60_000, token: TOKEN, log: (l) => void logs.push(l), cwd: '/', env: { PATH: process.env.PATH } });
   after(async () => (await started).server.close());
 
-  it('runs the command with /bin/sh in the given folder: stdin streamed after the header, stdout back', async () => {
+  it('proves the token, then runs the command with /bin/sh in the given folder: stdin after the request, stdout back', async () => {
     const { port } = await started;
-    const reply = await request(port, Buffer.concat([fastChannelRequest({ port, token: TOKEN }, 'pwd; cat; printf "[%s]" "$0"'), Buffer.from('piped\n')]));
-    assert.equal(reply, '/\npiped\n[/bin/sh]');
+    const { proved, reply } = await request(port, TOKEN, 'pwd; cat; printf "[%s]" "$0"', { stdin: 'piped\n' });
+    assert.equal(proved, true);
+    assert.equal(reply.toString(), '/\npiped\n[/bin/sh]');
   });
 
   it('framed: started, then stdout and stderr frames, then the exit status (128+N for a signal)', async () => {
     const { port } = await started;
-    const reply = Buffer.from(await request(port, fastChannelRequest({ port, token: TOKEN }, 'echo out; echo err >&2; exit 7', 'framed')), 'latin1');
-    const frames: Array<[number, string]> = [];
-    for (let at = 0; at < reply.length;) {
-      const length = reply.readUInt32BE(at + 1);
-      frames.push([reply[at]!, reply.subarray(at + 5, at + 5 + length).toString()]);
-      at += 5 + length;
-    }
-    assert.deepEqual(frames[0], [0, '']);
-    assert.deepEqual(frames.filter(([t]) => t === 1), [[1, 'out\n']]);
-    assert.deepEqual(frames.filter(([t]) => t === 2), [[2, 'err\n']]);
-    assert.deepEqual(frames.at(-1), [3, '7']);
-    const killed = Buffer.from(await request(port, fastChannelRequest({ port, token: TOKEN }, 'kill -9 $$', 'framed')), 'latin1');
-    assert.equal(killed.subarray(-3).toString(), '137');
+    const { reply } = await request(port, TOKEN, 'echo out; echo err >&2; exit 7', { framed: true });
+    const got = frames(reply);
+    assert.deepEqual(got[0], [0, '']);
+    assert.deepEqual(got.filter(([t]) => t === 1), [[1, 'out\n']]);
+    assert.deepEqual(got.filter(([t]) => t === 2), [[2, 'err\n']]);
+    assert.deepEqual(got.at(-1), [3, '7']);
+    assert.deepEqual(frames((await request(port, TOKEN, 'kill -9 $$', { framed: true })).reply).at(-1), [3, '137']);
   });
 
-  it('refuses a wrong token, a wrong-length token and a request without the header, running nothing', async () => {
+  it('refuses a client that cannot prove the token, and anything that is not a request, running nothing', async () => {
     const { port } = await started;
     logs.length = 0;
-    assert.equal(await request(port, fastChannelRequest({ port, token: 'cd'.repeat(32) }, 'echo ran')), '');
-    assert.equal(await request(port, fastChannelRequest({ port, token: 'ab' }, 'echo ran')), '');
-    assert.equal(await request(port, Buffer.from('GET / HTTP/1.1\r\n\r\n')), '');
-    assert.deepEqual(logs, ['refused a connection: wrong token', 'refused a connection: wrong token', 'refused a connection: not an mlt fast-channel request']);
+    const wrong = await request(port, 'cd'.repeat(32), 'echo ran');
+    assert.equal(wrong.proved, true, 'the server proves itself to anyone who says hello');
+    assert.equal(wrong.reply.length, 0);
+    const http = await new Promise<string>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => socket.write('GET / HTTP/1.1\r\n\r\n'));
+      let text = '';
+      socket.on('data', (c) => void (text += c));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(text));
+    });
+    assert.equal(http, '');
+    assert.deepEqual(logs, ['refused a connection: wrong token', 'refused a connection: not an mlt fast-channel request']);
   });
 
-  it('parseHeader waits for the whole header and keeps what follows it', () => {
-    assert.equal(parseHeader(Buffer.from('MLT')), undefined);
-    assert.equal(parseHeader(Buffer.from(`MLT1 ${TOKEN}\necho`)), undefined);
-    const header = parseHeader(Buffer.from(`MLT1 ${TOKEN}\necho a\nb\0rest`))!;
-    assert.equal(header.command, 'echo a\nb');
-    assert.equal(header.rest.toString(), 'rest');
-    assert.throws(() => parseHeader(Buffer.from('SSH-2.0')), /not an mlt fast-channel request/);
-    assert.throws(() => parseHeader(Buffer.from('MLT1 '.padEnd(300, 'x'))), /not an mlt fast-channel request/);
+  it('the handshake: proofs bind the token, the role and both nonces; the token itself never travels', () => {
+    const c = fastNonce();
+    const s = fastNonce();
+    const line = `${s} ${fastProof(TOKEN, 'server', c, s)}`;
+    assert.equal(checkServerHello({ port: 1, token: TOKEN }, c, line), s);
+    assert.equal(checkServerHello({ port: 1, token: 'cd'.repeat(32) }, c, line), undefined, 'another token');
+    assert.equal(checkServerHello({ port: 1, token: TOKEN }, fastNonce(), line), undefined, 'another client nonce (a replay)');
+    assert.equal(checkServerHello({ port: 1, token: TOKEN }, c, `${s} ${fastProof(TOKEN, 'client', c, s)}`), undefined, 'the client\'s proof is not the server\'s');
+    const request = fastChannelRequest({ port: 1, token: TOKEN }, c, s, 'true');
+    assert.ok(!request.toString().includes(TOKEN));
   });
 
-  it('tokenMatches compares whole tokens', () => {
-    assert.equal(tokenMatches(Buffer.from(TOKEN), TOKEN), true);
-    assert.equal(tokenMatches(Buffer.from(TOKEN), TOKEN.slice(0, -1)), false);
-    assert.equal(tokenMatches(Buffer.from(TOKEN), `${TOKEN.slice(0, -1)}c`), false);
+  it('parseHello and parseRequest wait for whole lines, keep what follows, and refuse the rest', () => {
+    const c = fastNonce();
+    assert.equal(parseHello(Buffer.from('MLT')), undefined);
+    assert.deepEqual(parseHello(Buffer.from(`MLT2 ${c}\nmore`)), { nonce: c, rest: Buffer.from('more') });
+    assert.throws(() => parseHello(Buffer.from('SSH-2.0')), /not an mlt fast-channel request/);
+    assert.throws(() => parseHello(Buffer.from('MLT2 short\n')), /not an mlt fast-channel request/);
+    const proof = 'e'.repeat(64);
+    assert.equal(parseRequest(Buffer.from(`${proof} framed\necho`)), undefined);
+    const request = parseRequest(Buffer.from(`${proof} framed\necho a\nb\0rest`))!;
+    assert.deepEqual([request.framed, request.command, request.rest.toString()], [true, 'echo a\nb', 'rest']);
+    assert.throws(() => parseRequest(Buffer.from(`${proof} other\nx\0`)), /not an mlt fast-channel request/);
   });
 
-  it('parseFastChannel accepts only a port and a 64-hex token', () => {
+  it('parseFastChannel accepts only a port, a 64-hex token and a numeric pid', () => {
     assert.deepEqual(parseFastChannel(`noise from .bashrc\n{"port":4000,"token":"${TOKEN}","pid":7}\n`), { port: 4000, token: TOKEN, pid: 7 });
     assert.deepEqual(parseFastChannel(`{"port":4000,"token":"${TOKEN}","pid":"1; rm -rf ~"}`), { port: 4000, token: TOKEN });
     assert.equal(parseFastChannel(`{"port":70000,"token":"${TOKEN}"}`), undefined);
@@ -84,9 +118,8 @@ describe('mlt serve (the fast channel)', () => {
   });
 
   it('stops once idle with no connection', async () => {
-    const closed = new Promise<void>((resolve) => {
-      void startServer({ idleMs: 200, token: Buffer.from(TOKEN), log: () => {}, cwd: '/', env: {}, onClose: resolve });
+    await new Promise<void>((resolve) => {
+      void startServer({ idleMs: 200, token: TOKEN, log: () => {}, cwd: '/', env: {}, onClose: resolve });
     });
-    await closed;
   });
 });

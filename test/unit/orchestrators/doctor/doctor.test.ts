@@ -48,6 +48,7 @@ function fakeSsh(overrides: Partial<SshService> = {}) {
     fastChannel: () => undefined,
     saveFastChannel: () => {},
     fastChannelAnswers: async () => false,
+    fastExec: async () => undefined,
     fastRsyncShell: () => 'bash',
     ...overrides,
   };
