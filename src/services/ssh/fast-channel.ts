@@ -1,4 +1,3 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { quoteRsyncArg } from './rsync-quote.ts';
@@ -70,12 +69,15 @@ export function saveFastChannel(controlPath: string, channel: FastChannel | unde
  */
 export const FAST_MAGIC = 'MLT2 ';
 
+/** node:crypto when a handshake needs it: not on the start-up path of the commands that load this module. */
+const crypto = () => process.getBuiltinModule('node:crypto');
+
 export function fastProof(token: string, role: 'server' | 'client', clientNonce: string, serverNonce: string): string {
-  return createHash('sha256').update(`${token}:${role}:${clientNonce}:${serverNonce}`).digest('hex');
+  return crypto().createHash('sha256').update(`${token}:${role}:${clientNonce}:${serverNonce}`).digest('hex');
 }
 
 export function fastNonce(): string {
-  return randomBytes(16).toString('hex');
+  return crypto().randomBytes(16).toString('hex');
 }
 
 /** The server's handshake line, checked: its nonce when the proof is right, else undefined. */
@@ -83,7 +85,7 @@ export function checkServerHello(channel: FastChannel, clientNonce: string, line
   const match = /^([0-9a-f]{32}) ([0-9a-f]{64})$/.exec(line);
   if (!match) return undefined;
   const expected = Buffer.from(fastProof(channel.token, 'server', clientNonce, match[1]!));
-  return timingSafeEqual(expected, Buffer.from(match[2]!)) ? match[1] : undefined;
+  return crypto().timingSafeEqual(expected, Buffer.from(match[2]!)) ? match[1] : undefined;
 }
 
 /** The client's request after a good server hello. */
