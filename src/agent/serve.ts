@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FAST_FRAME, FAST_MAGIC, fastFrame, fastNonce, fastProof } from '../services/ssh/fast-channel.ts';
+import { FAST_FRAME, FAST_MAGIC, fastFrame, fastProof } from '../services/ssh/fast-channel.ts';
 
 /**
  * `mlt serve`: the fast channel. Every command ssh runs on a host starts the
@@ -102,6 +102,7 @@ export function proofMatches(expected: string, given: string): boolean {
 /** Listens on 127.0.0.1 (port 0: a free one) and serves until idle. */
 export function startServer(options: ServeOptions, port = 0): Promise<{ server: Server; port: number }> {
   let active = 0;
+  const seen = new NonceLog();
   let idleTimer: NodeJS.Timeout | undefined;
   // Half-open: the client ends its stdin (EOF) and still reads the output.
   const server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -111,7 +112,7 @@ export function startServer(options: ServeOptions, port = 0): Promise<{ server: 
       active -= 1;
       if (active === 0) armIdle();
     });
-    handle(socket, options);
+    handle(socket, options, seen);
   });
   const armIdle = () => {
     if (idleTimer) clearTimeout(idleTimer);
@@ -134,9 +135,9 @@ export function startServer(options: ServeOptions, port = 0): Promise<{ server: 
   });
 }
 
-function handle(socket: Socket, options: ServeOptions): void {
+function handle(socket: Socket, options: ServeOptions, seen: NonceLog): void {
   let buffer: Buffer = Buffer.alloc(0);
-  let nonces: { client: string; server: string } | undefined;
+  let nonce: string | undefined;
   const timer = setTimeout(() => {
     options.log('refused a connection: no complete request within 10 s');
     socket.destroy();
@@ -150,18 +151,22 @@ function handle(socket: Socket, options: ServeOptions): void {
   const onData = (chunk: Buffer) => {
     buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
     try {
-      if (!nonces) {
+      if (nonce === undefined) {
         const hello = parseHello(buffer);
         if (!hello) return;
-        nonces = { client: hello.nonce, server: fastNonce() };
-        socket.write(`${nonces.server} ${fastProof(options.token, 'server', nonces.client, nonces.server)}\n`);
+        if (!seen.add(hello.nonce)) {
+          refuse('a nonce used before (a replayed request)');
+          return;
+        }
+        nonce = hello.nonce;
+        socket.write(`${fastProof(options.token, 'server', nonce)}\n`);
         buffer = hello.rest;
       }
       const request = parseRequest(buffer);
       if (!request) return;
       clearTimeout(timer);
       socket.off('data', onData);
-      if (!proofMatches(fastProof(options.token, 'client', nonces.client, nonces.server), request.proof)) {
+      if (!proofMatches(fastProof(options.token, 'client', nonce), request.proof)) {
         refuse('wrong token');
         return;
       }
@@ -171,6 +176,17 @@ function handle(socket: Socket, options: ServeOptions): void {
     }
   };
   socket.on('data', onData);
+}
+
+/** The nonces this server has taken (each once): the newest 100,000. */
+class NonceLog {
+  private readonly nonces = new Set<string>();
+  add(nonce: string): boolean {
+    if (this.nonces.has(nonce)) return false;
+    this.nonces.add(nonce);
+    if (this.nonces.size > 100_000) this.nonces.delete(this.nonces.values().next().value!);
+    return true;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { UserError } from '../../core/errors.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
 import { isCommandNotFound, runInteractive } from '../../infrastructure/process.ts';
 import { isLocalPortFree, nextFreeLocalPort } from '../ports/local-ports.ts';
-import { FAST_TOKEN_ENV, fastChannelEnabled, parseFastChannel } from '../ssh/fast-channel.ts';
+import { fastChannelEnabled, fastRsyncEnv, parseFastChannel } from '../ssh/fast-channel.ts';
 import type { SshTarget } from '../ssh/target.ts';
 import type { RemoteShell } from '../sync/types.ts';
 import type { ExecOptions, SshService } from '../ssh/types.ts';
@@ -84,7 +84,7 @@ export function createSshHost(options: SshHostOptions): Host {
       const shell: RemoteShell = { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, ''), sshArgs: ssh.sshArgs(target) };
       const channel = ssh.fastChannel(target);
       if (!channel) return shell;
-      return { ...shell, fast: { rsh: ssh.fastRsyncShell(target, channel), env: { [FAST_TOKEN_ENV]: channel.token }, forget: () => ssh.saveFastChannel(target, undefined) } };
+      return { ...shell, fast: { rsh: ssh.fastRsyncShell(target, channel), env: () => fastRsyncEnv(channel), forget: () => ssh.saveFastChannel(target, undefined) } };
     },
     async startFastChannel(agent) {
       if (!fastChannelEnabled(options.env)) return false;

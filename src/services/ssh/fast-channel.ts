@@ -21,8 +21,6 @@ export interface FastChannel {
   pid?: number;
 }
 
-/** The environment variable that carries the token to the rsh script (never argv). */
-export const FAST_TOKEN_ENV = 'MLT_FAST_TOKEN';
 /** MLTOOLBOX_FAST_CHANNEL=0: never use or start the fast channel. */
 export const FAST_CHANNEL_ENV = 'MLTOOLBOX_FAST_CHANNEL';
 
@@ -60,38 +58,50 @@ export function saveFastChannel(controlPath: string, channel: FastChannel | unde
 
 /**
  * The handshake: both sides prove they hold the token, and it never travels.
- * Client: `MLT2 <client nonce>\n`. Server: `<server nonce> <proof>\n`, the
- * proof being sha256(token:server:cnonce:snonce). The client checks it before
- * it sends anything else, so a process that took the port after the server
- * stopped (another user of the host) learns nothing and gets no data. Client:
- * `<sha256(token:client:cnonce:snonce)>[ framed]\n<command line>\0`, then
- * the command's stdin. Nonces are 32 hex characters.
+ * Client: `MLT2 <nonce>\n` (32 random hex characters, new for every
+ * connection). Server: `<sha256(token:server:nonce)>\n`. The client checks
+ * it before it sends anything else, so a process that took the port after
+ * the server stopped (another user of the host) learns nothing and gets no
+ * data. Client: `<sha256(token:client:nonce)>[ framed]\n<command line>\0`,
+ * then the command's stdin. The server takes each nonce once (a replayed
+ * request is refused). Both proofs are computed here, before the connection:
+ * rsync's helper script only compares and sends them (no hashing there).
  */
 export const FAST_MAGIC = 'MLT2 ';
 
 /** node:crypto when a handshake needs it: not on the start-up path of the commands that load this module. */
 const crypto = () => process.getBuiltinModule('node:crypto');
 
-export function fastProof(token: string, role: 'server' | 'client', clientNonce: string, serverNonce: string): string {
-  return crypto().createHash('sha256').update(`${token}:${role}:${clientNonce}:${serverNonce}`).digest('hex');
+export function fastProof(token: string, role: 'server' | 'client', nonce: string): string {
+  return crypto().createHash('sha256').update(`${token}:${role}:${nonce}`).digest('hex');
 }
 
-export function fastNonce(): string {
-  return crypto().randomBytes(16).toString('hex');
+/** One connection's handshake, from this side: the nonce and both proofs. */
+export interface FastHandshake {
+  nonce: string;
+  serverProof: string;
+  clientProof: string;
 }
 
-/** The server's handshake line, checked: its nonce when the proof is right, else undefined. */
-export function checkServerHello(channel: FastChannel, clientNonce: string, line: string): string | undefined {
-  const match = /^([0-9a-f]{32}) ([0-9a-f]{64})$/.exec(line);
-  if (!match) return undefined;
-  const expected = Buffer.from(fastProof(channel.token, 'server', clientNonce, match[1]!));
-  return crypto().timingSafeEqual(expected, Buffer.from(match[2]!)) ? match[1] : undefined;
+export function fastHandshake(channel: FastChannel): FastHandshake {
+  const nonce = crypto().randomBytes(16).toString('hex');
+  return { nonce, serverProof: fastProof(channel.token, 'server', nonce), clientProof: fastProof(channel.token, 'client', nonce) };
 }
 
-/** The client's request after a good server hello. */
-export function fastChannelRequest(channel: FastChannel, clientNonce: string, serverNonce: string, command: string, mode?: 'framed'): Buffer {
-  const proof = fastProof(channel.token, 'client', clientNonce, serverNonce);
-  return Buffer.concat([Buffer.from(`${proof}${mode ? ` ${mode}` : ''}\n${command}`), Buffer.from([0])]);
+/** Whether the server's handshake line is the proof this side expects. */
+export function serverProved(handshake: FastHandshake, line: string): boolean {
+  return /^[0-9a-f]{64}$/.test(line) && crypto().timingSafeEqual(Buffer.from(handshake.serverProof), Buffer.from(line));
+}
+
+/** The client's request after the server proved itself. */
+export function fastChannelRequest(handshake: FastHandshake, command: string, mode?: 'framed'): Buffer {
+  return Buffer.concat([Buffer.from(`${handshake.clientProof}${mode ? ` ${mode}` : ''}\n${command}`), Buffer.from([0])]);
+}
+
+/** What rsync's helper script reads from its environment: one handshake (a new one for each rsync run). */
+export function fastRsyncEnv(channel: FastChannel): Record<string, string> {
+  const handshake = fastHandshake(channel);
+  return { MLT_FAST_NONCE: handshake.nonce, MLT_FAST_SERVER_PROOF: handshake.serverProof, MLT_FAST_CLIENT_PROOF: handshake.clientProof };
 }
 
 /**
@@ -113,12 +123,13 @@ export function fastFrame(type: number, payload: Buffer | string = ''): Buffer {
 
 /**
  * rsync's `-e` runs this with: port, the number of ssh words, ssh's words,
- * then (added by rsync) the host and the remote command. It runs the
- * handshake (above) with ssh as a coprocess, checks the server's proof
- * before it sends anything of rsync's, then joins rsync's stdin and stdout
- * to ssh's. The token comes in MLT_FAST_TOKEN and reaches sha256 through a
- * pipe, never argv. It needs bash 4 (coproc); an older bash (macOS's 3.2)
- * fails the same way as a channel that does not answer, and rsync goes by ssh.
+ * then (added by rsync) the host and the remote command. With ssh as a
+ * coprocess it sends the nonce, checks the server's proof before it sends
+ * anything of rsync's, then the request, then joins rsync's stdin and stdout
+ * to ssh's. The nonce and proofs come in the environment (fastRsyncEnv),
+ * never argv; the token is not there at all. It needs bash 4 (coproc); an
+ * older bash (macOS's 3.2) fails the same way as a channel that does not
+ * answer, and rsync goes by ssh.
  */
 const RSH_SCRIPT = `# mltoolbox: rsync through the fast channel (mlt serve); written by mltoolbox, safe to delete.
 fail() { echo "mltoolbox fast channel: $1 (stdio forwarding failed)" >&2; exit 255; }
@@ -127,14 +138,12 @@ exec 3<&0 # rsync's stream, for the background cat (which would get /dev/null)
 port=$1; n=$2; shift 2
 ssh=("\${@:1:n}"); shift "$n"
 host=$1; shift
-if command -v sha256sum >/dev/null 2>&1; then digest() { sha256sum | cut -c1-64; }; else digest() { shasum -a 256 | cut -c1-64; }; fi
-cnonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')
 coproc FAST { exec "\${ssh[@]}" -W "127.0.0.1:$port" "$host"; }
 exec 4>&"\${FAST[1]}" 5<&"\${FAST[0]}"
-printf '${FAST_MAGIC}%s\\n' "$cnonce" >&4
-IFS=' ' read -r snonce proof <&5 || fail "no answer"
-[ "$proof" = "$(printf '%s:server:%s:%s' "$${FAST_TOKEN_ENV}" "$cnonce" "$snonce" | digest)" ] || fail "the server did not prove the token"
-printf '%s\\n%s\\0' "$(printf '%s:client:%s:%s' "$${FAST_TOKEN_ENV}" "$cnonce" "$snonce" | digest)" "$*" >&4
+printf '${FAST_MAGIC}%s\\n' "$MLT_FAST_NONCE" >&4
+IFS= read -r proof <&5 || fail "no answer"
+[ -n "$MLT_FAST_SERVER_PROOF" ] && [ "$proof" = "$MLT_FAST_SERVER_PROOF" ] || fail "the server did not prove the token"
+printf '%s\\n%s\\0' "$MLT_FAST_CLIENT_PROOF" "$*" >&4
 cat <&3 >&4 &
 exec cat <&5
 `;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createFrameReader } from '../../core/frames.ts';
-import { checkServerHello, FAST_FRAME, FAST_FRAME_LAYOUT, FAST_MAGIC, fastChannelRequest, fastNonce, type FastChannel } from './fast-channel.ts';
+import { FAST_FRAME, FAST_FRAME_LAYOUT, FAST_MAGIC, fastChannelRequest, fastHandshake, serverProved, type FastChannel } from './fast-channel.ts';
 
 export interface FastExecIo {
   stdin: NodeJS.ReadableStream;
@@ -39,12 +39,12 @@ export function fastExec(options: FastExecOptions): Promise<number | undefined> 
   return new Promise((resolve) => {
     const child = spawn('ssh', [...options.sshArgs], { stdio: ['pipe', 'pipe', 'ignore'], env: options.env ?? process.env });
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), options.timeoutMs);
-    const clientNonce = fastNonce();
+    const handshake = fastHandshake(channel);
     let hello: Buffer | undefined = Buffer.alloc(0);
     let started = false;
     let status: number | undefined;
     child.stdin.on('error', () => undefined);
-    child.stdin.write(`${FAST_MAGIC}${clientNonce}\n`);
+    child.stdin.write(`${FAST_MAGIC}${handshake.nonce}\n`);
     const stopStdin = () => {
       if (withStdin && started) {
         io.stdin.unpipe(child.stdin);
@@ -83,14 +83,14 @@ export function fastExec(options: FastExecOptions): Promise<number | undefined> 
         if (hello.length > HELLO_MAX_BYTES) child.kill('SIGTERM');
         return;
       }
-      const serverNonce = checkServerHello(channel, clientNonce, hello.subarray(0, newline).toString('latin1'));
+      const proved = serverProved(handshake, hello.subarray(0, newline).toString('latin1'));
       const rest = hello.subarray(newline + 1);
       hello = undefined;
-      if (!serverNonce) {
+      if (!proved) {
         child.kill('SIGTERM');
         return;
       }
-      child.stdin.write(fastChannelRequest(channel, clientNonce, serverNonce, command, 'framed'));
+      child.stdin.write(fastChannelRequest(handshake, command, 'framed'));
       if (rest.length) frames.push(rest);
     });
     child.on('error', () => resolve(undefined));

@@ -112,7 +112,7 @@ export class RsyncSyncManager implements SyncManager {
   private async transfer(argsFor: (rsh: string) => string[], request: TransferOptions & { remote: RemoteShell }, direction: 'push' | 'fetch'): Promise<SyncSummary> {
     const fast = request.remote.fast;
     if (fast && !this.fastUnanswered.has(fast.rsh)) {
-      const attempt = await this.runRsync(argsFor(fast.rsh), request, { ...this.env, ...fast.env });
+      const attempt = await this.runRsync(argsFor(fast.rsh), request, { ...this.env, ...fast.env() });
       if (attempt.result.code === 0 || !fastChannelUnavailable(attempt.result.stderr)) return this.summarize(attempt, request, direction, 'fast');
       this.debug(`fast channel to ${request.remote.destination} did not answer; going by ssh (${attempt.result.stderr.trim().split('\n').pop() ?? ''})`);
       fast.forget();

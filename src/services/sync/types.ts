@@ -16,10 +16,11 @@ export interface RemoteShell {
   sshArgs?: readonly string[];
   /**
    * The host's fast channel (`mlt serve`), when it has one: rsync's -e for it,
-   * the environment that -e needs (the token: never argv), and how to forget
-   * the channel when it does not answer (the transfer then goes by `rsh`).
+   * the environment that -e needs (a new handshake for every run: never
+   * argv), and how to forget the channel when it does not answer (the
+   * transfer then goes by `rsh`).
    */
-  fast?: { rsh: string; env: Readonly<Record<string, string>>; forget(): void };
+  fast?: { rsh: string; env(): Readonly<Record<string, string>>; forget(): void };
 }
 
 /** What is copied. Every field has a safe default. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { parseHello, parseRequest, startServer } from '../../../src/agent/serve.ts';
-import { checkServerHello, FAST_MAGIC, fastChannelRequest, fastNonce, fastProof, parseFastChannel } from '../../../src/services/ssh/fast-channel.ts';
+import { FAST_MAGIC, fastChannelRequest, fastHandshake, fastProof, parseFastChannel, serverProved, type FastHandshake } from '../../../src/services/ssh/fast-channel.ts';
 
 const TOKEN = 'ab'.repeat(32);
 
@@ -10,26 +10,27 @@ const TOKEN = 'ab'.repeat(32);
  * A client of the real server: hello, the server's proof checked, then the
  * request made with `token` and stdin; the reply's bytes after the server's hello.
  */
-function request(port: number, token: string, command: string, options: { framed?: boolean; stdin?: string } = {}): Promise<{ proved: boolean; reply: Buffer }> {
+function request(port: number, token: string, command: string, options: { framed?: boolean; stdin?: string; handshake?: FastHandshake } = {}): Promise<{ proved: boolean; reply: Buffer }> {
   return new Promise((resolve, reject) => {
-    const clientNonce = fastNonce();
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(`${FAST_MAGIC}${clientNonce}\n`));
+    const handshake = options.handshake ?? fastHandshake({ port, token });
+    const expected = fastHandshake({ port, token: TOKEN });
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(`${FAST_MAGIC}${handshake.nonce}\n`));
     let data = Buffer.alloc(0);
-    let serverNonce: string | undefined;
+    let proved: boolean | undefined;
     const timer = setTimeout(() => reject(new Error('no answer in 5 s')), 5000);
     socket.on('data', (chunk: Buffer) => {
       data = Buffer.concat([data, chunk]);
-      if (serverNonce === undefined && data.includes(0x0a)) {
+      if (proved === undefined && data.includes(0x0a)) {
         const line = data.subarray(0, data.indexOf(0x0a)).toString('latin1');
         data = data.subarray(data.indexOf(0x0a) + 1);
-        serverNonce = checkServerHello({ port, token: TOKEN }, clientNonce, line) ?? '';
-        socket.end(Buffer.concat([fastChannelRequest({ port, token }, clientNonce, serverNonce, command, options.framed ? 'framed' : undefined), Buffer.from(options.stdin ?? '')]));
+        proved = serverProved({ ...expected, nonce: handshake.nonce, serverProof: fastProof(TOKEN, 'server', handshake.nonce) }, line);
+        socket.end(Buffer.concat([fastChannelRequest(handshake, command, options.framed ? 'framed' : undefined), Buffer.from(options.stdin ?? '')]));
       }
     });
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve({ proved: serverNonce !== undefined && serverNonce !== '', reply: data });
+      resolve({ proved: proved === true, reply: data });
     });
   });
 }
@@ -67,12 +68,16 @@ describe('mlt serve (the fast channel)', () => {
     assert.deepEqual(frames((await request(port, TOKEN, 'kill -9 $$', { framed: true })).reply).at(-1), [3, '137']);
   });
 
-  it('refuses a client that cannot prove the token, and anything that is not a request, running nothing', async () => {
+  it('refuses a client that cannot prove the token, a replayed nonce, and anything that is not a request, running nothing', async () => {
     const { port } = await started;
     logs.length = 0;
     const wrong = await request(port, 'cd'.repeat(32), 'echo ran');
     assert.equal(wrong.proved, true, 'the server proves itself to anyone who says hello');
     assert.equal(wrong.reply.length, 0);
+    const once = fastHandshake({ port, token: TOKEN });
+    assert.equal((await request(port, TOKEN, 'echo first', { handshake: once })).reply.toString(), 'first\n');
+    const replay = await request(port, TOKEN, 'echo ran', { handshake: once });
+    assert.equal(replay.reply.length, 0);
     const http = await new Promise<string>((resolve) => {
       const socket = connect({ host: '127.0.0.1', port }, () => socket.write('GET / HTTP/1.1\r\n\r\n'));
       let text = '';
@@ -81,23 +86,24 @@ describe('mlt serve (the fast channel)', () => {
       socket.on('close', () => resolve(text));
     });
     assert.equal(http, '');
-    assert.deepEqual(logs, ['refused a connection: wrong token', 'refused a connection: not an mlt fast-channel request']);
+    assert.deepEqual(logs, ['refused a connection: wrong token', 'refused a connection: a nonce used before (a replayed request)', 'refused a connection: not an mlt fast-channel request']);
   });
 
-  it('the handshake: proofs bind the token, the role and both nonces; the token itself never travels', () => {
-    const c = fastNonce();
-    const s = fastNonce();
-    const line = `${s} ${fastProof(TOKEN, 'server', c, s)}`;
-    assert.equal(checkServerHello({ port: 1, token: TOKEN }, c, line), s);
-    assert.equal(checkServerHello({ port: 1, token: 'cd'.repeat(32) }, c, line), undefined, 'another token');
-    assert.equal(checkServerHello({ port: 1, token: TOKEN }, fastNonce(), line), undefined, 'another client nonce (a replay)');
-    assert.equal(checkServerHello({ port: 1, token: TOKEN }, c, `${s} ${fastProof(TOKEN, 'client', c, s)}`), undefined, 'the client\'s proof is not the server\'s');
-    const request = fastChannelRequest({ port: 1, token: TOKEN }, c, s, 'true');
-    assert.ok(!request.toString().includes(TOKEN));
+  it('the handshake: proofs bind the token, the role and the nonce; the token itself never travels', () => {
+    const channel = { port: 1, token: TOKEN };
+    const handshake = fastHandshake(channel);
+    assert.match(handshake.nonce, /^[0-9a-f]{32}$/);
+    assert.notEqual(fastHandshake(channel).nonce, handshake.nonce, 'a new nonce every time');
+    assert.equal(serverProved(handshake, fastProof(TOKEN, 'server', handshake.nonce)), true);
+    assert.equal(serverProved(handshake, fastProof('cd'.repeat(32), 'server', handshake.nonce)), false, 'another token');
+    assert.equal(serverProved(handshake, fastProof(TOKEN, 'server', fastHandshake(channel).nonce)), false, 'another nonce');
+    assert.equal(serverProved(handshake, fastProof(TOKEN, 'client', handshake.nonce)), false, 'the client\'s proof is not the server\'s');
+    assert.equal(serverProved(handshake, 'x'.repeat(64)), false);
+    assert.ok(!fastChannelRequest(handshake, 'true').toString().includes(TOKEN));
   });
 
   it('parseHello and parseRequest wait for whole lines, keep what follows, and refuse the rest', () => {
-    const c = fastNonce();
+    const c = fastHandshake({ port: 1, token: TOKEN }).nonce;
     assert.equal(parseHello(Buffer.from('MLT')), undefined);
     assert.deepEqual(parseHello(Buffer.from(`MLT2 ${c}\nmore`)), { nonce: c, rest: Buffer.from('more') });
     assert.throws(() => parseHello(Buffer.from('SSH-2.0')), /not an mlt fast-channel request/);

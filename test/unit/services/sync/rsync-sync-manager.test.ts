@@ -127,21 +127,21 @@ describe('RsyncSyncManager', () => {
 
   describe('the fast channel (remote.fast)', () => {
     const forgotten: string[] = [];
-    const fastRemote = () => ({ ...remote, fast: { rsh: 'bash fast-rsh.bash 4000 1 ssh', env: { MLT_FAST_TOKEN: 'secret-token' }, forget: () => void forgotten.push('forgot') } });
+    const fastRemote = () => ({ ...remote, fast: { rsh: 'bash fast-rsh.bash 4000 1 ssh', env: () => ({ MLT_FAST_CLIENT_PROOF: 'secret-proof' }), forget: () => void forgotten.push('forgot') } });
 
-    it('goes through it first, with the token in the environment and never in argv', async () => {
+    it('goes through it first, with the handshake in the environment and never in argv', async () => {
       forgotten.length = 0;
       const fake = fakeRsync([{ stdout: loadFixture('push-first').stdout }]);
       const summary = await new RsyncSyncManager({ runProcess: fake.run }).push({ remote: fastRemote(), localDir: project, remoteDir: 'p' });
       assert.equal(summary.channel, 'fast');
       assert.equal(fake.calls.length, 1);
       assert.equal(fake.calls[0]!.args[fake.calls[0]!.args.indexOf('--rsh') + 1], 'bash fast-rsh.bash 4000 1 ssh');
-      assert.equal(fake.calls[0]!.options?.env?.MLT_FAST_TOKEN, 'secret-token');
-      assert.ok(!fake.calls[0]!.args.some((a) => a.includes('secret-token')));
+      assert.equal(fake.calls[0]!.options?.env?.MLT_FAST_CLIENT_PROOF, 'secret-proof');
+      assert.ok(!fake.calls[0]!.args.some((a) => a.includes('secret-proof')));
       assert.deepEqual(forgotten, []);
     });
 
-    it('a channel that does not answer is forgotten and the same transfer goes by ssh, without the token', async () => {
+    it('a channel that does not answer is forgotten and the same transfer goes by ssh, without the handshake', async () => {
       forgotten.length = 0;
       const fake = fakeRsync([
         { code: 12, stderr: 'channel 0: open failed: connect failed: Connection refused\nstdio forwarding failed\nrsync: connection unexpectedly closed (0 bytes received so far) [sender]\n' },
@@ -151,7 +151,7 @@ describe('RsyncSyncManager', () => {
       assert.equal(summary.channel, 'ssh');
       assert.deepEqual(forgotten, ['forgot']);
       assert.equal(fake.calls[1]!.args[fake.calls[1]!.args.indexOf('--rsh') + 1], 'ssh');
-      assert.equal(fake.calls[1]!.options?.env?.MLT_FAST_TOKEN, undefined);
+      assert.equal(fake.calls[1]!.options?.env?.MLT_FAST_CLIENT_PROOF, undefined);
     });
 
     it('once it did not answer, the same manager (a watch) goes by ssh at once', async () => {
@@ -176,7 +176,7 @@ describe('RsyncSyncManager', () => {
       const fake = fakeRsync([{ stdout: '' }]);
       const summary = await new RsyncSyncManager({ runProcess: fake.run }).fetch({ remote: fastRemote(), remoteDir: 'p', localDir: join(project, 'fetched') });
       assert.equal(summary.channel, 'fast');
-      assert.equal(fake.calls[0]!.options?.env?.MLT_FAST_TOKEN, 'secret-token');
+      assert.equal(fake.calls[0]!.options?.env?.MLT_FAST_CLIENT_PROOF, 'secret-proof');
     });
   });
 });
