@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import type { Reporter } from '../../core/reporter.ts';
@@ -172,7 +172,7 @@ class SshManager implements SshService {
   async fastChannelAnswers(target: SshTarget, channel: FastChannel): Promise<boolean> {
     let out = '';
     const collect = new Writable({ write(chunk: Buffer, _encoding, done) { out += chunk.toString(); done(); } });
-    const code = await this.fastExec(target, channel, 'echo mlt-fast-ok', { stdin: false, io: { stdin: process.stdin, stdout: collect, stderr: collect }, timeoutMs: LOCAL_SSH_TIMEOUT_MS });
+    const code = await this.fastExec(target, channel, 'echo mlt-fast-ok', { stdin: false, io: { stdin: Readable.from([]), stdout: collect, stderr: collect }, timeoutMs: LOCAL_SSH_TIMEOUT_MS });
     return code === 0 && out === 'mlt-fast-ok\n';
   }
 
