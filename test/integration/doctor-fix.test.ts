@@ -58,7 +58,9 @@ describe('doctor --fix, and connect offering it, on a fresh Debian host over ssh
     await writeFile(join(sandbox.projectDir, 'mltoolbox.yaml'), ['version: 1', 'environment:', `  base_image: ${harness.docker.baseImage}`, '  gpus: none', ''].join('\n'));
     const port = (await runOk('docker', ['port', name, '22/tcp'])).trim().split('\n')[0]!.split(':').pop()!;
     const sshConfig = sandbox.path('fresh-ssh-config');
-    await writeFile(sshConfig, [`Host ${ALIAS}`, '  HostName 127.0.0.1', `  Port ${port}`, '  User dev', `  IdentityFile ${harness.ssh.identityFile}`, '  IdentitiesOnly yes', '  BatchMode yes', ''].join('\n'));
+    await writeFile(sshConfig, [`Host ${ALIAS}`, '  HostName 127.0.0.1', `  Port ${port}`, '  User dev', `  IdentityFile ${harness.ssh.identityFile}`, '  IdentitiesOnly yes', '  BatchMode yes',
+      // The container's sshd on a loaded 2-core machine: a key exchange has taken over the default 10 s.
+      '  ConnectTimeout 30', ''].join('\n'));
     sandbox.env.MLTOOLBOX_SSH_CONFIG = sshConfig;
     sandbox.env.MLTOOLBOX_KNOWN_HOSTS = sandbox.path('fresh-known-hosts');
     await waitFor('sshd in the fresh host', async () => (await run('ssh', ['-F', sshConfig, '-o', `UserKnownHostsFile=${sandbox.env.MLTOOLBOX_KNOWN_HOSTS}`, '-o', 'StrictHostKeyChecking=accept-new', ALIAS, 'true'], { timeoutMs: 10_000 })).code === 0, 30_000, 250);
