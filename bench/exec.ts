@@ -10,8 +10,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../test/harness/index.ts';
-import { benchSandbox, cleanup, HOST, mlt, mltOk, runBenchmark, timedOk, writeProjectConfig } from './lib/setup.ts';
+import { agentDirOf, benchSandbox, connectWithAgent, HOST, mlt, mltOk, runBenchmark, timedOk, writeProjectConfig } from './lib/setup.ts';
 import { machineNote, markdownTable, ms, note, numberFlag, ratio, writeResults } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
 import { timelineTable } from './lib/timeline.ts';
@@ -21,17 +20,10 @@ const runs = numberFlag('runs', 10);
 await runBenchmark(async (harness, atEnd) => {
   const sandbox = await benchSandbox(harness);
   const project = sandbox.projectDir;
-  const agentDir = sandbox.path('host-bin');
-  await writeProjectConfig(project, harness, 'bench-exec', { agentDir });
+  await writeProjectConfig(project, harness, 'bench-exec', { agentDir: agentDirOf(sandbox) });
 
   note('connect --yes: creates the container, installs the agent, starts its fast channel');
-  const first = JSON.parse((await mltOk(sandbox, project, ['connect', HOST, '--no-attach', '--yes', '--json'])).stdout).result;
-  atEnd(async () => {
-    await run('pkill', ['-f', `^${agentDir}/mlt serve --foreground`]).catch(() => undefined);
-    await cleanup(sandbox, project, harness.ssh.sshConfigFile, first.remoteDir);
-  });
-  if (first.fastChannel !== true) throw new Error(`connect did not start the fast channel (agent: ${JSON.stringify(first.agent)})`);
-  const viaSsh = { ...sandbox.env, MLTOOLBOX_FAST_CHANNEL: '0' };
+  const { result: first, viaSsh } = await connectWithAgent(sandbox, harness, atEnd);
   const container: string = first.container.name ?? first.container.id;
   const [socket] = readdirSync(sandbox.controlDir).filter((name) => !name.includes('.')); // not the fast channel's files
   if (!socket) throw new Error(`no control socket in ${sandbox.controlDir} after connect`);

@@ -13,8 +13,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../test/harness/index.ts';
-import { benchSandbox, cleanup, HOST, mltOk, timedOk, writeProjectConfig, generateTree, runBenchmark } from './lib/setup.ts';
+import { agentDirOf, benchSandbox, connectWithAgent, HOST, mltOk, timedOk, writeProjectConfig, generateTree, runBenchmark } from './lib/setup.ts';
 import { machineNote, markdownTable, ms, note, numberFlag, ratio, writeResults } from './lib/report.ts';
 import { summarize } from './lib/stats.ts';
 import { timelineTable, timeByKind } from './lib/timeline.ts';
@@ -25,21 +24,14 @@ const files = numberFlag('files', 10_000);
 await runBenchmark(async (harness, atEnd) => {
   const sandbox = await benchSandbox(harness);
   const project = sandbox.projectDir;
-  const agentDir = sandbox.path('host-bin');
-  await writeProjectConfig(project, harness, 'bench-sync', { agentDir });
+  await writeProjectConfig(project, harness, 'bench-sync', { agentDir: agentDirOf(sandbox) });
   note(`generating ${files} files`);
   await generateTree(project, files);
 
   note('connect --yes: copies the tree, installs the agent, starts its fast channel');
-  const first = JSON.parse((await mltOk(sandbox, project, ['connect', HOST, '--no-attach', '--yes', '--json'])).stdout).result;
+  const { result: first, viaSsh } = await connectWithAgent(sandbox, harness, atEnd);
   const remoteDir: string = first.remoteDir;
-  atEnd(async () => {
-    await run('pkill', ['-f', `^${agentDir}/mlt serve --foreground`]).catch(() => undefined);
-    await cleanup(sandbox, project, harness.ssh.sshConfigFile, remoteDir);
-  });
   if (first.sync.filesTransferred < files) throw new Error(`the first sync sent ${first.sync.filesTransferred} files, expected ${files}+`);
-  if (first.fastChannel !== true) throw new Error(`connect did not start the fast channel (agent: ${JSON.stringify(first.agent)})`);
-  const viaSsh = { ...sandbox.env, MLTOOLBOX_FAST_CHANNEL: '0' };
 
   // mltoolbox's exact rsync argv (and so its --rsh: the same ssh options and ControlPath).
   const tracer = new Tracer(sandbox.path('trace'));

@@ -56,6 +56,27 @@ export async function benchSandbox(harness: HarnessInfo, env: NodeJS.ProcessEnv 
 }
 
 /** mltoolbox.yaml using the harness's offline image: no build, no pull. */
+/** Where benchmarks install the agent on the harness host (agent.install_dir): the sandbox's folder, never the machine's. */
+export function agentDirOf(sandbox: Sandbox): string {
+  return sandbox.path('host-bin');
+}
+
+/**
+ * A user's first `connect --yes`: the container, the agent (in agentDirOf) and
+ * its fast channel, all undone at the end. Returns connect's result and the
+ * environment that times the same commands without the fast channel.
+ */
+export async function connectWithAgent(sandbox: Sandbox & { controlDir: string }, harness: HarnessInfo, atEnd: (cleanup: () => Promise<void>) => void): Promise<{ result: any; viaSsh: NodeJS.ProcessEnv }> { // result: connect --json, as parsed
+  const project = sandbox.projectDir;
+  const result = JSON.parse((await mltOk(sandbox, project, ['connect', HOST, '--no-attach', '--yes', '--json'])).stdout).result;
+  atEnd(async () => {
+    await run('pkill', ['-f', `^${agentDirOf(sandbox)}/mlt serve --foreground`]).catch(() => undefined);
+    await cleanup(sandbox, project, harness.ssh.sshConfigFile, result.remoteDir);
+  });
+  if (result.fastChannel !== true) throw new Error(`connect did not start the fast channel (agent: ${JSON.stringify(result.agent)})`);
+  return { result, viaSsh: { ...sandbox.env, MLTOOLBOX_FAST_CHANNEL: '0' } };
+}
+
 export async function writeProjectConfig(projectDir: string, harness: HarnessInfo, name = 'bench', options: { agentDir?: string } = {}): Promise<void> {
   await mkdir(projectDir, { recursive: true });
   const agent = options.agentDir ? `agent:\n  install_dir: ${options.agentDir}\n` : '';

@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { resolvePaths } from '../core/paths.ts';
 import { FAST_FRAME, FAST_MAGIC, fastFrame, fastProof } from '../services/ssh/fast-channel.ts';
 
 /**
@@ -41,7 +42,6 @@ Log: ~/.cache/mltoolbox/mlt-serve.log (--log to change it).`;
 
 const HEADER_MAX_BYTES = 256 * 1024;
 const HEADER_TIMEOUT_MS = 10_000;
-const MAGIC = FAST_MAGIC;
 
 export interface ServeOptions {
   idleMs: number;
@@ -68,8 +68,8 @@ export interface Request {
 export function parseHello(buffer: Buffer): { nonce: string; rest: Buffer } | undefined {
   const newline = buffer.indexOf(0x0a);
   if (newline < 0) {
-    const start = buffer.subarray(0, MAGIC.length).toString('latin1');
-    if (!MAGIC.startsWith(start) || buffer.length > 100) throw new Error('not an mlt fast-channel request');
+    const start = buffer.subarray(0, FAST_MAGIC.length).toString('latin1');
+    if (!FAST_MAGIC.startsWith(start) || buffer.length > 100) throw new Error('not an mlt fast-channel request');
     return undefined;
   }
   const match = /^MLT2 ([0-9a-f]{32})$/.exec(buffer.subarray(0, newline).toString('latin1'));
@@ -238,7 +238,7 @@ function run(socket: Socket, header: Request, options: ServeOptions): void {
 }
 
 export function serveLogPath(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'mltoolbox', 'mlt-serve.log');
+  return join(resolvePaths(env).cacheDir, 'mlt-serve.log');
 }
 
 /** The `mlt serve` entry. Without --foreground: starts itself detached and prints the child's line. */

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.ts';
 import type { Host } from '../../services/host/types.ts';
+import { STOP_SERVERS_SCRIPT } from '../../services/ssh/fast-channel.ts';
 
 /**
  * The mlt agent on a host: find out what is installed (one round trip),
@@ -175,8 +176,7 @@ export async function installAgent(host: Host, local: LocalAgent, remote: Remote
 export async function removeAgent(host: Host, remote: RemoteAgent): Promise<boolean> {
   if (remote.installed === undefined) return false;
   // Its fast-channel server (mlt serve) stops with it; nothing else of the agent is ended (an idle watcher keeps watching).
-  const script = 'for p in /proc/[0-9]*; do case "$(tr \'\\0\' \' \' < "$p/cmdline" 2>/dev/null)" in "$1 serve --foreground"*) kill "${p#/proc/}" 2>/dev/null;; esac; done; rm -f -- "$1"';
-  const result = await host.execScript(script, { args: [remote.path], timeoutMs: 30_000 });
+  const result = await host.execScript(`${STOP_SERVERS_SCRIPT}\nrm -f -- "$a"`, { args: [remote.path], timeoutMs: 30_000 });
   if (result.exitCode !== 0) {
     throw new UserError('REMOTE_COMMAND_FAILED', `could not remove ${host.name}:${remote.path}: ${lastLines(result.stderr) || `exit code ${result.exitCode}`}`,
       `check the folder's permissions: ssh ${host.name} ls -l ${remote.path}`);

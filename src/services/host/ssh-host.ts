@@ -2,9 +2,8 @@ import { UserError } from '../../core/errors.ts';
 import { joinShellCommand } from '../../core/shell-quote.ts';
 import { isCommandNotFound, runInteractive } from '../../infrastructure/process.ts';
 import { isLocalPortFree, nextFreeLocalPort } from '../ports/local-ports.ts';
-import { fastChannelEnabled, fastRsyncEnv, parseFastChannel } from '../ssh/fast-channel.ts';
+import { fastChannelEnabled, fastRsyncEnv, parseFastChannel, STOP_SERVERS_SCRIPT } from '../ssh/fast-channel.ts';
 import type { SshTarget } from '../ssh/target.ts';
-import type { RemoteShell } from '../sync/types.ts';
 import type { ExecOptions, SshService } from '../ssh/types.ts';
 import { startHolder, stopHolder } from './forward-holder.ts';
 import type { ForwardPortOptions, Host, HostExecOptions, HostForward } from './types.ts';
@@ -20,9 +19,6 @@ export interface SshHostOptions {
 }
 
 const q = (word: string) => joinShellCommand([word]);
-
-/** Stops the fast-channel server with pid $2, if that process is one (a pid can be reused). */
-const STOP_SERVER = 'case "$(tr \'\\0\' \' \' < "/proc/$2/cmdline" 2>/dev/null)" in *" serve --foreground"*) kill "$2" 2>/dev/null;; esac';
 
 /** `cd DIR && env K=V argv…`, quoted word by word: nothing the user gave is parsed by the remote shell. */
 function remoteCommand(argv: readonly string[], options: HostExecOptions): string {
@@ -80,22 +76,23 @@ export function createSshHost(options: SshHostOptions): Host {
       }
       return { path: `${home.replace(/\/$/, '')}/${place.relative}`, synced: true };
     },
-    get rsync(): RemoteShell {
-      const shell: RemoteShell = { rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, ''), sshArgs: ssh.sshArgs(target) };
-      const channel = ssh.fastChannel(target);
-      if (!channel) return shell;
-      return { ...shell, fast: { rsh: ssh.fastRsyncShell(target, channel), env: () => fastRsyncEnv(channel), forget: () => ssh.saveFastChannel(target, undefined) } };
+    rsync: {
+      rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, ''), sshArgs: ssh.sshArgs(target),
+      fast() {
+        const channel = ssh.fastChannel(target);
+        return channel && { rsh: ssh.fastRsyncShell(target, channel), env: () => fastRsyncEnv(channel), forget: () => ssh.saveFastChannel(target, undefined) };
+      },
     },
     async startFastChannel(agent) {
       if (!fastChannelEnabled(options.env)) return false;
       const saved = ssh.fastChannel(target);
       if (saved?.agent === agent.version && (await ssh.fastChannelAnswers(target, saved))) return true;
       // The saved server (another agent version, or not answering) is stopped; this one is started by the current agent.
-      const result = await ssh.execScript(target, `${STOP_SERVER}; exec "$1" serve`, { args: [agent.path, String(saved?.pid ?? '')], check: false, timeoutMs: 30_000 });
+      const result = await ssh.execScript(target, `${STOP_SERVERS_SCRIPT}\nexec "$a" serve`, { args: [agent.path, String(saved?.pid ?? '')], check: false, timeoutMs: 30_000 });
       const channel = result.code === 0 ? parseFastChannel(result.stdout) : undefined;
       // Saved only once it answers through the connection (a host may refuse forwarded channels: AllowTcpForwarding no).
       const answers = channel !== undefined && (await ssh.fastChannelAnswers(target, channel));
-      if (channel && !answers) await ssh.execScript(target, STOP_SERVER, { args: ['', String(channel.pid ?? '')], check: false, timeoutMs: 10_000 });
+      if (channel && !answers) await ssh.execScript(target, STOP_SERVERS_SCRIPT, { args: [agent.path, String(channel.pid ?? '')], check: false, timeoutMs: 10_000 });
       ssh.saveFastChannel(target, answers ? { ...channel, agent: agent.version } : undefined);
       return answers;
     },

@@ -57,6 +57,18 @@ export function saveFastChannel(controlPath: string, channel: FastChannel | unde
 }
 
 /**
+ * Stops fast-channel servers on the host (sh, `$1` `$2`): those of the agent
+ * at path $1 (empty: any agent), only the process $2 when given. A process
+ * is one when its command line says so (a pid can be reused).
+ */
+export const STOP_SERVERS_SCRIPT = `a=$1; if [ -n "$2" ]; then set -- "/proc/$2"; else set -- /proc/[0-9]*; fi
+for p; do c=$(tr '\\0' ' ' 2>/dev/null < "$p/cmdline") || continue
+  case "$c" in *" serve --foreground"*) ;; *) continue;; esac
+  case "$c" in "$a serve --foreground"*) ;; *) [ -z "$a" ] || continue;; esac
+  kill "\${p#/proc/}" 2>/dev/null
+done`;
+
+/**
  * The handshake: both sides prove they hold the token, and it never travels.
  * Client: `MLT2 <nonce>\n` (32 random hex characters, new for every
  * connection). Server: `<sha256(token:server:nonce)>\n`. The client checks

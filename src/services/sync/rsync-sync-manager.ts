@@ -40,8 +40,6 @@ export class RsyncSyncManager implements SyncManager {
   private readonly versionCache: RsyncVersionCache | undefined;
   /** Hosts whose rsync rejected --mkpath (older than 3.2.3). */
   private readonly hostsWithoutMkpath = new Set<string>();
-  /** Fast channels (by their rsh) that did not answer: not tried again by this manager (a watch pushes many times). */
-  private readonly fastUnanswered = new Set<string>();
 
   constructor(options: RsyncSyncManagerOptions = {}) {
     this.run = options.runProcess ?? runProcess;
@@ -110,13 +108,13 @@ export class RsyncSyncManager implements SyncManager {
 
   /** Through the host's fast channel when it has one (and, if that does not answer, forgets it), else by ssh. */
   private async transfer(argsFor: (rsh: string) => string[], request: TransferOptions & { remote: RemoteShell }, direction: 'push' | 'fetch'): Promise<SyncSummary> {
-    const fast = request.remote.fast;
-    if (fast && !this.fastUnanswered.has(fast.rsh)) {
+    // Read per transfer: a channel forgotten after a failure is not tried again (a watch pushes many times).
+    const fast = request.remote.fast?.();
+    if (fast) {
       const attempt = await this.runRsync(argsFor(fast.rsh), request, { ...this.env, ...fast.env() });
       if (attempt.result.code === 0 || !fastChannelUnavailable(attempt.result.stderr)) return this.summarize(attempt, request, direction, 'fast');
       this.debug(`fast channel to ${request.remote.destination} did not answer; going by ssh (${attempt.result.stderr.trim().split('\n').pop() ?? ''})`);
       fast.forget();
-      this.fastUnanswered.add(fast.rsh); // the next push of a watch goes by ssh at once
     }
     return this.summarize(await this.runRsync(argsFor(request.remote.rsh), request, this.env), request, direction, 'ssh');
   }

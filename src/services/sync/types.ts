@@ -15,12 +15,17 @@ export interface RemoteShell {
    */
   sshArgs?: readonly string[];
   /**
-   * The host's fast channel (`mlt serve`), when it has one: rsync's -e for it,
-   * the environment that -e needs (a new handshake for every run: never
-   * argv), and how to forget the channel when it does not answer (the
-   * transfer then goes by `rsh`).
+   * The host's fast channel (`mlt serve`), read when a transfer starts:
+   * undefined when the host has none (or it was forgotten).
    */
-  fast?: { rsh: string; env(): Readonly<Record<string, string>>; forget(): void };
+  fast?(): FastRemoteShell | undefined;
+}
+
+/** rsync through the host's fast channel: its -e, the environment that -e needs (a new handshake each run: never argv), and how to forget the channel when it does not answer. */
+export interface FastRemoteShell {
+  rsh: string;
+  env(): Readonly<Record<string, string>>;
+  forget(): void;
 }
 
 /** What is copied. Every field has a safe default. */

@@ -127,7 +127,12 @@ describe('RsyncSyncManager', () => {
 
   describe('the fast channel (remote.fast)', () => {
     const forgotten: string[] = [];
-    const fastRemote = () => ({ ...remote, fast: { rsh: 'bash fast-rsh.bash 4000 1 ssh', env: () => ({ MLT_FAST_CLIENT_PROOF: 'secret-proof' }), forget: () => void forgotten.push('forgot') } });
+    /** A host with a saved channel; forgetting it removes it, as the ssh host does (its saved file). */
+    const fastRemote = () => {
+      let saved = true;
+      const channel = { rsh: 'bash fast-rsh.bash 4000 1 ssh', env: () => ({ MLT_FAST_CLIENT_PROOF: 'secret-proof' }), forget: () => void (forgotten.push('forgot'), (saved = false)) };
+      return { ...remote, fast: () => (saved ? channel : undefined) };
+    };
 
     it('goes through it first, with the handshake in the environment and never in argv', async () => {
       forgotten.length = 0;
