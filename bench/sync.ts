@@ -2,7 +2,9 @@
  * No-op `sync` of a 10,000-file project against raw `rsync -az` of the same
  * tree over the same multiplexed connection (target <= 1.2x), after a
  * `connect` (which installs the agent and starts its fast channel, as a user's
- * first connect does). With where the difference goes: the same sync without
+ * first connect does): the sync compares both machines' digests of what the
+ * last push listed and does not run rsync. With where the difference goes:
+ * the same sync with that record removed (so rsync runs), the same sync without
  * the fast channel (MLTOOLBOX_FAST_CHANNEL=0: a new ssh session, so the
  * host's login shell and its start-up files), `ssh HOST true` over the
  * master (that shell's cost alone), Node start-up (`--version`), loading the
@@ -54,11 +56,16 @@ await runBenchmark(async (harness, atEnd) => {
   const versionCache = join(sandbox.env.XDG_CACHE_HOME!, 'mltoolbox', 'rsync-version.json');
   const fast = JSON.parse((await mltOk(sandbox, project, ['sync', HOST, '--json'])).stdout).result.summary;
   if (fast.channel !== 'fast' || fast.filesTransferred !== 0) throw new Error(`the timed sync is not a no-op through the fast channel: ${JSON.stringify(fast)}`);
+  if (fast.unchanged !== true) throw new Error(`the timed sync ran rsync: both digests should have matched after the last push (${JSON.stringify(fast)})`);
+  // The same sync with its push record removed first: rsync runs (and lists every path for the next record).
+  const pushRecords = join(sandbox.env.XDG_CACHE_HOME!, 'mltoolbox', 'pushes');
   // The same ssh command line rsync runs (mltoolbox's options, the same master), with `true` for a command.
   const sshTrue = ['sh', '-c', `${rsh} ${HOST} true`];
-  const series: Record<string, number[]> = { sync: [], syncSsh: [], sshTrue: [], syncVersionAsked: [], rawRsync: [], mltRsyncArgs: [], version: [], configShow: [], status: [] };
+  const series: Record<string, number[]> = { sync: [], syncRsync: [], syncSsh: [], sshTrue: [], syncVersionAsked: [], rawRsync: [], mltRsyncArgs: [], version: [], configShow: [], status: [] };
   for (let i = 0; i < runs; i++) {
     series.sync!.push((await mltOk(sandbox, project, ['sync', HOST])).ms);
+    rmSync(pushRecords, { recursive: true, force: true });
+    series.syncRsync!.push((await mltOk(sandbox, project, ['sync', HOST])).ms);
     series.syncSsh!.push((await mltOk(sandbox, project, ['sync', HOST], viaSsh)).ms);
     series.sshTrue!.push((await timedOk(sshTrue[0]!, sshTrue.slice(1), { env: sandbox.env })).ms);
     series.rawRsync!.push((await timedOk('rsync', raw, { env: sandbox.env })).ms);
@@ -77,7 +84,8 @@ await runBenchmark(async (harness, atEnd) => {
   ]);
   const components = markdownTable(['command', 'min', 'median', 'max', 'vs rsync -az'], [
     row('rsync -az (baseline, same master)', 'rawRsync'),
-    row('mltoolbox sync (fast channel)', 'sync'),
+    row('mltoolbox sync (fast channel; both digests equal, rsync not run)', 'sync'),
+    row('mltoolbox sync, push record removed first (fast channel, rsync runs)', 'syncRsync'),
     row('mltoolbox sync, MLTOOLBOX_FAST_CHANNEL=0 (a new ssh session)', 'syncSsh'),
     row("ssh HOST true, same master (the host's login shell and its start-up files)", 'sshTrue'),
     row('mltoolbox sync, rsync version cache emptied first', 'syncVersionAsked'),

@@ -6,7 +6,8 @@ import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolvePaths } from '../core/paths.ts';
-import { FAST_FRAME, FAST_MAGIC, fastFrame, fastProof } from '../services/ssh/fast-channel.ts';
+import { FAST_FEATURES, FAST_FRAME, FAST_MAGIC, fastFrame, fastProof, type FastMode } from '../services/ssh/fast-channel.ts';
+import { answerTree, TreeLists } from './serve-tree.ts';
 
 /**
  * `mlt serve`: the fast channel. Every command ssh runs on a host starts the
@@ -57,8 +58,13 @@ export interface ServeOptions {
 export interface Request {
   /** The client's proof (fastProof with role client). */
   proof: string;
-  /** `framed`: stdout, stderr and the exit status come back in frames (see run). */
-  framed: boolean;
+  /**
+   * `raw` (rsync): the command's stdin and stdout are the connection.
+   * `framed` (exec): stdout, stderr and the exit status come back in frames (see run).
+   * `tree`: no command; the digest of a list of paths (serve-tree.ts).
+   */
+  mode: FastMode;
+  /** The command line, or for `tree` its JSON question. */
   command: string;
   /** Bytes after the request: the command's first stdin. */
   rest: Buffer;
@@ -84,14 +90,14 @@ export function parseRequest(buffer: Buffer): Request | undefined {
     if (buffer.length > 100) throw new Error('not an mlt fast-channel request');
     return undefined;
   }
-  const match = /^([0-9a-f]{64})( framed)?$/.exec(buffer.subarray(0, newline).toString('latin1'));
+  const match = /^([0-9a-f]{64})(?: (framed|tree))?$/.exec(buffer.subarray(0, newline).toString('latin1'));
   if (!match) throw new Error('not an mlt fast-channel request');
   const nul = buffer.indexOf(0x00, newline + 1);
   if (nul < 0) {
     if (buffer.length > HEADER_MAX_BYTES) throw new Error(`the command line is over ${HEADER_MAX_BYTES} bytes`);
     return undefined;
   }
-  return { proof: match[1]!, framed: match[2] !== undefined, command: buffer.subarray(newline + 1, nul).toString('utf8'), rest: buffer.subarray(nul + 1) };
+  return { proof: match[1]!, mode: (match[2] ?? 'raw') as FastMode, command: buffer.subarray(newline + 1, nul).toString('utf8'), rest: buffer.subarray(nul + 1) };
 }
 
 export function proofMatches(expected: string, given: string): boolean {
@@ -103,6 +109,7 @@ export function proofMatches(expected: string, given: string): boolean {
 export function startServer(options: ServeOptions, port = 0): Promise<{ server: Server; port: number }> {
   let active = 0;
   const seen = new NonceLog();
+  const lists = new TreeLists();
   let idleTimer: NodeJS.Timeout | undefined;
   // Half-open: the client ends its stdin (EOF) and still reads the output.
   const server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -112,7 +119,7 @@ export function startServer(options: ServeOptions, port = 0): Promise<{ server: 
       active -= 1;
       if (active === 0) armIdle();
     });
-    handle(socket, options, seen);
+    handle(socket, options, seen, lists);
   });
   const armIdle = () => {
     if (idleTimer) clearTimeout(idleTimer);
@@ -135,7 +142,7 @@ export function startServer(options: ServeOptions, port = 0): Promise<{ server: 
   });
 }
 
-function handle(socket: Socket, options: ServeOptions, seen: NonceLog): void {
+function handle(socket: Socket, options: ServeOptions, seen: NonceLog, lists: TreeLists): void {
   let buffer: Buffer = Buffer.alloc(0);
   let nonce: string | undefined;
   const timer = setTimeout(() => {
@@ -170,7 +177,8 @@ function handle(socket: Socket, options: ServeOptions, seen: NonceLog): void {
         refuse('wrong token');
         return;
       }
-      run(socket, request, options);
+      if (request.mode === 'tree') answerTree(socket, request, { cwd: options.cwd, lists, log: options.log });
+      else run(socket, request, options);
     } catch (error) {
       refuse((error as Error).message);
     }
@@ -207,7 +215,7 @@ function run(socket: Socket, header: Request, options: ServeOptions): void {
   child.stdin.on('error', () => undefined);
   if (header.rest.length) child.stdin.write(header.rest);
   socket.pipe(child.stdin);
-  if (header.framed) {
+  if (header.mode === 'framed') {
     socket.write(fastFrame(FAST_FRAME.started));
     // A slow reader holds the command back (as a pipe would) instead of filling this process's memory.
     const forward = (stream: NodeJS.ReadableStream, type: number) => stream.on('data', (chunk: Buffer) => {
@@ -232,7 +240,7 @@ function run(socket: Socket, header: Request, options: ServeOptions): void {
   child.once('close', (code, signal) => {
     if (code !== 0 || stderr) options.log(`${name}: exit ${code ?? signal}${stderr ? `: ${stderr.trim().slice(0, 2000)}` : ''}`);
     const status = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
-    if (header.framed) socket.end(fastFrame(FAST_FRAME.exit, String(status)));
+    if (header.mode === 'framed') socket.end(fastFrame(FAST_FRAME.exit, String(status)));
     else socket.end();
   });
 }
@@ -276,7 +284,7 @@ async function foreground(idleMs: number, logFile: string, io: { env: NodeJS.Pro
   const closed = new Promise<void>((resolve) => {
     void startServer({ idleMs, token, log, cwd: io.env.HOME || homedir(), env: io.env, onClose: resolve }).then(({ port }) => {
       log(`listening on 127.0.0.1:${port}`);
-      io.out(`${JSON.stringify({ port, token, pid: process.pid })}\n`);
+      io.out(`${JSON.stringify({ port, token, pid: process.pid, features: FAST_FEATURES })}\n`);
     }, (error: unknown) => {
       log(`could not listen: ${(error as Error).message}`);
       io.out(`${JSON.stringify({ error: (error as Error).message })}\n`);

@@ -40,7 +40,8 @@ export async function createConnection(app: App): Promise<ConnectionOrchestrator
     getSecret: async (name) => (await app.secretStore()).get(name),
     ssh: () => app.ssh(),
     sync: async (strategy) => {
-      const options = { env: environment.env, debug: (m: string) => environment.reporter.debug(m) };
+      // Both strategies share the push records: an rclone push drops the one an rsync push would trust.
+      const options = { env: environment.env, debug: (m: string) => environment.reporter.debug(m), pushRecordDir: join(paths.cacheDir, 'pushes') };
       if (strategy === 'rclone') return new (await import('../services/sync/rclone-sync-manager.ts')).RcloneSftpSyncManager(options);
       const { RsyncSyncManager } = await import('../services/sync/rsync-sync-manager.ts');
       return new RsyncSyncManager({ ...options, versionCacheFile: join(paths.cacheDir, 'rsync-version.json') });

@@ -80,7 +80,13 @@ export function createSshHost(options: SshHostOptions): Host {
       rsh: ssh.rsyncShell(target), destination: ssh.rsyncRemote(target, '').replace(/:$/, ''), sshArgs: ssh.sshArgs(target),
       fast() {
         const channel = ssh.fastChannel(target);
-        return channel && { rsh: ssh.fastRsyncShell(target, channel), env: () => fastRsyncEnv(channel), forget: () => ssh.saveFastChannel(target, undefined) };
+        if (!channel) return undefined;
+        return {
+          rsh: ssh.fastRsyncShell(target, channel),
+          env: () => fastRsyncEnv(channel),
+          forget: () => ssh.saveFastChannel(target, undefined),
+          ...(channel.features?.includes('tree') ? { treeDigest: (root: string, entries: readonly string[], listId: string) => ssh.fastTreeDigest(target, channel, root, entries, listId) } : {}),
+        };
       },
     },
     async startFastChannel(agent) {

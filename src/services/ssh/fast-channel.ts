@@ -19,7 +19,15 @@ export interface FastChannel {
   agent?: string;
   /** The server's process on the host. */
   pid?: number;
+  /** What the server answers beyond commands (FAST_FEATURES of its agent; absent: an older one). */
+  features?: string[];
 }
+
+/** A request's mode (the word after the client's proof): rsync's raw stream, exec's frames, or a tree digest. */
+export type FastMode = 'raw' | 'framed' | 'tree';
+
+/** What this version's `mlt serve` answers besides commands: `tree`, the digest a sync with nothing to do stops at. */
+export const FAST_FEATURES = ['tree'] as const;
 
 /** MLTOOLBOX_FAST_CHANNEL=0: never use or start the fast channel. */
 export const FAST_CHANNEL_ENV = 'MLTOOLBOX_FAST_CHANNEL';
@@ -36,10 +44,16 @@ export function parseFastChannel(text: string): FastChannel | undefined {
   } catch {
     return undefined;
   }
-  const { port, token, agent, pid } = (value ?? {}) as { port?: unknown; token?: unknown; agent?: unknown; pid?: unknown };
+  const { port, token, agent, pid, features } = (value ?? {}) as { port?: unknown; token?: unknown; agent?: unknown; pid?: unknown; features?: unknown };
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   if (typeof token !== 'string' || !/^[0-9a-f]{64}$/.test(token)) return undefined;
-  return { port, token, ...(typeof agent === 'string' ? { agent } : {}), ...(typeof pid === 'number' && Number.isInteger(pid) && pid > 1 ? { pid } : {}) };
+  return {
+    port,
+    token,
+    ...(typeof agent === 'string' ? { agent } : {}),
+    ...(typeof pid === 'number' && Number.isInteger(pid) && pid > 1 ? { pid } : {}),
+    ...(Array.isArray(features) ? { features: features.filter((feature): feature is string => typeof feature === 'string') } : {}),
+  };
 }
 
 export function readFastChannel(controlPath: string): FastChannel | undefined {
@@ -106,9 +120,24 @@ export function serverProved(handshake: FastHandshake, line: string): boolean {
 }
 
 /** The client's request after the server proved itself. */
-export function fastChannelRequest(handshake: FastHandshake, command: string, mode?: 'framed'): Buffer {
-  return Buffer.concat([Buffer.from(`${handshake.clientProof}${mode ? ` ${mode}` : ''}\n${command}`), Buffer.from([0])]);
+export function fastChannelRequest(handshake: FastHandshake, command: string, mode: FastMode = 'raw'): Buffer {
+  return Buffer.concat([Buffer.from(`${handshake.clientProof}${mode === 'raw' ? '' : ` ${mode}`}\n${command}`), Buffer.from([0])]);
 }
+
+/**
+ * A `tree` request: the question is `{"root", "list"}` (the host folder, as
+ * a push names it, and the entriesId of the paths). The server answers one
+ * line: `digest <hex>` (treeDigest of those paths under root), `send-list`
+ * when it does not hold that list (the client then sends it, gzipped, and
+ * ends its side; the server answers `digest` or `error`), or `error <why>`.
+ */
+export interface FastTreeQuestion {
+  root: string;
+  list: string;
+}
+
+/** Bounds on a list a client sends: gzipped, and unpacked. */
+export const FAST_TREE_LIMITS = { gzippedBytes: 64 * 1024 * 1024, bytes: 512 * 1024 * 1024 } as const;
 
 /** What rsync's helper script reads from its environment: one handshake (a new one for each rsync run). */
 export function fastRsyncEnv(channel: FastChannel): Record<string, string> {

@@ -8,7 +8,7 @@ import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import { holdProcess, isCommandNotFound, runProcess, type HeldProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
-import { fastExec, type FastExecOptions } from './fast-exec.ts';
+import { fastExec, fastTreeDigest, type FastExecOptions } from './fast-exec.ts';
 import { fastChannelEnabled, fastRsyncShell, readFastChannel, saveFastChannel, type FastChannel } from './fast-channel.ts';
 import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
@@ -43,6 +43,8 @@ export const SERVER_ALIVE_INTERVAL_S = 5;
 export const SERVER_ALIVE_COUNT_MAX = 3;
 /** ssh -G and -O requests never touch the network; they answer at once. */
 const LOCAL_SSH_TIMEOUT_MS = 10_000;
+/** A tree digest: the host stats every listed path (a second or two for a million); past this the sync runs rsync instead. */
+const FAST_TREE_TIMEOUT_MS = 30_000;
 
 export function createSshManager(options: SshManagerOptions): SshService {
   return new SshManager(options);
@@ -177,7 +179,16 @@ class SshManager implements SshService {
   }
 
   fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined> {
-    return fastExec({ ...options, sshArgs: [...this.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host], channel, command, env: this.options.env });
+    return fastExec({ ...options, sshArgs: this.fastSshArgs(target, channel), channel, command, env: this.options.env });
+  }
+
+  /** The host's treeDigest of `entries` under `root`, from the fast channel; undefined when it cannot tell. */
+  fastTreeDigest(target: SshTarget, channel: FastChannel, root: string, entries: readonly string[], listId: string): Promise<string | undefined> {
+    return fastTreeDigest({ sshArgs: this.fastSshArgs(target, channel), channel, root, entries, listId, env: this.options.env, timeoutMs: FAST_TREE_TIMEOUT_MS });
+  }
+
+  private fastSshArgs(target: SshTarget, channel: FastChannel): string[] {
+    return [...this.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host];
   }
 
   fastRsyncShell(target: SshTarget, channel: FastChannel): string {

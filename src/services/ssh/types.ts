@@ -103,5 +103,7 @@ export interface SshService {
    */
   fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined>;
   /** rsync's `-e` through the fast channel (the token travels in MLT_FAST_TOKEN, never argv). */
+  /** The host's treeDigest (core/tree-digest.ts) of `entries` under its folder `root`, from `mlt serve`; undefined when it cannot tell. */
+  fastTreeDigest(target: SshTarget, channel: FastChannel, root: string, entries: readonly string[], listId: string): Promise<string | undefined>;
   fastRsyncShell(target: SshTarget, channel: FastChannel): string;
 }

@@ -9,6 +9,7 @@ import { resolveRules } from './filters.ts';
 import { expandGitignores } from './gitignore-rules.ts';
 import { existingFolder, loadFilters } from './project-folder.ts';
 import { outside, plannedDeletions, unlistedOnTheWay, walkProject, type RemoteEntry } from './rclone-plan.ts';
+import { PushRecords } from './push-record.ts';
 import { normalizeFetchPath, normalizeRemoteDir } from './remote-path.ts';
 import { resolveSftpEndpoint, type SftpEndpoint } from './sftp-endpoint.ts';
 import type { FetchRequest, PushRequest, RemoteShell, SyncChanges, SyncManager, SyncProgress, SyncSummary, TransferOptions, WatchEvent, WatchRequest } from './types.ts';
@@ -21,6 +22,8 @@ export interface RcloneSftpSyncManagerOptions {
   env?: NodeJS.ProcessEnv;
   homeDir?: string;
   debug?: (message: string) => void;
+  /** rsync's push records (push-record.ts): a push here drops the folder's, since it changes the host without listing it. */
+  pushRecordDir?: string;
 }
 
 const DEFAULT_IO_TIMEOUT_SECONDS = 120;
@@ -55,12 +58,14 @@ export class RcloneSftpSyncManager implements SyncManager {
   private readonly homeDir: string;
   private readonly debug: (message: string) => void;
   private readonly endpoints = new Map<string, Promise<SftpEndpoint>>();
+  private readonly records: PushRecords | undefined;
 
   constructor(options: RcloneSftpSyncManagerOptions = {}) {
     this.run = options.runProcess ?? runProcess;
     this.rclone = options.rclone ?? 'rclone';
     this.homeDir = options.homeDir ?? homedir();
     this.debug = options.debug ?? (() => {});
+    this.records = options.pushRecordDir === undefined ? undefined : new PushRecords(options.pushRecordDir);
     // A user's RCLONE_* variables (RCLONE_DELETE_EXCLUDED, RCLONE_FILTER, an sftp default) must not change what a push does.
     this.env = Object.fromEntries(Object.entries(options.env ?? process.env).filter(([name]) => !name.startsWith('RCLONE_')));
   }
@@ -69,6 +74,7 @@ export class RcloneSftpSyncManager implements SyncManager {
     const started = Date.now();
     const remoteDir = normalizeRemoteDir(request.remoteDir);
     const localDir = existingFolder(request.localDir);
+    if (!request.dryRun) this.records?.drop({ localDir, destination: request.remote.destination, remoteDir });
     return this.withEndpoint(request.remote, async (session) => {
       // The .gitignore files as the plain rules an rsync push sends (gitignore-rules.ts), read right before the walk:
       // a sub-folder's .gitignore then means exactly what it means to rsync.

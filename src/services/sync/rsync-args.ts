@@ -24,6 +24,8 @@ export interface PushArgs extends CommonArgs {
   filters: readonly FilterRule[];
   delete: boolean;
   makeRemoteDir: MakeRemoteDir;
+  /** Itemize unchanged paths too (-ii): the listing a push record keeps (push-record.ts). */
+  listAll?: boolean;
 }
 
 export interface FetchArgs extends CommonArgs {
@@ -65,6 +67,7 @@ export function buildPushArgs(options: PushArgs): string[] {
     // incremental recursion (--delete-after builds the whole file list first).
     args.push(options.filters.some((rule) => rule.kind === 'dir-merge-excludes') ? '--delete-after' : '--delete-delay');
   }
+  if (options.listAll) args.push('--itemize-changes', '--itemize-changes');
   if (options.makeRemoteDir === 'mkpath') args.push('--mkpath');
   if (options.makeRemoteDir === 'rsync-path' && !options.dryRun) {
     // The one string a remote shell parses: the folder is quoted for it.

@@ -19,6 +19,8 @@ export interface RsyncStats {
 export interface ParsedOutput {
   changes: SyncChanges;
   stats: RsyncStats;
+  /** With `listing` on (rsync run with -ii): every path rsync considered, unchanged ones too, in its order; undefined past `listing`'s bound. */
+  listing?: string[];
 }
 
 // "    1,234,567  45%   10.23MB/s    0:00:01 (xfr#3, to-chk=10/20)"
@@ -65,12 +67,9 @@ export function unescapeName(name: string): string {
  * are dropped; an attribute-only change of a file counts as changed.
  */
 export function classifyItem(line: string, changes: SyncChanges): void {
-  // %i is always 11 characters ("*deleting" is padded), then one space: names may start with spaces.
-  const body = line.slice(ITEM_MARK.length);
-  if (body.length < 13 || body[11] !== ' ') return;
-  const flags = body.slice(0, 11).trimEnd();
-  const name = unescapeName(body.slice(12));
-  if (name === '' || name === './') return;
+  const item = parseItem(line);
+  if (!item || item.name === './') return;
+  const { flags, name } = item;
   if (flags === '*deleting') {
     changes.deleted.push(name);
     return;
@@ -85,6 +84,15 @@ export function classifyItem(line: string, changes: SyncChanges): void {
   } else if (flags[0] !== '.' || /[^.]/.test(attributes)) {
     changes.changed.push(name);
   }
+}
+
+/** An itemized line's flags (trimmed) and name; undefined for a line that is not one. */
+function parseItem(line: string): { flags: string; name: string } | undefined {
+  // %i is always 11 characters ("*deleting" is padded), then one space: names may start with spaces.
+  const body = line.slice(ITEM_MARK.length);
+  if (body.length < 13 || body[11] !== ' ') return undefined;
+  const name = unescapeName(body.slice(12));
+  return name === '' ? undefined : { flags: body.slice(0, 11).trimEnd(), name };
 }
 
 const STATS: Array<[keyof RsyncStats, RegExp]> = [
@@ -111,9 +119,14 @@ export class RsyncOutputParser {
   private readonly rest: string[] = [];
   private readonly onProgress: ((progress: SyncProgress) => void) | undefined;
   private lastProgress = '';
+  private listing: string[] | undefined;
+  private readonly listingMax: number;
 
-  constructor(onProgress?: (progress: SyncProgress) => void) {
+  /** `listingMax`: collect the listing (ParsedOutput.listing) up to this many paths. */
+  constructor(onProgress?: (progress: SyncProgress) => void, listingMax = 0) {
     this.onProgress = onProgress;
+    this.listingMax = listingMax;
+    if (listingMax > 0) this.listing = [];
   }
 
   push(chunk: string): void {
@@ -125,12 +138,20 @@ export class RsyncOutputParser {
   finish(): ParsedOutput {
     if (this.pending !== '') this.line(this.pending);
     this.pending = '';
-    return { changes: this.changes, stats: parseStats(this.rest.join('\n')) };
+    return { changes: this.changes, stats: parseStats(this.rest.join('\n')), ...(this.listing ? { listing: this.listing } : {}) };
+  }
+
+  private list(line: string): void {
+    const item = parseItem(line);
+    if (!item || item.flags.startsWith('*')) return; // deletions and rsync's messages are not paths it keeps
+    if (this.listing!.length >= this.listingMax) this.listing = undefined;
+    else this.listing!.push(item.name);
   }
 
   private line(line: string): void {
     if (line.startsWith(ITEM_MARK)) {
       classifyItem(line, this.changes);
+      if (this.listing) this.list(line);
       return;
     }
     const progress = parseProgressLine(line);

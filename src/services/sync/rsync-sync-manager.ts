@@ -3,17 +3,19 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
+import { entriesId, folderNamesDigest, treeDigest } from '../../core/tree-digest.ts';
 import { isCommandNotFound, runProcess, type ProcessRunner } from '../../infrastructure/process.ts';
 import { resolveRules, toRsyncFilter, type FilterRule } from './filters.ts';
 import { existingFolder, loadFilters } from './project-folder.ts';
 import { expandGitignores } from './gitignore-rules.ts';
 import { normalizeFetchPath, normalizeRemoteDir } from './remote-path.ts';
-import { buildFetchArgs, buildPushArgs, type MakeRemoteDir } from './rsync-args.ts';
+import { buildFetchArgs, buildPushArgs, type MakeRemoteDir, type PushArgs } from './rsync-args.ts';
+import { listingUsable, PUSH_RECORD_MAX_ENTRIES, pushKey, PushRecords, type PushRecord } from './push-record.ts';
 import { classifyRsyncFailure, fastChannelUnavailable, isMkpathUnsupported, VANISHED_EXIT } from './rsync-errors.ts';
 import { RsyncOutputParser } from './rsync-output.ts';
 import { capabilitiesOf, type RsyncCapabilities } from './rsync-version.ts';
 import { rsyncVersionCache, type RsyncVersionCache } from './rsync-version-cache.ts';
-import type { FetchRequest, PushRequest, RemoteShell, SyncManager, SyncSummary, TransferOptions, WatchEvent, WatchRequest } from './types.ts';
+import type { FastRemoteShell, FetchRequest, PushRequest, RemoteShell, SyncManager, SyncSummary, TransferOptions, WatchEvent, WatchRequest } from './types.ts';
 import { runWatch } from './watch.ts';
 
 export interface RsyncSyncManagerOptions {
@@ -27,6 +29,8 @@ export interface RsyncSyncManagerOptions {
   debug?: (message: string) => void;
   /** Keeps `rsync --version` here, keyed by the binary (rsync-version-cache.ts). Default: asked on every run. */
   versionCacheFile?: string;
+  /** Keeps what each push listed here (push-record.ts), so a push with nothing to do can skip rsync. Default: none (rsync always runs). */
+  pushRecordDir?: string;
 }
 
 const DEFAULT_IO_TIMEOUT_SECONDS = 120;
@@ -38,6 +42,7 @@ export class RsyncSyncManager implements SyncManager {
   private readonly debug: (message: string) => void;
   private capabilitiesPromise: Promise<RsyncCapabilities> | undefined;
   private readonly versionCache: RsyncVersionCache | undefined;
+  private readonly records: PushRecords | undefined;
   /** Hosts whose rsync rejected --mkpath (older than 3.2.3). */
   private readonly hostsWithoutMkpath = new Set<string>();
 
@@ -49,24 +54,49 @@ export class RsyncSyncManager implements SyncManager {
     const { RSYNC_OLD_ARGS: _old, RSYNC_PROTECT_ARGS: _protect, ...env } = options.env ?? process.env;
     this.env = env;
     this.versionCache = options.versionCacheFile === undefined ? undefined : rsyncVersionCache(options.versionCacheFile, this.rsync, env);
+    this.records = options.pushRecordDir === undefined ? undefined : new PushRecords(options.pushRecordDir);
   }
 
   async push(request: PushRequest): Promise<SyncSummary> {
+    const started = Date.now();
     const remoteDir = normalizeRemoteDir(request.remoteDir);
     const localDir = existingFolder(request.localDir);
     const capabilities = await this.capabilities();
     const host = request.remote.destination;
     const makeRemoteDir: MakeRemoteDir = capabilities.mkpath && !this.hostsWithoutMkpath.has(host) ? 'mkpath' : 'rsync-path';
     // Read right before rsync starts: the rules must be this push's .gitignore files.
-    const rules = inArgvOrFile(expandGitignores(localDir, loadFilters(localDir, request)));
+    const filters = expandGitignores(localDir, loadFilters(localDir, request));
+    const push = (overrides: Partial<PushArgs> & Pick<PushArgs, 'remote' | 'filters' | 'makeRemoteDir'>) =>
+      buildPushArgs({ ...transfer(request, capabilities), localDir, remoteDir, delete: request.delete ?? true, ...overrides });
+    // Read once per push: a channel forgotten after a failure is not tried again (a watch pushes many times).
+    const fast = request.remote.fast?.();
+    const pair = { localDir, destination: host, remoteDir };
+    // Only what changes what rsync does: not how it reports, waits, or reaches the host.
+    const key = pushKey(push({ remote: { ...request.remote, rsh: '' }, filters, makeRemoteDir: 'none', progress: false, ioTimeoutSeconds: 0 }));
+    const records = request.dryRun ? undefined : this.records;
+    const recording = records !== undefined && fast?.treeDigest !== undefined;
+    if (recording) {
+      const record = records.read(pair);
+      const unchanged = record !== undefined && record.key === key && (await sameTree(fast!, localDir, remoteDir, record));
+      this.debug(`push record: ${record === undefined ? 'none' : record.key !== key ? 'other rules' : unchanged ? 'both sides match, rsync not needed' : 'the trees differ'}`);
+      if (unchanged) return unchangedSummary(started);
+    }
+    // rsync is about to change the host (whichever way it goes): until it has succeeded, no list stands for it.
+    records?.drop(pair);
+    const rules = inArgvOrFile(filters);
     const args = (make: MakeRemoteDir) => (rsh: string): string[] =>
-      buildPushArgs({ ...transfer(request, capabilities), remote: { ...request.remote, rsh }, localDir, remoteDir, filters: rules.filters, delete: request.delete ?? true, makeRemoteDir: make });
+      push({ remote: { ...request.remote, rsh }, filters: rules.filters, makeRemoteDir: make, listAll: recording });
+    const run = async (make: MakeRemoteDir) => {
+      const { summary, listing } = await this.transfer(args(make), request, 'push', fast, recording ? PUSH_RECORD_MAX_ENTRIES : 0);
+      if (recording && listing && summary.warnings.length === 0 && listingUsable(listing)) records.write(pair, { key, entries: listing, folders: folderNamesDigest(localDir, listing) });
+      return summary;
+    };
     try {
-      return await this.transfer(args(makeRemoteDir), request, 'push');
+      return await run(makeRemoteDir);
     } catch (error) {
       if (!(error instanceof MkpathUnsupported)) throw error;
       this.hostsWithoutMkpath.add(host);
-      return this.transfer(args('rsync-path'), request, 'push');
+      return await run('rsync-path');
     } finally {
       rules.cleanup();
     }
@@ -80,7 +110,7 @@ export class RsyncSyncManager implements SyncManager {
     const capabilities = await this.capabilities();
     if (!request.dryRun) await mkdir(localDir, { recursive: true });
     const args = (rsh: string) => buildFetchArgs({ ...transfer(request, capabilities), remote: { ...request.remote, rsh }, remoteDir, paths, localDir, exclude });
-    return this.transfer(args, request, 'fetch');
+    return (await this.transfer(args, request, 'fetch', request.remote.fast?.())).summary;
   }
 
   watch(request: WatchRequest, onEvent: (event: WatchEvent) => void): Promise<void> {
@@ -107,21 +137,20 @@ export class RsyncSyncManager implements SyncManager {
   }
 
   /** Through the host's fast channel when it has one (and, if that does not answer, forgets it), else by ssh. */
-  private async transfer(argsFor: (rsh: string) => string[], request: TransferOptions & { remote: RemoteShell }, direction: 'push' | 'fetch'): Promise<SyncSummary> {
-    // Read per transfer: a channel forgotten after a failure is not tried again (a watch pushes many times).
-    const fast = request.remote.fast?.();
+  private async transfer(argsFor: (rsh: string) => string[], request: TransferOptions & { remote: RemoteShell }, direction: 'push' | 'fetch',
+    fast: FastRemoteShell | undefined, listingMax = 0): Promise<{ summary: SyncSummary; listing?: string[] }> {
     if (fast) {
-      const attempt = await this.runRsync(argsFor(fast.rsh), request, { ...this.env, ...fast.env() });
+      const attempt = await this.runRsync(argsFor(fast.rsh), request, { ...this.env, ...fast.env() }, listingMax);
       if (attempt.result.code === 0 || !fastChannelUnavailable(attempt.result.stderr)) return this.summarize(attempt, request, direction, 'fast');
       this.debug(`fast channel to ${request.remote.destination} did not answer; going by ssh (${attempt.result.stderr.trim().split('\n').pop() ?? ''})`);
       fast.forget();
     }
-    return this.summarize(await this.runRsync(argsFor(request.remote.rsh), request, this.env), request, direction, 'ssh');
+    return this.summarize(await this.runRsync(argsFor(request.remote.rsh), request, this.env, listingMax), request, direction, 'ssh');
   }
 
-  private async runRsync(args: string[], request: TransferOptions, env: NodeJS.ProcessEnv) {
+  private async runRsync(args: string[], request: TransferOptions, env: NodeJS.ProcessEnv, listingMax: number) {
     this.debug(`${this.rsync} ${args.join(' ')}`);
-    const parser = new RsyncOutputParser(request.onProgress);
+    const parser = new RsyncOutputParser(request.onProgress, listingMax);
     const started = Date.now();
     try {
       const result = await this.run(this.rsync, args, { env, signal: request.signal, onStdout: (chunk) => parser.push(chunk), maxOutputBytes: 1024 * 1024 });
@@ -132,7 +161,7 @@ export class RsyncSyncManager implements SyncManager {
   }
 
   private summarize({ result, parser, started }: Awaited<ReturnType<RsyncSyncManager['runRsync']>>, request: TransferOptions & { remote: RemoteShell },
-    direction: 'push' | 'fetch', channel: SyncSummary['channel']): SyncSummary {
+    direction: 'push' | 'fetch', channel: SyncSummary['channel']): { summary: SyncSummary; listing?: string[] } {
     const failure = { code: result.code, signal: result.signal, stderr: result.stderr, direction, host: request.remote.destination };
     const warnings: string[] = [];
     if (result.code === VANISHED_EXIT) {
@@ -141,9 +170,28 @@ export class RsyncSyncManager implements SyncManager {
       if (isMkpathUnsupported(failure)) throw new MkpathUnsupported();
       throw classifyRsyncFailure(failure);
     }
-    const { changes, stats } = parser.finish();
-    return { dryRun: request.dryRun ?? false, ...stats, durationMs: Date.now() - started, changes, warnings, channel };
+    const { changes, stats, listing } = parser.finish();
+    return { summary: { dryRun: request.dryRun ?? false, ...stats, durationMs: Date.now() - started, changes, warnings, channel }, ...(listing ? { listing } : {}) };
   }
+}
+
+/**
+ * Both machines' treeDigest of the last push's paths, the host's through the
+ * fast channel (asked first, so both work at once): equal means rsync would
+ * find nothing to do. Anything that stops the host from answering means no.
+ */
+async function sameTree(fast: FastRemoteShell, localDir: string, remoteDir: string, record: PushRecord): Promise<boolean> {
+  const remote = fast.treeDigest!(remoteDir, record.entries, entriesId(record.entries)).catch(() => undefined);
+  // The local folders still hold the names they held (an entry added and copied by other means would match on both sides).
+  if (folderNamesDigest(localDir, record.entries) !== record.folders) return false;
+  return (await remote) === treeDigest(localDir, record.entries);
+}
+
+function unchangedSummary(started: number): SyncSummary {
+  return {
+    dryRun: false, filesTransferred: 0, bytes: 0, bytesSent: 0, bytesReceived: 0, deleted: 0, durationMs: Date.now() - started,
+    changes: { added: [], changed: [], deleted: [] }, warnings: [], channel: 'fast', unchanged: true,
+  };
 }
 
 class MkpathUnsupported extends Error {}

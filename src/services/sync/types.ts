@@ -26,6 +26,12 @@ export interface FastRemoteShell {
   rsh: string;
   env(): Readonly<Record<string, string>>;
   forget(): void;
+  /**
+   * The host's treeDigest (core/tree-digest.ts) of these paths under its
+   * folder `root`; undefined when it cannot tell. Absent when the host's
+   * server is older than this question.
+   */
+  treeDigest?(root: string, entries: readonly string[], listId: string): Promise<string | undefined>;
 }
 
 /** What is copied. Every field has a safe default. */
@@ -84,6 +90,12 @@ export interface SyncSummary {
   warnings: string[];
   /** How rsync reached the host: the agent's fast channel, or a new ssh session (absent for local copies). */
   channel?: 'fast' | 'ssh';
+  /**
+   * True when rsync did not run: both machines' digests of what the last
+   * push listed were equal, so there was nothing to send, change or delete
+   * (docs/sync.md, "A sync with nothing to do").
+   */
+  unchanged?: boolean;
 }
 
 export interface TransferOptions {

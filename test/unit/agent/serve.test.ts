@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { parseHello, parseRequest, startServer } from '../../../src/agent/serve.ts';
-import { FAST_MAGIC, fastChannelRequest, fastHandshake, fastProof, parseFastChannel, serverProved, type FastHandshake } from '../../../src/services/ssh/fast-channel.ts';
+import { FAST_MAGIC, fastChannelRequest, fastHandshake, fastProof, parseFastChannel, serverProved, type FastHandshake, type FastMode } from '../../../src/services/ssh/fast-channel.ts';
+import { encodeEntries, entriesId, treeDigest } from '../../../src/core/tree-digest.ts';
 
 const TOKEN = 'ab'.repeat(32);
 
@@ -10,7 +15,7 @@ const TOKEN = 'ab'.repeat(32);
  * A client of the real server: hello, the server's proof checked, then the
  * request made with `token` and stdin; the reply's bytes after the server's hello.
  */
-function request(port: number, token: string, command: string, options: { framed?: boolean; stdin?: string; handshake?: FastHandshake } = {}): Promise<{ proved: boolean; reply: Buffer }> {
+function request(port: number, token: string, command: string, options: { framed?: boolean; mode?: FastMode; stdin?: string | Buffer; handshake?: FastHandshake } = {}): Promise<{ proved: boolean; reply: Buffer }> {
   return new Promise((resolve, reject) => {
     const handshake = options.handshake ?? fastHandshake({ port, token });
     const expected = fastHandshake({ port, token: TOKEN });
@@ -24,7 +29,7 @@ function request(port: number, token: string, command: string, options: { framed
         const line = data.subarray(0, data.indexOf(0x0a)).toString('latin1');
         data = data.subarray(data.indexOf(0x0a) + 1);
         proved = serverProved({ ...expected, nonce: handshake.nonce, serverProof: fastProof(TOKEN, 'server', handshake.nonce) }, line);
-        socket.end(Buffer.concat([fastChannelRequest(handshake, command, options.framed ? 'framed' : undefined), Buffer.from(options.stdin ?? '')]));
+        socket.end(Buffer.concat([fastChannelRequest(handshake, command, options.mode ?? (options.framed ? 'framed' : undefined)), Buffer.from(options.stdin ?? '')]));
       }
     });
     socket.on('error', () => undefined);
@@ -55,6 +60,26 @@ describe('mlt serve (the fast channel)', () => {
     const { proved, reply } = await request(port, TOKEN, 'pwd; cat; printf "[%s]" "$0"', { stdin: 'piped\n' });
     assert.equal(proved, true);
     assert.equal(reply.toString(), '/\npiped\n[/bin/sh]');
+  });
+
+  it('tree: asks for a list it does not hold, then answers the digest of those paths (relative to its folder), and names it next time', async () => {
+    const { port } = await started;
+    const dir = mkdtempSync(join(tmpdir(), 'mlt-serve-tree-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(join(dir, 'd'));
+    writeFileSync(join(dir, 'd', 'x'), 'x');
+    const entries = ['./', 'd/', 'd/x', 'gone'];
+    const question = JSON.stringify({ root: dir.slice(1), list: entriesId(entries) }); // relative: under the server's folder (/)
+    const first = await request(port, TOKEN, question, { mode: 'tree', stdin: gzipSync(encodeEntries(entries)) });
+    assert.equal(first.reply.toString(), `send-list\ndigest ${treeDigest(dir, entries)}\n`);
+    const known = await request(port, TOKEN, question, { mode: 'tree' });
+    assert.equal(known.reply.toString(), `digest ${treeDigest(dir, entries)}\n`);
+    writeFileSync(join(dir, 'd', 'x'), 'xy');
+    assert.notEqual((await request(port, TOKEN, question, { mode: 'tree' })).reply.toString(), known.reply.toString());
+    const other = JSON.stringify({ root: dir, list: entriesId(['./']) });
+    assert.match((await request(port, TOKEN, other, { mode: 'tree', stdin: gzipSync(encodeEntries(['x'])) })).reply.toString(), /^send-list\nerror the list is not the one named\n$/);
+    assert.match((await request(port, TOKEN, '{"root":"/"}', { mode: 'tree' })).reply.toString(), /^error a tree request without a list id\n$/);
+    assert.match((await request(port, TOKEN, 'rm -rf /', { mode: 'tree' })).reply.toString(), /^error a tree request that is not JSON\n$/);
   });
 
   it('framed: started, then stdout and stderr frames, then the exit status (128+N for a signal)', async () => {
@@ -111,7 +136,9 @@ describe('mlt serve (the fast channel)', () => {
     const proof = 'e'.repeat(64);
     assert.equal(parseRequest(Buffer.from(`${proof} framed\necho`)), undefined);
     const request = parseRequest(Buffer.from(`${proof} framed\necho a\nb\0rest`))!;
-    assert.deepEqual([request.framed, request.command, request.rest.toString()], [true, 'echo a\nb', 'rest']);
+    assert.deepEqual([request.mode, request.command, request.rest.toString()], ['framed', 'echo a\nb', 'rest']);
+    assert.equal(parseRequest(Buffer.from(`${proof}\nrsync\0`))!.mode, 'raw');
+    assert.equal(parseRequest(Buffer.from(`${proof} tree\n{}\0`))!.mode, 'tree');
     assert.throws(() => parseRequest(Buffer.from(`${proof} other\nx\0`)), /not an mlt fast-channel request/);
   });
 

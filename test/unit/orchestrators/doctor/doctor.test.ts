@@ -50,6 +50,7 @@ function fakeSsh(overrides: Partial<SshService> = {}) {
     fastChannelAnswers: async () => false,
     fastExec: async () => undefined,
     fastRsyncShell: () => 'bash',
+    fastTreeDigest: async () => undefined,
     ...overrides,
   };
   return { service, log, scripts };

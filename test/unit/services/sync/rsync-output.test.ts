@@ -88,3 +88,22 @@ describe('progress and rate', () => {
     assert.equal(unescapeName('a\\#012b\\#011c'), 'a\nb\tc');
   });
 });
+
+describe('the listing a push record keeps (-ii)', () => {
+  const lines = ['MLT-ITEM .d          ./', 'MLT-ITEM <f+++++++++ new.txt', 'MLT-ITEM .f          same.txt', 'MLT-ITEM *deleting   old.txt', 'MLT-ITEM .d..t...... sub/', 'MLT-ITEM .f          sub/with\\#012break'];
+
+  it('collects every path rsync kept, changed or not, and no deletion; changes still only list what changed', () => {
+    const parser = new RsyncOutputParser(undefined, 100);
+    parser.push(`${lines.join('\n')}\n`);
+    const { listing, changes } = parser.finish();
+    assert.deepEqual(listing, ['./', 'new.txt', 'same.txt', 'sub/', 'sub/with\nbreak']);
+    assert.deepEqual(changes, { added: ['new.txt'], changed: [], deleted: ['old.txt'] });
+  });
+
+  it('gives no listing past its bound, or when not asked', () => {
+    const bounded = new RsyncOutputParser(undefined, 3);
+    bounded.push(`${lines.join('\n')}\n`);
+    assert.equal(bounded.finish().listing, undefined);
+    assert.equal(parseRsyncOutput(lines.join('\n')).listing, undefined);
+  });
+});

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ProcessResult, ProcessRunner, RunProcessOptions } from '../../../../src/infrastructure/process.ts';
+import { treeDigest } from '../../../../src/core/tree-digest.ts';
 import { RsyncSyncManager } from '../../../../src/services/sync/index.ts';
 import type { SyncProgress } from '../../../../src/services/sync/types.ts';
 import { loadFixture } from './fixtures.ts';
@@ -182,6 +184,118 @@ describe('RsyncSyncManager', () => {
       const summary = await new RsyncSyncManager({ runProcess: fake.run }).fetch({ remote: fastRemote(), remoteDir: 'p', localDir: join(project, 'fetched') });
       assert.equal(summary.channel, 'fast');
       assert.equal(fake.calls[0]!.options?.env?.MLT_FAST_CLIENT_PROOF, 'secret-proof');
+    });
+  });
+
+  describe('a push with nothing to do (push records and the host\'s tree digest)', () => {
+    /** A project and its copy as rsync -rlpt would leave it on the host (cp -a keeps nanosecond times). */
+    const setup = () => {
+      const root = mkdtempSync(join(tmpdir(), 'mlt-sync-record-'));
+      const local = join(root, 'local');
+      mkdirSync(join(local, 'd'), { recursive: true });
+      writeFileSync(join(local, 'a.txt'), 'a\n');
+      writeFileSync(join(local, 'd', 'b.txt'), 'b\n');
+      const host = join(root, 'host');
+      execFileSync('cp', ['-a', local, host]);
+      const asked: string[] = [];
+      const fast = { rsh: 'bash fast-rsh.bash 4000 1 ssh', env: () => ({}), forget: () => undefined,
+        treeDigest: async (remoteDir: string, entries: readonly string[]) => (asked.push(remoteDir), treeDigest(host, entries)) };
+      const manager = (fake: ReturnType<typeof fakeRsync>) => new RsyncSyncManager({ runProcess: fake.run, pushRecordDir: join(root, 'records') });
+      const listing = ['./', 'a.txt', 'd/', 'd/b.txt'].map((name) => `MLT-ITEM .${name.endsWith('/') ? 'd' : 'f'}          ${name}`).join('\n');
+      const push = (fake: ReturnType<typeof fakeRsync>, extra: Partial<Parameters<RsyncSyncManager['push']>[0]> = {}) =>
+        manager(fake).push({ remote: { ...remote, fast: () => fast }, localDir: local, remoteDir: 'p', ...extra });
+      after(() => rmSync(root, { recursive: true, force: true }));
+      return { local, host, asked, listing, push, records: join(root, 'records') };
+    };
+
+    it('lists every path (-ii) on the run that makes the record; the next push compares digests and does not run rsync', async () => {
+      const t = setup();
+      const first = fakeRsync([{ stdout: t.listing }]);
+      const summary = await t.push(first);
+      assert.equal(summary.unchanged, undefined);
+      assert.equal(first.calls[0]!.args.filter((a) => a === '--itemize-changes').length, 2);
+      const second = fakeRsync([]);
+      const skipped = await t.push(second);
+      assert.equal(second.calls.length, 0, 'rsync did not run');
+      assert.deepEqual([skipped.unchanged, skipped.channel, skipped.filesTransferred], [true, 'fast', 0]);
+      assert.deepEqual(t.asked, ['p']);
+    });
+
+    for (const [what, change] of [
+      ['a local file is edited (same size)', (t: ReturnType<typeof setup>) => writeFileSync(join(t.local, 'a.txt'), 'A\n')],
+      ['a local file is added in a listed folder', (t: ReturnType<typeof setup>) => writeFileSync(join(t.local, 'd', 'new.txt'), 'n')],
+      ['a local file is removed', (t: ReturnType<typeof setup>) => rmSync(join(t.local, 'd', 'b.txt'))],
+      ['a host file is edited', (t: ReturnType<typeof setup>) => writeFileSync(join(t.host, 'd', 'b.txt'), 'x\n')],
+      ['a host file is added', (t: ReturnType<typeof setup>) => writeFileSync(join(t.host, 'd', 'extra'), '')],
+      ['a host file changes permissions', (t: ReturnType<typeof setup>) => chmodSync(join(t.host, 'a.txt'), 0o600)],
+    ] as const) {
+      it(`runs rsync when ${what}`, async () => {
+        const t = setup();
+        await t.push(fakeRsync([{ stdout: t.listing }]));
+        change(t);
+        const again = fakeRsync([{ stdout: t.listing }]);
+        const summary = await t.push(again);
+        assert.equal(again.calls.length, 1);
+        assert.equal(summary.unchanged, undefined);
+      });
+    }
+
+    it('a push that does not keep a record (no digest question) still drops the one it makes stale', async () => {
+      const t = setup();
+      await t.push(fakeRsync([{ stdout: t.listing }]));
+      await new RsyncSyncManager({ runProcess: fakeRsync([{}]).run, pushRecordDir: t.records }).push({ remote, localDir: t.local, remoteDir: 'p' });
+      const again = fakeRsync([{ stdout: t.listing }]);
+      await t.push(again);
+      assert.equal(again.calls.length, 1, 'the ssh-only push dropped the record');
+    });
+
+    it('a folder that holds other names than when the record was made means rsync (an entry copied to both sides by other means)', async () => {
+      const t = setup();
+      await t.push(fakeRsync([{ stdout: t.listing }]));
+      // A new folder in both copies, with the parent's time made equal again (as a hand-run rsync -a would leave it).
+      for (const side of [t.local, t.host]) mkdirSync(join(side, 'other'));
+      execFileSync('touch', ['-r', t.local, t.host]);
+      const again = fakeRsync([{ stdout: t.listing }]);
+      await t.push(again);
+      assert.equal(again.calls.length, 1);
+    });
+
+    it('runs rsync when the rules change (a new exclude), and never skips a dry run', async () => {
+      const t = setup();
+      await t.push(fakeRsync([{ stdout: t.listing }]));
+      const excluded = fakeRsync([{ stdout: t.listing }]);
+      await t.push(excluded, { rules: { exclude: ['*.bin'] } });
+      assert.equal(excluded.calls.length, 1);
+      const dry = fakeRsync([{ stdout: '' }]);
+      await t.push(dry, { dryRun: true });
+      assert.equal(dry.calls.length, 1);
+      assert.ok(!dry.calls[0]!.args.includes('--itemize-changes'), 'a dry run lists nothing for a record');
+    });
+
+    it('a failed or partial rsync run leaves no record (the next push runs rsync again)', async () => {
+      const t = setup();
+      await t.push(fakeRsync([{ stdout: t.listing }]));
+      writeFileSync(join(t.local, 'a.txt'), 'changed\n');
+      await assert.rejects(t.push(fakeRsync([{ code: 23, stderr: 'rsync error: some files could not be transferred (code 23)\n' }])));
+      await t.push(fakeRsync([{ code: 24, stdout: t.listing }]));
+      execFileSync('cp', ['-a', `${t.local}/.`, t.host]);
+      const again = fakeRsync([{ stdout: t.listing }]);
+      await t.push(again);
+      assert.equal(again.calls.length, 1, 'no record survived the failed and the partial run');
+    });
+
+    it('a host that cannot answer the digest (an older server, or an error) means rsync, not a skip', async () => {
+      const t = setup();
+      await t.push(fakeRsync([{ stdout: t.listing }]));
+      const fake = fakeRsync([{ stdout: t.listing }]);
+      const summary = await new RsyncSyncManager({ runProcess: fake.run, pushRecordDir: t.records }).push({
+        remote: { ...remote, fast: () => ({ rsh: 'x', env: () => ({}), forget: () => undefined, treeDigest: async () => undefined }) }, localDir: t.local, remoteDir: 'p',
+      });
+      assert.equal(fake.calls.length, 1);
+      assert.equal(summary.unchanged, undefined);
+      const old = fakeRsync([{ stdout: t.listing }]);
+      await new RsyncSyncManager({ runProcess: old.run, pushRecordDir: t.records }).push({ remote: { ...remote, fast: () => ({ rsh: 'x', env: () => ({}), forget: () => undefined }) }, localDir: t.local, remoteDir: 'p' });
+      assert.ok(!old.calls[0]!.args.includes('--itemize-changes'), 'without the digest question nothing is listed');
     });
   });
 });
