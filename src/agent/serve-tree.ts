@@ -64,7 +64,7 @@ export function answerTree(socket: Socket, request: Request, context: { cwd: str
   }
   // The folder as a push names it: relative ones are under the home folder, where sshd (and this server) start.
   const root = resolve(context.cwd, question.root);
-  const answer = (list: readonly string[]) => socket.end(`digest ${treeDigest(root, list)}\n`);
+  const answer = (list: readonly string[]) => void treeDigest(root, list).then((digest) => socket.end(`digest ${digest}\n`), (error: unknown) => fail((error as Error).message));
   const known = context.lists.get(question.list);
   if (known) {
     answer(known);

@@ -253,6 +253,37 @@ describe('mlt agent', async () => {
       assert.equal((await slow).code, 0);
     });
 
+    it('a sync with nothing to do compares both machines\' digests and does not run rsync; a change on either side is synced', async () => {
+      await writeFile(join(sandbox.projectDir, 'digest.txt'), 'same size\n');
+      await sync(); // runs rsync through the channel and records what it listed
+      // An rsync that fails unless asked its version: a sync that ran it would fail.
+      const bin = sandbox.path('failing-rsync');
+      await mkdir(bin, { recursive: true });
+      const realRsync = (await run('sh', ['-c', 'command -v rsync'])).stdout.trim();
+      await writeFile(join(bin, 'rsync'), `#!/bin/sh
+[ "$1" = --version ] && exec ${realRsync} --version
+echo "rsync ran" >&2
+exit 99
+`, { mode: 0o755 });
+      const noRsync = { ...sandbox.env, PATH: `${bin}:${sandbox.env.PATH}` };
+      const skipped = await sync(noRsync);
+      assert.deepEqual([skipped.summary.unchanged, skipped.summary.channel, skipped.summary.filesTransferred], [true, 'fast', 0]);
+
+      await writeFile(join(sandbox.projectDir, 'digest.txt'), 'SAME SIZE\n');
+      const local = await sync();
+      assert.equal(local.summary.unchanged, undefined);
+      assert.deepEqual(local.summary.changes.changed, ['digest.txt']);
+      assert.equal(await onHost(local.remoteDir, 'digest.txt'), 'SAME SIZE\n');
+      assert.equal((await sync(noRsync)).summary.unchanged, true);
+
+      await ssh(`printf 'edited on the host\\n' > ${joinShellCommand([`${local.remoteDir}/digest.txt`])}; mkdir -p ${joinShellCommand([`${local.remoteDir}/stray`])}`);
+      const host = await sync();
+      assert.equal(host.summary.unchanged, undefined);
+      assert.equal(await onHost(host.remoteDir, 'digest.txt'), 'SAME SIZE\n', 'the host copy is the project\'s again');
+      assert.ok(host.summary.changes.deleted.includes('stray/'), 'a folder made on the host is gone');
+      assert.equal((await sync(noRsync)).summary.unchanged, true);
+    });
+
     it('a saved token the server does not hold: its proof fails, nothing is sent, the sync goes by ssh and forgets the channel', async () => {
       const file = (await savedFile())!;
       const saved = await readFile(file, 'utf8');

@@ -182,9 +182,9 @@ export class RsyncSyncManager implements SyncManager {
  */
 async function sameTree(fast: FastRemoteShell, localDir: string, remoteDir: string, record: PushRecord): Promise<boolean> {
   const remote = fast.treeDigest!(remoteDir, record.entries, entriesId(record.entries)).catch(() => undefined);
+  const local = await treeDigest(localDir, record.entries);
   // The local folders still hold the names they held (an entry added and copied by other means would match on both sides).
-  if (folderNamesDigest(localDir, record.entries) !== record.folders) return false;
-  return (await remote) === treeDigest(localDir, record.entries);
+  return folderNamesDigest(localDir, record.entries) === record.folders && (await remote) === local;
 }
 
 function unchangedSummary(started: number): SyncSummary {

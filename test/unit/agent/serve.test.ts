@@ -71,9 +71,10 @@ describe('mlt serve (the fast channel)', () => {
     const entries = ['./', 'd/', 'd/x', 'gone'];
     const question = JSON.stringify({ root: dir.slice(1), list: entriesId(entries) }); // relative: under the server's folder (/)
     const first = await request(port, TOKEN, question, { mode: 'tree', stdin: gzipSync(encodeEntries(entries)) });
-    assert.equal(first.reply.toString(), `send-list\ndigest ${treeDigest(dir, entries)}\n`);
+    const digest = await treeDigest(dir, entries);
+    assert.equal(first.reply.toString(), `send-list\ndigest ${digest}\n`);
     const known = await request(port, TOKEN, question, { mode: 'tree' });
-    assert.equal(known.reply.toString(), `digest ${treeDigest(dir, entries)}\n`);
+    assert.equal(known.reply.toString(), `digest ${digest}\n`);
     writeFileSync(join(dir, 'd', 'x'), 'xy');
     assert.notEqual((await request(port, TOKEN, question, { mode: 'tree' })).reply.toString(), known.reply.toString());
     const other = JSON.stringify({ root: dir, list: entriesId(['./']) });

@@ -22,10 +22,20 @@ describe('treeDigest (what rsync -rlpt compares, as one hash)', () => {
     return { local, copy };
   };
 
-  it('is equal for a tree and its copy with the same times and permissions', () => {
+  it('is equal for a tree and its copy with the same times and permissions', async () => {
     const { local, copy } = pair('equal');
-    assert.equal(treeDigest(local, entries), treeDigest(copy, entries));
-    assert.match(treeDigest(local, entries), /^[0-9a-f]{64}$/);
+    assert.equal(await treeDigest(local, entries), await treeDigest(copy, entries));
+    assert.match(await treeDigest(local, entries), /^[0-9a-f]{64}$/);
+  });
+
+  it('goes through long lists in steps, letting other work in between', async () => {
+    const { local } = pair('long');
+    const long = Array.from({ length: 5000 }, (_, i) => (i % 2 ? 'a.txt' : 'd/b.txt'));
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 0);
+    await treeDigest(local, long);
+    clearInterval(ticker);
+    assert.ok(ticks > 0, 'the event loop ran during the digest');
   });
 
   const changes: Array<[string, (dir: string) => void]> = [
@@ -38,10 +48,10 @@ describe('treeDigest (what rsync -rlpt compares, as one hash)', () => {
     ['a file replaced by a folder', (dir) => (rmSync(join(dir, 'a.txt')), mkdirSync(join(dir, 'a.txt')))],
   ];
   for (const [what, change] of changes) {
-    it(`changes with ${what}`, () => {
+    it(`changes with ${what}`, async () => {
       const { local, copy } = pair(what.replace(/\W+/g, '-'));
       change(copy);
-      assert.notEqual(treeDigest(local, entries), treeDigest(copy, entries));
+      assert.notEqual(await treeDigest(local, entries), await treeDigest(copy, entries));
     });
   }
 
