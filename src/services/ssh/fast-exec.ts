@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { createFrameReader } from '../../core/frames.ts';
 import { encodeEntries, entriesId } from '../../core/tree-digest.ts';
 import { FAST_FRAME, FAST_FRAME_LAYOUT, FAST_MAGIC, fastChannelRequest, fastHandshake, serverProved, type FastChannel, type FastMode, type FastTreeQuestion } from './fast-channel.ts';
@@ -32,45 +34,49 @@ export interface FastExecOptions {
   env?: NodeJS.ProcessEnv;
   /** Bound on the whole run; past it the channel is closed (the command ends). */
   timeoutMs?: number;
+  forward?: FastForward;
 }
 
 export function fastExec(options: FastExecOptions): Promise<number | undefined> {
   const { stdin: withStdin } = options;
   const io = options.io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
   return new Promise((resolve) => {
+    // Set once the channel is open; the handlers below run only after that.
+    let connection!: FastConnection;
     let started = false;
     let status: number | undefined;
     const stopStdin = () => {
       if (withStdin && started) {
-        io.stdin.unpipe(connection.child.stdin);
+        io.stdin.unpipe(connection.input);
         io.stdin.pause();
       }
     };
     const write = (stream: NodeJS.WritableStream, payload: Buffer) => {
       if (!stream.write(payload)) {
-        connection.child.stdout.pause();
-        stream.once('drain', () => connection.child.stdout.resume());
+        connection.output.pause();
+        stream.once('drain', () => connection.output.resume());
       }
     };
     const frames = createFrameReader(FAST_FRAME_LAYOUT, (type, payload) => {
       if (type === FAST_FRAME.started) {
         started = true;
-        if (withStdin) io.stdin.pipe(connection.child.stdin);
-        else connection.child.stdin.end();
+        if (withStdin) io.stdin.pipe(connection.input);
+        else connection.input.end();
       } else if (type === FAST_FRAME.stdout) write(io.stdout, payload);
       else if (type === FAST_FRAME.stderr) write(io.stderr, payload);
       else if (type === FAST_FRAME.exit) {
         status = Number(payload.toString());
         // The command is done: our end of the channel closes too, so ssh ends.
         stopStdin();
-        connection.child.stdin.end();
+        connection.input.end();
       }
     });
-    const connection = openFastChannel({ ...options, mode: 'framed' }, (chunk) => frames.push(chunk));
     // Our stdout closed under us (`… | head -1`): end the channel; the server ends the command.
-    const onOutputError = () => connection.child.kill('SIGTERM');
+    const onOutputError = () => connection?.close();
     io.stdout.once('error', onOutputError);
-    void connection.closed.then(() => {
+    void openFastChannel({ ...options, mode: 'framed' }, (chunk) => frames.push(chunk)).then(async (opened) => {
+      connection = opened;
+      await connection.closed;
       stopStdin();
       io.stdout.off('error', onOutputError);
       resolve(started ? (status !== undefined && Number.isInteger(status) ? status : 255) : undefined);
@@ -78,7 +84,7 @@ export function fastExec(options: FastExecOptions): Promise<number | undefined> 
   });
 }
 
-export interface FastTreeOptions extends Pick<FastExecOptions, 'sshArgs' | 'channel' | 'env' | 'timeoutMs'> {
+export interface FastTreeOptions extends Pick<FastExecOptions, 'sshArgs' | 'channel' | 'env' | 'timeoutMs' | 'forward'> {
   /** The host folder, as a push names it. */
   root: string;
   entries: readonly string[];
@@ -98,65 +104,127 @@ export function fastTreeDigest(options: FastTreeOptions): Promise<string | undef
   return new Promise((resolve) => {
     let text = '';
     let digest: string | undefined;
-    const connection = openFastChannel({ ...options, mode: 'tree', command: JSON.stringify(question) }, (chunk) => {
+    let connection!: FastConnection;
+    const onReply = (chunk: Buffer) => {
       text += chunk.toString('utf8');
-      if (text.length > HELLO_MAX_BYTES * 4) connection.child.kill('SIGTERM');
+      if (text.length > HELLO_MAX_BYTES * 4) connection.close();
       for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n')) {
         const line = text.slice(0, newline);
         text = text.slice(newline + 1);
         if (line === 'send-list') {
           const zlib = process.getBuiltinModule('node:zlib');
-          connection.child.stdin.end(zlib.gzipSync(encodeEntries(options.entries)));
+          connection.input.end(zlib.gzipSync(encodeEntries(options.entries)));
         } else {
           const match = /^digest ([0-9a-f]{64})$/.exec(line);
           digest = match?.[1];
-          connection.child.stdin.end();
+          connection.input.end();
         }
       }
+    };
+    void openFastChannel({ ...options, mode: 'tree', command: JSON.stringify(question) }, onReply).then(async (opened) => {
+      connection = opened;
+      await connection.closed;
+      resolve(digest);
     });
-    void connection.closed.then(() => resolve(digest));
   });
 }
 
+/** A local socket the master forwards to the server (`ssh -O forward -L`), tried before a new `ssh -W`, and ssh's argv that adds it. */
+export interface FastForward {
+  socket: string;
+  addArgs: readonly string[];
+}
+
+/** The stream to the server, whichever way it was opened. */
+interface FastConnection {
+  input: NodeJS.WritableStream;
+  output: NodeJS.ReadableStream;
+  /** Ends the channel at once (the server then ends its command). */
+  close(): void;
+  /** Settles when the channel has ended. */
+  closed: Promise<void>;
+}
+
 /**
- * Opens the fast channel (`ssh -W` to `mlt serve`), checks the server's
- * proof before anything of ours is sent, then sends the request. `reply`
- * gets the server's bytes after its proof. `closed` settles when ssh ends
- * (a channel that does not answer, or a server that cannot prove the token,
- * ends it at once).
+ * Opens the fast channel, checks the server's proof before anything of ours
+ * is sent, then sends the request. `reply` gets the server's bytes after its
+ * proof. `closed` settles when the channel ends (at once when it does not
+ * answer, or what answers cannot prove the token).
+ *
+ * The way there: the master's forwarded local socket when the caller has one
+ * (no process to start; it is added to the master the first time, and again
+ * after the master was replaced), else `ssh -W` through the master.
  */
-function openFastChannel(options: Pick<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env' | 'timeoutMs'> & { mode: FastMode }, reply: (chunk: Buffer) => void) {
-  const child = spawn('ssh', [...options.sshArgs], { stdio: ['pipe', 'pipe', 'ignore'], env: options.env ?? process.env });
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), options.timeoutMs);
+async function openFastChannel(options: Pick<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env' | 'timeoutMs' | 'forward'> & { mode: FastMode }, reply: (chunk: Buffer) => void): Promise<FastConnection> {
+  const connection = (options.forward && (await forwarded(options.forward, options.env))) ?? sshChannel(options.sshArgs, options.env);
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => connection.close(), options.timeoutMs);
+  void connection.closed.then(() => clearTimeout(timer));
   const handshake = fastHandshake(options.channel);
   let hello: Buffer | undefined = Buffer.alloc(0);
-  child.stdin.on('error', () => undefined);
-  child.stdin.write(`${FAST_MAGIC}${handshake.nonce}\n`);
-  child.stdout.on('data', (chunk: Buffer) => {
+  connection.input.on('error', () => undefined);
+  connection.input.write(`${FAST_MAGIC}${handshake.nonce}\n`);
+  connection.output.on('data', (chunk: Buffer) => {
     if (!hello) return reply(chunk);
     // The server's hello first: checked before anything of ours is sent.
     hello = Buffer.concat([hello, chunk]);
     const newline = hello.indexOf(0x0a);
     if (newline < 0) {
-      if (hello.length > HELLO_MAX_BYTES) child.kill('SIGTERM');
+      if (hello.length > HELLO_MAX_BYTES) connection.close();
       return;
     }
     const proved = serverProved(handshake, hello.subarray(0, newline).toString('latin1'));
     const rest = hello.subarray(newline + 1);
     hello = undefined;
     if (!proved) {
-      child.kill('SIGTERM');
+      connection.close();
       return;
     }
-    child.stdin.write(fastChannelRequest(handshake, options.command, options.mode));
+    connection.input.write(fastChannelRequest(handshake, options.command, options.mode));
     if (rest.length) reply(rest);
   });
+  return connection;
+}
+
+function sshChannel(sshArgs: readonly string[], env: NodeJS.ProcessEnv | undefined): FastConnection {
+  const child = spawn('ssh', [...sshArgs], { stdio: ['pipe', 'pipe', 'ignore'], env: env ?? process.env });
   const closed = new Promise<void>((resolve) => {
+    child.on('error', () => resolve());
+    child.on('close', () => resolve());
+  });
+  return { input: child.stdin, output: child.stdout, close: () => child.kill('SIGTERM'), closed };
+}
+
+/** The forwarded socket, connected; added to the master first when it is not there. Undefined when neither works. */
+async function forwarded(forward: FastForward, env: NodeJS.ProcessEnv | undefined): Promise<FastConnection | undefined> {
+  const first = await connectSocket(forward.socket);
+  if (first.connection) return first.connection;
+  // Refused: the file of a master that has since exited (ours, in our private folder). The new master cannot bind over it.
+  if (first.code === 'ECONNREFUSED') rmSync(forward.socket, { force: true });
+  await new Promise<void>((resolve) => {
+    const child = spawn('ssh', [...forward.addArgs], { stdio: 'ignore', env: env ?? process.env });
+    const timer = setTimeout(() => child.kill('SIGTERM'), FORWARD_TIMEOUT_MS);
     child.on('error', () => resolve());
     child.on('close', () => {
       clearTimeout(timer);
       resolve();
     });
   });
-  return { child, closed };
+  // Whether this process or another one at the same moment added it.
+  return (await connectSocket(forward.socket)).connection;
 }
+
+function connectSocket(path: string): Promise<{ connection?: FastConnection; code?: string }> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve({ code: error.code ?? 'ERROR' }));
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      socket.on('error', () => socket.destroy());
+      resolve({ connection: { input: socket, output: socket, close: () => socket.destroy(), closed } });
+    });
+  });
+}
+
+/** `ssh -O forward` only talks to the local master. */
+const FORWARD_TIMEOUT_MS = 10_000;

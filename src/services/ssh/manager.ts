@@ -8,7 +8,7 @@ import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import { holdProcess, isCommandNotFound, runProcess, type HeldProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
-import { fastExec, fastTreeDigest, type FastExecOptions } from './fast-exec.ts';
+import { fastExec, fastTreeDigest, type FastExecOptions, type FastForward } from './fast-exec.ts';
 import { fastChannelEnabled, fastRsyncShell, readFastChannel, saveFastChannel, type FastChannel } from './fast-channel.ts';
 import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
@@ -179,16 +179,27 @@ class SshManager implements SshService {
   }
 
   fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined> {
-    return fastExec({ ...options, sshArgs: this.fastSshArgs(target, channel), channel, command, env: this.options.env });
+    return fastExec({ ...options, ...this.fastWays(target, channel), channel, command, env: this.options.env });
   }
 
   /** The host's treeDigest of `entries` under `root`, from the fast channel; undefined when it cannot tell. */
   fastTreeDigest(target: SshTarget, channel: FastChannel, root: string, entries: readonly string[], listId: string): Promise<string | undefined> {
-    return fastTreeDigest({ sshArgs: this.fastSshArgs(target, channel), channel, root, entries, listId, env: this.options.env, timeoutMs: FAST_TREE_TIMEOUT_MS });
+    return fastTreeDigest({ ...this.fastWays(target, channel), channel, root, entries, listId, env: this.options.env, timeoutMs: FAST_TREE_TIMEOUT_MS });
   }
 
-  private fastSshArgs(target: SshTarget, channel: FastChannel): string[] {
-    return [...this.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host];
+  /**
+   * The two ways to the server: a local socket the master forwards to it
+   * (beside the control socket, in its private folder; no process to start),
+   * and `ssh -W` through the master when that cannot be had.
+   */
+  private fastWays(target: SshTarget, channel: FastChannel): { sshArgs: string[]; forward?: FastForward } {
+    const sshArgs = [...this.sshOptions(target), '-W', `127.0.0.1:${channel.port}`, '--', target.host];
+    const controlPath = this.controlPath(target);
+    const socket = controlPath && `${controlPath}.${channel.port}.fwd`;
+    // A Unix socket's path is limited (104 bytes on macOS, 108 on Linux).
+    if (!socket || socket.includes(':') || Buffer.byteLength(socket) > 100) return { sshArgs };
+    const addArgs = [...this.sshOptions(target), '-o', 'StreamLocalBindUnlink=yes', '-O', 'forward', '-L', `${socket}:127.0.0.1:${channel.port}`, '--', target.host];
+    return { sshArgs, forward: { socket, addArgs } };
   }
 
   fastRsyncShell(target: SshTarget, channel: FastChannel): string {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,6 +126,9 @@ describe('mlt serve (the fast channel)', () => {
     assert.equal(serverProved(handshake, fastProof(TOKEN, 'server', fastHandshake(channel).nonce)), false, 'another nonce');
     assert.equal(serverProved(handshake, fastProof(TOKEN, 'client', handshake.nonce)), false, 'the client\'s proof is not the server\'s');
     assert.equal(serverProved(handshake, 'x'.repeat(64)), false);
+    assert.equal(serverProved(handshake, `${handshake.serverProof.slice(0, 63)}${handshake.serverProof.endsWith('0') ? '1' : '0'}`), false, 'one character off');
+    // The client hashes without node:crypto (start-up); the agent with it: the same bytes.
+    assert.equal(fastProof(TOKEN, 'client', handshake.nonce), createHash('sha256').update(`${TOKEN}:client:${handshake.nonce}`).digest('hex'));
     assert.ok(!fastChannelRequest(handshake, 'true').toString().includes(TOKEN));
   });
 
