@@ -75,7 +75,7 @@ export class RsyncSyncManager implements SyncManager {
     const key = pushKey(push({ remote: { ...request.remote, rsh: '' }, filters, makeRemoteDir: 'none', progress: false, ioTimeoutSeconds: 0 }));
     const records = request.dryRun ? undefined : this.records;
     const recording = records !== undefined && fast?.treeDigest !== undefined;
-    if (recording) {
+    if (recording && !request.knownChanged) {
       const record = records.read(pair);
       const unchanged = record !== undefined && record.key === key && (await sameTree(fast!, localDir, remoteDir, record));
       this.debug(`push record: ${record === undefined ? 'none' : record.key !== key ? 'other rules' : unchanged ? 'both sides match, rsync not needed' : 'the trees differ'}`);

@@ -116,6 +116,11 @@ export interface PushRequest extends TransferOptions {
   rules?: SyncRules;
   /** Delete host files that are gone locally (never excluded or protected ones). Default: true. */
   delete?: boolean;
+  /**
+   * The caller saw a file change (a watch): rsync runs without first asking
+   * whether there is anything to do (docs/sync.md, "A sync with nothing to do").
+   */
+  knownChanged?: boolean;
 }
 
 export interface FetchRequest extends TransferOptions {

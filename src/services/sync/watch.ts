@@ -121,7 +121,8 @@ export async function runWatch(deps: WatchDeps, request: WatchRequest, onEvent: 
       onEvent({ type: 'sync-start', reason, paths });
       try {
         const { signal: _ignored, ...pushRequest } = request;
-        const summary = await deps.push({ ...pushRequest, localDir, signal });
+        // A change was seen: checking first whether there is anything to do would only cost time.
+        const summary = await deps.push({ ...pushRequest, localDir, signal, ...(reason === 'change' ? { knownChanged: true } : {}) });
         onEvent({ type: 'sync-complete', summary });
         return;
       } catch (error) {

@@ -240,6 +240,16 @@ describe('RsyncSyncManager', () => {
       });
     }
 
+    it('a push for a change a watch saw runs rsync without asking the host first, and keeps a record for the next sync', async () => {
+      const t = setup();
+      await t.push(fakeRsync([{ stdout: t.listing }]));
+      const watched = fakeRsync([{ stdout: t.listing }]);
+      await t.push(watched, { knownChanged: true });
+      assert.equal(watched.calls.length, 1);
+      assert.deepEqual(t.asked, [], 'the host was not asked for a digest');
+      assert.equal((await t.push(fakeRsync([]))).unchanged, true);
+    });
+
     it('a push that does not keep a record (no digest question) still drops the one it makes stale', async () => {
       const t = setup();
       await t.push(fakeRsync([{ stdout: t.listing }]));

@@ -69,6 +69,8 @@ describe('watch', () => {
     const change = w.starts()[1] as Extract<WatchEvent, { type: 'sync-start' }>;
     assert.equal(change.reason, 'change');
     assert.ok(change.paths.includes('a.py') && change.paths.includes('src/b.py'), change.paths.join(','));
+    // Only a push for a seen change skips asking the host whether there is anything to do.
+    assert.deepEqual(w.pushes.map((p) => p.knownChanged), [undefined, true]);
     await sleep(200);
     assert.equal(w.starts().length, 2, 'one push for the whole burst');
     w.controller.abort();
