@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolvePaths } from '../core/paths.ts';
 import { FAST_FEATURES, FAST_FRAME, FAST_MAGIC, fastFrame, fastProof, type FastMode } from '../services/ssh/fast-channel.ts';
+import { runInContainer } from './serve-container.ts';
 import { answerTree, TreeLists } from './serve-tree.ts';
 
 /**
@@ -62,6 +63,7 @@ export interface Request {
    * `raw` (rsync): the command's stdin and stdout are the connection.
    * `framed` (exec): stdout, stderr and the exit status come back in frames (see run).
    * `tree`: no command; the digest of a list of paths (serve-tree.ts).
+   * `container`: framed, argv run in a container through the engine's API (serve-container.ts).
    */
   mode: FastMode;
   /** The command line, or for `tree` its JSON question. */
@@ -90,7 +92,7 @@ export function parseRequest(buffer: Buffer): Request | undefined {
     if (buffer.length > 100) throw new Error('not an mlt fast-channel request');
     return undefined;
   }
-  const match = /^([0-9a-f]{64})(?: (framed|tree))?$/.exec(buffer.subarray(0, newline).toString('latin1'));
+  const match = /^([0-9a-f]{64})(?: (framed|tree|container))?$/.exec(buffer.subarray(0, newline).toString('latin1'));
   if (!match) throw new Error('not an mlt fast-channel request');
   const nul = buffer.indexOf(0x00, newline + 1);
   if (nul < 0) {
@@ -178,6 +180,7 @@ function handle(socket: Socket, options: ServeOptions, seen: NonceLog, lists: Tr
         return;
       }
       if (request.mode === 'tree') answerTree(socket, request, { cwd: options.cwd, lists, log: options.log });
+      else if (request.mode === 'container') runInContainer(socket, request, options.log);
       else run(socket, request, options);
     } catch (error) {
       refuse((error as Error).message);

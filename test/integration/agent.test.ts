@@ -241,15 +241,20 @@ describe('mlt agent', async () => {
       await rm(join(sandbox.projectDir, 'made-on-host.txt'));
     });
 
-    it('exec without a terminal runs through it: stdin, stdout, stderr and the exit code as over ssh; the server is the command\'s parent', async () => {
-      const ran = await runMltoolbox(['-C', sandbox.projectDir, 'exec', host, '--', 'sh', '-c', 'cat; echo to-stderr >&2; exit 3'], { env: sandbox.env, cwd: sandbox.root, input: 'piped in\n', timeoutMs: 60_000 });
+    it('exec without a terminal runs through it, by the engine\'s API: stdin, stdout, stderr, the exit code and the variables as over ssh; no engine CLI starts', async () => {
+      const script = 'cat; echo to-stderr >&2; echo "[$MLT_FROM_CONFIG] $(pwd)"; exit 3';
+      const ran = await runMltoolbox(['-C', sandbox.projectDir, 'exec', host, '--', 'sh', '-c', script], { env: sandbox.env, cwd: sandbox.root, input: 'piped in\n', timeoutMs: 60_000 });
       assert.equal(ran.code, 3, ran.stderr);
-      assert.equal(ran.stdout, 'piped in\n');
+      assert.equal(ran.stdout, 'piped in\n[set-in-config] /workspace\n');
       assert.match(ran.stderr, /^to-stderr$/m);
+      const killed = await runMltoolbox(['-C', sandbox.projectDir, 'exec', host, '--', 'sh', '-c', 'kill -9 $$'], { env: sandbox.env, cwd: sandbox.root, timeoutMs: 60_000 });
+      assert.equal(killed.code, 137, 'a signal is 128+N, as docker exec reports it');
       const [server] = await servers();
       assert.ok(server, 'a server runs');
       const slow = runMltoolbox(['-C', sandbox.projectDir, 'exec', host, '--', 'sleep', '4'], { env: sandbox.env, cwd: sandbox.root, timeoutMs: 60_000 });
-      await waitFor('the exec to run under mlt serve', async () => (await run('pgrep', ['-P', server, '-f', 'sleep'])).code === 0, 4_000, 100);
+      await waitFor('the exec to run in the container', async () => (await run('pgrep', ['-f', 'sleep 4'])).code === 0, 4_000, 100);
+      const children = (await run('pgrep', ['-P', server])).stdout.trim();
+      assert.equal(children, '', 'mlt serve started no process (no docker exec, no shell): the engine runs it');
       assert.equal((await slow).code, 0);
     });
 

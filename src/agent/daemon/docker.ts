@@ -1,4 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
+import { createFrameReader } from '../../core/frames.ts';
 import type { ContainerInfo } from '../../relay/protocol.ts';
 
 /**
@@ -104,19 +105,13 @@ export async function findManagedContainer(docker: DockerSocket, ref: string): P
  * arrive split across chunks; the decoder keeps what it has not used.
  */
 export function createDemuxer(onPayload: (payload: Buffer, stream: number) => void): (chunk: Buffer) => void {
-  let pending: Buffer = Buffer.alloc(0);
-  return (chunk) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 8) {
-      const size = pending.readUInt32BE(4);
-      if (pending.length < 8 + size) break;
-      onPayload(pending.subarray(8, 8 + size), pending[0]!);
-      pending = pending.subarray(8 + size);
-    }
-  };
+  const reader = createFrameReader(DOCKER_FRAMES, (stream, payload) => onPayload(payload, stream));
+  return (chunk) => reader.push(chunk);
 }
 
-/** Splits a byte stream into lines (the last, unfinished one waits for more). */
+/** Docker's multiplexed stream: stream type at 0, payload size (u32 BE) at 4, payload after 8 bytes. */
+export const DOCKER_FRAMES = { headerSize: 8, lengthAt: 4 } as const;
+
 export function createLineSplitter(onLines: (lines: string[]) => void): { push(chunk: Buffer): void; flush(): void } {
   let rest = '';
   return {
@@ -170,4 +165,55 @@ export async function execInContainer(docker: DockerSocket, id: string, argv: re
   for await (const chunk of response) feed(chunk as Buffer);
   const inspect = await json<{ ExitCode: number | null }>(docker, 'GET', `/exec/${created.Id}/json`);
   return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(parts).toString('utf8') };
+}
+
+/** What an exec runs (Docker's exec create body, in our words). */
+export interface ExecSpec {
+  argv: readonly string[];
+  env?: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  stdin: boolean;
+}
+
+/** Creates an exec in the container; its id. Throws DockerApiError (no such container, not running). */
+export async function createExec(docker: DockerSocket, id: string, spec: ExecSpec): Promise<string> {
+  const body = {
+    Cmd: spec.argv, AttachStdin: spec.stdin, AttachStdout: true, AttachStderr: true, Tty: false,
+    ...(spec.env ? { Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`) } : {}),
+    ...(spec.workdir ? { WorkingDir: spec.workdir } : {}),
+    ...(spec.user ? { User: spec.user } : {}),
+  };
+  return (await json<{ Id: string }>(docker, 'POST', `/containers/${encodeURIComponent(id)}/exec`, body)).Id;
+}
+
+/**
+ * Starts an exec with the connection taken over (Docker's hijack): the
+ * socket carries stdin one way and the multiplexed stdout and stderr the
+ * other (`head`: output that came with the upgrade). An engine that answers
+ * without taking it over gives its output as the response body, and no stdin.
+ */
+export function attachExec(docker: DockerSocket, execId: string): Promise<{ output: NodeJS.ReadableStream; input?: NodeJS.WritableStream; head: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify({ Detach: false, Tty: false });
+    const req = request({
+      socketPath: docker.socketPath, method: 'POST', path: `${API}/exec/${encodeURIComponent(execId)}/start`,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), connection: 'Upgrade', upgrade: 'tcp' },
+    });
+    req.on('upgrade', (_response, socket, head) => resolve({ output: socket, input: socket, head }));
+    req.on('response', (response) => {
+      if ((response.statusCode ?? 500) < 400) {
+        resolve({ output: response, head: Buffer.alloc(0) });
+        return;
+      }
+      void readAll(response).then((body) => reject(new DockerApiError(response.statusCode ?? 500, body.toString('utf8').trim())), reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** An exec's exit status once it has ended (-1 when the engine does not say). */
+export async function execExitCode(docker: DockerSocket, execId: string): Promise<number> {
+  return (await json<{ ExitCode: number | null }>(docker, 'GET', `/exec/${encodeURIComponent(execId)}/json`)).ExitCode ?? -1;
 }

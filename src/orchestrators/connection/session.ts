@@ -229,6 +229,7 @@ export function createSessions(deps: ConnectionDeps, pluginHooks: ConnectionHook
     return createContainerHost({
       containers: session.place.containers, id, name: `the dev container on ${session.place.name}`,
       engineHost: session.place.host, workdir: session.loaded.config.project.workdir,
+      ...(session.place.engineSocket ? { engineSocket: session.place.engineSocket } : {}),
     });
   }
 

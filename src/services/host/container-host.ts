@@ -12,13 +12,16 @@ export interface ContainerHostOptions {
   engineHost: Host;
   /** Default folder for commands (the project's workdir). */
   workdir?: string;
+  /** The engine's socket on the engine's host: with it, a command without a terminal may go through the host's agent (Host.execInContainer). */
+  engineSocket?: string;
 }
 
 /**
  * A container, through the ContainerManager: commands through the engine's
  * API, interactive ones as the engine's own CLI (`docker exec -it`, asked of
- * the manager) run on the engine's host, ports through what the container
- * publishes.
+ * the manager) run on the engine's host — or, without a terminal, through
+ * the engine host's agent when it has one — ports through what the
+ * container publishes.
  */
 export function createContainerHost(options: ContainerHostOptions): Host {
   const { containers, id, engineHost } = options;
@@ -46,6 +49,13 @@ export function createContainerHost(options: ContainerHostOptions): Host {
     execScript: (script, { args = [], ...rest } = {}) => exec(['sh', '-c', script, 'sh', ...args], rest),
     async execInteractive(argv, interactive) {
       const workdir = interactive.workdir ?? options.workdir;
+      // Without a terminal, the engine's API on its host when the host's agent can call it (no engine CLI to start).
+      if (!interactive.tty && engineHost.execInContainer && options.engineSocket) {
+        const code = await engineHost.execInContainer({
+          socket: options.engineSocket, id, argv: [...argv], stdin: interactive.stdin, ...(workdir ? { workdir } : {}), ...(interactive.env ? { env: interactive.env } : {}),
+        });
+        if (code !== undefined) return code;
+      }
       const command = await containers.interactiveCommand(id, argv, {
         tty: interactive.tty, stdin: interactive.stdin, ...(workdir ? { workdir } : {}), ...(interactive.env ? { env: interactive.env } : {}),
       });

@@ -62,6 +62,15 @@ export function createSshHost(options: SshHostOptions): Host {
     return { kind: 'detached', localPort, holder, close: () => stopHolder(holder) };
   }
 
+  /** 255 is ssh's own failure, or the program's exit status: the shared connection tells which. */
+  async function connectionKept(code: number): Promise<number> {
+    if (code === 255 && !(await ssh.check(target).catch(() => false))) {
+      throw new UserError('SSH_CONNECTION_LOST', `the ssh connection to ${name} was lost while the command ran (the host stopped answering, or the connection was closed)`,
+        `check the host answers (ssh ${name} true), then run it again`, { data: { host: name } });
+    }
+    return code;
+  }
+
   return {
     name,
     local: false,
@@ -121,12 +130,15 @@ export function createSshHost(options: SshHostOptions): Host {
         if (!isCommandNotFound(error)) throw error;
         throw new UserError('SSH_NOT_INSTALLED', 'this needs the ssh program on this machine, and there is none on PATH', 'install the OpenSSH client (apt-get install openssh-client)');
       });
-      // 255 is ssh's own failure, or the program's exit status: the shared connection tells which.
-      if (code === 255 && !(await ssh.check(target).catch(() => false))) {
-        throw new UserError('SSH_CONNECTION_LOST', `the ssh connection to ${name} was lost while the command ran (the host stopped answering, or the connection was closed)`,
-          `check the host answers (ssh ${name} true), then run it again`, { data: { host: name } });
-      }
-      return code;
+      return await connectionKept(code);
+    },
+    async execInContainer(exec) {
+      const channel = ssh.fastChannel(target);
+      if (!channel?.features?.includes('container')) return undefined;
+      const outcome = await ssh.fastContainerExec(target, channel, exec, { stdin: exec.stdin });
+      if (outcome === 'unavailable') ssh.saveFastChannel(target, undefined);
+      if (typeof outcome !== 'number') return undefined;
+      return await connectionKept(outcome);
     },
     async readFile(path) {
       const result = await ssh.exec(target, ['sh', '-c', 'test -e "$1" || exit 3; base64 < "$1"', 'sh', path], { check: false });

@@ -1,3 +1,4 @@
+import type { FastContainerQuestion } from '../ssh/fast-channel.ts';
 import type { RemoteShell } from '../sync/types.ts';
 
 /**
@@ -61,6 +62,15 @@ export interface Host {
    * resize and Ctrl-C belong to the program). Resolves with its exit code.
    */
   execInteractive(argv: readonly string[], options: InteractiveOptions): Promise<number>;
+  /**
+   * Runs argv in a container of this host's engine, without a terminal,
+   * through the agent's fast channel: the engine's API called on the host,
+   * no engine CLI and no shell to start (stdio and exit status as with
+   * execInteractive). Undefined when it cannot (no channel, an older agent,
+   * or the engine refused before anything ran): the caller then runs the
+   * engine's command line. Only hosts reached over SSH have it.
+   */
+  execInContainer?(exec: ContainerExec): Promise<number | undefined>;
   /** A file's bytes, or undefined when it does not exist. */
   readFile(path: string): Promise<Buffer | undefined>;
   /** Writes a file (created 0600 unless `mode` says otherwise). */
@@ -103,6 +113,9 @@ export interface HostExecResult {
   stdout: string;
   stderr: string;
 }
+
+/** A command for a container, by its engine's socket on the host (what `docker exec` without -t would run). */
+export type ContainerExec = FastContainerQuestion;
 
 export interface InteractiveOptions {
   /** Give the program a terminal (a shell); false for pipes (`exec -- cmd > file`). */

@@ -25,10 +25,14 @@ export interface FastChannel {
 }
 
 /** A request's mode (the word after the client's proof): rsync's raw stream, exec's frames, or a tree digest. */
-export type FastMode = 'raw' | 'framed' | 'tree';
+export type FastMode = 'raw' | 'framed' | 'tree' | 'container';
 
-/** What this version's `mlt serve` answers besides commands: `tree`, the digest a sync with nothing to do stops at. */
-export const FAST_FEATURES = ['tree'] as const;
+/**
+ * What this version's `mlt serve` answers besides commands: `tree`, the
+ * digest a sync with nothing to do stops at; `container`, a command run in a
+ * container through the engine's API (no engine CLI to start).
+ */
+export const FAST_FEATURES = ['tree', 'container'] as const;
 
 /** MLTOOLBOX_FAST_CHANNEL=0: never use or start the fast channel. */
 export const FAST_CHANNEL_ENV = 'MLTOOLBOX_FAST_CHANNEL';
@@ -153,6 +157,23 @@ export interface FastTreeQuestion {
   list: string;
 }
 
+/**
+ * A `container` request (framed, like exec's): argv run in container `id`
+ * through the engine's API at `socket` on the host (Docker's, or Podman's
+ * compatible one). The server answers `refused` (with the engine's reason)
+ * instead of `started` when it could not start it: nothing ran.
+ */
+export interface FastContainerQuestion {
+  socket: string;
+  id: string;
+  argv: string[];
+  env?: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  /** Keep stdin open (docker exec -i). */
+  stdin: boolean;
+}
+
 /** Bounds on a list a client sends: gzipped, and unpacked. */
 export const FAST_TREE_LIMITS = { gzippedBytes: 64 * 1024 * 1024, bytes: 512 * 1024 * 1024 } as const;
 
@@ -166,9 +187,10 @@ export function fastRsyncEnv(channel: FastChannel): Record<string, string> {
  * A framed request's reply (`mltoolbox exec`), server to client: type (1
  * byte), payload length (u32 BE), payload. `started` once the command runs
  * (the client sends stdin only then), stdout and stderr as they come, `exit`
- * last with the status as text (128+N for signal N).
+ * last with the status as text (128+N for signal N). `refused` (a container
+ * request only) instead of `started`, with the reason: nothing ran.
  */
-export const FAST_FRAME = { started: 0, stdout: 1, stderr: 2, exit: 3 } as const;
+export const FAST_FRAME = { started: 0, stdout: 1, stderr: 2, exit: 3, refused: 4 } as const;
 export const FAST_FRAME_LAYOUT = { headerSize: 5, lengthAt: 1 } as const;
 
 export function fastFrame(type: number, payload: Buffer | string = ''): Buffer {

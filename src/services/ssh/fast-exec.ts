@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createFrameReader } from '../../core/frames.ts';
 import { encodeEntries, entriesId } from '../../core/tree-digest.ts';
-import { FAST_FRAME, FAST_FRAME_LAYOUT, FAST_MAGIC, fastChannelRequest, fastHandshake, serverProved, type FastChannel, type FastMode, type FastTreeQuestion } from './fast-channel.ts';
+import { FAST_FRAME, FAST_FRAME_LAYOUT, FAST_MAGIC, fastChannelRequest, fastHandshake, serverProved, type FastChannel, type FastContainerQuestion, type FastMode, type FastTreeQuestion } from './fast-channel.ts';
 
 export interface FastExecIo {
   stdin: NodeJS.ReadableStream;
@@ -38,6 +38,29 @@ export interface FastExecOptions {
 }
 
 export function fastExec(options: FastExecOptions): Promise<number | undefined> {
+  return framed(options, 'framed').then((outcome) => (typeof outcome === 'number' ? outcome : undefined));
+}
+
+/** What a container exec through `mlt serve` asks (FastContainerQuestion), less what the channel adds. */
+export interface FastContainerExecOptions extends Omit<FastExecOptions, 'command'> {
+  question: FastContainerQuestion;
+}
+
+/**
+ * Runs argv in a container through `mlt serve`, which calls the engine's API
+ * on the host (no engine CLI, no shell). A number is the exit status;
+ * `unavailable`: the channel did not answer (nothing ran, nothing of ours
+ * was read); `refused`: the server could not start it (no such container,
+ * an engine that refused the exec: nothing ran), so the engine's CLI, which
+ * says why in its own words, should run it instead.
+ */
+export async function fastContainerExec(options: FastContainerExecOptions): Promise<number | 'unavailable' | { refused: string }> {
+  const outcome = await framed({ ...options, command: JSON.stringify(options.question) }, 'container');
+  return outcome === undefined ? 'unavailable' : outcome;
+}
+
+/** A framed request: the exit status, undefined when the channel did not start it, or what the server said when it refused it. */
+function framed(options: FastExecOptions, mode: 'framed' | 'container'): Promise<number | undefined | { refused: string }> {
   const { stdin: withStdin } = options;
   const io = options.io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
   return new Promise((resolve) => {
@@ -45,6 +68,7 @@ export function fastExec(options: FastExecOptions): Promise<number | undefined> 
     let connection!: FastConnection;
     let started = false;
     let status: number | undefined;
+    let refused: string | undefined;
     const stopStdin = () => {
       if (withStdin && started) {
         io.stdin.unpipe(connection.input);
@@ -64,7 +88,10 @@ export function fastExec(options: FastExecOptions): Promise<number | undefined> 
         else connection.input.end();
       } else if (type === FAST_FRAME.stdout) write(io.stdout, payload);
       else if (type === FAST_FRAME.stderr) write(io.stderr, payload);
-      else if (type === FAST_FRAME.exit) {
+      else if (type === FAST_FRAME.refused && !started) {
+        refused = payload.toString('utf8');
+        connection.input.end();
+      } else if (type === FAST_FRAME.exit) {
         status = Number(payload.toString());
         // The command is done: our end of the channel closes too, so ssh ends.
         stopStdin();
@@ -74,12 +101,13 @@ export function fastExec(options: FastExecOptions): Promise<number | undefined> 
     // Our stdout closed under us (`… | head -1`): end the channel; the server ends the command.
     const onOutputError = () => connection?.close();
     io.stdout.once('error', onOutputError);
-    void openFastChannel({ ...options, mode: 'framed' }, (chunk) => frames.push(chunk)).then(async (opened) => {
+    void openFastChannel({ ...options, mode }, (chunk) => frames.push(chunk)).then(async (opened) => {
       connection = opened;
       await connection.closed;
       stopStdin();
       io.stdout.off('error', onOutputError);
-      resolve(started ? (status !== undefined && Number.isInteger(status) ? status : 255) : undefined);
+      if (refused !== undefined) resolve({ refused });
+      else resolve(started ? (status !== undefined && Number.isInteger(status) ? status : 255) : undefined);
     });
   });
 }

@@ -8,8 +8,8 @@ import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import { holdProcess, isCommandNotFound, runProcess, type HeldProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
-import { fastExec, fastTreeDigest, type FastExecOptions, type FastForward } from './fast-exec.ts';
-import { fastChannelEnabled, fastRsyncShell, readFastChannel, saveFastChannel, type FastChannel } from './fast-channel.ts';
+import { fastContainerExec, fastExec, fastTreeDigest, type FastExecOptions, type FastForward } from './fast-exec.ts';
+import { fastChannelEnabled, fastRsyncShell, readFastChannel, saveFastChannel, type FastChannel, type FastContainerQuestion } from './fast-channel.ts';
 import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
 import { quoteRsyncArg } from './rsync-quote.ts';
@@ -180,6 +180,10 @@ class SshManager implements SshService {
 
   fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined> {
     return fastExec({ ...options, ...this.fastWays(target, channel), channel, command, env: this.options.env });
+  }
+
+  fastContainerExec(target: SshTarget, channel: FastChannel, question: FastContainerQuestion, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | 'unavailable' | { refused: string }> {
+    return fastContainerExec({ ...options, ...this.fastWays(target, channel), channel, question, env: this.options.env });
   }
 
   /** The host's treeDigest of `entries` under `root`, from the fast channel; undefined when it cannot tell. */

@@ -1,4 +1,4 @@
-import type { FastChannel } from './fast-channel.ts';
+import type { FastChannel, FastContainerQuestion } from './fast-channel.ts';
 import type { FastExecOptions } from './fast-exec.ts';
 import type { SshTarget } from './target.ts';
 
@@ -103,6 +103,8 @@ export interface SshService {
    */
   fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined>;
   /** rsync's `-e` through the fast channel (the token travels in MLT_FAST_TOKEN, never argv). */
+  /** Runs a command in a container through the engine's API on the host (fast-exec.ts fastContainerExec). */
+  fastContainerExec(target: SshTarget, channel: FastChannel, question: FastContainerQuestion, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | 'unavailable' | { refused: string }>;
   /** The host's treeDigest (core/tree-digest.ts) of `entries` under its folder `root`, from `mlt serve`; undefined when it cannot tell. */
   fastTreeDigest(target: SshTarget, channel: FastChannel, root: string, entries: readonly string[], listId: string): Promise<string | undefined>;
   fastRsyncShell(target: SshTarget, channel: FastChannel): string;

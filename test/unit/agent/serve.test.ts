@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import { parseHello, parseRequest, startServer } from '../../../src/agent/serve.ts';
-import { FAST_MAGIC, fastChannelRequest, fastHandshake, fastProof, parseFastChannel, serverProved, type FastHandshake, type FastMode } from '../../../src/services/ssh/fast-channel.ts';
+import { FAST_FRAME, FAST_MAGIC, fastChannelRequest, fastHandshake, fastProof, parseFastChannel, serverProved, type FastHandshake, type FastMode } from '../../../src/services/ssh/fast-channel.ts';
 import { encodeEntries, entriesId, treeDigest } from '../../../src/core/tree-digest.ts';
 
 const TOKEN = 'ab'.repeat(32);
@@ -82,6 +82,25 @@ describe('mlt serve (the fast channel)', () => {
     assert.match((await request(port, TOKEN, other, { mode: 'tree', stdin: gzipSync(encodeEntries(['x'])) })).reply.toString(), /^send-list\nerror the list is not the one named\n$/);
     assert.match((await request(port, TOKEN, '{"root":"/"}', { mode: 'tree' })).reply.toString(), /^error a tree request without a list id\n$/);
     assert.match((await request(port, TOKEN, 'rm -rf /', { mode: 'tree' })).reply.toString(), /^error a tree request that is not JSON\n$/);
+  });
+
+  it('container: an engine that cannot be reached or a malformed request is refused before anything runs (no started frame)', async () => {
+    const { port } = await started;
+    const question = { socket: join(tmpdir(), 'mlt-no-engine.sock'), id: 'c1', argv: ['true'], stdin: false };
+    const { reply } = await request(port, TOKEN, JSON.stringify(question), { mode: 'container' });
+    const [[type, why]] = frames(reply) as [[number, string]];
+    assert.equal(type, FAST_FRAME.refused);
+    assert.match(why, /ENOENT|connect/);
+    for (const [bad, message] of [
+      [{ ...question, socket: 'relative.sock' }, /engine socket/],
+      [{ ...question, argv: [] }, /command/],
+      [{ ...question, env: { A: 1 } }, /environment/],
+      [{ ...question, workdir: '' }, /folder or user/],
+    ] as const) {
+      const refused = frames((await request(port, TOKEN, JSON.stringify(bad), { mode: 'container' })).reply);
+      assert.equal(refused[0]![0], FAST_FRAME.refused);
+      assert.match(refused[0]![1], message);
+    }
   });
 
   it('framed: started, then stdout and stderr frames, then the exit status (128+N for a signal)', async () => {

@@ -51,6 +51,7 @@ function fakeSsh(overrides: Partial<SshService> = {}) {
     fastExec: async () => undefined,
     fastRsyncShell: () => 'bash',
     fastTreeDigest: async () => undefined,
+    fastContainerExec: async () => 'unavailable' as const,
     ...overrides,
   };
   return { service, log, scripts };

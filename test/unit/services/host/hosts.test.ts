@@ -76,6 +76,29 @@ describe('container host', () => {
       'variables reach the engine\'s command line');
   });
 
+  it('without a terminal, the engine host\'s agent runs it when it can (by the engine socket); otherwise the engine\'s command line', async () => {
+    const asked: unknown[] = [];
+    let answer: number | undefined = 3;
+    const { calls } = setup();
+    const containers = { interactiveCommand: async (id: string, argv: readonly string[]) => ['engine', 'exec', id, ...argv] } as unknown as ContainerManager;
+    const engineHost = {
+      execInteractive: async (argv: readonly string[], options: unknown) => (calls.interactive.push([argv, options]), 7),
+      execInContainer: async (exec: unknown) => (asked.push(exec), answer),
+    } as unknown as Host;
+    const host = createContainerHost({ containers, id: 'c1', name: 'c', engineHost, workdir: '/workspace', engineSocket: '/run/podman/podman.sock' });
+    assert.equal(await host.execInteractive(['python', 'x.py'], { tty: false, stdin: true, env: { MLTOOLBOX_EXEC_ID: 't1' } }), 3);
+    assert.deepEqual(asked, [{ socket: '/run/podman/podman.sock', id: 'c1', argv: ['python', 'x.py'], stdin: true, workdir: '/workspace', env: { MLTOOLBOX_EXEC_ID: 't1' } }]);
+    assert.equal(calls.interactive.length, 0);
+    answer = undefined; // no channel, an older agent, or the engine refused: nothing ran
+    assert.equal(await host.execInteractive(['true'], { tty: false, stdin: false }), 7);
+    assert.deepEqual(calls.interactive[0]![0], ['engine', 'exec', 'c1', 'true']);
+    await host.execInteractive(['bash'], { tty: true, stdin: true });
+    assert.equal(asked.length, 2, 'a terminal never goes through the agent');
+    const withoutSocket = createContainerHost({ containers, id: 'c1', name: 'c', engineHost });
+    await withoutSocket.execInteractive(['true'], { tty: false, stdin: false });
+    assert.equal(asked.length, 2, 'without the engine socket it cannot');
+  });
+
   it('files through sh in the container; ports through what it publishes, forwarded by the engine host', async () => {
     const { host, calls } = setup();
     assert.equal((await host.readFile('/etc/x'))?.toString(), 'file body');

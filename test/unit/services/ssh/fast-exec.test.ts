@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { startServer } from '../../../../src/agent/serve.ts';
-import { fastExec } from '../../../../src/services/ssh/fast-exec.ts';
+import { fastContainerExec, fastExec } from '../../../../src/services/ssh/fast-exec.ts';
 
 const TOKEN = 'cd'.repeat(32);
 
@@ -68,5 +68,17 @@ describe('fastExec through the master\'s forwarded socket', () => {
     assert.deepEqual(await run(socket, ssh.env), { code: undefined, out: '' });
     assert.equal(ssh.ran(), true, 'ssh was asked to add the forward (then to open -W)');
     assert.equal(existsSync(socket), false, 'the stale file is gone, so the master can bind the path again');
+  });
+
+  it('a container request the server refuses comes back as refused (nothing ran), not as a channel that does not answer', async () => {
+    const { port } = await started;
+    const socket = join(dir, 'refusing.fwd');
+    await forwardTo(socket, port);
+    const outcome = await fastContainerExec({
+      sshArgs: [], channel: { port, token: TOKEN }, stdin: false, env: failingSsh().env, forward: { socket, addArgs: [] }, timeoutMs: 10_000,
+      question: { socket: join(dir, 'no-engine.sock'), id: 'c1', argv: ['true'], stdin: false },
+      io: { stdin: Readable.from([]), stdout: new PassThrough(), stderr: new PassThrough() },
+    });
+    assert.ok(typeof outcome === 'object' && /ENOENT|connect/.test(outcome.refused), JSON.stringify(outcome));
   });
 });
