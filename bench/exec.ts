@@ -5,7 +5,9 @@
  * `connect --yes` (which installs the agent and starts its fast channel, as a
  * user's first connect does); with the same exec without the fast channel
  * (MLTOOLBOX_FAST_CHANNEL=0: a new ssh session, so the host's login shell),
- * a traced run showing where the time goes, and `--version` as the start-up floor.
+ * a traced run showing where the time goes, and `--version` and `node -e 0`
+ * as the start-up floors. With the fast channel, exec asks the engine's API
+ * on the host through the agent (no `docker exec` CLI).
  * Usage: node bench/exec.ts [--runs N]
  */
 import { readdirSync } from 'node:fs';
@@ -37,12 +39,13 @@ await runBenchmark(async (harness, atEnd) => {
   const trace = tracer.read();
 
   note(`timing ${runs} runs of each, interleaved`);
-  const series: Record<string, number[]> = { exec: [], execSsh: [], baseline: [], version: [] };
+  const series: Record<string, number[]> = { exec: [], execSsh: [], baseline: [], version: [], node: [] };
   for (let i = 0; i < runs; i++) {
     series.baseline!.push((await timedOk('ssh', baseArgs)).ms);
     series.exec!.push((await mltOk(sandbox, project, ['exec', HOST, '--', 'true'])).ms);
     series.execSsh!.push((await mltOk(sandbox, project, ['exec', HOST, '--', 'true'], viaSsh)).ms);
     series.version!.push((await mlt(sandbox, project, ['--version'])).ms);
+    series.node!.push((await timedOk(process.execPath, ['-e', '0'])).ms);
   }
   const s = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, summarize(v)]));
   const base = s.baseline!.median;
@@ -55,6 +58,7 @@ await runBenchmark(async (harness, atEnd) => {
     row('mltoolbox exec HOST -- true (fast channel)', 'exec'),
     row('mltoolbox exec HOST -- true, MLTOOLBOX_FAST_CHANNEL=0 (a new ssh session)', 'execSsh'),
     row('mltoolbox --version (start-up floor)', 'version'),
+    row('node -e 0 (Node alone)', 'node'),
   ]);
   console.log(`## exec, master up (${runs} runs, ${machineNote()})\n\n${target}\n\n${spread}\n`);
   console.log(`### One traced exec (shims add ~2 ms a process; ${trace.sequentialRoundTrips} sequential round trips)\n\n${timelineTable(trace)}\n`);

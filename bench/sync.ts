@@ -63,7 +63,7 @@ await runBenchmark(async (harness, atEnd) => {
   const pushRecords = join(sandbox.env.XDG_CACHE_HOME!, 'mltoolbox', 'pushes');
   // The same ssh command line rsync runs (mltoolbox's options, the same master), with `true` for a command.
   const sshTrue = ['sh', '-c', `${rsh} ${HOST} true`];
-  const series: Record<string, number[]> = { sync: [], syncRsync: [], syncSsh: [], sshTrue: [], syncVersionAsked: [], rawRsync: [], mltRsyncArgs: [], version: [], configShow: [], status: [] };
+  const series: Record<string, number[]> = { sync: [], syncRsync: [], syncSsh: [], sshTrue: [], syncVersionAsked: [], rawRsync: [], mltRsyncArgs: [], version: [], node: [], configShow: [], status: [] };
   for (let i = 0; i < runs; i++) {
     series.sync!.push((await mltOk(sandbox, project, ['sync', HOST])).ms);
     rmSync(versionCache, { force: true });
@@ -76,6 +76,7 @@ await runBenchmark(async (harness, atEnd) => {
     series.syncSsh!.push((await mltOk(sandbox, project, ['sync', HOST], viaSsh)).ms);
     await mltOk(sandbox, project, ['sync', HOST]); // untimed: the ssh push dropped the record; this one makes it again
     series.version!.push((await mltOk(sandbox, project, ['--version'])).ms);
+    series.node!.push((await timedOk(process.execPath, ['-e', '0'])).ms);
     series.configShow!.push((await mltOk(sandbox, project, ['config', 'show'])).ms);
     series.status!.push((await mltOk(sandbox, project, ['status', HOST, '--json'])).ms);
   }
@@ -94,6 +95,7 @@ await runBenchmark(async (harness, atEnd) => {
     row('mltoolbox sync, rsync version cache emptied first', 'syncVersionAsked'),
     row("rsync with mltoolbox's argv (filters, --delete-delay, --stats)", 'mltRsyncArgs'),
     row('mltoolbox --version (Node + CLI start-up)', 'version'),
+    row('node -e 0 (Node alone)', 'node'),
     row('mltoolbox config show (+ configuration)', 'configShow'),
     row('mltoolbox status (+ state, ssh check, Docker socket forward)', 'status'),
   ]);

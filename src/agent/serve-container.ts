@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { createFrameReader } from '../core/frames.ts';
-import { FAST_FRAME, fastFrame, type FastContainerQuestion } from '../services/ssh/fast-channel.ts';
+import { FAST_FRAME, fastFrame, parseFastQuestion, type FastContainerQuestion } from '../services/ssh/fast-channel.ts';
 import { attachExec, createExec, DOCKER_FRAMES, execExitCode } from './daemon/docker.ts';
 import type { Request } from './serve.ts';
 
@@ -13,13 +13,7 @@ import type { Request } from './serve.ts';
  * engine's CLI instead, which says why in its own words.
  */
 export function parseContainerQuestion(text: string): FastContainerQuestion {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error('a container request that is not JSON');
-  }
-  const { socket, id, argv, env, workdir, user, stdin } = (value ?? {}) as Record<string, unknown>;
+  const { socket, id, argv, env, workdir, user, stdin } = parseFastQuestion(text, 'container');
   const nonEmpty = (v: unknown) => typeof v === 'string' && v !== '' && !v.includes('\0');
   if (!nonEmpty(socket) || !(socket as string).startsWith('/')) throw new Error('a container request without an engine socket');
   if (!nonEmpty(id)) throw new Error('a container request without a container');

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { gunzip } from 'node:zlib';
 import { decodeEntries, entriesId, treeDigest } from '../core/tree-digest.ts';
-import { FAST_TREE_LIMITS, type FastTreeQuestion } from '../services/ssh/fast-channel.ts';
+import { FAST_TREE_LIMITS, parseFastQuestion, type FastTreeQuestion } from '../services/ssh/fast-channel.ts';
 import type { Request } from './serve.ts';
 
 /**
@@ -38,13 +38,7 @@ export class TreeLists {
 }
 
 export function parseTreeQuestion(text: string): FastTreeQuestion {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error('a tree request that is not JSON');
-  }
-  const { root, list } = (value ?? {}) as { root?: unknown; list?: unknown };
+  const { root, list } = parseFastQuestion(text, 'tree');
   if (typeof root !== 'string' || root === '' || root.includes('\0')) throw new Error('a tree request without a folder');
   if (typeof list !== 'string' || !/^[0-9a-f]{64}$/.test(list)) throw new Error('a tree request without a list id');
   return { root, list };

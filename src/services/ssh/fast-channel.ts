@@ -174,6 +174,18 @@ export interface FastContainerQuestion {
   stdin: boolean;
 }
 
+/** A `tree` or `container` question's JSON, as an object (the server then checks each field). */
+export function parseFastQuestion(text: string, mode: 'tree' | 'container'): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`a ${mode} request that is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
 /** Bounds on a list a client sends: gzipped, and unpacked. */
 export const FAST_TREE_LIMITS = { gzippedBytes: 64 * 1024 * 1024, bytes: 512 * 1024 * 1024 } as const;
 

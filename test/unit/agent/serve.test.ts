@@ -81,7 +81,7 @@ describe('mlt serve (the fast channel)', () => {
     const other = JSON.stringify({ root: dir, list: entriesId(['./']) });
     assert.match((await request(port, TOKEN, other, { mode: 'tree', stdin: gzipSync(encodeEntries(['x'])) })).reply.toString(), /^send-list\nerror the list is not the one named\n$/);
     assert.match((await request(port, TOKEN, '{"root":"/"}', { mode: 'tree' })).reply.toString(), /^error a tree request without a list id\n$/);
-    assert.match((await request(port, TOKEN, 'rm -rf /', { mode: 'tree' })).reply.toString(), /^error a tree request that is not JSON\n$/);
+    assert.match((await request(port, TOKEN, 'rm -rf /', { mode: 'tree' })).reply.toString(), /^error a tree request that is not a JSON object\n$/);
   });
 
   it('container: an engine that cannot be reached or a malformed request is refused before anything runs (no started frame)', async () => {
