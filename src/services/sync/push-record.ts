@@ -16,15 +16,16 @@ import { sha256Hex, uniqueHex } from '../../core/digest.ts';
  * the record is dropped before every push that changes the host (rsync or
  * rclone, with or without the fast channel) and written only after an rsync
  * run that succeeded (one that failed or was cut short may have changed the
- * host without listing it). The local folders' names are kept too: a new
- * entry copied to the host by other means (a hand-run rsync that also sets
- * the folder's time) would otherwise look the same on both sides.
+ * host without listing it). The local folders' times after that run are
+ * kept too: a new entry copied to the host by other means (a hand-run rsync
+ * that also sets the folder's time) would otherwise look the same on both
+ * sides.
  */
 export interface PushRecord {
   /** pushKey of the arguments rsync ran with. */
   key: string;
   entries: string[];
-  /** folderNamesDigest of the listed folders on this machine, taken after that run. */
+  /** folderTimesDigest of the listed folders on this machine, taken after that run. */
   folders: string;
 }
 

@@ -68,8 +68,11 @@ export function unescapeName(name: string): string {
  */
 export function classifyItem(line: string, changes: SyncChanges): void {
   const item = parseItem(line);
-  if (!item || item.name === './') return;
-  const { flags, name } = item;
+  if (item) classifyParsed(item, changes);
+}
+
+function classifyParsed({ flags, name }: { flags: string; name: string }, changes: SyncChanges): void {
+  if (name === './') return;
   if (flags === '*deleting') {
     changes.deleted.push(name);
     return;
@@ -141,17 +144,18 @@ export class RsyncOutputParser {
     return { changes: this.changes, stats: parseStats(this.rest.join('\n')), ...(this.listing ? { listing: this.listing } : {}) };
   }
 
-  private list(line: string): void {
-    const item = parseItem(line);
-    if (!item || item.flags.startsWith('*')) return; // deletions and rsync's messages are not paths it keeps
+  private list(item: { flags: string; name: string }): void {
+    if (item.flags.startsWith('*')) return; // deletions and rsync's messages are not paths it keeps
     if (this.listing!.length >= this.listingMax) this.listing = undefined;
     else this.listing!.push(item.name);
   }
 
   private line(line: string): void {
     if (line.startsWith(ITEM_MARK)) {
-      classifyItem(line, this.changes);
-      if (this.listing) this.list(line);
+      const item = parseItem(line);
+      if (!item) return;
+      classifyParsed(item, this.changes);
+      if (this.listing) this.list(item);
       return;
     }
     const progress = parseProgressLine(line);

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
-import { entriesId, folderNamesDigest, treeDigest } from '../../core/tree-digest.ts';
+import { entriesId, folderTimesDigest, treeDigest } from '../../core/tree-digest.ts';
 import { isCommandNotFound, runProcess, type ProcessRunner } from '../../infrastructure/process.ts';
 import { resolveRules, toRsyncFilter, type FilterRule } from './filters.ts';
 import { existingFolder, loadFilters } from './project-folder.ts';
@@ -88,7 +88,7 @@ export class RsyncSyncManager implements SyncManager {
       push({ remote: { ...request.remote, rsh }, filters: rules.filters, makeRemoteDir: make, listAll: recording });
     const run = async (make: MakeRemoteDir) => {
       const { summary, listing } = await this.transfer(args(make), request, 'push', fast, recording ? PUSH_RECORD_MAX_ENTRIES : 0);
-      if (recording && listing && summary.warnings.length === 0 && listingUsable(listing)) records.write(pair, { key, entries: listing, folders: folderNamesDigest(localDir, listing) });
+      if (recording && listing && summary.warnings.length === 0 && listingUsable(listing)) records.write(pair, { key, entries: listing, folders: folderTimesDigest(localDir, listing) });
       return summary;
     };
     try {
@@ -183,8 +183,8 @@ export class RsyncSyncManager implements SyncManager {
 async function sameTree(fast: FastRemoteShell, localDir: string, remoteDir: string, record: PushRecord): Promise<boolean> {
   const remote = fast.treeDigest!(remoteDir, record.entries, entriesId(record.entries)).catch(() => undefined);
   const local = await treeDigest(localDir, record.entries);
-  // The local folders still hold the names they held (an entry added and copied by other means would match on both sides).
-  return folderNamesDigest(localDir, record.entries) === record.folders && (await remote) === local;
+  // The local folders have not changed since (an entry added here and copied to the host by other means would match on both sides).
+  return folderTimesDigest(localDir, record.entries) === record.folders && (await remote) === local;
 }
 
 function unchangedSummary(started: number): SyncSummary {

@@ -259,7 +259,7 @@ describe('RsyncSyncManager', () => {
       assert.equal(again.calls.length, 1, 'the ssh-only push dropped the record');
     });
 
-    it('a folder that holds other names than when the record was made means rsync (an entry copied to both sides by other means)', async () => {
+    it('a local folder changed since the record was made means rsync (an entry copied to both sides by other means)', async () => {
       const t = setup();
       await t.push(fakeRsync([{ stdout: t.listing }]));
       // A new folder in both copies, with the parent's time made equal again (as a hand-run rsync -a would leave it).
