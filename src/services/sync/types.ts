@@ -118,7 +118,8 @@ export interface PushRequest extends TransferOptions {
   delete?: boolean;
   /**
    * The caller saw a file change (a watch): rsync runs without first asking
-   * whether there is anything to do (docs/sync.md, "A sync with nothing to do").
+   * whether there is anything to do, and lists nothing for the next push to
+   * compare (docs/sync.md, "A sync with nothing to do").
    */
   knownChanged?: boolean;
 }

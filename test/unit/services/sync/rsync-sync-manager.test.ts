@@ -240,13 +240,17 @@ describe('RsyncSyncManager', () => {
       });
     }
 
-    it('a push for a change a watch saw runs rsync without asking the host first, and keeps a record for the next sync', async () => {
+    it('a push for a change a watch saw runs rsync without asking the host first or listing every path; the next sync runs rsync', async () => {
       const t = setup();
       await t.push(fakeRsync([{ stdout: t.listing }]));
       const watched = fakeRsync([{ stdout: t.listing }]);
       await t.push(watched, { knownChanged: true });
       assert.equal(watched.calls.length, 1);
+      assert.ok(!watched.calls[0]!.args.includes('--itemize-changes'));
       assert.deepEqual(t.asked, [], 'the host was not asked for a digest');
+      const next = fakeRsync([{ stdout: t.listing }]);
+      await t.push(next);
+      assert.equal(next.calls.length, 1, 'the watch\'s push dropped the record it made stale');
       assert.equal((await t.push(fakeRsync([]))).unchanged, true);
     });
 
