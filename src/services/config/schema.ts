@@ -144,7 +144,8 @@ const remote = z
 const agent = z
   .strictObject({
     auto_install: z.boolean().optional().describe('connect installs or upgrades the mlt agent on the host without asking. Default: false (asks on a terminal).'),
-    install_dir: z.string().regex(/^(\/|~\/)/, { error: 'expected an absolute path or ~/… on the host' }).optional().describe('Folder on the host for the mlt executable. Default: ~/.local/bin (/usr/local/bin as root).'),
+    // No control characters: the path reaches ssh_config (the editor alias) and the host's shell scripts.
+    install_dir: z.string().regex(/^(\/|~\/)[^\x00-\x1f\x7f]*$/, { error: 'expected an absolute path or ~/… on the host, without line breaks or other control characters' }).optional().describe('Folder on the host for the mlt executable. Default: ~/.local/bin (/usr/local/bin as root).'),
   })
   .describe('The mlt agent on the host (docs/agent.md).');
 

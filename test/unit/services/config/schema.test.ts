@@ -69,6 +69,13 @@ describe('config schema', () => {
     assert.equal(env({ ports: [70000] }), false);
   });
 
+  it('agent.install_dir is a host path without control characters (it reaches ssh_config and shell scripts)', () => {
+    const parse = (dir: string) => configSchema.safeParse({ ...defaultsLayer('/work/proj').value, agent: { install_dir: dir } });
+    assert.equal(parse('~/bin').success, true);
+    assert.equal(parse('/opt/mlt tools').success, true);
+    for (const bad of ['bin', '/opt/x\nHost *', '/opt/\tx', '/opt/x\u007f']) assert.equal(parse(bad).success, false, JSON.stringify(bad));
+  });
+
   it('exactly one image source', () => {
     assert.equal(configSchema.safeParse({ environment: { base_image: 'x', devcontainer: 'y' } }).success, false);
     assert.equal(configSchema.safeParse({ environment: { gpus: 'none' } }).success, false);
