@@ -55,7 +55,6 @@ export async function benchSandbox(harness: HarnessInfo, env: NodeJS.ProcessEnv 
   return { ...sandbox, controlDir: join(runtime, 'mltoolbox', 'ssh') };
 }
 
-/** mltoolbox.yaml using the harness's offline image: no build, no pull. */
 /** Where benchmarks install the agent on the harness host (agent.install_dir): the sandbox's folder, never the machine's. */
 export function agentDirOf(sandbox: Sandbox): string {
   return sandbox.path('host-bin');
@@ -77,6 +76,7 @@ export async function connectWithAgent(sandbox: Sandbox & { controlDir: string }
   return { result, viaSsh: { ...sandbox.env, MLTOOLBOX_FAST_CHANNEL: '0' } };
 }
 
+/** mltoolbox.yaml using the harness's offline image: no build, no pull. */
 export async function writeProjectConfig(projectDir: string, harness: HarnessInfo, name = 'bench', options: { agentDir?: string } = {}): Promise<void> {
   await mkdir(projectDir, { recursive: true });
   const agent = options.agentDir ? `agent:\n  install_dir: ${options.agentDir}\n` : '';

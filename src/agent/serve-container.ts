@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
-import { createFrameReader } from '../core/frames.ts';
-import { FAST_FRAME, fastFrame, parseFastQuestion, type FastContainerQuestion } from '../services/ssh/fast-channel.ts';
-import { attachExec, createExec, DOCKER_FRAMES, execExitCode } from './daemon/docker.ts';
+import { createFrameReader, DOCKER_FRAME_LAYOUT } from '../core/frames.ts';
+import { FAST_FRAME, fastFrame, parseFastQuestion, sendFrame, type FastContainerQuestion } from '../services/ssh/fast-channel.ts';
+import { attachExec, createExec, execExitCode } from './daemon/docker.ts';
 import type { Request } from './serve.ts';
 
 /**
@@ -58,15 +58,10 @@ export function runInContainer(socket: Socket, request: Request, log: (line: str
     } else {
       socket.resume(); // nothing to forward; still read, to see the client go
     }
-    const frames = createFrameReader(DOCKER_FRAMES, (stream, payload) => {
-      // A slow reader holds the command back (as a pipe would) instead of filling this process's memory.
-      if (!socket.write(fastFrame(stream === 2 ? FAST_FRAME.stderr : FAST_FRAME.stdout, payload))) {
-        output.pause();
-        socket.once('drain', () => output.resume());
-      }
-    });
-    output.on('data', (chunk: Buffer) => frames.push(chunk));
+    const frames = createFrameReader(DOCKER_FRAME_LAYOUT, (stream, payload) => sendFrame(socket, stream === 2 ? FAST_FRAME.stderr : FAST_FRAME.stdout, payload, output));
+    // What came with the upgrade first, then the rest of the stream.
     if (attached.head.length) frames.push(attached.head);
+    output.on('data', (chunk: Buffer) => frames.push(chunk));
     // The client went: stop reading the exec's output (the command itself runs on, as when the engine's CLI is killed).
     socket.once('close', () => (output as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.());
     output.once('error', () => undefined);

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, openSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolvePaths } from '../core/paths.ts';
-import { FAST_FEATURES, FAST_FRAME, FAST_MAGIC, fastFrame, fastProof, type FastMode } from '../services/ssh/fast-channel.ts';
+import { FAST_FEATURES, FAST_FRAME, FAST_MAGIC, fastFrame, fastProof, proofsEqual, sendFrame, type FastMode } from '../services/ssh/fast-channel.ts';
 import { runInContainer } from './serve-container.ts';
 import { answerTree, TreeLists } from './serve-tree.ts';
 
@@ -102,11 +102,6 @@ export function parseRequest(buffer: Buffer): Request | undefined {
   return { proof: match[1]!, mode: (match[2] ?? 'raw') as FastMode, command: buffer.subarray(newline + 1, nul).toString('utf8'), rest: buffer.subarray(nul + 1) };
 }
 
-export function proofMatches(expected: string, given: string): boolean {
-  // Both are 64 hex characters here (parseRequest checked the given one).
-  return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
-}
-
 /** Listens on 127.0.0.1 (port 0: a free one) and serves until idle. */
 export function startServer(options: ServeOptions, port = 0): Promise<{ server: Server; port: number }> {
   let active = 0;
@@ -175,7 +170,7 @@ function handle(socket: Socket, options: ServeOptions, seen: NonceLog, lists: Tr
       if (!request) return;
       clearTimeout(timer);
       socket.off('data', onData);
-      if (!proofMatches(fastProof(options.token, 'client', nonce), request.proof)) {
+      if (!proofsEqual(fastProof(options.token, 'client', nonce), request.proof)) {
         refuse('wrong token');
         return;
       }
@@ -220,15 +215,8 @@ function run(socket: Socket, header: Request, options: ServeOptions): void {
   socket.pipe(child.stdin);
   if (header.mode === 'framed') {
     socket.write(fastFrame(FAST_FRAME.started));
-    // A slow reader holds the command back (as a pipe would) instead of filling this process's memory.
-    const forward = (stream: NodeJS.ReadableStream, type: number) => stream.on('data', (chunk: Buffer) => {
-      if (!socket.write(fastFrame(type, chunk))) {
-        stream.pause();
-        socket.once('drain', () => stream.resume());
-      }
-    });
-    forward(child.stdout, FAST_FRAME.stdout);
-    forward(child.stderr, FAST_FRAME.stderr);
+    child.stdout.on('data', (chunk: Buffer) => sendFrame(socket, FAST_FRAME.stdout, chunk, child.stdout));
+    child.stderr.on('data', (chunk: Buffer) => sendFrame(socket, FAST_FRAME.stderr, chunk, child.stderr));
   } else {
     child.stdout.pipe(socket, { end: false });
     child.stderr.setEncoding('utf8');

@@ -9,6 +9,9 @@ export interface FrameLayout {
   lengthAt: number;
 }
 
+/** Docker's multiplexed stream (exec, logs): stream type at 0 (1 stdout, 2 stderr), payload size at 4, payload after 8 bytes. */
+export const DOCKER_FRAME_LAYOUT: FrameLayout = { headerSize: 8, lengthAt: 4 };
+
 export interface FrameReader {
   /** Buffers `data` and calls onFrame for every whole frame it completes. */
   push(data: Buffer): void;

@@ -1,5 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
-import { createFrameReader } from '../../core/frames.ts';
+import { createFrameReader, DOCKER_FRAME_LAYOUT } from '../../core/frames.ts';
 import type { ContainerInfo } from '../../relay/protocol.ts';
 
 /**
@@ -105,13 +105,11 @@ export async function findManagedContainer(docker: DockerSocket, ref: string): P
  * arrive split across chunks; the decoder keeps what it has not used.
  */
 export function createDemuxer(onPayload: (payload: Buffer, stream: number) => void): (chunk: Buffer) => void {
-  const reader = createFrameReader(DOCKER_FRAMES, (stream, payload) => onPayload(payload, stream));
+  const reader = createFrameReader(DOCKER_FRAME_LAYOUT, (stream, payload) => onPayload(payload, stream));
   return (chunk) => reader.push(chunk);
 }
 
-/** Docker's multiplexed stream: stream type at 0, payload size (u32 BE) at 4, payload after 8 bytes. */
-export const DOCKER_FRAMES = { headerSize: 8, lengthAt: 4 } as const;
-
+/** Splits a byte stream into lines (the last, unfinished one waits for more). */
 export function createLineSplitter(onLines: (lines: string[]) => void): { push(chunk: Buffer): void; flush(): void } {
   let rest = '';
   return {
@@ -151,9 +149,9 @@ export async function stopContainer(docker: DockerSocket, id: string): Promise<v
 
 /** Runs argv (no shell) in the container; stdout and stderr together, bounded, with the exit code. */
 export async function execInContainer(docker: DockerSocket, id: string, argv: readonly string[], options: { timeoutMs: number; maxBytes: number; signal: AbortSignal }): Promise<{ exitCode: number; output: string }> {
-  const created = await json<{ Id: string }>(docker, 'POST', `/containers/${encodeURIComponent(id)}/exec`, { Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false });
+  const execId = await createExec(docker, id, { argv, stdin: false });
   const timeout = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
-  const response = await call(docker, 'POST', `/exec/${created.Id}/start`, { Detach: false, Tty: false }, timeout);
+  const response = await call(docker, 'POST', `/exec/${execId}/start`, { Detach: false, Tty: false }, timeout);
   if ((response.statusCode ?? 500) >= 400) throw new DockerApiError(response.statusCode ?? 500, (await readAll(response)).toString('utf8').trim());
   const parts: Buffer[] = [];
   let size = 0;
@@ -163,8 +161,7 @@ export async function execInContainer(docker: DockerSocket, id: string, argv: re
     size += payload.length;
   });
   for await (const chunk of response) feed(chunk as Buffer);
-  const inspect = await json<{ ExitCode: number | null }>(docker, 'GET', `/exec/${created.Id}/json`);
-  return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(parts).toString('utf8') };
+  return { exitCode: await execExitCode(docker, execId), output: Buffer.concat(parts).toString('utf8') };
 }
 
 /** What an exec runs (Docker's exec create body, in our words). */

@@ -1,4 +1,4 @@
-import { createFrameReader } from '../../core/frames.ts';
+import { createFrameReader, DOCKER_FRAME_LAYOUT } from '../../core/frames.ts';
 import type { OutputChunk } from './types.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { OutputChunk } from './types.ts';
  * arrive split across reads arbitrarily, so bytes are buffered until whole.
  */
 export function createDemuxer(onChunk: (chunk: OutputChunk) => void): { push(data: Buffer): void; end(): void } {
-  const reader = createFrameReader({ headerSize: 8, lengthAt: 4 }, (type, payload) => {
+  const reader = createFrameReader(DOCKER_FRAME_LAYOUT, (type, payload) => {
     // Type 0 is stdin echo (never sent for our attaches); treat unknown types as stdout.
     if (payload.length > 0) onChunk({ stream: type === 2 ? 'stderr' : 'stdout', data: Buffer.from(payload) });
   });

@@ -94,7 +94,7 @@ export function createSshHost(options: SshHostOptions): Host {
           rsh: ssh.fastRsyncShell(target, channel),
           env: () => fastRsyncEnv(channel),
           forget: () => ssh.saveFastChannel(target, undefined),
-          ...(channel.features?.includes('tree') ? { treeDigest: (root: string, entries: readonly string[], listId: string) => ssh.fastTreeDigest(target, channel, root, entries, listId) } : {}),
+          ...(channel.features?.includes('tree') ? { treeDigest: (root: string, entries: readonly string[]) => ssh.fastTreeDigest(target, channel, root, entries) } : {}),
         };
       },
     },

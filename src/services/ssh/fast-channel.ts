@@ -24,7 +24,7 @@ export interface FastChannel {
   features?: string[];
 }
 
-/** A request's mode (the word after the client's proof): rsync's raw stream, exec's frames, or a tree digest. */
+/** A request's mode (the word after the client's proof): rsync's raw stream, exec's frames, a tree digest, or a container exec. */
 export type FastMode = 'raw' | 'framed' | 'tree' | 'container';
 
 /**
@@ -93,7 +93,7 @@ done`;
  * connection). Server: `<sha256(token:server:nonce)>\n`. The client checks
  * it before it sends anything else, so a process that took the port after
  * the server stopped (another user of the host) learns nothing and gets no
- * data. Client: `<sha256(token:client:nonce)>[ framed]\n<command line>\0`,
+ * data. Client: `<sha256(token:client:nonce)>[ MODE]\n<command line>\0`,
  * then the command's stdin. The server takes each nonce once (a replayed
  * request is refused). Both proofs are computed here, before the connection:
  * rsync's helper script only compares and sends them (no hashing there).
@@ -132,11 +132,16 @@ function randomHex(bytes: number): string {
   return process.getBuiltinModule('node:crypto').randomBytes(bytes).toString('hex');
 }
 
-/** Whether the server's handshake line is the proof this side expects (compared in constant time). */
+/** Whether the server's handshake line is the proof this side expects. */
 export function serverProved(handshake: FastHandshake, line: string): boolean {
-  if (!/^[0-9a-f]{64}$/.test(line)) return false;
+  return proofsEqual(handshake.serverProof, line);
+}
+
+/** Two proofs compared in constant time (both sides of the handshake; no node:crypto). */
+export function proofsEqual(expected: string, given: string): boolean {
+  if (!/^[0-9a-f]{64}$/.test(given) || given.length !== expected.length) return false;
   let difference = 0;
-  for (let i = 0; i < 64; i++) difference |= line.charCodeAt(i) ^ handshake.serverProof.charCodeAt(i);
+  for (let i = 0; i < given.length; i++) difference |= given.charCodeAt(i) ^ expected.charCodeAt(i);
   return difference === 0;
 }
 
@@ -211,6 +216,17 @@ export function fastFrame(type: number, payload: Buffer | string = ''): Buffer {
   head.writeUInt8(type, 0);
   head.writeUInt32BE(body.length, FAST_FRAME_LAYOUT.lengthAt);
   return Buffer.concat([head, body]);
+}
+
+/**
+ * Sends one frame of a command's output. A slow reader holds `source` back
+ * until the socket drains (as a pipe would) instead of filling the server's memory.
+ */
+export function sendFrame(socket: NodeJS.WritableStream, type: number, payload: Buffer, source: NodeJS.ReadableStream): void {
+  if (!socket.write(fastFrame(type, payload))) {
+    source.pause();
+    socket.once('drain', () => source.resume());
+  }
 }
 
 /**

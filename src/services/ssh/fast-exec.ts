@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createFrameReader } from '../../core/frames.ts';
 import { encodeEntries, entriesId } from '../../core/tree-digest.ts';
+import { runProcess } from '../../infrastructure/process.ts';
 import { FAST_FRAME, FAST_FRAME_LAYOUT, FAST_MAGIC, fastChannelRequest, fastHandshake, serverProved, type FastChannel, type FastContainerQuestion, type FastMode, type FastTreeQuestion } from './fast-channel.ts';
 
 export interface FastExecIo {
@@ -12,6 +13,8 @@ export interface FastExecIo {
 }
 
 const HELLO_MAX_BYTES = 200;
+/** A tree request's answer is a line or two (`send-list`, `digest <hex>`, `error <why>`). */
+const TREE_REPLY_MAX_BYTES = 800;
 
 /**
  * Runs a command line on the host through the fast channel (`ssh -W` to
@@ -36,6 +39,9 @@ export interface FastExecOptions {
   timeoutMs?: number;
   forward?: FastForward;
 }
+
+/** What a caller of the SSH service's fast commands chooses (the service adds the way there, the channel and the environment). */
+export type FastCallOptions = Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>;
 
 export function fastExec(options: FastExecOptions): Promise<number | undefined> {
   return framed(options, 'framed').then((outcome) => (typeof outcome === 'number' ? outcome : undefined));
@@ -116,8 +122,6 @@ export interface FastTreeOptions extends Pick<FastExecOptions, 'sshArgs' | 'chan
   /** The host folder, as a push names it. */
   root: string;
   entries: readonly string[];
-  /** entriesId(entries), when the caller has it. */
-  listId?: string;
 }
 
 /**
@@ -127,15 +131,14 @@ export interface FastTreeOptions extends Pick<FastExecOptions, 'sshArgs' | 'chan
  * not work it out: the caller then simply runs rsync.
  */
 export function fastTreeDigest(options: FastTreeOptions): Promise<string | undefined> {
-  const listId = options.listId ?? entriesId(options.entries);
-  const question: FastTreeQuestion = { root: options.root, list: listId };
+  const question: FastTreeQuestion = { root: options.root, list: entriesId(options.entries) };
   return new Promise((resolve) => {
     let text = '';
     let digest: string | undefined;
     let connection!: FastConnection;
     const onReply = (chunk: Buffer) => {
       text += chunk.toString('utf8');
-      if (text.length > HELLO_MAX_BYTES * 4) connection.close();
+      if (text.length > TREE_REPLY_MAX_BYTES) connection.close();
       for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n')) {
         const line = text.slice(0, newline);
         text = text.slice(newline + 1);
@@ -228,16 +231,8 @@ async function forwarded(forward: FastForward, env: NodeJS.ProcessEnv | undefine
   if (first.connection) return first.connection;
   // Refused: the file of a master that has since exited (ours, in our private folder). The new master cannot bind over it.
   if (first.code === 'ECONNREFUSED') rmSync(forward.socket, { force: true });
-  await new Promise<void>((resolve) => {
-    const child = spawn('ssh', [...forward.addArgs], { stdio: 'ignore', env: env ?? process.env });
-    const timer = setTimeout(() => child.kill('SIGTERM'), FORWARD_TIMEOUT_MS);
-    child.on('error', () => resolve());
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  // Whether this process or another one at the same moment added it.
+  // Its outcome is the connect below (another process may have added it at the same moment).
+  await runProcess('ssh', forward.addArgs, { env: env ?? process.env, timeoutMs: FORWARD_TIMEOUT_MS }).catch(() => undefined);
   return (await connectSocket(forward.socket)).connection;
 }
 

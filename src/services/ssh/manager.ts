@@ -8,7 +8,7 @@ import { joinShellCommand } from '../../core/shell-quote.ts';
 import { LockTimeoutError, withLock } from '../../infrastructure/file-lock.ts';
 import { holdProcess, isCommandNotFound, runProcess, type HeldProcess, type ProcessHolder, type ProcessResult, type ProcessRunner } from '../../infrastructure/process.ts';
 import { controlDirCandidates, controlSocketName, ensurePrivateDir } from './control-path.ts';
-import { fastContainerExec, fastExec, fastTreeDigest, type FastExecOptions, type FastForward } from './fast-exec.ts';
+import { fastContainerExec, fastExec, fastTreeDigest, type FastCallOptions, type FastForward } from './fast-exec.ts';
 import { fastChannelEnabled, fastRsyncShell, readFastChannel, saveFastChannel, type FastChannel, type FastContainerQuestion } from './fast-channel.ts';
 import { loadResolution, masterAnswers, saveResolution } from './master-probe.ts';
 import { classifySshFailure, sshNotInstalled, sshTimedOut, stderrTail, type SshFailureContext } from './errors.ts';
@@ -178,17 +178,17 @@ class SshManager implements SshService {
     return code === 0 && out === 'mlt-fast-ok\n';
   }
 
-  fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined> {
+  fastExec(target: SshTarget, channel: FastChannel, command: string, options: FastCallOptions): Promise<number | undefined> {
     return fastExec({ ...options, ...this.fastWays(target, channel), channel, command, env: this.options.env });
   }
 
-  fastContainerExec(target: SshTarget, channel: FastChannel, question: FastContainerQuestion, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | 'unavailable' | { refused: string }> {
+  fastContainerExec(target: SshTarget, channel: FastChannel, question: FastContainerQuestion, options: FastCallOptions): Promise<number | 'unavailable' | { refused: string }> {
     return fastContainerExec({ ...options, ...this.fastWays(target, channel), channel, question, env: this.options.env });
   }
 
   /** The host's treeDigest of `entries` under `root`, from the fast channel; undefined when it cannot tell. */
-  fastTreeDigest(target: SshTarget, channel: FastChannel, root: string, entries: readonly string[], listId: string): Promise<string | undefined> {
-    return fastTreeDigest({ ...this.fastWays(target, channel), channel, root, entries, listId, env: this.options.env, timeoutMs: FAST_TREE_TIMEOUT_MS });
+  fastTreeDigest(target: SshTarget, channel: FastChannel, root: string, entries: readonly string[]): Promise<string | undefined> {
+    return fastTreeDigest({ ...this.fastWays(target, channel), channel, root, entries, env: this.options.env, timeoutMs: FAST_TREE_TIMEOUT_MS });
   }
 
   /**

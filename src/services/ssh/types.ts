@@ -1,5 +1,5 @@
 import type { FastChannel, FastContainerQuestion } from './fast-channel.ts';
-import type { FastExecOptions } from './fast-exec.ts';
+import type { FastCallOptions } from './fast-exec.ts';
 import type { SshTarget } from './target.ts';
 
 export interface ExecOptions {
@@ -101,11 +101,11 @@ export interface SshService {
    * its exit status, or undefined when the channel did not start it (nothing
    * sent, none of stdin read: run it the usual way).
    */
-  fastExec(target: SshTarget, channel: FastChannel, command: string, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | undefined>;
-  /** rsync's `-e` through the fast channel (the token travels in MLT_FAST_TOKEN, never argv). */
+  fastExec(target: SshTarget, channel: FastChannel, command: string, options: FastCallOptions): Promise<number | undefined>;
   /** Runs a command in a container through the engine's API on the host (fast-exec.ts fastContainerExec). */
-  fastContainerExec(target: SshTarget, channel: FastChannel, question: FastContainerQuestion, options: Omit<FastExecOptions, 'sshArgs' | 'channel' | 'command' | 'env'>): Promise<number | 'unavailable' | { refused: string }>;
+  fastContainerExec(target: SshTarget, channel: FastChannel, question: FastContainerQuestion, options: FastCallOptions): Promise<number | 'unavailable' | { refused: string }>;
   /** The host's treeDigest (core/tree-digest.ts) of `entries` under its folder `root`, from `mlt serve`; undefined when it cannot tell. */
-  fastTreeDigest(target: SshTarget, channel: FastChannel, root: string, entries: readonly string[], listId: string): Promise<string | undefined>;
+  fastTreeDigest(target: SshTarget, channel: FastChannel, root: string, entries: readonly string[]): Promise<string | undefined>;
+  /** rsync's `-e` through the fast channel (the handshake travels in its environment, fastRsyncEnv; never argv, never the token). */
   fastRsyncShell(target: SshTarget, channel: FastChannel): string;
 }

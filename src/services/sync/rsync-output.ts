@@ -66,12 +66,7 @@ export function unescapeName(name: string): string {
  * change lists. Folders whose only change is a timestamp are noise and
  * are dropped; an attribute-only change of a file counts as changed.
  */
-export function classifyItem(line: string, changes: SyncChanges): void {
-  const item = parseItem(line);
-  if (item) classifyParsed(item, changes);
-}
-
-function classifyParsed({ flags, name }: { flags: string; name: string }, changes: SyncChanges): void {
+function classifyItem({ flags, name }: { flags: string; name: string }, changes: SyncChanges): void {
   if (name === './') return;
   if (flags === '*deleting') {
     changes.deleted.push(name);
@@ -154,7 +149,7 @@ export class RsyncOutputParser {
     if (line.startsWith(ITEM_MARK)) {
       const item = parseItem(line);
       if (!item) return;
-      classifyParsed(item, this.changes);
+      classifyItem(item, this.changes);
       if (this.listing) this.list(item);
       return;
     }

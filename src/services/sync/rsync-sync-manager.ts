@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
-import { entriesId, folderTimesDigest, treeDigest } from '../../core/tree-digest.ts';
+import { folderTimesDigest, treeDigest } from '../../core/tree-digest.ts';
 import { isCommandNotFound, runProcess, type ProcessRunner } from '../../infrastructure/process.ts';
 import { resolveRules, toRsyncFilter, type FilterRule } from './filters.ts';
 import { existingFolder, loadFilters } from './project-folder.ts';
@@ -66,13 +66,13 @@ export class RsyncSyncManager implements SyncManager {
     const makeRemoteDir: MakeRemoteDir = capabilities.mkpath && !this.hostsWithoutMkpath.has(host) ? 'mkpath' : 'rsync-path';
     // Read right before rsync starts: the rules must be this push's .gitignore files.
     const filters = expandGitignores(localDir, loadFilters(localDir, request));
-    const push = (overrides: Partial<PushArgs> & Pick<PushArgs, 'remote' | 'filters' | 'makeRemoteDir'>) =>
+    const pushArgs = (overrides: Partial<PushArgs> & Pick<PushArgs, 'remote' | 'filters' | 'makeRemoteDir'>) =>
       buildPushArgs({ ...transfer(request, capabilities), localDir, remoteDir, delete: request.delete ?? true, ...overrides });
     // Read once per push: a channel forgotten after a failure is not tried again (a watch pushes many times).
     const fast = request.remote.fast?.();
     const pair = { localDir, destination: host, remoteDir };
     // Only what changes what rsync does: not how it reports, waits, or reaches the host.
-    const key = pushKey(push({ remote: { ...request.remote, rsh: '' }, filters, makeRemoteDir: 'none', progress: false, ioTimeoutSeconds: 0 }));
+    const key = pushKey(pushArgs({ remote: { ...request.remote, rsh: '' }, filters, makeRemoteDir: 'none', progress: false, ioTimeoutSeconds: 0 }));
     const records = request.dryRun ? undefined : this.records;
     // A watch's pushes neither ask nor list (-ii costs ~5 ms a thousand paths): each one is for a change, and waited for.
     const recording = records !== undefined && fast?.treeDigest !== undefined && !request.knownChanged;
@@ -86,7 +86,7 @@ export class RsyncSyncManager implements SyncManager {
     records?.drop(pair);
     const rules = inArgvOrFile(filters);
     const args = (make: MakeRemoteDir) => (rsh: string): string[] =>
-      push({ remote: { ...request.remote, rsh }, filters: rules.filters, makeRemoteDir: make, listAll: recording });
+      pushArgs({ remote: { ...request.remote, rsh }, filters: rules.filters, makeRemoteDir: make, listAll: recording });
     const run = async (make: MakeRemoteDir) => {
       const { summary, listing } = await this.transfer(args(make), request, 'push', fast, recording ? PUSH_RECORD_MAX_ENTRIES : 0);
       if (recording && listing && summary.warnings.length === 0 && listingUsable(listing)) records.write(pair, { key, entries: listing, folders: folderTimesDigest(localDir, listing) });
@@ -182,7 +182,7 @@ export class RsyncSyncManager implements SyncManager {
  * find nothing to do. Anything that stops the host from answering means no.
  */
 async function sameTree(fast: FastRemoteShell, localDir: string, remoteDir: string, record: PushRecord): Promise<boolean> {
-  const remote = fast.treeDigest!(remoteDir, record.entries, entriesId(record.entries)).catch(() => undefined);
+  const remote = fast.treeDigest!(remoteDir, record.entries).catch(() => undefined);
   const local = await treeDigest(localDir, record.entries);
   // The local folders have not changed since (an entry added here and copied to the host by other means would match on both sides).
   return folderTimesDigest(localDir, record.entries) === record.folders && (await remote) === local;

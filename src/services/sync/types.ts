@@ -31,7 +31,7 @@ export interface FastRemoteShell {
    * folder `root`; undefined when it cannot tell. Absent when the host's
    * server is older than this question.
    */
-  treeDigest?(root: string, entries: readonly string[], listId: string): Promise<string | undefined>;
+  treeDigest?(root: string, entries: readonly string[]): Promise<string | undefined>;
 }
 
 /** What is copied. Every field has a safe default. */
